@@ -1,0 +1,66 @@
+package io.dockgate.config;
+
+import java.util.Arrays;
+import java.util.Optional;
+
+/**
+ * Every key the daemon configuration file accepts. Names and meanings follow dockerd's daemon.json
+ * where the concept is the same; {@code tlscrl} and {@code insecure-tcp-loopback} are dockgate's own.
+ */
+public enum ConfigKey {
+    HOSTS("hosts", Type.STRING_LIST, "-H"),
+    TLS_VERIFY("tlsverify", Type.BOOLEAN, "--tlsverify"),
+    TLS_CA_CERT("tlscacert", Type.STRING, "--tlscacert"),
+    TLS_CERT("tlscert", Type.STRING, "--tlscert"),
+    TLS_KEY("tlskey", Type.STRING, "--tlskey"),
+    TLS_CRL("tlscrl", Type.STRING, "--tlscrl"),
+    INSECURE_TCP_LOOPBACK("insecure-tcp-loopback", Type.BOOLEAN, "--insecure-tcp-loopback"),
+    GROUP("group", Type.STRING, "--group"),
+    DATA_ROOT("data-root", Type.STRING, "--data-root"),
+    EXEC_ROOT("exec-root", Type.STRING, "--exec-root"),
+    PIDFILE("pidfile", Type.STRING, "--pidfile"),
+    DEBUG("debug", Type.BOOLEAN, "--debug"),
+    LOG_LEVEL("log-level", Type.STRING, "--log-level");
+
+    /** The JSON types a key may take. */
+    public enum Type {
+        STRING("a string"), BOOLEAN("a boolean"), STRING_LIST("an array of strings");
+
+        private final String description;
+
+        Type(String description) {
+            this.description = description;
+        }
+
+        public String description() {
+            return description;
+        }
+    }
+
+    private final String key;
+    private final Type type;
+    private final String flag;
+
+    ConfigKey(String key, Type type, String flag) {
+        this.key = key;
+        this.type = type;
+        this.flag = flag;
+    }
+
+    public String key() {
+        return key;
+    }
+
+    public Type type() {
+        return type;
+    }
+
+    /** The command-line flag that sets the same value. */
+    public String flag() {
+        return flag;
+    }
+
+    public static Optional<ConfigKey> byKey(String key) {
+        return Arrays.stream(values()).filter(k -> k.key.equals(key)).findFirst();
+    }
+}

@@ -1,0 +1,45 @@
+package io.dockgate.config;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The daemon's configuration after flags and the configuration file were merged and validated.
+ * Immutable; a reload builds a new one.
+ *
+ * @param hosts      listeners ({@code -H}); default {@code unix:///var/run/dockgate.sock}
+ * @param tls        TLS material for TCP listeners, present when {@code --tlsverify} is on
+ * @param insecureTcpLoopback plain TCP allowed on loopback addresses (explicit opt-in)
+ * @param group      group owning the Unix socket; default {@code docker}
+ * @param dataRoot   persistent state; default {@code /var/lib/dockgate}
+ * @param execRoot   runtime state; default {@code /run/dockgate}
+ * @param pidfile    default {@code /var/run/dockgate.pid}
+ * @param logLevel   debug, info, warn or error; default info
+ * @param configFile the file that was read, if any
+ */
+public record DaemonConfig(List<ListenAddress> hosts, Optional<TlsConfig> tls, boolean insecureTcpLoopback,
+                           String group, Path dataRoot, Path execRoot, Path pidfile, String logLevel,
+                           Optional<Path> configFile) {
+    public static final String DEFAULT_SOCKET = "unix:///var/run/dockgate.sock";
+    public static final String DEFAULT_GROUP = "docker";
+    public static final Path DEFAULT_DATA_ROOT = Path.of("/var/lib/dockgate");
+    public static final Path DEFAULT_EXEC_ROOT = Path.of("/run/dockgate");
+    public static final Path DEFAULT_PIDFILE = Path.of("/var/run/dockgate.pid");
+    public static final Path DEFAULT_CONFIG_FILE = Path.of("/etc/dockgate/daemon.json");
+
+    public DaemonConfig {
+        hosts = List.copyOf(hosts);
+    }
+
+    /**
+     * Server TLS material for mutual TLS.
+     *
+     * @param caCert trusted client CA bundle ({@code --tlscacert})
+     * @param cert   server certificate chain ({@code --tlscert})
+     * @param key    server private key ({@code --tlskey})
+     * @param crl    revocation list ({@code --tlscrl}), optional
+     */
+    public record TlsConfig(Path caCert, Path cert, Path key, Optional<Path> crl) {
+    }
+}

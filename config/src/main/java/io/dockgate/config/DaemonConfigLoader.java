@@ -1,0 +1,235 @@
+package io.dockgate.config;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Builds a {@link DaemonConfig} from command-line flags and an optional JSON configuration file,
+ * as dockerd does: an unknown key, a value of the wrong type or a key set both by a flag and in the
+ * file stops the start with a message that names the file, the line and the key.
+ */
+public final class DaemonConfigLoader {
+    private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build());
+    private static final Set<String> LOG_LEVELS = Set.of("debug", "info", "warn", "error", "fatal");
+
+    private DaemonConfigLoader() {
+    }
+
+    /** A value together with where it came from, for error messages. */
+    private record Sourced(Object value, String source) {
+    }
+
+    /**
+     * @param flags      values given on the command line, keyed by configuration key
+     * @param configFile the file named by {@code --config-file}, or empty to use the default file if it exists
+     */
+    public static DaemonConfig load(Map<ConfigKey, Object> flags, Optional<Path> configFile) {
+        Map<ConfigKey, Sourced> values = new EnumMap<>(ConfigKey.class);
+        Optional<Path> fileRead = Optional.empty();
+        Path file = configFile.orElse(DaemonConfig.DEFAULT_CONFIG_FILE);
+        if (configFile.isPresent() || Files.exists(file)) {
+            Map<ConfigKey, Sourced> fromFile = readFile(file);
+            List<String> conflicts = new ArrayList<>();
+            for (Map.Entry<ConfigKey, Sourced> e : fromFile.entrySet()) {
+                if (flags.containsKey(e.getKey())) {
+                    conflicts.add(e.getKey().key() + ": (from flag: " + flags.get(e.getKey()) + ", from file: "
+                            + e.getValue().value() + ")");
+                }
+            }
+            if (!conflicts.isEmpty()) {
+                throw new ConfigException("the following directives are specified both as a flag and in the configuration file "
+                        + file + ": " + String.join(", ", conflicts));
+            }
+            values.putAll(fromFile);
+            fileRead = Optional.of(file);
+        }
+        flags.forEach((k, v) -> values.put(k, new Sourced(v, "flag " + k.flag())));
+        return validate(values, fileRead);
+    }
+
+    /** Reads and type-checks the file; does not apply semantic rules. */
+    static Map<ConfigKey, Sourced> readFile(Path file) {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (NoSuchFileException e) {
+            throw new ConfigException("configuration file " + file + " does not exist");
+        } catch (IOException e) {
+            throw new ConfigException("cannot read configuration file " + file + ": " + e.getMessage(), e);
+        }
+        Map<ConfigKey, Sourced> values = new LinkedHashMap<>();
+        try (JsonParser parser = JSON.createParser(text)) {
+            if (parser.nextToken() != JsonToken.START_OBJECT) {
+                throw new ConfigException(file + ": the configuration must be a JSON object");
+            }
+            while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                String name = parser.currentName();
+                JsonLocation at = parser.currentTokenLocation();
+                String where = file + ":" + at.getLineNr() + ": key \"" + name + "\"";
+                ConfigKey key = ConfigKey.byKey(name).orElseThrow(() ->
+                        new ConfigException(where + " is not a known configuration option"));
+                parser.nextToken();
+                JsonNode node = JSON.readTree(parser);
+                values.put(key, new Sourced(convert(key, node, where), where));
+            }
+            if (parser.nextToken() != null) {
+                throw new ConfigException(file + ": unexpected content after the JSON object");
+            }
+        } catch (JsonProcessingException e) {
+            JsonLocation at = e.getLocation();
+            throw new ConfigException(file + (at != null ? ":" + at.getLineNr() : "") + ": invalid JSON: " + e.getOriginalMessage(), e);
+        } catch (IOException e) {
+            throw new ConfigException("cannot read configuration file " + file + ": " + e.getMessage(), e);
+        }
+        return values;
+    }
+
+    private static Object convert(ConfigKey key, JsonNode node, String where) {
+        switch (key.type()) {
+            case STRING -> {
+                if (!node.isTextual()) {
+                    throw wrongType(key, node, where);
+                }
+                return node.textValue();
+            }
+            case BOOLEAN -> {
+                if (!node.isBoolean()) {
+                    throw wrongType(key, node, where);
+                }
+                return node.booleanValue();
+            }
+            case STRING_LIST -> {
+                if (!node.isArray()) {
+                    throw wrongType(key, node, where);
+                }
+                List<String> list = new ArrayList<>();
+                for (JsonNode item : node) {
+                    if (!item.isTextual()) {
+                        throw new ConfigException(where + " must be " + key.type().description() + ", found an element of type "
+                                + item.getNodeType().name().toLowerCase(Locale.ROOT));
+                    }
+                    list.add(item.textValue());
+                }
+                return List.copyOf(list);
+            }
+            default -> throw new IllegalStateException(key.type().name());
+        }
+    }
+
+    private static ConfigException wrongType(ConfigKey key, JsonNode node, String where) {
+        return new ConfigException(where + " must be " + key.type().description() + ", found "
+                + node.getNodeType().name().toLowerCase(Locale.ROOT));
+    }
+
+    private static DaemonConfig validate(Map<ConfigKey, Sourced> values, Optional<Path> fileRead) {
+        boolean tlsVerify = bool(values, ConfigKey.TLS_VERIFY);
+        boolean insecure = bool(values, ConfigKey.INSECURE_TCP_LOOPBACK);
+
+        Optional<DaemonConfig.TlsConfig> tls = Optional.empty();
+        if (tlsVerify) {
+            Path ca = requiredPath(values, ConfigKey.TLS_CA_CERT);
+            Path cert = requiredPath(values, ConfigKey.TLS_CERT);
+            Path key = requiredPath(values, ConfigKey.TLS_KEY);
+            Optional<Path> crl = optionalPath(values, ConfigKey.TLS_CRL);
+            tls = Optional.of(new DaemonConfig.TlsConfig(ca, cert, key, crl));
+        } else {
+            for (ConfigKey k : List.of(ConfigKey.TLS_CA_CERT, ConfigKey.TLS_CERT, ConfigKey.TLS_KEY, ConfigKey.TLS_CRL)) {
+                if (values.containsKey(k)) {
+                    throw new ConfigException(values.get(k).source() + " is set but TLS verification is off: add "
+                            + ConfigKey.TLS_VERIFY.flag() + " (dockgate serves TCP with mutual TLS only)");
+                }
+            }
+        }
+
+        List<ListenAddress> hosts = new ArrayList<>();
+        @SuppressWarnings("unchecked")
+        List<String> hostTexts = values.containsKey(ConfigKey.HOSTS)
+                ? (List<String>) values.get(ConfigKey.HOSTS).value() : List.of(DaemonConfig.DEFAULT_SOCKET);
+        String hostSource = values.containsKey(ConfigKey.HOSTS) ? values.get(ConfigKey.HOSTS).source() : "default -H";
+        if (hostTexts.isEmpty()) {
+            throw new ConfigException(hostSource + ": at least one listen address is needed");
+        }
+        for (String text : hostTexts) {
+            ListenAddress address = ListenAddress.parse(text.trim(), tlsVerify, hostSource);
+            if (address instanceof ListenAddress.Tcp tcp && !tlsVerify) {
+                if (!tcp.isLoopback()) {
+                    throw new ConfigException(hostSource + ": " + tcp + ": a TCP listener requires mutual TLS (--tlsverify with "
+                            + "--tlscacert, --tlscert and --tlskey); plain TCP is allowed only on a loopback address "
+                            + "with --insecure-tcp-loopback");
+                }
+                if (!insecure) {
+                    throw new ConfigException(hostSource + ": " + tcp + ": plain TCP without --tlsverify lets any local process "
+                            + "drive the daemon anonymously; add --tlsverify, or --insecure-tcp-loopback to accept that");
+                }
+            }
+            if (hosts.contains(address)) {
+                throw new ConfigException(hostSource + ": " + address + " is listed twice");
+            }
+            hosts.add(address);
+        }
+
+        String logLevel = values.containsKey(ConfigKey.LOG_LEVEL) ? str(values, ConfigKey.LOG_LEVEL) : "info";
+        if (!LOG_LEVELS.contains(logLevel)) {
+            throw new ConfigException(values.get(ConfigKey.LOG_LEVEL).source() + ": log level \"" + logLevel
+                    + "\" is not one of debug, info, warn, error, fatal");
+        }
+        if (bool(values, ConfigKey.DEBUG)) {
+            logLevel = "debug";
+        }
+        String group = values.containsKey(ConfigKey.GROUP) ? str(values, ConfigKey.GROUP) : DaemonConfig.DEFAULT_GROUP;
+        if (group.isBlank()) {
+            throw new ConfigException(values.get(ConfigKey.GROUP).source() + ": the group must not be empty");
+        }
+        return new DaemonConfig(hosts, tls, insecure, group,
+                optionalPath(values, ConfigKey.DATA_ROOT).orElse(DaemonConfig.DEFAULT_DATA_ROOT),
+                optionalPath(values, ConfigKey.EXEC_ROOT).orElse(DaemonConfig.DEFAULT_EXEC_ROOT),
+                optionalPath(values, ConfigKey.PIDFILE).orElse(DaemonConfig.DEFAULT_PIDFILE),
+                logLevel, fileRead);
+    }
+
+    private static boolean bool(Map<ConfigKey, Sourced> values, ConfigKey key) {
+        return values.containsKey(key) && (Boolean) values.get(key).value();
+    }
+
+    private static String str(Map<ConfigKey, Sourced> values, ConfigKey key) {
+        return (String) values.get(key).value();
+    }
+
+    private static Path requiredPath(Map<ConfigKey, Sourced> values, ConfigKey key) {
+        return optionalPath(values, key).orElseThrow(() -> new ConfigException(
+                "TLS verification is on but " + key.flag() + " (\"" + key.key() + "\") is not set"));
+    }
+
+    private static Optional<Path> optionalPath(Map<ConfigKey, Sourced> values, ConfigKey key) {
+        if (!values.containsKey(key)) {
+            return Optional.empty();
+        }
+        String text = str(values, key);
+        if (text.isBlank()) {
+            throw new ConfigException(values.get(key).source() + ": the path must not be empty");
+        }
+        Path path = Path.of(text);
+        if (!path.isAbsolute()) {
+            path = path.toAbsolutePath();
+        }
+        return Optional.of(path.normalize());
+    }
+}

@@ -1,0 +1,135 @@
+package io.dockgate.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Merging flags and daemon.json, and the errors that stop a start. */
+class DaemonConfigLoaderTest {
+    @TempDir
+    Path tmp;
+
+    private Path file(String json) throws Exception {
+        Path f = tmp.resolve("daemon.json");
+        Files.writeString(f, json);
+        return f;
+    }
+
+    private static final Map<ConfigKey, Object> TLS_FLAGS = Map.of(
+            ConfigKey.TLS_VERIFY, true, ConfigKey.TLS_CA_CERT, "/pki/ca.pem",
+            ConfigKey.TLS_CERT, "/pki/server-cert.pem", ConfigKey.TLS_KEY, "/pki/server-key.pem");
+
+    @Test
+    void defaultsWithoutFlagsOrFile() {
+        DaemonConfig config = DaemonConfigLoader.load(Map.of(), Optional.of(missingButDefault()));
+        assertThat(config.hosts()).containsExactly(new ListenAddress.Unix(Path.of("/var/run/dockgate.sock")));
+        assertThat(config.group()).isEqualTo("docker");
+        assertThat(config.dataRoot()).isEqualTo(Path.of("/var/lib/dockgate"));
+        assertThat(config.tls()).isEmpty();
+    }
+
+    private Path missingButDefault() {
+        try {
+            return file("{}");
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
+    void fileValuesAreReadAndTlsPortDefaultsTo2376() throws Exception {
+        Path f = file("""
+                {"hosts": ["tcp://127.0.0.1", "unix:///tmp/x.sock"], "tlsverify": true,
+                 "tlscacert": "/pki/ca.pem", "tlscert": "/pki/cert.pem", "tlskey": "/pki/key.pem",
+                 "tlscrl": "/pki/crl.pem", "group": "dockgate", "data-root": "/srv/dg"}
+                """);
+        DaemonConfig config = DaemonConfigLoader.load(Map.of(), Optional.of(f));
+        assertThat(config.hosts()).containsExactly(new ListenAddress.Tcp("127.0.0.1", 2376),
+                new ListenAddress.Unix(Path.of("/tmp/x.sock")));
+        assertThat(config.tls().orElseThrow().crl()).contains(Path.of("/pki/crl.pem"));
+        assertThat(config.group()).isEqualTo("dockgate");
+        assertThat(config.dataRoot()).isEqualTo(Path.of("/srv/dg"));
+        assertThat(config.configFile()).contains(f);
+    }
+
+    @Test
+    void unknownKeyNamesFileLineAndKey() throws Exception {
+        Path f = file("{\n  \"group\": \"docker\",\n  \"tlsverfy\": true\n}");
+        assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(), Optional.of(f)))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage(f + ":3: key \"tlsverfy\" is not a known configuration option");
+    }
+
+    @Test
+    void wrongTypeNamesTheKeyAndTheExpectedType() throws Exception {
+        Path f = file("{\"tlsverify\": \"yes\"}");
+        assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(), Optional.of(f)))
+                .hasMessageContaining("key \"tlsverify\" must be a boolean, found string");
+        Path g = file("{\"hosts\": \"unix:///x\"}");
+        assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(), Optional.of(g)))
+                .hasMessageContaining("key \"hosts\" must be an array of strings");
+    }
+
+    @Test
+    void duplicateKeysAndBrokenJsonAreRefused() throws Exception {
+        Path f = file("{\"group\": \"a\", \"group\": \"b\"}");
+        assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(), Optional.of(f)))
+                .hasMessageContaining("Duplicate field 'group'");
+        Path g = file("{\"group\": }");
+        assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(), Optional.of(g))).hasMessageContaining("invalid JSON");
+        assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(), Optional.of(tmp.resolve("nope.json"))))
+                .hasMessageContaining("does not exist");
+    }
+
+    @Test
+    void keySetByFlagAndFileIsAConflict() throws Exception {
+        Path f = file("{\"group\": \"a\"}");
+        assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(ConfigKey.GROUP, "b"), Optional.of(f)))
+                .hasMessageContaining("specified both as a flag and in the configuration file")
+                .hasMessageContaining("group: (from flag: b, from file: a)");
+    }
+
+    @Test
+    void tcpWithoutTlsIsRefusedUnlessLoopbackAndOptedIn() throws Exception {
+        Path empty = file("{}");
+        assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(ConfigKey.HOSTS, List.of("tcp://0.0.0.0:2375")), Optional.of(empty)))
+                .hasMessageContaining("requires mutual TLS");
+        assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(ConfigKey.HOSTS, List.of("tcp://127.0.0.1:2375")), Optional.of(empty)))
+                .hasMessageContaining("--insecure-tcp-loopback");
+        assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(ConfigKey.HOSTS, List.of("tcp://10.0.0.1:2375"),
+                ConfigKey.INSECURE_TCP_LOOPBACK, true), Optional.of(empty)))
+                .hasMessageContaining("only on a loopback address");
+        DaemonConfig ok = DaemonConfigLoader.load(Map.of(ConfigKey.HOSTS, List.of("tcp://127.0.0.1"),
+                ConfigKey.INSECURE_TCP_LOOPBACK, true), Optional.of(empty));
+        assertThat(ok.hosts()).containsExactly(new ListenAddress.Tcp("127.0.0.1", 2375));
+    }
+
+    @Test
+    void tlsVerifyNeedsItsThreeFilesAndTlsFilesNeedVerify() throws Exception {
+        Path empty = file("{}");
+        assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(ConfigKey.TLS_VERIFY, true), Optional.of(empty)))
+                .hasMessageContaining("--tlscacert");
+        assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(ConfigKey.TLS_CERT, "/x.pem"), Optional.of(empty)))
+                .hasMessageContaining("flag --tlscert is set but TLS verification is off");
+        DaemonConfig config = DaemonConfigLoader.load(TLS_FLAGS, Optional.of(empty));
+        assertThat(config.tls()).isPresent();
+    }
+
+    @Test
+    void badAddressesAreNamed() throws Exception {
+        Path empty = file("{}");
+        assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(ConfigKey.HOSTS, List.of("unix://relative")), Optional.of(empty)))
+                .hasMessageContaining("absolute path");
+        assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(ConfigKey.HOSTS, List.of("http://x")), Optional.of(empty)))
+                .hasMessageContaining("unknown address scheme");
+        assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(ConfigKey.HOSTS, List.of("tcp://127.0.0.1:99999")), Optional.of(empty)))
+                .hasMessageContaining("port out of range");
+    }
+}

@@ -1,0 +1,256 @@
+package io.dockgate.gateway;
+
+import io.dockgate.config.ConfigException;
+import io.dockgate.config.DaemonConfig;
+import io.dockgate.config.ListenAddress;
+import io.dockgate.engine.Engine;
+import io.dockgate.gateway.api.SystemApi;
+import io.dockgate.gateway.auth.UnixAccounts;
+import io.dockgate.gateway.http.DockerHeaders;
+import io.dockgate.gateway.http.GatewayStats;
+import io.dockgate.gateway.http.OperationCatalog;
+import io.dockgate.gateway.http.RequestPipeline;
+import io.dockgate.gateway.listen.ConnectionRegistry;
+import io.dockgate.gateway.listen.HandshakeListener;
+import io.dockgate.gateway.listen.HandshakeRejection;
+import io.dockgate.gateway.listen.Listener;
+import io.dockgate.gateway.listen.ReloadableTls;
+import io.dockgate.gateway.listen.TcpListener;
+import io.dockgate.gateway.listen.TlsMaterial;
+import io.dockgate.gateway.listen.UnixListener;
+import io.dockgate.certs.CertificateInfo;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The daemon: owns Vert.x, the engine, the TLS material and the listeners, and moves through explicit
+ * states. {@code NEW → STARTING → RUNNING → STOPPING → STOPPED}; a failed start goes to {@code FAILED}
+ * after undoing what it did.
+ */
+public final class Daemon {
+    private static final Logger LOG = LoggerFactory.getLogger(Daemon.class);
+    private static final long WATCH_PERIOD_MS = 400;
+
+    /** Lifecycle states. */
+    public enum State { NEW, STARTING, RUNNING, STOPPING, STOPPED, FAILED }
+
+    private final DaemonConfig config;
+    private final Clock clock;
+    private final GatewayStats stats = new GatewayStats();
+    private final ConnectionRegistry connections = new ConnectionRegistry();
+    private final List<HandshakeListener> handshakeListeners = new CopyOnWriteArrayList<>();
+    private final List<Listener> listeners = new ArrayList<>();
+    private volatile State state = State.NEW;
+    private Vertx vertx;
+    private Engine engine;
+    private ReloadableTls tls;
+    private Pidfile pidfile;
+    private FileWatcher watcher;
+
+    public Daemon(DaemonConfig config) {
+        this(config, Clock.systemUTC());
+    }
+
+    public Daemon(DaemonConfig config, Clock clock) {
+        this.config = config;
+        this.clock = clock;
+        handshakeListeners.add(this::logRejection);
+    }
+
+    public State state() {
+        return state;
+    }
+
+    public GatewayStats stats() {
+        return stats;
+    }
+
+    public ConnectionRegistry connections() {
+        return connections;
+    }
+
+    /** Adds an observer of refused handshakes (the audit log subscribes here). */
+    public void onHandshakeRejected(HandshakeListener listener) {
+        handshakeListeners.add(listener);
+    }
+
+    /** The addresses actually bound (with the real port when 0 was asked). */
+    public List<String> addresses() {
+        return listeners.stream().map(Listener::address).toList();
+    }
+
+    /** Starts everything; on failure undoes what was started and fails with the reason. */
+    public synchronized Future<Void> start() {
+        if (state != State.NEW) {
+            return Future.failedFuture(new IllegalStateException("cannot start a daemon in state " + state));
+        }
+        state = State.STARTING;
+        try {
+            pidfile = Pidfile.acquire(config.pidfile());
+            engine = Engine.open(config.dataRoot(), config.execRoot());
+            if (config.tls().isPresent()) {
+                tls = new ReloadableTls(config.tls().get(), clock, this::handshakeRejected, "tls");
+                logMaterial("loaded", tls.material());
+            }
+        } catch (RuntimeException e) {
+            cleanup();
+            state = State.FAILED;
+            return Future.failedFuture(e);
+        }
+        vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
+        OperationCatalog catalog = new OperationCatalog();
+        new SystemApi(engine, this::warnings).register(catalog);
+        RequestPipeline pipeline = new RequestPipeline(connections, catalog,
+                new DockerHeaders(engine.version().version()), stats);
+        UnixAccounts accounts = new UnixAccounts();
+
+        Future<Void> all = Future.succeededFuture();
+        for (ListenAddress address : config.hosts()) {
+            all = all.compose(v -> startListener(address, accounts, pipeline)).mapEmpty();
+        }
+        return all.compose(v -> {
+            watchTlsFiles();
+            state = State.RUNNING;
+            if (config.tls().isEmpty() && config.hosts().stream().anyMatch(h -> h instanceof ListenAddress.Tcp)) {
+                LOG.warn("plain TCP listener on loopback: callers on it have no identity");
+            }
+            LOG.warn("no authorization policy: every authenticated caller may do everything, as with dockerd");
+            LOG.info("dockgate {} running, listening on {}", engine.version().version(), addresses());
+            return Future.<Void>succeededFuture();
+        }).recover(e -> stop().eventually(() -> {
+            state = State.FAILED;
+            return Future.succeededFuture();
+        }).compose(v -> Future.failedFuture(e)));
+    }
+
+    private Future<Listener> startListener(ListenAddress address, UnixAccounts accounts, RequestPipeline pipeline) {
+        Future<Listener> started;
+        if (address instanceof ListenAddress.Unix unix) {
+            started = UnixListener.start(vertx, unix, config.group(), accounts, connections, pipeline);
+        } else if (address instanceof ListenAddress.Tcp tcp) {
+            started = TcpListener.start(vertx, tcp, tls, connections, this::handshakeRejected, pipeline);
+        } else {
+            return Future.failedFuture(new ConfigException("unsupported address " + address));
+        }
+        return started.onSuccess(listeners::add);
+    }
+
+    private void watchTlsFiles() {
+        if (tls == null) {
+            return;
+        }
+        DaemonConfig.TlsConfig t = tls.config();
+        List<Path> files = new ArrayList<>(List.of(t.caCert(), t.cert(), t.key()));
+        t.crl().ifPresent(files::add);
+        watcher = new FileWatcher(vertx, files, WATCH_PERIOD_MS, () -> {
+            LOG.info("TLS files changed on disk; reloading");
+            reload();
+        });
+        watcher.start();
+    }
+
+    /**
+     * Reloads the TLS material (SIGHUP or a file change). New handshakes use the new files; open
+     * connections go on, except those whose certificate the new CRL revokes, which are closed. A broken
+     * file is reported and the old material stays in force.
+     */
+    public Future<Void> reload() {
+        if (state != State.RUNNING || tls == null) {
+            return Future.succeededFuture();
+        }
+        return vertx.executeBlocking(tls::reload, false)
+                .onSuccess(material -> {
+                    logMaterial("reloaded", material);
+                    int closed = connections.closeRevoked(material.validator().revocations());
+                    if (closed > 0) {
+                        LOG.warn("closed {} connection(s) of revoked certificates", closed);
+                    }
+                })
+                .onFailure(e -> LOG.error("TLS reload failed, keeping the previous material: {}", e.getMessage()))
+                .mapEmpty();
+    }
+
+    private void logMaterial(String verb, TlsMaterial material) {
+        LOG.info("TLS material {}: server {} valid until {}, {} trusted CA(s), {} CRL(s)", verb,
+                CertificateInfo.describe(material.serverCertificate()), material.serverCertificate().getNotAfter().toInstant(),
+                material.validator().caCertificates().size(), material.validator().revocations().size());
+        material.validator().revocations().earliestNextUpdate().ifPresent(next -> {
+            if (next.isBefore(Instant.now())) {
+                LOG.warn("the CRL's nextUpdate {} has passed: refresh it (dockgate certs crl)", next);
+            }
+        });
+    }
+
+    private List<String> warnings() {
+        List<String> warnings = new ArrayList<>();
+        if (config.tls().isEmpty() && config.hosts().stream().anyMatch(h -> h instanceof ListenAddress.Tcp)) {
+            warnings.add("WARNING: API is accessible on plain TCP (loopback opt-in) without caller identity");
+        }
+        warnings.add("WARNING: no authorization policy: every authenticated caller may do everything");
+        return warnings;
+    }
+
+    private void handshakeRejected(HandshakeRejection rejection) {
+        stats.handshakeRejected();
+        for (HandshakeListener l : handshakeListeners) {
+            try {
+                l.rejected(rejection);
+            } catch (RuntimeException e) {
+                LOG.warn("handshake listener failed: {}", e.toString());
+            }
+        }
+    }
+
+    private void logRejection(HandshakeRejection r) {
+        LOG.warn("TLS handshake refused on {} from {}: {}{}", r.listener(), r.remote(), r.reason(),
+                r.subject() != null ? " (subject \"" + r.subject() + "\", serial " + r.serial() + ")" : "");
+    }
+
+    /** Stops listeners, closes connections, the engine and Vert.x, and removes the pid file. */
+    public synchronized Future<Void> stop() {
+        if (state == State.STOPPED || state == State.STOPPING) {
+            return Future.succeededFuture();
+        }
+        state = State.STOPPING;
+        if (watcher != null) {
+            watcher.stop();
+        }
+        if (vertx == null) {
+            cleanup();
+            state = State.STOPPED;
+            return Future.succeededFuture();
+        }
+        List<Future<Void>> closing = new ArrayList<>();
+        for (Listener l : listeners) {
+            closing.add(l.close());
+        }
+        listeners.clear();
+        connections.closeAll();
+        return Future.join(closing)
+                .eventually(() -> vertx.close())
+                .eventually(() -> {
+                    cleanup();
+                    state = State.STOPPED;
+                    LOG.info("dockgate stopped");
+                    return Future.succeededFuture();
+                }).mapEmpty();
+    }
+
+    private void cleanup() {
+        if (engine != null) {
+            engine.close();
+        }
+        if (pidfile != null) {
+            pidfile.release();
+        }
+    }
+}

@@ -1,0 +1,48 @@
+package io.dockgate.gateway;
+
+import io.dockgate.engine.EngineVersion;
+import io.dockgate.gateway.cli.CertsCommand;
+import io.dockgate.gateway.cli.DaemonCommand;
+import io.dockgate.gateway.cli.ExitCodes;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * {@code dockgate}: the command line. {@code daemon} runs the daemon, {@code certs} manages the
+ * built-in PKI, {@code version} prints the version. Exit codes: see {@link ExitCodes}.
+ */
+@Command(name = "dockgate", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "A secured, Docker-compatible container daemon.",
+        subcommands = {DaemonCommand.class, CertsCommand.class, CommandLine.HelpCommand.class},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:success", "1:failure at run time", "2:invalid command line",
+                "3:invalid configuration (the daemon refused to start)"})
+public final class Main implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the command line and returns the exit code (tests call this). */
+    public static int run(String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExecutionExceptionHandler(ExitCodes::handle);
+        return cl.execute(args);
+    }
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (daemon, certs)");
+    }
+
+    /** Version from the build. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            EngineVersion v = EngineVersion.current();
+            return new String[] {"dockgate " + v.version() + " (commit " + v.gitCommit() + ", built " + v.buildTime() + ")"};
+        }
+    }
+}

@@ -1,0 +1,121 @@
+package io.dockgate.gateway.cli;
+
+import io.dockgate.config.ConfigKey;
+import io.dockgate.config.DaemonConfig;
+import io.dockgate.config.DaemonConfigLoader;
+import io.dockgate.gateway.Daemon;
+import io.dockgate.gateway.Logging;
+import java.nio.file.Path;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code dockgate daemon}: flags as dockerd's where the concept is the same. Runs until SIGTERM or
+ * SIGINT; SIGHUP reloads the TLS material (as do changes to its files).
+ */
+@Command(name = "daemon", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Run the daemon.")
+public final class DaemonCommand implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger(DaemonCommand.class);
+
+    @Option(names = {"-H", "--host"}, paramLabel = "ADDR",
+            description = "listen address: unix:///path or tcp://host:port (repeatable; default unix:///var/run/dockgate.sock)")
+    List<String> hosts;
+    @Option(names = "--tlsverify", arity = "0..1", fallbackValue = "true",
+            description = "serve TCP with mutual TLS: client certificates required and verified against --tlscacert")
+    Boolean tlsVerify;
+    @Option(names = "--tlscacert", paramLabel = "FILE", description = "CA bundle trusted for client certificates (that CA alone)")
+    String tlsCaCert;
+    @Option(names = "--tlscert", paramLabel = "FILE", description = "server certificate (chain) in PEM")
+    String tlsCert;
+    @Option(names = "--tlskey", paramLabel = "FILE", description = "server private key in PEM")
+    String tlsKey;
+    @Option(names = "--tlscrl", paramLabel = "FILE", description = "certificate revocation list(s) in PEM, signed by the CA")
+    String tlsCrl;
+    @Option(names = "--insecure-tcp-loopback", arity = "0..1", fallbackValue = "true",
+            description = "allow a plain-HTTP TCP listener on a loopback address (callers have no identity)")
+    Boolean insecureTcpLoopback;
+    @Option(names = {"-G", "--group"}, description = "group owning the Unix socket (default docker)")
+    String group;
+    @Option(names = "--data-root", paramLabel = "DIR", description = "persistent state (default /var/lib/dockgate)")
+    String dataRoot;
+    @Option(names = "--exec-root", paramLabel = "DIR", description = "runtime state (default /run/dockgate)")
+    String execRoot;
+    @Option(names = {"-p", "--pidfile"}, paramLabel = "FILE", description = "pid file (default /var/run/dockgate.pid)")
+    String pidfile;
+    @Option(names = "--config-file", paramLabel = "FILE",
+            description = "daemon configuration (JSON, dockerd's daemon.json keys; default /etc/dockgate/daemon.json if it exists)")
+    Path configFile;
+    @Option(names = {"-D", "--debug"}, arity = "0..1", fallbackValue = "true", description = "debug logging")
+    Boolean debug;
+    @Option(names = {"-l", "--log-level"}, description = "debug, info, warn, error or fatal (default info)")
+    String logLevel;
+
+    Map<ConfigKey, Object> flags() {
+        Map<ConfigKey, Object> flags = new EnumMap<>(ConfigKey.class);
+        if (hosts != null) {
+            flags.put(ConfigKey.HOSTS, List.copyOf(hosts));
+        }
+        put(flags, ConfigKey.TLS_VERIFY, tlsVerify);
+        put(flags, ConfigKey.TLS_CA_CERT, tlsCaCert);
+        put(flags, ConfigKey.TLS_CERT, tlsCert);
+        put(flags, ConfigKey.TLS_KEY, tlsKey);
+        put(flags, ConfigKey.TLS_CRL, tlsCrl);
+        put(flags, ConfigKey.INSECURE_TCP_LOOPBACK, insecureTcpLoopback);
+        put(flags, ConfigKey.GROUP, group);
+        put(flags, ConfigKey.DATA_ROOT, dataRoot);
+        put(flags, ConfigKey.EXEC_ROOT, execRoot);
+        put(flags, ConfigKey.PIDFILE, pidfile);
+        put(flags, ConfigKey.DEBUG, debug);
+        put(flags, ConfigKey.LOG_LEVEL, logLevel);
+        return flags;
+    }
+
+    private static void put(Map<ConfigKey, Object> flags, ConfigKey key, Object value) {
+        if (value != null) {
+            flags.put(key, value);
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        DaemonConfig config = DaemonConfigLoader.load(flags(), Optional.ofNullable(configFile).map(Path::toAbsolutePath));
+        Logging.setLevel(config.logLevel());
+        config.configFile().ifPresent(f -> LOG.info("configuration read from {}", f));
+        Daemon daemon = new Daemon(config);
+        CountDownLatch stopped = new CountDownLatch(1);
+        try {
+            daemon.start().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IllegalStateException(cause.getMessage(), cause);
+        }
+        Signals.onHangup(() -> {
+            LOG.info("SIGHUP: reloading");
+            daemon.reload();
+        });
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            LOG.info("shutting down");
+            try {
+                daemon.stop().toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                LOG.warn("unclean shutdown: {}", e.toString());
+            }
+            stopped.countDown();
+        }, "dockgate-shutdown"));
+        stopped.await();
+        return ExitCodes.OK;
+    }
+}

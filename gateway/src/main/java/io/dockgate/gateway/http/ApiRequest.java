@@ -1,0 +1,92 @@
+package io.dockgate.gateway.http;
+
+import io.dockgate.gateway.auth.Principal;
+import io.dockgate.gateway.request.ApiVersion;
+import io.dockgate.gateway.request.CanonicalPath;
+import io.dockgate.gateway.request.Route;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * One request after the pipeline identified the caller, canonicalised the path and found the route:
+ * what a handler sees. Handlers read parameters here and answer through {@link #response()}.
+ */
+public final class ApiRequest {
+    private final String id;
+    private final HttpServerRequest http;
+    private final Principal principal;
+    private final CanonicalPath path;
+    private final ApiVersion version;
+    private final Route route;
+    private final Map<String, String> params;
+
+    ApiRequest(String id, HttpServerRequest http, Principal principal, CanonicalPath path, ApiVersion version,
+               Route route, Map<String, String> params) {
+        this.id = id;
+        this.http = http;
+        this.principal = principal;
+        this.path = path;
+        this.version = version;
+        this.route = route;
+        this.params = Map.copyOf(params);
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public Principal principal() {
+        return principal;
+    }
+
+    public ApiVersion version() {
+        return version;
+    }
+
+    public String operation() {
+        return route.operation();
+    }
+
+    public CanonicalPath path() {
+        return path;
+    }
+
+    public HttpMethod method() {
+        return http.method();
+    }
+
+    public HttpServerRequest http() {
+        return http;
+    }
+
+    public HttpServerResponse response() {
+        return http.response();
+    }
+
+    /** A path parameter named in the route pattern. */
+    public String param(String name) {
+        String value = params.get(name);
+        if (value == null) {
+            throw new IllegalStateException("route " + route.pattern() + " has no parameter " + name);
+        }
+        return value;
+    }
+
+    public Optional<String> query(String name) {
+        return Optional.ofNullable(http.getParam(name));
+    }
+
+    /** Docker's boolean query parsing: empty, 0, no, false and none are false; anything else true. */
+    public boolean queryBool(String name) {
+        String v = http.getParam(name);
+        if (v == null) {
+            return false;
+        }
+        String s = v.trim().toLowerCase(Locale.ROOT);
+        return !(s.isEmpty() || s.equals("0") || s.equals("no") || s.equals("false") || s.equals("none"));
+    }
+}

@@ -1,0 +1,45 @@
+package io.dockgate.gateway.listen;
+
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.ClientAuth;
+import io.vertx.core.net.JdkSSLEngineOptions;
+import io.vertx.core.net.KeyCertOptions;
+import io.vertx.core.net.TrustOptions;
+import java.util.LinkedHashSet;
+import java.util.concurrent.TimeUnit;
+
+/** The HTTP server options every listener shares, and the TLS options of the mutual-TLS listener. */
+final class ServerOptionsFactory {
+    private ServerOptionsFactory() {
+    }
+
+    static HttpServerOptions base() {
+        return new HttpServerOptions()
+                .setCompressionSupported(false)
+                .setDecompressionSupported(false)
+                .setHandle100ContinueAutomatically(false)
+                .setMaxInitialLineLength(64 * 1024)
+                .setMaxHeaderSize(64 * 1024)
+                .setUseAlpn(false)
+                .setReuseAddress(true)
+                .setTcpNoDelay(true);
+    }
+
+    /**
+     * Mutual TLS on the JDK engine: TLS 1.2 and 1.3, ECDHE + AEAD suites, a client certificate required
+     * and checked by {@link ReloadableTls#trustManager()} (the CA file alone, the CRL, usages, strength).
+     */
+    static HttpServerOptions mutualTls(ReloadableTls tls) {
+        HttpServerOptions options = base()
+                .setSsl(true)
+                .setSslEngineOptions(new JdkSSLEngineOptions())
+                .setKeyCertOptions(KeyCertOptions.wrap(tls.keyManager()))
+                .setTrustOptions(TrustOptions.wrap(tls.trustManager()))
+                .setClientAuth(ClientAuth.REQUIRED)
+                .setEnabledSecureTransportProtocols(new LinkedHashSet<>(ReloadableTls.PROTOCOLS))
+                .setSslHandshakeTimeout(10)
+                .setSslHandshakeTimeoutUnit(TimeUnit.SECONDS);
+        ReloadableTls.CIPHER_SUITES.forEach(options::addEnabledCipherSuite);
+        return options;
+    }
+}

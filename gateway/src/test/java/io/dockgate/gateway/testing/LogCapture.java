@@ -1,0 +1,46 @@
+package io.dockgate.gateway.testing;
+
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import java.util.List;
+import org.slf4j.LoggerFactory;
+
+/** Captures what a logger writes during a test (the access log, the daemon's warnings). */
+public final class LogCapture implements AutoCloseable {
+    private final Logger logger;
+    private final ListAppender<ILoggingEvent> appender = new ListAppender<>();
+
+    private LogCapture(String name) {
+        logger = (Logger) LoggerFactory.getLogger(name);
+        appender.start();
+        logger.addAppender(appender);
+    }
+
+    public static LogCapture of(String loggerName) {
+        return new LogCapture(loggerName);
+    }
+
+    public List<String> messages() {
+        return appender.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+    }
+
+    /** Waits up to 5 s for a message containing the text. */
+    public String await(String text) throws InterruptedException {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            for (String m : messages()) {
+                if (m.contains(text)) {
+                    return m;
+                }
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("no log message containing \"" + text + "\" in " + messages());
+    }
+
+    @Override
+    public void close() {
+        logger.detachAppender(appender);
+    }
+}
