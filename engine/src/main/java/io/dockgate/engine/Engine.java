@@ -23,8 +23,10 @@ public final class Engine implements AutoCloseable {
     private final String id;
     private final HostFacts host;
     private final EngineVersion version;
+    private final String backingFilesystem;
 
     private Engine(Path dataRoot, Path execRoot, String id, HostFacts host, EngineVersion version) {
+        this.backingFilesystem = HostFacts.filesystemType(dataRoot);
         this.dataRoot = dataRoot;
         this.execRoot = execRoot;
         this.id = id;
@@ -81,6 +83,11 @@ public final class Engine implements AutoCloseable {
 
     public Path dataRoot() {
         return dataRoot;
+    }
+
+    /** The filesystem type under the data root (e.g. ext4, xfs), as /proc/self/mounts names it. */
+    public String backingFilesystem() {
+        return backingFilesystem;
     }
 
     public Path execRoot() {

@@ -20,6 +20,29 @@ public record HostFacts(int cpus, long memoryBytes, String kernelVersion, String
                 readArchitecture(), readHostname(), readCgroupVersion());
     }
 
+    /** The type of the filesystem holding path: the longest mount point in /proc/self/mounts that contains it. */
+    public static String filesystemType(Path path) {
+        String best = "";
+        String type = "unknown";
+        try {
+            Path real = path.toRealPath();
+            for (String line : Files.readAllLines(Path.of("/proc/self/mounts"))) {
+                String[] f = line.split(" ");
+                if (f.length < 3) {
+                    continue;
+                }
+                String mountPoint = f[1].replace("\\040", " ");
+                if (real.startsWith(mountPoint) && mountPoint.length() >= best.length()) {
+                    best = mountPoint;
+                    type = f[2];
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // unknown
+        }
+        return type;
+    }
+
     private static long memTotal() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {

@@ -38,7 +38,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class Daemon {
     private static final Logger LOG = LoggerFactory.getLogger(Daemon.class);
-    private static final long WATCH_PERIOD_MS = 400;
+    private static final long WATCH_PERIOD_MS = 250;
 
     /** Lifecycle states. */
     public enum State { NEW, STARTING, RUNNING, STOPPING, STOPPED, FAILED }

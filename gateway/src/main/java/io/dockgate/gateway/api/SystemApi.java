@@ -93,7 +93,7 @@ public final class SystemApi {
         body.put("ContainersStopped", counts.stopped());
         body.put("Images", counts.images());
         body.put("Driver", "overlay2");
-        body.put("DriverStatus", List.of(List.of("Backing Filesystem", "overlayfs lowerdirs shared, one upperdir per container")));
+        body.put("DriverStatus", List.of(List.of("Backing Filesystem", engine.backingFilesystem())));
         body.put("Plugins", Map.of("Volume", List.of("local"), "Network", List.of("host", "none"),
                 "Authorization", List.of(), "Log", List.of("k8s-file")));
         body.put("MemoryLimit", true);

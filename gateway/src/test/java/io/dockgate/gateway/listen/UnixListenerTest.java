@@ -26,6 +26,11 @@ class UnixListenerTest {
     @TempDir
     Path tmp;
 
+    @org.junit.jupiter.api.BeforeEach
+    void root() {
+        io.dockgate.gateway.testing.Prerequisites.requireRoot();
+    }
+
     private Map<ConfigKey, Object> flags(Path socket, String group) {
         Map<ConfigKey, Object> flags = TestDaemon.baseFlags(tmp);
         flags.put(ConfigKey.HOSTS, List.of("unix://" + socket));
