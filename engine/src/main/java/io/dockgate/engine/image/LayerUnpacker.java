@@ -1,0 +1,280 @@
+package io.dockgate.engine.image;
+
+import io.dockgate.engine.sys.Syscalls;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributeView;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.zip.GZIPInputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+
+/**
+ * Applies one layer tar to an empty directory, the way overlayfs expects it: {@code .wh.NAME} entries
+ * become character devices 0/0 and {@code .wh..wh..opq} marks its directory opaque
+ * ({@code trusted.overlay.opaque=y}). Owners, full modes (setuid included), times, device nodes, FIFOs
+ * and extended attributes are kept. Anything that could write outside the directory is refused:
+ * absolute names, {@code ..}, entries below a symlink, relative symlinks and hardlinks that leave the
+ * layer, duplicate entries, unknown entry types. The tar is recorded by {@link TarSplit} as it goes.
+ */
+public final class LayerUnpacker {
+    private static final LinkOption[] NOFOLLOW = {LinkOption.NOFOLLOW_LINKS};
+    private static final String WHITEOUT = ".wh.";
+    private static final String OPAQUE = ".wh..wh..opq";
+
+    /** What an unpack produced. */
+    public record Result(Digest diffId, long tarSize, long contentSize) {
+    }
+
+    private LayerUnpacker() {
+    }
+
+    /** Wraps a possibly compressed layer stream (gzip or zstd, by magic number) in a decompressor. */
+    public static InputStream decompress(InputStream raw) throws IOException {
+        BufferedInputStream in = new BufferedInputStream(raw, 65536);
+        in.mark(8);
+        byte[] magic = in.readNBytes(4);
+        in.reset();
+        if (magic.length >= 2 && (magic[0] & 0xff) == 0x1f && (magic[1] & 0xff) == 0x8b) {
+            return new GZIPInputStream(in, 65536);
+        }
+        if (magic.length == 4 && (magic[0] & 0xff) == 0x28 && (magic[1] & 0xff) == 0xb5 && (magic[2] & 0xff) == 0x2f
+                && (magic[3] & 0xff) == 0xfd) {
+            return new com.github.luben.zstd.ZstdInputStream(in);
+        }
+        if (magic.length >= 3 && magic[0] == 'B' && magic[1] == 'Z' && magic[2] == 'h') {
+            throw new InvalidLayerException("bzip2-compressed layers are not supported (use gzip or zstd)");
+        }
+        return in;
+    }
+
+    /**
+     * Unpacks the (uncompressed) tar stream into root, recording the tar-split into splitOut.
+     *
+     * @param limit maximum number of uncompressed bytes (decompression-bomb cap)
+     */
+    public static Result unpack(InputStream tar, Path root, OutputStream splitOut, long limit) throws IOException {
+        Files.createDirectories(root);
+        try (TarSplit.Recorder recorder = new TarSplit.Recorder(tar, splitOut, limit)) {
+            TarArchiveInputStream archive = new TarArchiveInputStream(recorder, 512, 512, StandardCharsets.UTF_8.name(), false);
+            Set<String> seen = new HashSet<>();
+            List<Object[]> directoryTimes = new ArrayList<>();
+            long content = 0;
+            TarArchiveEntry entry;
+            boolean any = false;
+            while ((entry = nextEntry(archive)) != null) {
+                any = true;
+                String name = clean(entry.getName());
+                if (name.isEmpty()) {
+                    continue; // "./": the root itself
+                }
+                if (!seen.add(name)) {
+                    throw new InvalidLayerException("duplicate entry " + name);
+                }
+                String base = name.substring(name.lastIndexOf('/') + 1);
+                String parentName = name.contains("/") ? name.substring(0, name.lastIndexOf('/')) : "";
+                Path parent = parentName.isEmpty() ? root : root.resolve(parentName);
+                ensureParents(root, parentName);
+                if (base.equals(OPAQUE)) {
+                    Syscalls.lsetxattr(parent.toString(), "trusted.overlay.opaque", new byte[] {'y'});
+                    continue;
+                }
+                if (base.startsWith(WHITEOUT)) {
+                    String hidden = base.substring(WHITEOUT.length());
+                    if (hidden.isEmpty() || hidden.equals(".") || hidden.equals("..")) {
+                        throw new InvalidLayerException("invalid whiteout " + name);
+                    }
+                    Path target = parent.resolve(hidden);
+                    if (!seen.add((parentName.isEmpty() ? "" : parentName + "/") + hidden)) {
+                        throw new InvalidLayerException("whiteout " + name + " names an entry of the same layer");
+                    }
+                    Syscalls.mknod(target.toString(), Syscalls.S_IFCHR | 0, 0, 0);
+                    continue;
+                }
+                Path path = root.resolve(name);
+                if (entry.isDirectory()) {
+                    if (!Files.isDirectory(path, NOFOLLOW)) {
+                        Files.createDirectory(path);
+                    }
+                } else if (entry.isSymbolicLink()) {
+                    checkSymlink(root, name, entry.getLinkName());
+                    Files.createSymbolicLink(path, Path.of(entry.getLinkName()));
+                } else if (entry.isLink()) {
+                    String targetName = clean(entry.getLinkName());
+                    if (targetName.isEmpty() || !seen.contains(targetName)) {
+                        throw new InvalidLayerException("hardlink " + name + " -> " + entry.getLinkName()
+                                + " does not point to an earlier entry of the layer");
+                    }
+                    Path target = root.resolve(targetName);
+                    ensureNoSymlinkParents(root, targetName);
+                    Files.createLink(path, target);
+                    continue; // a hardlink shares the target's metadata
+                } else if (entry.isFile()) {
+                    recorder.beginContent(name, entry.getSize());
+                    try (OutputStream out = Files.newOutputStream(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                            LinkOption.NOFOLLOW_LINKS)) {
+                        long copied = archive.transferTo(out);
+                        if (copied != entry.getSize()) {
+                            throw new InvalidLayerException("truncated layer: " + name + " has " + copied + " of "
+                                    + entry.getSize() + " bytes");
+                        }
+                        content += copied;
+                    } finally {
+                        recorder.endContent();
+                    }
+                } else if (entry.isCharacterDevice() || entry.isBlockDevice() || entry.isFIFO()) {
+                    int type = entry.isCharacterDevice() ? Syscalls.S_IFCHR : entry.isBlockDevice() ? Syscalls.S_IFBLK : Syscalls.S_IFIFO;
+                    Syscalls.mknod(path.toString(), type | (entry.getMode() & 07777), entry.getDevMajor(), entry.getDevMinor());
+                } else {
+                    throw new InvalidLayerException("unsupported tar entry type for " + name);
+                }
+                applyMetadata(path, entry);
+                if (entry.isDirectory()) {
+                    directoryTimes.add(new Object[] {path, entry.getLastModifiedTime()});
+                }
+            }
+            if (!any && recorder.count() == 0) {
+                throw new InvalidLayerException("empty layer stream (no tar data)");
+            }
+            recorder.drain();
+            for (int i = directoryTimes.size() - 1; i >= 0; i--) {
+                Object[] d = directoryTimes.get(i);
+                setTimes((Path) d[0], (FileTime) d[1]);
+            }
+            Digest diffId = recorder.finish();
+            return new Result(diffId, recorder.count(), content);
+        }
+    }
+
+    private static TarArchiveEntry nextEntry(TarArchiveInputStream archive) throws IOException {
+        try {
+            return archive.getNextEntry();
+        } catch (IllegalArgumentException e) {
+            throw new InvalidLayerException("corrupt tar header: " + e.getMessage());
+        } catch (IOException e) {
+            if (e instanceof TarSplit.LayerTooLargeException) {
+                throw e;
+            }
+            if (e.getMessage() != null && (e.getMessage().contains("Truncated") || e.getMessage().contains("EOF")
+                    || e.getMessage().contains("parse") || e.getMessage().contains("header"))) {
+                throw new InvalidLayerException("corrupt or truncated tar: " + e.getMessage());
+            }
+            throw e;
+        }
+    }
+
+    /** Normalises an entry name: drops "./" and empty components; refuses absolute names and "..". */
+    static String clean(String name) throws InvalidLayerException {
+        if (name.startsWith("/")) {
+            throw new InvalidLayerException("absolute path in layer: " + name);
+        }
+        if (name.indexOf('\0') >= 0) {
+            throw new InvalidLayerException("NUL in entry name");
+        }
+        StringBuilder sb = new StringBuilder();
+        for (String part : name.split("/")) {
+            if (part.isEmpty() || part.equals(".")) {
+                continue;
+            }
+            if (part.equals("..")) {
+                throw new InvalidLayerException("path escapes the layer: " + name);
+            }
+            if (sb.length() > 0) {
+                sb.append('/');
+            }
+            sb.append(part);
+        }
+        return sb.toString();
+    }
+
+    /** Creates missing parent directories (0755) and refuses a parent that is not a real directory. */
+    private static void ensureParents(Path root, String parentName) throws IOException {
+        if (parentName.isEmpty()) {
+            return;
+        }
+        Path current = root;
+        for (String part : parentName.split("/")) {
+            current = current.resolve(part);
+            if (Files.isSymbolicLink(current)) {
+                throw new InvalidLayerException("entry below a symlink: " + parentName + " passes through " + root.relativize(current));
+            }
+            if (!Files.exists(current, NOFOLLOW)) {
+                Files.createDirectory(current);
+            } else if (!Files.isDirectory(current, NOFOLLOW)) {
+                throw new InvalidLayerException("entry below a non-directory: " + root.relativize(current));
+            }
+        }
+    }
+
+    private static void ensureNoSymlinkParents(Path root, String name) throws IOException {
+        Path current = root;
+        String[] parts = name.split("/");
+        for (int i = 0; i < parts.length - 1; i++) {
+            current = current.resolve(parts[i]);
+            if (Files.isSymbolicLink(current)) {
+                throw new InvalidLayerException("hardlink target below a symlink: " + name);
+            }
+        }
+    }
+
+    /** A relative symlink target must stay inside the layer when resolved from the link's directory. */
+    private static void checkSymlink(Path root, String name, String target) throws InvalidLayerException {
+        if (target.isEmpty()) {
+            throw new InvalidLayerException("empty symlink target for " + name);
+        }
+        if (target.startsWith("/")) {
+            return; // resolved against the container's root, never the host's
+        }
+        int depth = name.split("/").length - 1;
+        for (String part : target.split("/")) {
+            if (part.equals("..")) {
+                depth--;
+                if (depth < 0) {
+                    throw new InvalidLayerException("symlink escapes the layer: " + name + " -> " + target);
+                }
+            } else if (!part.isEmpty() && !part.equals(".")) {
+                depth++;
+            }
+        }
+    }
+
+    private static void applyMetadata(Path path, TarArchiveEntry entry) throws IOException {
+        Files.setAttribute(path, "unix:uid", (int) entry.getLongUserId(), NOFOLLOW);
+        Files.setAttribute(path, "unix:gid", (int) entry.getLongGroupId(), NOFOLLOW);
+        if (!entry.isSymbolicLink()) {
+            Syscalls.chmod(path.toString(), entry.getMode());
+        }
+        for (Map.Entry<String, String> header : entry.getExtraPaxHeaders().entrySet()) {
+            if (header.getKey().startsWith("SCHILY.xattr.")) {
+                String attribute = header.getKey().substring("SCHILY.xattr.".length());
+                Syscalls.lsetxattr(path.toString(), attribute, header.getValue().getBytes(StandardCharsets.ISO_8859_1));
+            }
+        }
+        if (!entry.isDirectory()) {
+            setTimes(path, entry.getLastModifiedTime());
+        }
+    }
+
+    private static void setTimes(Path path, FileTime time) throws IOException {
+        Files.getFileAttributeView(path, BasicFileAttributeView.class, NOFOLLOW).setTimes(time, time, null);
+    }
+
+    /** A layer that must not be applied, with the reason. */
+    public static final class InvalidLayerException extends IOException {
+        public InvalidLayerException(String message) {
+            super(message);
+        }
+    }
+}

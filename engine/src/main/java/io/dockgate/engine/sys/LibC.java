@@ -1,0 +1,29 @@
+package io.dockgate.engine.sys;
+
+import jnr.ffi.annotations.SaveError;
+
+/** The few libc calls Java lacks, bound with jnr-ffi. Use through {@link Syscalls}, which checks errno. */
+public interface LibC {
+    @SaveError
+    int mknod(String path, int mode, long dev);
+
+    @SaveError
+    int chmod(String path, int mode);
+
+    @SaveError
+    int lsetxattr(String path, String name, byte[] value, long size, int flags);
+
+    @SaveError
+    long lgetxattr(String path, String name, byte[] value, long size);
+
+    @SaveError
+    int mount(String source, String target, String fstype, long flags, String data);
+
+    @SaveError
+    int umount2(String target, int flags);
+
+    @SaveError
+    int kill(int pid, int signal);
+
+    String strerror(int errnum);
+}
