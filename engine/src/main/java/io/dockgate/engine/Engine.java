@@ -1,6 +1,7 @@
 package io.dockgate.engine;
 
 import io.dockgate.config.files.AtomicFiles;
+import io.dockgate.engine.image.ImageStore;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,8 +25,23 @@ public final class Engine implements AutoCloseable {
     private final HostFacts host;
     private final EngineVersion version;
     private final String backingFilesystem;
+    private final ImageStore images;
+    private final Limits limits;
 
-    private Engine(Path dataRoot, Path execRoot, String id, HostFacts host, EngineVersion version) {
+    /**
+     * Resource caps for untrusted input.
+     *
+     * @param maxLayerBytes   uncompressed bytes one layer may unpack to (decompression-bomb cap)
+     * @param maxArchiveBytes bytes a loaded archive may hold
+     */
+    public record Limits(long maxLayerBytes, long maxArchiveBytes) {
+        public static final Limits DEFAULT = new Limits(64L << 30, 256L << 30);
+    }
+
+    private Engine(Path dataRoot, Path execRoot, String id, HostFacts host, EngineVersion version, ImageStore images,
+                   Limits limits) {
+        this.images = images;
+        this.limits = limits;
         this.backingFilesystem = HostFacts.filesystemType(dataRoot);
         this.dataRoot = dataRoot;
         this.execRoot = execRoot;
@@ -36,11 +52,17 @@ public final class Engine implements AutoCloseable {
 
     /** Opens (creating if needed) the data and exec roots. Blocking: call it off the event loop. */
     public static Engine open(Path dataRoot, Path execRoot) {
+        return open(dataRoot, execRoot, Limits.DEFAULT);
+    }
+
+    /** Opens with explicit input limits. Blocking. */
+    public static Engine open(Path dataRoot, Path execRoot, Limits limits) {
         try {
             createPrivateDirectory(dataRoot);
             createPrivateDirectory(execRoot);
             String id = loadOrCreateId(dataRoot.resolve(ENGINE_ID_FILE));
-            Engine engine = new Engine(dataRoot, execRoot, id, HostFacts.read(), EngineVersion.current());
+            ImageStore images = ImageStore.open(dataRoot, limits.maxLayerBytes());
+            Engine engine = new Engine(dataRoot, execRoot, id, HostFacts.read(), EngineVersion.current(), images, limits);
             LOG.info("engine {} opened: data-root {}, exec-root {}", id, dataRoot, execRoot);
             return engine;
         } catch (IOException e) {
@@ -94,9 +116,18 @@ public final class Engine implements AutoCloseable {
         return execRoot;
     }
 
+    /** The image store (blocking API: call it from worker threads). */
+    public ImageStore images() {
+        return images;
+    }
+
+    public Limits limits() {
+        return limits;
+    }
+
     /** Object counts for /info. */
     public SystemCounts counts() {
-        return new SystemCounts(0, 0, 0, 0, 0);
+        return new SystemCounts(0, 0, 0, 0, images.count());
     }
 
     /** Container and image counts as /info reports them. */

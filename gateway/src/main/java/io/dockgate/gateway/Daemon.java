@@ -4,7 +4,9 @@ import io.dockgate.config.ConfigException;
 import io.dockgate.config.DaemonConfig;
 import io.dockgate.config.ListenAddress;
 import io.dockgate.engine.Engine;
+import io.dockgate.gateway.api.ImagesApi;
 import io.dockgate.gateway.api.SystemApi;
+import io.dockgate.gateway.http.Blocking;
 import io.dockgate.gateway.auth.UnixAccounts;
 import io.dockgate.gateway.http.DockerHeaders;
 import io.dockgate.gateway.http.GatewayStats;
@@ -108,7 +110,9 @@ public final class Daemon {
         }
         vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
         OperationCatalog catalog = new OperationCatalog();
+        Blocking blocking = new Blocking(vertx);
         new SystemApi(engine, this::warnings).register(catalog);
+        new ImagesApi(engine, blocking).register(catalog);
         RequestPipeline pipeline = new RequestPipeline(connections, catalog,
                 new DockerHeaders(engine.version().version()), stats);
         UnixAccounts accounts = new UnixAccounts();

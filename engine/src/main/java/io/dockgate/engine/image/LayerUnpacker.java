@@ -167,7 +167,7 @@ public final class LayerUnpacker {
             if (e instanceof TarSplit.LayerTooLargeException) {
                 throw e;
             }
-            if (e.getMessage() != null && (e.getMessage().contains("Truncated") || e.getMessage().contains("EOF")
+            if (e.getMessage() != null && (e.getMessage().contains("Truncated") || e.getMessage().contains("Corrupt") || e.getMessage().contains("EOF")
                     || e.getMessage().contains("parse") || e.getMessage().contains("header"))) {
                 throw new InvalidLayerException("corrupt or truncated tar: " + e.getMessage());
             }

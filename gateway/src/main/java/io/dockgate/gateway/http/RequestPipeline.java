@@ -49,6 +49,7 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
         long start = System.nanoTime();
         String id = idPrefix + "-" + Long.toHexString(sequence.incrementAndGet());
         stats.received();
+        http.pause(); // nothing is read before the route decides what to do with the body
         HttpServerResponse response = http.response();
         headers.apply(response);
         Map<String, Object> log = new LinkedHashMap<>();
@@ -75,7 +76,10 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
                     log.put("principal", p.describe());
                     return dispatch(id, http, p, log);
                 })
-                .onFailure(e -> ErrorResponses.send(response, http.method(), id, e));
+                .onFailure(e -> {
+                    http.resume();
+                    ErrorResponses.send(response, http.method(), id, e);
+                });
     }
 
     private Future<?> dispatch(String id, HttpServerRequest http, Principal principal, Map<String, Object> log) {
@@ -92,6 +96,9 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
         log.put("operation", m.route().operation());
         stats.routed();
         ApiRequest request = new ApiRequest(id, http, principal, path, version, m.route(), m.params());
+        if (!m.route().streamsBody()) {
+            http.resume(); // a body sent to a route without one is read and dropped
+        }
         return m.handler().handle(request);
     }
 

@@ -9,9 +9,10 @@ import java.util.Set;
  * One Docker API route: methods, a path pattern and the operation name that router, authorizer, audit
  * and hijack layer all use. Pattern segments are literals, {@code {param}} (one segment, no encoded
  * slash) or one {@code {param...}} that takes one or more segments and may contain {@code /}
- * (image references: the docker CLI sends them raw, docker-java as one %2F-escaped segment).
+ * (image references: the docker CLI sends them raw, docker-java as one %2F-escaped segment). A route
+ * that streams its body says so; for the others the pipeline discards the body.
  */
-public record Route(Set<String> methods, String pattern, String operation, List<String> parts) {
+public record Route(Set<String> methods, String pattern, String operation, List<String> parts, boolean streamsBody) {
 
     public static Route of(String method, String pattern, String operation) {
         return of(Set.of(method), pattern, operation);
@@ -27,7 +28,12 @@ public record Route(Set<String> methods, String pattern, String operation, List<
                 throw new IllegalArgumentException("at most one rest parameter: " + pattern);
             }
         }
-        return new Route(Set.copyOf(methods), pattern, operation, List.copyOf(parts));
+        return new Route(Set.copyOf(methods), pattern, operation, List.copyOf(parts), false);
+    }
+
+    /** The same route, whose handler reads the request body as a stream (uploads: load, import, archive). */
+    public Route streamingBody() {
+        return new Route(methods, pattern, operation, parts, true);
     }
 
     /** Matches decoded segments; fills params and returns true on a match. */

@@ -1,0 +1,665 @@
+package io.dockgate.engine.image;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.dockgate.config.files.AtomicFiles;
+import io.dockgate.engine.EngineException;
+import io.dockgate.engine.ErrorKind;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The image store under {@code <data-root>/image}: configurations by image ID ({@code configs/}),
+ * repository:tag references ({@code refs.json}) and the shared {@link LayerStore}. Changes are serialised
+ * by one lock; each one writes layers first, then the configuration, then the references, every file by
+ * rename, so a crash leaves the store as before or as after, and {@link #open} removes what a crash left
+ * half-made. Blocking: call from worker threads.
+ */
+public final class ImageStore {
+    private static final Logger LOG = LoggerFactory.getLogger(ImageStore.class);
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path root;
+    private final Path configs;
+    private final Path refsFile;
+    private final LayerStore layers;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Map<Digest, Image> images = new LinkedHashMap<>();
+    private final Map<String, Digest> refs = new TreeMap<>();
+    private final Map<Digest, Instant> lastTagTime = new LinkedHashMap<>();
+    private volatile ImageUsage usage = ImageUsage.NONE;
+
+    /** Who uses images (containers): consulted before deletion and pruning. */
+    public interface ImageUsage {
+        ImageUsage NONE = id -> List.of();
+
+        /** Containers using the image: name and whether running. */
+        List<User> users(Digest imageId);
+
+        /** One container that uses an image. */
+        record User(String id, boolean running) {
+        }
+    }
+
+    private ImageStore(Path root, LayerStore layers) {
+        this.root = root;
+        this.configs = root.resolve("configs");
+        this.refsFile = root.resolve("refs.json");
+        this.layers = layers;
+    }
+
+    /** Opens the store, repairing what an interrupted change left behind. */
+    public static ImageStore open(Path dataRoot, long maxLayerBytes) throws IOException {
+        Path root = dataRoot.resolve("image");
+        Files.createDirectories(root.resolve("configs"));
+        ImageStore store = new ImageStore(root, new LayerStore(root, maxLayerBytes));
+        store.layers.recover();
+        store.loadIndex();
+        return store;
+    }
+
+    public void setUsage(ImageUsage usage) {
+        this.usage = usage;
+    }
+
+    public LayerStore layers() {
+        return layers;
+    }
+
+    private void loadIndex() throws IOException {
+        try (Stream<Path> files = Files.list(configs)) {
+            for (Path file : files.toList()) {
+                String name = file.getFileName().toString();
+                if (name.startsWith(".")) {
+                    Files.deleteIfExists(file); // an AtomicFiles temporary left by a crash
+                    continue;
+                }
+                if (!name.endsWith(".json")) {
+                    continue;
+                }
+                byte[] bytes = Files.readAllBytes(file);
+                Digest id = Digest.of(bytes);
+                if (!name.equals(id.hex() + ".json")) {
+                    LOG.warn("removing image configuration {} whose content does not match its name", name);
+                    Files.delete(file);
+                    continue;
+                }
+                Image image = parse(id, bytes);
+                boolean complete = image.chainIds().stream().allMatch(c -> layers.get(c).isPresent());
+                if (!complete) {
+                    LOG.warn("removing image {}: some of its layers are missing", id.shortId());
+                    Files.delete(file);
+                    continue;
+                }
+                images.put(id, image);
+            }
+        }
+        if (Files.exists(refsFile)) {
+            JsonNode n = JSON.readTree(refsFile.toFile());
+            n.path("refs").fields().forEachRemaining(e -> {
+                Digest id = Digest.parse(e.getValue().asText());
+                if (images.containsKey(id)) {
+                    refs.put(e.getKey(), id);
+                }
+            });
+            n.path("lastTagTime").fields().forEachRemaining(e -> {
+                Digest id = Digest.parse(e.getKey());
+                if (images.containsKey(id)) {
+                    lastTagTime.put(id, Instant.parse(e.getValue().asText()));
+                }
+            });
+        }
+        Set<Digest> used = new HashSet<>();
+        images.values().forEach(i -> used.addAll(i.chainIds()));
+        for (Layer layer : layers.all()) {
+            if (!used.contains(layer.chainId())) {
+                LOG.info("removing unreferenced layer {}", layer.chainId().shortId());
+                layers.remove(layer);
+            }
+        }
+        LOG.info("image store: {} images, {} references", images.size(), refs.size());
+    }
+
+    static Image parse(Digest id, byte[] bytes) {
+        JsonNode config;
+        try {
+            config = JSON.readTree(bytes);
+        } catch (IOException e) {
+            throw EngineException.invalid("invalid image configuration: " + e.getMessage());
+        }
+        if (config == null || !config.isObject()) {
+            throw EngineException.invalid("invalid image configuration: not a JSON object");
+        }
+        JsonNode rootfs = config.path("rootfs");
+        if (!rootfs.path("type").asText().equals("layers") || !rootfs.path("diff_ids").isArray()) {
+            throw EngineException.invalid("invalid image configuration: rootfs must be of type layers with diff_ids");
+        }
+        List<Digest> diffIds = new ArrayList<>();
+        for (JsonNode d : rootfs.get("diff_ids")) {
+            diffIds.add(Digest.parse(d.asText()));
+        }
+        return new Image(id, bytes, config, List.copyOf(diffIds));
+    }
+
+    // ---------------------------------------------------------------- queries
+
+    public List<Image> list() {
+        lock.lock();
+        try {
+            List<Image> all = new ArrayList<>(images.values());
+            all.sort(Comparator.comparing(Image::created).reversed());
+            return all;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public int count() {
+        lock.lock();
+        try {
+            return images.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The references pointing at an image, as familiar strings (busybox:latest). */
+    public List<Reference> references(Digest id) {
+        lock.lock();
+        try {
+            List<Reference> result = new ArrayList<>();
+            refs.forEach((k, v) -> {
+                if (v.equals(id)) {
+                    result.add(Reference.parse(k));
+                }
+            });
+            return result;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public Optional<Instant> lastTagTime(Digest id) {
+        lock.lock();
+        try {
+            return Optional.ofNullable(lastTagTime.get(id));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Finds an image by reference (tag defaults to latest), full ID, or unique ID prefix, as Docker does.
+     * Unknown: NOT_FOUND "No such image: X".
+     */
+    public Image resolve(String nameOrId) {
+        lock.lock();
+        try {
+            return find(nameOrId).orElseThrow(() -> EngineException.notFound("No such image: " + nameOrId));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private Optional<Image> find(String text) {
+        if (text.startsWith("sha256:") && text.length() == 71) {
+            try {
+                return Optional.ofNullable(images.get(Digest.parse(text)));
+            } catch (EngineException e) {
+                return Optional.empty();
+            }
+        }
+        try {
+            Reference ref = Reference.parse(text).withDefaultTag();
+            Digest id = refs.get(ref.canonical());
+            if (id != null) {
+                return Optional.of(images.get(id));
+            }
+        } catch (EngineException e) {
+            // not a valid reference: maybe an ID prefix
+        }
+        if (Reference.looksLikeId(text)) {
+            String prefix = text.startsWith("sha256:") ? text.substring(7) : text;
+            List<Image> matches = images.values().stream().filter(i -> i.id().hex().startsWith(prefix)).toList();
+            if (matches.size() == 1) {
+                return Optional.of(matches.get(0));
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The image's layers, bottom first. */
+    public List<Layer> layersOf(Image image) {
+        List<Layer> result = new ArrayList<>();
+        for (Digest chain : image.chainIds()) {
+            result.add(layers.get(chain).orElseThrow(() -> new EngineException(ErrorKind.INTERNAL,
+                    "layer " + chain + " of image " + image.id() + " is missing")));
+        }
+        return result;
+    }
+
+    /** Bytes on disk of all the image's layers (shared layers counted in full). */
+    public long size(Image image) {
+        return layersOf(image).stream().mapToLong(Layer::diskSize).sum();
+    }
+
+    // ---------------------------------------------------------------- import
+
+    /**
+     * {@code docker import}: one layer from a rootfs tar (plain, gzip or zstd), with a configuration made
+     * from the changes. Returns the new image.
+     */
+    public Image importRootfs(InputStream tar, Optional<Reference> reference, String message, List<String> changes,
+                              String architecture) throws IOException {
+        ObjectNode runConfig = JSON.createObjectNode();
+        Changes.apply(runConfig, changes);
+        lock.lock();
+        try {
+            Layer layer = layers.apply(null, tar, null);
+            Instant now = Instant.now();
+            ObjectNode config = JSON.createObjectNode();
+            config.put("architecture", architecture);
+            config.put("comment", message == null || message.isEmpty() ? "Imported from -" : message);
+            config.put("created", now.toString());
+            config.set("config", runConfig);
+            ArrayNode history = config.putArray("history");
+            ObjectNode h = history.addObject();
+            h.put("created", now.toString());
+            h.put("comment", message == null || message.isEmpty() ? "Imported from -" : message);
+            config.put("os", "linux");
+            ObjectNode rootfs = config.putObject("rootfs");
+            rootfs.put("type", "layers");
+            rootfs.putArray("diff_ids").add(layer.diffId().toString());
+            byte[] bytes = JSON.writeValueAsBytes(config);
+            Image image = commitImage(bytes);
+            reference.ifPresent(r -> setReference(r.withDefaultTag(), image.id()));
+            saveRefs();
+            return image;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private Image commitImage(byte[] configBytes) throws IOException {
+        Digest id = Digest.of(configBytes);
+        Image image = parse(id, configBytes);
+        Path file = configs.resolve(id.hex() + ".json");
+        if (!Files.exists(file)) {
+            AtomicFiles.write(file, configBytes, AtomicFiles.PUBLIC);
+        }
+        images.put(id, image);
+        return image;
+    }
+
+    /** Points a reference at an image; returns the image it pointed at before, if another. */
+    private Optional<Digest> setReference(Reference ref, Digest id) {
+        Digest previous = refs.put(ref.canonical(), id);
+        lastTagTime.put(id, Instant.now());
+        return previous == null || previous.equals(id) ? Optional.empty() : Optional.of(previous);
+    }
+
+    private void saveRefs() throws IOException {
+        ObjectNode n = JSON.createObjectNode();
+        ObjectNode r = n.putObject("refs");
+        refs.forEach((k, v) -> r.put(k, v.toString()));
+        ObjectNode t = n.putObject("lastTagTime");
+        lastTagTime.forEach((k, v) -> {
+            if (images.containsKey(k)) {
+                t.put(k.toString(), v.toString());
+            }
+        });
+        AtomicFiles.write(refsFile, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(n), AtomicFiles.PUBLIC);
+    }
+
+    // ---------------------------------------------------------------- load
+
+    /**
+     * {@code docker load}: a docker-archive (legacy {@code <id>/layer.tar} or OCI-layout form, layers plain,
+     * gzip or zstd). The archive is unpacked to a private temporary directory first (its members come in
+     * any order), then every layer is verified against the configuration's DiffIDs before anything is
+     * committed. Nothing of a failed load stays. Progress lines go to {@code progress}.
+     */
+    public List<Image> load(InputStream archive, long maxArchiveBytes, Consumer<String> progress) throws IOException {
+        Path work = root.resolve("tmp").resolve("load-" + java.util.UUID.randomUUID());
+        try {
+            ArchiveReader.extract(archive, work, maxArchiveBytes);
+            List<ArchiveReader.Entry> entries = ArchiveReader.manifest(work);
+            lock.lock();
+            try {
+                return loadEntries(work, entries, progress);
+            } finally {
+                lock.unlock();
+            }
+        } finally {
+            LayerStore.deleteTree(work);
+        }
+    }
+
+    private List<Image> loadEntries(Path work, List<ArchiveReader.Entry> entries, Consumer<String> progress) throws IOException {
+        Set<Digest> before = new HashSet<>();
+        layers.all().forEach(l -> before.add(l.chainId()));
+        List<Layer> created = new ArrayList<>();
+        List<Object[]> pending = new ArrayList<>();
+        try {
+            for (ArchiveReader.Entry entry : entries) {
+                byte[] configBytes = Files.readAllBytes(ArchiveReader.member(work, entry.config()));
+                Image image = parse(Digest.of(configBytes), configBytes);
+                if (image.diffIds().size() != entry.layers().size()) {
+                    throw EngineException.invalid("invalid archive: the manifest lists " + entry.layers().size()
+                            + " layers but the configuration has " + image.diffIds().size() + " DiffIDs");
+                }
+                Digest parent = null;
+                for (int i = 0; i < entry.layers().size(); i++) {
+                    Path blob = ArchiveReader.member(work, entry.layers().get(i));
+                    Layer layer;
+                    try (InputStream in = Files.newInputStream(blob)) {
+                        layer = layers.apply(parent, in, image.diffIds().get(i));
+                    }
+                    if (!before.contains(layer.chainId()) && created.stream().noneMatch(l -> l.chainId().equals(layer.chainId()))) {
+                        created.add(layer);
+                    }
+                    parent = layer.chainId();
+                }
+                List<Reference> tags = new ArrayList<>();
+                for (String tag : entry.repoTags()) {
+                    Reference ref = Reference.parse(tag);
+                    if (ref.digest() != null || ref.tag() == null) {
+                        throw EngineException.invalid("invalid archive: RepoTags entry \"" + tag + "\" is not name:tag");
+                    }
+                    tags.add(ref);
+                }
+                pending.add(new Object[] {configBytes, tags});
+            }
+        } catch (IOException | RuntimeException e) {
+            for (Layer l : created) {
+                try {
+                    layers.remove(l);
+                } catch (IOException cleanup) {
+                    LOG.warn("cannot remove layer {} of a failed load: {}", l.chainId().shortId(), cleanup.getMessage());
+                }
+            }
+            throw translate(e);
+        }
+        List<Image> loaded = new ArrayList<>();
+        for (Object[] p : pending) {
+            Image image = commitImage((byte[]) p[0]);
+            @SuppressWarnings("unchecked")
+            List<Reference> tags = (List<Reference>) p[1];
+            for (Reference tag : tags) {
+                Optional<Digest> replaced = setReference(tag, image.id());
+                replaced.ifPresent(old -> progress.accept("The image " + tag.familiar() + " already exists, renaming the old one with ID "
+                        + old + " to empty string\n"));
+                progress.accept("Loaded image: " + tag.familiar() + "\n");
+            }
+            if (tags.isEmpty()) {
+                progress.accept("Loaded image ID: " + image.id() + "\n");
+            }
+            loaded.add(image);
+        }
+        saveRefs();
+        return loaded;
+    }
+
+    private static RuntimeException translate(Exception e) {
+        if (e instanceof EngineException ee) {
+            return ee;
+        }
+        if (e instanceof LayerUnpacker.InvalidLayerException || e instanceof TarSplit.LayerTooLargeException
+                || e instanceof ArchiveReader.InvalidArchiveException) {
+            return EngineException.invalid(e.getMessage());
+        }
+        if (e instanceof IOException io && io.getMessage() != null && io.getMessage().contains("No space left")) {
+            return new EngineException(ErrorKind.UNAVAILABLE, "no space left on the device holding the data root");
+        }
+        return new EngineException(ErrorKind.INTERNAL, e.getMessage(), e);
+    }
+
+    /** Maps an unpacking failure of import to the error vocabulary. */
+    public static RuntimeException failure(Exception e) {
+        return translate(e);
+    }
+
+    // ---------------------------------------------------------------- save
+
+    /** {@code docker save}: the named images as an archive both Docker 20.10 and 28 load. */
+    public void save(List<String> names, OutputStream out) throws IOException {
+        Map<Digest, Image> chosen = new LinkedHashMap<>();
+        Map<Digest, List<Reference>> tags = new LinkedHashMap<>();
+        lock.lock();
+        try {
+            for (String name : names) {
+                Image image = find(name).orElseThrow(() -> EngineException.notFound("No such image: " + name));
+                chosen.put(image.id(), image);
+                List<Reference> t = tags.computeIfAbsent(image.id(), k -> new ArrayList<>());
+                if (!Reference.looksLikeId(name) || name.contains(":") && !name.startsWith("sha256:")) {
+                    try {
+                        Reference ref = Reference.parse(name).withDefaultTag();
+                        if (refs.containsKey(ref.canonical()) && !t.contains(ref)) {
+                            t.add(ref);
+                        }
+                    } catch (EngineException e) {
+                        // an ID: no tag
+                    }
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        List<ArchiveWriter.Item> items = new ArrayList<>();
+        for (Image image : chosen.values()) {
+            items.add(new ArchiveWriter.Item(image, layersOf(image), tags.get(image.id())));
+        }
+        new ArchiveWriter(layers).write(items, out);
+    }
+
+    // ---------------------------------------------------------------- tag, delete, prune
+
+    /** {@code docker tag}: points repo:tag at the image named by source. */
+    public void tag(String source, String repo, String tag) throws IOException {
+        if (repo == null || repo.isEmpty()) {
+            throw EngineException.invalid("repository name must have at least one component");
+        }
+        Reference target = Reference.parse(repo);
+        if (target.tag() != null || target.digest() != null) {
+            if (tag != null && !tag.isEmpty()) {
+                throw EngineException.invalid("invalid reference format: repository name and tag both carry a tag");
+            }
+        }
+        target = target.tag() != null ? target : target.withTag(tag == null || tag.isEmpty() ? Reference.DEFAULT_TAG : tag);
+        if (target.digest() != null) {
+            throw EngineException.invalid("refusing to create a tag with a digest reference");
+        }
+        lock.lock();
+        try {
+            Image image = find(source).orElseThrow(() -> EngineException.notFound("No such image: " + source));
+            setReference(target, image.id());
+            saveRefs();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** One line of a delete's answer: an untagged reference or a deleted image. */
+    public record Deletion(String untagged, String deleted) {
+    }
+
+    /**
+     * {@code docker rmi}: removing a reference only untags unless it was the last one; removing by ID
+     * deletes the image (with force when several references point at it). Images used by containers are
+     * refused (409) unless forced, and never deleted while a running container uses them.
+     */
+    public List<Deletion> delete(String name, boolean force, boolean noPrune) throws IOException {
+        lock.lock();
+        try {
+            Image image = find(name).orElseThrow(() -> EngineException.notFound("No such image: " + name));
+            List<Deletion> result = new ArrayList<>();
+            List<String> tagKeys = keysFor(image.id());
+            boolean byReference = tagKeys.stream().anyMatch(k -> matchesReference(name, k));
+            List<ImageUsage.User> users = usage.users(image.id());
+            if (byReference && tagKeys.size() > 1) {
+                String key = tagKeys.stream().filter(k -> matchesReference(name, k)).findFirst().orElseThrow();
+                refs.remove(key);
+                saveRefs();
+                result.add(new Deletion(Reference.parse(key).familiar(), null));
+                return result;
+            }
+            if (!byReference && tagKeys.size() > 1 && !force) {
+                throw EngineException.conflict("conflict: unable to delete " + image.id().shortId()
+                        + " (must be forced) - image is referenced in multiple repositories");
+            }
+            if (!users.isEmpty()) {
+                ImageUsage.User user = users.stream().filter(ImageUsage.User::running).findFirst().orElse(users.get(0));
+                if (user.running()) {
+                    throw EngineException.conflict("conflict: unable to delete " + (byReference ? name : image.id().shortId())
+                            + " (cannot be forced) - image is being used by running container " + user.id().substring(0, 12));
+                }
+                if (!force) {
+                    throw EngineException.conflict("conflict: unable to delete " + (byReference ? name : image.id().shortId())
+                            + " (must be forced) - image is being used by stopped container " + user.id().substring(0, 12));
+                }
+                // Forced with stopped users: untag only, keep the image for its containers (as Docker does).
+                for (String k : tagKeys) {
+                    refs.remove(k);
+                    result.add(new Deletion(Reference.parse(k).familiar(), null));
+                }
+                saveRefs();
+                return result;
+            }
+            for (String k : tagKeys) {
+                refs.remove(k);
+                result.add(new Deletion(Reference.parse(k).familiar(), null));
+            }
+            result.addAll(removeImage(image, noPrune));
+            saveRefs();
+            return result;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private static boolean matchesReference(String name, String key) {
+        try {
+            return Reference.parse(name).withDefaultTag().canonical().equals(key);
+        } catch (EngineException e) {
+            return false;
+        }
+    }
+
+    private List<String> keysFor(Digest id) {
+        List<String> keys = new ArrayList<>();
+        refs.forEach((k, v) -> {
+            if (v.equals(id)) {
+                keys.add(k);
+            }
+        });
+        return keys;
+    }
+
+    /** Removes the configuration, then every layer no other image uses. */
+    private List<Deletion> removeImage(Image image, boolean noPrune) throws IOException {
+        Files.deleteIfExists(configs.resolve(image.id().hex() + ".json"));
+        images.remove(image.id());
+        lastTagTime.remove(image.id());
+        List<Deletion> result = new ArrayList<>();
+        result.add(new Deletion(null, image.id().toString()));
+        Set<Digest> stillUsed = new HashSet<>();
+        images.values().forEach(i -> stillUsed.addAll(i.chainIds()));
+        List<Digest> chains = new ArrayList<>(image.chainIds());
+        java.util.Collections.reverse(chains);
+        for (Digest chain : chains) {
+            if (!stillUsed.contains(chain)) {
+                Optional<Layer> layer = layers.get(chain);
+                if (layer.isPresent()) {
+                    layers.remove(layer.get());
+                    result.add(new Deletion(null, chain.toString()));
+                }
+            }
+        }
+        return result;
+    }
+
+    /** What a prune removed. */
+    public record PruneResult(List<Deletion> deleted, long spaceReclaimed) {
+    }
+
+    /**
+     * {@code docker image prune}: dangling (untagged) images not used by containers, or with all every
+     * unused image; optionally only those matching the label and until filters.
+     */
+    public PruneResult prune(boolean all, java.util.function.Predicate<Image> filter) throws IOException {
+        lock.lock();
+        try {
+            List<Deletion> deleted = new ArrayList<>();
+            long reclaimed = 0;
+            for (Image image : new ArrayList<>(images.values())) {
+                List<String> keys = keysFor(image.id());
+                if ((!all && !keys.isEmpty()) || !usage.users(image.id()).isEmpty() || !filter.test(image)) {
+                    continue;
+                }
+                long before = layers.all().stream().mapToLong(Layer::diskSize).sum();
+                for (String k : keys) {
+                    refs.remove(k);
+                    deleted.add(new Deletion(Reference.parse(k).familiar(), null));
+                }
+                deleted.addAll(removeImage(image, false));
+                reclaimed += before - layers.all().stream().mapToLong(Layer::diskSize).sum();
+            }
+            saveRefs();
+            return new PruneResult(deleted, reclaimed);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Parents are not tracked separately: images made here have none. */
+    public String parentOf(Image image) {
+        return "";
+    }
+
+    static String iso(Instant t) {
+        return t.truncatedTo(ChronoUnit.NANOS).toString();
+    }
+
+    static byte[] json(Object o) {
+        try {
+            return JSON.writeValueAsBytes(o);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** All the references in the store, familiar form, for listing. */
+    public Set<String> allReferences() {
+        lock.lock();
+        try {
+            Set<String> result = new LinkedHashSet<>();
+            refs.keySet().forEach(k -> result.add(Reference.parse(k).familiar()));
+            return result;
+        } finally {
+            lock.unlock();
+        }
+    }
+}

@@ -1,0 +1,264 @@
+package io.dockgate.engine.image;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.dockgate.engine.EngineException;
+import io.dockgate.engine.ErrorKind;
+import io.dockgate.engine.testing.TestImages;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+import java.util.zip.GZIPOutputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The image store: import, save/load round trip, tags and deletion as Docker does them, and every bad
+ * archive refused with the store left exactly as it was.
+ */
+class ImageStoreTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path tmp;
+    private Path busybox;
+
+    @BeforeEach
+    void rootfs() throws Exception {
+        busybox = TestImages.busyboxTar(tmp);
+    }
+
+    private ImageStore open(String name) throws IOException {
+        return ImageStore.open(tmp.resolve(name), 1L << 30);
+    }
+
+    private Image importBusybox(ImageStore store, String ref) throws IOException {
+        try (InputStream in = Files.newInputStream(busybox)) {
+            return store.importRootfs(in, Optional.of(Reference.parse(ref)), "", List.of("CMD [\"sh\"]"), "amd64");
+        }
+    }
+
+    @Test
+    void importSaveLoadRoundTripKeepsIdsAndTags() throws Exception {
+        ImageStore a = open("a");
+        Image image = importBusybox(a, "busybox:1");
+        a.tag("busybox:1", "example.com:5000/team/bb", "v2");
+        ByteArrayOutputStream archive = new ByteArrayOutputStream();
+        a.save(List.of("busybox:1", "example.com:5000/team/bb:v2"), archive);
+
+        ImageStore b = open("b");
+        List<String> messages = new ArrayList<>();
+        List<Image> loaded = b.load(new ByteArrayInputStream(archive.toByteArray()), 1L << 30, messages::add);
+        assertThat(loaded).extracting(Image::id).containsOnly(image.id());
+        assertThat(messages).contains("Loaded image: busybox:1\n", "Loaded image: example.com:5000/team/bb:v2\n");
+        assertThat(b.resolve("busybox:1").id()).isEqualTo(image.id());
+        assertThat(b.resolve(image.id().hex().substring(0, 8)).id()).isEqualTo(image.id());
+        assertThat(b.resolve("docker.io/library/busybox:1").runConfig().path("Cmd").get(0).asText()).isEqualTo("sh");
+
+        // Reopening reads the same state back.
+        ImageStore reopened = open("b");
+        assertThat(reopened.references(image.id())).extracting(Reference::familiar)
+                .containsExactlyInAnyOrder("busybox:1", "example.com:5000/team/bb:v2");
+    }
+
+    @Test
+    void deleteUntagsThenDeletesAndNeedsForceForIdsWithSeveralTags() throws Exception {
+        ImageStore store = open("s");
+        Image image = importBusybox(store, "one:latest");
+        store.tag("one", "two", "");
+        assertThatThrownBy(() -> store.delete(image.id().hex().substring(0, 12), false, false))
+                .isInstanceOf(EngineException.class).hasMessageContaining("must be forced")
+                .satisfies(e -> assertThat(((EngineException) e).kind()).isEqualTo(ErrorKind.CONFLICT));
+        assertThat(store.delete("two", false, false)).containsExactly(new ImageStore.Deletion("two:latest", null));
+        List<ImageStore.Deletion> last = store.delete("one", false, false);
+        assertThat(last).contains(new ImageStore.Deletion("one:latest", null), new ImageStore.Deletion(null, image.id().toString()));
+        assertThat(store.list()).isEmpty();
+        assertThat(store.layers().all()).isEmpty();
+        assertThatThrownBy(() -> store.resolve("one")).hasMessage("No such image: one");
+    }
+
+    @Test
+    void imagesUsedByContainersAreProtected() throws Exception {
+        ImageStore store = open("s");
+        Image image = importBusybox(store, "used");
+        store.setUsage(id -> id.equals(image.id()) ? List.of(new ImageStore.ImageUsage.User("c".repeat(64), true)) : List.of());
+        assertThatThrownBy(() -> store.delete("used", true, false)).hasMessageContaining("cannot be forced")
+                .hasMessageContaining("running container cccccccccccc");
+        assertThat(store.prune(true, i -> true).deleted()).isEmpty();
+    }
+
+    @Test
+    void invalidReferencesAreRefused() throws Exception {
+        ImageStore store = open("s");
+        importBusybox(store, "ok");
+        assertThatThrownBy(() -> store.tag("ok", "UPPER", "tag")).hasMessageContaining("must be lowercase");
+        assertThatThrownBy(() -> store.tag("ok", "a//b", "")).hasMessageContaining("invalid reference format");
+        assertThatThrownBy(() -> store.tag("ok", "ok", "t".repeat(129))).hasMessageContaining("invalid reference format");
+        assertThatThrownBy(() -> store.tag("ok", "ok", "-bad")).hasMessageContaining("invalid reference format");
+        assertThat(store.references(store.resolve("ok").id())).hasSize(1);
+    }
+
+    // ---- bad archives
+
+    /** A docker-archive with one image of the given layer tars; config diff_ids as given (or computed). */
+    private byte[] archive(List<byte[]> layers, List<String> diffIds, String repoTag, Map<String, byte[]> extra,
+                           boolean listLayersInManifest) throws IOException {
+        ObjectNode config = JSON.createObjectNode();
+        config.put("architecture", "amd64");
+        config.put("os", "linux");
+        config.putObject("config");
+        ObjectNode rootfs = config.putObject("rootfs");
+        rootfs.put("type", "layers");
+        var ids = rootfs.putArray("diff_ids");
+        for (int i = 0; i < layers.size(); i++) {
+            ids.add(diffIds != null ? diffIds.get(i) : Digest.of(layers.get(i)).toString());
+        }
+        byte[] configBytes = JSON.writeValueAsBytes(config);
+        Map<String, byte[]> files = new LinkedHashMap<>();
+        List<String> layerPaths = new ArrayList<>();
+        for (int i = 0; i < layers.size(); i++) {
+            String path = "layer" + i + "/layer.tar";
+            files.put(path, layers.get(i));
+            layerPaths.add(path);
+        }
+        files.put("config.json", configBytes);
+        var manifest = JSON.createArrayNode().addObject();
+        manifest.put("Config", "config.json");
+        manifest.putArray("RepoTags").add(repoTag);
+        var ml = manifest.putArray("Layers");
+        (listLayersInManifest ? layerPaths : List.of("missing/layer.tar")).forEach(ml::add);
+        files.put("manifest.json", JSON.writeValueAsBytes(JSON.createArrayNode().add(manifest)));
+        files.putAll(extra);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream tar = new TarArchiveOutputStream(out)) {
+            for (Map.Entry<String, byte[]> f : files.entrySet()) {
+                TarArchiveEntry e = new TarArchiveEntry(f.getKey());
+                e.setSize(f.getValue().length);
+                tar.putArchiveEntry(e);
+                tar.write(f.getValue());
+                tar.closeArchiveEntry();
+            }
+        }
+        return out.toByteArray();
+    }
+
+    private static byte[] layerWith(String name, byte[] content) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream tar = new TarArchiveOutputStream(out)) {
+            TarArchiveEntry e = new TarArchiveEntry(name, true);
+            e.setSize(content.length);
+            tar.putArchiveEntry(e);
+            tar.write(content);
+            tar.closeArchiveEntry();
+        }
+        return out.toByteArray();
+    }
+
+    private static List<String> tree(Path root) throws IOException {
+        try (Stream<Path> all = Files.walk(root)) {
+            return all.map(p -> root.relativize(p) + (Files.isRegularFile(p) ? ":" + p.toFile().length() : "")).sorted().toList();
+        }
+    }
+
+    @Test
+    void badArchivesAreRefusedAndLeaveTheStoreAsItWas() throws Exception {
+        ImageStore store = ImageStore.open(tmp.resolve("s"), 4 << 20);
+        importBusybox(store, "keep:me");
+        List<String> before = tree(tmp.resolve("s/image"));
+        byte[] good = layerWith("hello", "world".getBytes(StandardCharsets.UTF_8));
+        byte[] valid = archive(List.of(good), null, "fine:1", Map.of(), true);
+
+        ByteArrayOutputStream gz = new ByteArrayOutputStream();
+        try (GZIPOutputStream g = new GZIPOutputStream(gz)) {
+            g.write(layerWith("bomb", new byte[8 << 20]));
+        }
+        Map<String, byte[]> cases = new LinkedHashMap<>();
+        cases.put("truncated archive", java.util.Arrays.copyOf(valid, valid.length / 2 + 100));
+        cases.put("escaping entry in a layer", archive(List.of(good, layerWith("../../etc/evil", new byte[1])), null, "x:1", Map.of(), true));
+        cases.put("absolute entry in a layer", archive(List.of(layerWith("/etc/evil", new byte[1])), null, "x:1", Map.of(), true));
+        cases.put("DiffID mismatch", archive(List.of(good), List.of(Digest.of(new byte[1]).toString()), "x:1", Map.of(), true));
+        cases.put("manifest names a missing file", archive(List.of(good), null, "x:1", Map.of(), false));
+        cases.put("decompression bomb", archive(List.of(gz.toByteArray()), List.of(Digest.of(layerWith("bomb", new byte[8 << 20])).toString()),
+                "x:1", Map.of(), true));
+        cases.put("invalid tag UPPER", archive(List.of(good), null, "UPPER:tag", Map.of(), true));
+        cases.put("invalid tag a//b", archive(List.of(good), null, "a//b:1", Map.of(), true));
+        cases.put("over-long tag", archive(List.of(good), null, "x:" + "t".repeat(200), Map.of(), true));
+        cases.put("not a tar", "this is not a tar archive at all".repeat(40).getBytes(StandardCharsets.UTF_8));
+        cases.put("empty", new byte[0]);
+        for (Map.Entry<String, byte[]> c : cases.entrySet()) {
+            assertThatThrownBy(() -> {
+                try {
+                    store.load(new ByteArrayInputStream(c.getValue()), 1L << 30, m -> { });
+                } catch (IOException e) {
+                    throw ImageStore.failure(e);
+                }
+            }).as(c.getKey()).isInstanceOf(EngineException.class)
+                    .satisfies(e -> assertThat(((EngineException) e).kind()).as(c.getKey() + ": " + e.getMessage())
+                            .isEqualTo(ErrorKind.INVALID_ARGUMENT));
+            assertThat(tree(tmp.resolve("s/image"))).as("store unchanged after " + c.getKey()).isEqualTo(before);
+        }
+        assertThat(store.list()).hasSize(1);
+        // and the good one loads
+        store.load(new ByteArrayInputStream(valid), 1L << 30, m -> { });
+        assertThat(store.resolve("fine:1")).isNotNull();
+    }
+
+    @Test
+    void aFullDiskMidLoadLeavesNothingBehind() throws Exception {
+        io.dockgate.engine.testing.Root.require();
+        ImageStore source = open("src");
+        importBusybox(source, "big:1");
+        ByteArrayOutputStream archive = new ByteArrayOutputStream();
+        source.save(List.of("big:1"), archive);
+        Path small = Files.createDirectories(tmp.resolve("small"));
+        io.dockgate.engine.sys.Syscalls.mount("tmpfs", small.toString(), "tmpfs", 0, "size=3m");
+        try {
+            ImageStore store = ImageStore.open(small, 1L << 30);
+            List<String> before = tree(small.resolve("image"));
+            assertThatThrownBy(() -> {
+                try {
+                    store.load(new ByteArrayInputStream(archive.toByteArray()), 1L << 30, m -> { });
+                } catch (IOException e) {
+                    throw ImageStore.failure(e);
+                }
+            }).isInstanceOf(EngineException.class).hasMessageContaining("no space left");
+            assertThat(tree(small.resolve("image"))).isEqualTo(before);
+        } finally {
+            io.dockgate.engine.sys.Syscalls.umount(small.toString(), 0);
+        }
+    }
+
+    @Test
+    void openRepairsWhatACrashLeft() throws Exception {
+        ImageStore store = open("s");
+        Image image = importBusybox(store, "kept");
+        Path image2 = tmp.resolve("s/image");
+        // A configuration whose layer never arrived, a temp file, and a layer no image uses.
+        byte[] orphanConfig = "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:%s\"]}}".formatted("ab".repeat(32)).getBytes();
+        Files.write(image2.resolve("configs/" + Digest.of(orphanConfig).hex() + ".json"), orphanConfig);
+        Files.writeString(image2.resolve("configs/.tmp123.json.tmp"), "partial");
+        Files.createDirectories(image2.resolve("tmp/interrupted/diff"));
+        ImageStore reopened = open("s");
+        assertThat(reopened.list()).extracting(Image::id).containsExactly(image.id());
+        assertThat(image2.resolve("configs/" + Digest.of(orphanConfig).hex() + ".json")).doesNotExist();
+        assertThat(image2.resolve("configs/.tmp123.json.tmp")).doesNotExist();
+        assertThat(image2.resolve("tmp/interrupted")).doesNotExist();
+        assertThat(reopened.resolve("kept").id()).isEqualTo(image.id());
+    }
+}

@@ -1,0 +1,451 @@
+package io.dockgate.gateway.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.dockgate.engine.Engine;
+import io.dockgate.engine.EngineException;
+import io.dockgate.engine.ErrorKind;
+import io.dockgate.engine.image.Digest;
+import io.dockgate.engine.image.Image;
+import io.dockgate.engine.image.ImageStore;
+import io.dockgate.engine.image.Layer;
+import io.dockgate.engine.image.Reference;
+import io.dockgate.gateway.http.ApiRequest;
+import io.dockgate.gateway.http.Blocking;
+import io.dockgate.gateway.http.OperationCatalog;
+import io.dockgate.gateway.http.Responses;
+import io.dockgate.gateway.request.Filters;
+import io.dockgate.gateway.request.Route;
+import io.dockgate.gateway.stream.JsonMessageStream;
+import io.dockgate.gateway.stream.RequestBodyStream;
+import io.dockgate.gateway.stream.ResponseOutputStream;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.io.BufferedOutputStream;
+import java.io.OutputStream;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The image routes: translate Docker's requests and answers, delegate to the {@link ImageStore}. */
+public final class ImagesApi {
+    private static final Logger LOG = LoggerFactory.getLogger(ImagesApi.class);
+    private static final Set<String> LIST_FILTERS = Set.of("reference", "dangling", "label", "before", "since");
+    private static final Set<String> PRUNE_FILTERS = Set.of("dangling", "label", "until");
+
+    private final Engine engine;
+    private final ImageStore store;
+    private final Blocking blocking;
+
+    public ImagesApi(Engine engine, Blocking blocking) {
+        this.engine = engine;
+        this.store = engine.images();
+        this.blocking = blocking;
+    }
+
+    public void register(OperationCatalog catalog) {
+        catalog.add(Route.of("GET", "/images/json", "image.list"), this::list)
+                .add(Route.of("POST", "/images/load", "image.load").streamingBody(), this::load)
+                .add(Route.of("POST", "/images/create", "image.create").streamingBody(), this::create)
+                .add(Route.of("POST", "/images/prune", "image.prune"), this::prune)
+                .add(Route.of("GET", "/images/get", "image.save"), this::saveMany)
+                .add(Route.of("GET", "/images/{name...}/get", "image.save"), this::saveOne)
+                .add(Route.of("GET", "/images/{name...}/json", "image.inspect"), this::inspect)
+                .add(Route.of("GET", "/images/{name...}/history", "image.history"), this::history)
+                .add(Route.of("POST", "/images/{name...}/tag", "image.tag"), this::tag)
+                .add(Route.of("DELETE", "/images/{name...}", "image.delete"), this::delete)
+                .add(Route.of("GET", "/system/df", "system.df"), this::diskUsage);
+    }
+
+    // ---- list, inspect, history
+
+    Future<?> list(ApiRequest request) {
+        Filters filters = Filters.parse(request.query("filters").orElse(null), LIST_FILTERS);
+        return blocking.run(() -> {
+            Boolean dangling = filters.bool("dangling");
+            Instant before = filters.has("before") ? store.resolve(filters.get("before").get(0)).created() : null;
+            Instant since = filters.has("since") ? store.resolve(filters.get("since").get(0)).created() : null;
+            List<Map<String, Object>> result = new ArrayList<>();
+            for (Image image : store.list()) {
+                List<String> tags = new ArrayList<>(store.references(image.id()).stream().map(Reference::familiar).sorted().toList());
+                if (dangling != null && dangling != tags.isEmpty()) {
+                    continue;
+                }
+                if (filters.has("reference")) {
+                    List<String> matching = List.copyOf(tags).stream().filter(t -> filters.get("reference").stream().anyMatch(p ->
+                            Filters.glob(p, t) || Filters.glob(p, t.substring(0, t.lastIndexOf(':'))))).toList();
+                    if (matching.isEmpty()) {
+                        continue;
+                    }
+                    tags = new ArrayList<>(matching);
+                }
+                if (filters.has("label") && !Filters.labelsMatch(filters.get("label"), image.runConfig().get("Labels"))) {
+                    continue;
+                }
+                if (before != null && !image.created().isBefore(before) || since != null && !image.created().isAfter(since)) {
+                    continue;
+                }
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("Containers", -1);
+                m.put("Created", image.created().getEpochSecond());
+                m.put("Id", image.id().toString());
+                m.put("Labels", labels(image));
+                m.put("ParentId", "");
+                boolean legacy = !request.version().atLeast(1, 44);
+                m.put("RepoDigests", legacy && tags.isEmpty() ? List.of("<none>@<none>") : List.of());
+                m.put("RepoTags", legacy && tags.isEmpty() ? List.of("<none>:<none>") : tags);
+                m.put("SharedSize", -1);
+                long size = store.size(image);
+                m.put("Size", size);
+                if (legacy) {
+                    m.put("VirtualSize", size);
+                }
+                result.add(m);
+            }
+            return result;
+        }).compose(body -> Responses.json(request, 200, body));
+    }
+
+    private static Object labels(Image image) {
+        JsonNode labels = image.runConfig().get("Labels");
+        return labels == null || labels.isNull() ? null : labels;
+    }
+
+    Future<?> inspect(ApiRequest request) {
+        String name = request.param("name");
+        return blocking.run(() -> {
+            Image image = store.resolve(name);
+            List<Layer> layers = store.layersOf(image);
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("Id", image.id().toString());
+            List<String> tags = new ArrayList<>(store.references(image.id()).stream().map(Reference::familiar).toList());
+            Collections.sort(tags);
+            m.put("RepoTags", tags);
+            m.put("RepoDigests", List.of());
+            m.put("Parent", "");
+            m.put("Comment", image.config().path("comment").asText(""));
+            m.put("Created", image.config().path("created").asText(""));
+            if (!request.version().atLeast(1, 45)) {
+                m.put("Container", "");
+                m.put("ContainerConfig", image.runConfig().isMissingNode() ? Map.of() : image.runConfig());
+            }
+            m.put("DockerVersion", image.config().path("docker_version").asText(""));
+            m.put("Author", image.config().path("author").asText(""));
+            m.put("Config", image.runConfig().isMissingNode() || image.runConfig().isNull() ? Map.of() : image.runConfig());
+            m.put("Architecture", image.config().path("architecture").asText(""));
+            if (image.config().hasNonNull("variant")) {
+                m.put("Variant", image.config().get("variant").asText());
+            }
+            m.put("Os", image.config().path("os").asText("linux"));
+            long size = store.size(image);
+            m.put("Size", size);
+            if (!request.version().atLeast(1, 44)) {
+                m.put("VirtualSize", size);
+            }
+            Map<String, Object> data = new LinkedHashMap<>();
+            if (!layers.isEmpty()) {
+                Layer top = layers.get(layers.size() - 1);
+                List<String> lower = new ArrayList<>();
+                for (int i = layers.size() - 2; i >= 0; i--) {
+                    lower.add(layers.get(i).diff().toString());
+                }
+                if (!lower.isEmpty()) {
+                    data.put("LowerDir", String.join(":", lower));
+                }
+                data.put("UpperDir", top.diff().toString());
+            }
+            m.put("GraphDriver", Map.of("Name", "overlay2", "Data", data));
+            m.put("RootFS", Map.of("Type", "layers", "Layers", image.diffIds().stream().map(Digest::toString).toList()));
+            Map<String, Object> metadata = new LinkedHashMap<>();
+            store.lastTagTime(image.id()).ifPresent(t -> metadata.put("LastTagTime", t.toString()));
+            m.put("Metadata", metadata);
+            return m;
+        }).compose(body -> Responses.json(request, 200, body));
+    }
+
+    Future<?> history(ApiRequest request) {
+        String name = request.param("name");
+        return blocking.run(() -> {
+            Image image = store.resolve(name);
+            List<Layer> layers = store.layersOf(image);
+            List<Map<String, Object>> entries = new ArrayList<>();
+            JsonNode history = image.config().path("history");
+            int layerIndex = 0;
+            if (history.isArray() && !history.isEmpty()) {
+                for (JsonNode h : history) {
+                    boolean empty = h.path("empty_layer").asBoolean(false);
+                    long size = 0;
+                    if (!empty && layerIndex < layers.size()) {
+                        size = layers.get(layerIndex++).diskSize();
+                    }
+                    entries.add(historyEntry(h.path("created").asText(""), h.path("created_by").asText(""), size,
+                            h.path("comment").asText("")));
+                }
+            } else {
+                for (Layer layer : layers) {
+                    entries.add(historyEntry(image.config().path("created").asText(""), "", layer.diskSize(), ""));
+                }
+            }
+            Collections.reverse(entries);
+            for (int i = 0; i < entries.size(); i++) {
+                entries.get(i).put("Id", i == 0 ? image.id().toString() : "<missing>");
+                entries.get(i).put("Tags", i == 0 ? store.references(image.id()).stream().map(Reference::familiar).sorted().toList() : null);
+            }
+            return entries;
+        }).compose(body -> Responses.json(request, 200, body));
+    }
+
+    private static Map<String, Object> historyEntry(String created, String createdBy, long size, String comment) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("Id", "<missing>");
+        long epoch;
+        try {
+            epoch = created.isEmpty() ? 0 : Instant.parse(created).getEpochSecond();
+        } catch (RuntimeException e) {
+            epoch = 0;
+        }
+        m.put("Created", epoch);
+        m.put("CreatedBy", createdBy);
+        m.put("Tags", null);
+        m.put("Size", size);
+        m.put("Comment", comment);
+        return m;
+    }
+
+    // ---- tag, delete, prune
+
+    Future<?> tag(ApiRequest request) {
+        String name = request.param("name");
+        String repo = request.query("repo").orElse("");
+        String tag = request.query("tag").orElse("");
+        return blocking.run(() -> {
+            store.tag(name, repo, tag);
+            return null;
+        }).compose(v -> request.response().setStatusCode(201).end());
+    }
+
+    Future<?> delete(ApiRequest request) {
+        String name = request.param("name");
+        boolean force = request.queryBool("force");
+        boolean noPrune = request.queryBool("noprune");
+        return blocking.run(() -> {
+            List<Map<String, String>> body = new ArrayList<>();
+            for (ImageStore.Deletion d : store.delete(name, force, noPrune)) {
+                body.add(d.untagged() != null ? Map.of("Untagged", d.untagged()) : Map.of("Deleted", d.deleted()));
+            }
+            return body;
+        }).compose(body -> Responses.json(request, 200, body));
+    }
+
+    Future<?> prune(ApiRequest request) {
+        Filters filters = Filters.parse(request.query("filters").orElse(null), PRUNE_FILTERS);
+        Boolean dangling = filters.bool("dangling");
+        boolean all = dangling != null && !dangling;
+        Instant until = filters.has("until") ? parseUntil(filters.get("until").get(0)) : null;
+        Predicate<Image> filter = image -> (!filters.has("label") || Filters.labelsMatch(filters.get("label"), image.runConfig().get("Labels")))
+                && (until == null || image.created().isBefore(until));
+        return blocking.run(() -> {
+            ImageStore.PruneResult result = store.prune(all, filter);
+            List<Map<String, String>> deleted = new ArrayList<>();
+            for (ImageStore.Deletion d : result.deleted()) {
+                deleted.add(d.untagged() != null ? Map.of("Untagged", d.untagged()) : Map.of("Deleted", d.deleted()));
+            }
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("ImagesDeleted", deleted.isEmpty() ? null : deleted);
+            body.put("SpaceReclaimed", result.spaceReclaimed());
+            return body;
+        }).compose(body -> Responses.json(request, 200, body));
+    }
+
+    static Instant parseUntil(String text) {
+        try {
+            if (text.matches("\\d+(\\.\\d+)?")) {
+                return Instant.ofEpochSecond((long) Double.parseDouble(text));
+            }
+            if (text.matches("\\d+[smh]")) {
+                long n = Long.parseLong(text.substring(0, text.length() - 1));
+                long seconds = switch (text.charAt(text.length() - 1)) {
+                    case 's' -> n;
+                    case 'm' -> n * 60;
+                    default -> n * 3600;
+                };
+                return Instant.now().minusSeconds(seconds);
+            }
+            return Instant.parse(text);
+        } catch (RuntimeException e) {
+            throw EngineException.invalid("invalid filter 'until=" + text + "'");
+        }
+    }
+
+    // ---- load, import, save
+
+    Future<?> load(ApiRequest request) {
+        Context context = Vertx.currentContext();
+        RequestBodyStream body = new RequestBodyStream(request.http(), context);
+        JsonMessageStream out = new JsonMessageStream(request.response());
+        boolean quiet = request.queryBool("quiet");
+        List<String> messages = Collections.synchronizedList(new ArrayList<>());
+        return blocking.run(() -> {
+            try (body) {
+                store.load(body, engine.limits().maxArchiveBytes(), messages::add);
+            } catch (java.io.IOException | RuntimeException e) {
+                throw ImageStore.failure(e);
+            }
+            return null;
+        }).transform(ar -> {
+            for (String m : messages) {
+                out.stream(m);
+            }
+            if (ar.failed()) {
+                Throwable t = ar.cause();
+                String message = t instanceof EngineException ee && ee.kind() != ErrorKind.INTERNAL ? t.getMessage()
+                        : "internal error (request " + request.id() + ")";
+                if (!(t instanceof EngineException ee2) || ee2.kind() == ErrorKind.INTERNAL) {
+                    LOG.error("request {}: load failed", request.id(), t);
+                }
+                out.error(message);
+            }
+            return out.end();
+        });
+    }
+
+    Future<?> create(ApiRequest request) {
+        Optional<String> fromSrc = request.query("fromSrc");
+        Optional<String> fromImage = request.query("fromImage");
+        if (fromImage.isPresent() && !fromImage.get().isEmpty()) {
+            throw new EngineException(ErrorKind.NOT_IMPLEMENTED, "pulling images from a registry is not supported yet: "
+                    + "load the image with docker load (No such image: " + fromImage.get() + ")");
+        }
+        if (fromSrc.isEmpty()) {
+            throw EngineException.invalid("fromSrc or fromImage is required");
+        }
+        if (!fromSrc.get().equals("-")) {
+            throw EngineException.invalid("importing from a URL is not supported: send the archive in the body (fromSrc=-)");
+        }
+        Optional<Reference> reference = reference(request.query("repo").orElse(""), request.query("tag").orElse(""));
+        String message = request.query("message").orElse("");
+        List<String> changes = request.http().params().getAll("changes");
+        String architecture = engine.host().goArch();
+        Context context = Vertx.currentContext();
+        RequestBodyStream body = new RequestBodyStream(request.http(), context);
+        JsonMessageStream out = new JsonMessageStream(request.response());
+        return blocking.run(() -> {
+            try (body) {
+                return store.importRootfs(body, reference, message, changes, architecture);
+            } catch (java.io.IOException | RuntimeException e) {
+                throw ImageStore.failure(e);
+            }
+        }).transform(ar -> {
+            if (ar.succeeded()) {
+                out.status(ar.result().id().toString());
+            } else {
+                Throwable t = ar.cause();
+                boolean internal = !(t instanceof EngineException ee) || ee.kind() == ErrorKind.INTERNAL;
+                if (internal) {
+                    LOG.error("request {}: import failed", request.id(), t);
+                }
+                out.error(internal ? "internal error (request " + request.id() + ")" : t.getMessage());
+            }
+            return out.end();
+        });
+    }
+
+    /** repo may carry the tag (repo=name:tag, as the docker CLI sends it); an explicit tag wins. */
+    static Optional<Reference> reference(String repo, String tag) {
+        if (repo.isEmpty()) {
+            return Optional.empty();
+        }
+        Reference ref = Reference.parse(repo);
+        if (!tag.isEmpty()) {
+            ref = ref.withTag(tag);
+        }
+        if (ref.digest() != null) {
+            throw EngineException.invalid("cannot import with a digest reference");
+        }
+        return Optional.of(ref.withDefaultTag());
+    }
+
+    Future<?> saveMany(ApiRequest request) {
+        List<String> names = request.http().params().getAll("names");
+        if (names.isEmpty()) {
+            throw EngineException.invalid("no image names given");
+        }
+        return save(request, names);
+    }
+
+    Future<?> saveOne(ApiRequest request) {
+        return save(request, List.of(request.param("name")));
+    }
+
+    private Future<?> save(ApiRequest request, List<String> names) {
+        Context context = Vertx.currentContext();
+        return blocking.run(() -> {
+            names.forEach(store::resolve); // unknown names fail before any byte is sent
+            return null;
+        }).compose(v -> {
+            request.response().setStatusCode(200).setChunked(true).putHeader("Content-Type", "application/x-tar");
+            return request.response().writeHead();
+        }).compose(v -> blocking.run(() -> {
+            try (OutputStream out = new BufferedOutputStream(new ResponseOutputStream(request.response(), context), 256 * 1024)) {
+                store.save(names, out);
+            }
+            return null;
+        })).compose(v -> request.response().end(), e -> {
+            LOG.warn("request {}: save failed after the archive started: {}", request.id(), e.toString());
+            request.response().reset();
+            return Future.succeededFuture();
+        });
+    }
+
+    // ---- system df (images part)
+
+    Future<?> diskUsage(ApiRequest request) {
+        return blocking.run(() -> {
+            List<Map<String, Object>> images = new ArrayList<>();
+            long layersSize = 0;
+            for (Layer l : store.layers().all()) {
+                layersSize += l.diskSize();
+            }
+            for (Image image : store.list()) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("Containers", 0);
+                m.put("Created", image.created().getEpochSecond());
+                m.put("Id", image.id().toString());
+                m.put("Labels", labels(image));
+                m.put("ParentId", "");
+                m.put("RepoDigests", List.of());
+                m.put("RepoTags", store.references(image.id()).stream().map(Reference::familiar).sorted().toList());
+                m.put("SharedSize", sharedSize(image));
+                m.put("Size", store.size(image));
+                images.add(m);
+            }
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("LayersSize", layersSize);
+            body.put("Images", images);
+            body.put("Containers", List.of());
+            body.put("Volumes", List.of());
+            body.put("BuildCache", List.of());
+            return body;
+        }).compose(body -> Responses.json(request, 200, body));
+    }
+
+    private long sharedSize(Image image) {
+        long shared = 0;
+        List<Image> others = store.list().stream().filter(i -> !i.id().equals(image.id())).toList();
+        for (Layer layer : store.layersOf(image)) {
+            boolean usedElsewhere = others.stream().anyMatch(o -> o.chainIds().contains(layer.chainId()));
+            if (usedElsewhere) {
+                shared += layer.diskSize();
+            }
+        }
+        return shared;
+    }
+}
