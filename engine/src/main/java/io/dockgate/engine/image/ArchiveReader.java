@@ -65,12 +65,12 @@ final class ArchiveReader {
             } else if (entry.isFile()) {
                 total += entry.getSize();
                 if (total > maxBytes) {
-                    throw new InvalidArchiveException("archive exceeds the limit of " + maxBytes + " bytes");
+                    throw new InvalidArchiveException("invalid archive: it exceeds the limit of " + maxBytes + " bytes");
                 }
                 try (OutputStream out = Files.newOutputStream(path, StandardOpenOption.CREATE_NEW, LinkOption.NOFOLLOW_LINKS)) {
                     long copied = tar.transferTo(out);
                     if (copied != entry.getSize()) {
-                        throw new InvalidArchiveException("truncated archive: " + name + " has " + copied + " of " + entry.getSize() + " bytes");
+                        throw new InvalidArchiveException("invalid archive: truncated: " + name + " has " + copied + " of " + entry.getSize() + " bytes");
                     }
                 } catch (java.nio.file.FileAlreadyExistsException e) {
                     throw new InvalidArchiveException("invalid archive: duplicate member " + name);
@@ -88,11 +88,11 @@ final class ArchiveReader {
         } catch (IllegalArgumentException e) {
             throw new InvalidArchiveException("invalid archive: corrupt tar header");
         } catch (java.io.EOFException e) {
-            throw new InvalidArchiveException("truncated archive");
+            throw new InvalidArchiveException("invalid archive: truncated");
         } catch (IOException e) {
             String m = String.valueOf(e.getMessage());
             if (m.contains("Truncated") || m.contains("Corrupt") || m.contains("EOF") || m.contains("header") || m.contains("parse")) {
-                throw new InvalidArchiveException("truncated or corrupt archive: " + m);
+                throw new InvalidArchiveException("invalid archive: truncated or corrupt tar (" + m + ")");
             }
             throw e;
         }

@@ -9,9 +9,6 @@ import io.dockgate.engine.ErrorKind;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -129,13 +126,17 @@ public final class LayerStore {
             meta.put("diskSize", diskSize);
             AtomicFiles.write(work.resolve("layer.json"), JSON.writeValueAsBytes(meta), AtomicFiles.PUBLIC);
             Path target = layers.resolve(chainId.hex());
+            if (Files.exists(target.resolve("layer.json"))) {
+                deleteTree(work); // the same layer is already there: share it
+                return get(chainId).orElseThrow();
+            }
             try {
                 Files.move(work, target, StandardCopyOption.ATOMIC_MOVE);
-            } catch (FileAlreadyExistsException | DirectoryNotEmptyException | AtomicMoveNotSupportedException e) {
+            } catch (IOException e) {
                 if (!Files.exists(target.resolve("layer.json"))) {
                     throw e;
                 }
-                deleteTree(work); // unpacked concurrently by another load: keep the first
+                deleteTree(work); // unpacked concurrently: keep the first
             }
             return get(chainId).orElseThrow();
         } catch (IOException | RuntimeException e) {
