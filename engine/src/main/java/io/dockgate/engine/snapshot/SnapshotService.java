@@ -1,0 +1,215 @@
+package io.dockgate.engine.snapshot;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.dockgate.config.files.AtomicFiles;
+import io.dockgate.engine.EngineException;
+import io.dockgate.engine.ErrorKind;
+import io.dockgate.engine.image.Digest;
+import io.dockgate.engine.image.Layer;
+import io.dockgate.engine.image.LayerStore;
+import io.dockgate.engine.sys.Syscalls;
+import java.io.IOException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * Container root filesystems on overlayfs: the image's layers are the shared read-only lowerdirs, and
+ * each snapshot has its own upperdir (its differencing layer) and workdir under
+ * {@code <data-root>/snapshots/<key>}. Lowerdirs are given through short symlinks under
+ * {@code <exec-root>/l/} so that images with many layers fit in one page of mount options.
+ * Blocking: call from worker threads.
+ */
+public final class SnapshotService {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int MAX_MOUNT_DATA = 4000;
+
+    private final Path root;
+    private final Path links;
+
+    public SnapshotService(Path dataRoot, Path execRoot) throws IOException {
+        this.root = dataRoot.resolve("snapshots");
+        this.links = execRoot.resolve("l");
+        Files.createDirectories(root);
+        Files.createDirectories(links);
+    }
+
+    /** A prepared snapshot. */
+    public record Snapshot(String key, List<Path> lowers, Path upper, Path work, Path merged) {
+    }
+
+    /** Creates the writable layer for key on top of the layers (bottom first). */
+    public Snapshot prepare(String key, List<Layer> layers) throws IOException {
+        Path dir = dir(key);
+        if (Files.exists(dir)) {
+            throw EngineException.conflict("snapshot " + key + " already exists");
+        }
+        Path staging = root.resolve("." + key + ".tmp");
+        LayerStore.deleteTree(staging);
+        Files.createDirectories(staging.resolve("upper"));
+        Files.createDirectories(staging.resolve("work"));
+        Files.createDirectories(staging.resolve("merged"));
+        ObjectNode meta = JSON.createObjectNode();
+        ArrayNode lowers = meta.putArray("lowers");
+        for (int i = layers.size() - 1; i >= 0; i--) {
+            lowers.add(layers.get(i).diff().toString());
+        }
+        meta.put("top", layers.isEmpty() ? null : layers.get(layers.size() - 1).chainId().toString());
+        AtomicFiles.write(staging.resolve("snapshot.json"), JSON.writeValueAsBytes(meta), AtomicFiles.PUBLIC);
+        Files.move(staging, dir);
+        return get(key).orElseThrow();
+    }
+
+    public Optional<Snapshot> get(String key) throws IOException {
+        Path dir = dir(key);
+        if (!Files.exists(dir.resolve("snapshot.json"))) {
+            return Optional.empty();
+        }
+        JsonNode meta = JSON.readTree(dir.resolve("snapshot.json").toFile());
+        List<Path> lowers = new ArrayList<>();
+        meta.path("lowers").forEach(l -> lowers.add(Path.of(l.asText())));
+        return Optional.of(new Snapshot(key, lowers, dir.resolve("upper"), dir.resolve("work"), dir.resolve("merged")));
+    }
+
+    /** Mounts the overlay at the snapshot's merged directory (idempotent). */
+    public Path mount(String key) throws IOException {
+        Snapshot s = get(key).orElseThrow(() -> EngineException.notFound("no snapshot " + key));
+        if (isMounted(s.merged())) {
+            return s.merged();
+        }
+        if (s.lowers().isEmpty()) {
+            throw EngineException.invalid("an image without layers cannot be mounted");
+        }
+        StringBuilder lower = new StringBuilder();
+        StringBuilder relative = new StringBuilder();
+        for (Path l : s.lowers()) {
+            String name = shortLink(l);
+            lower.append(lower.length() > 0 ? ":" : "").append(links.resolve(name));
+            relative.append(relative.length() > 0 ? ":" : "").append("l/").append(name);
+        }
+        String tail = ",upperdir=" + s.upper() + ",workdir=" + s.work();
+        String data = "lowerdir=" + lower + tail;
+        if (data.length() <= MAX_MOUNT_DATA) {
+            Syscalls.mount("overlay", s.merged().toString(), "overlay", 0, data);
+            return s.merged();
+        }
+        // Too long for one page: let mount(8) run with the exec root as its working directory, so the
+        // lowerdirs can be given relative to it (as dockerd's overlay2 driver does in a child process).
+        String relativeData = "lowerdir=" + relative + tail;
+        if (relativeData.length() > MAX_MOUNT_DATA) {
+            throw new EngineException(ErrorKind.INVALID_ARGUMENT, "image has too many layers to mount (" + s.lowers().size() + ")");
+        }
+        Process p = new ProcessBuilder("mount", "-t", "overlay", "overlay", "-o", relativeData, s.merged().toString())
+                .directory(links.getParent().toFile()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        try {
+            if (p.waitFor() != 0) {
+                throw new IOException("mount overlay " + s.merged() + ": " + out.strip());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while mounting");
+        }
+        return s.merged();
+    }
+
+    /** The name of a short, stable symlink to a layer directory ({@code <exec-root>/l/<10 hex>}). */
+    private String shortLink(Path layerDiff) throws IOException {
+        String name = Digest.of(layerDiff.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)).hex().substring(0, 10);
+        Path link = links.resolve(name);
+        if (!Files.isSymbolicLink(link)) {
+            try {
+                Files.createSymbolicLink(link, layerDiff);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                // created concurrently
+            }
+        }
+        return name;
+    }
+
+    public void unmount(String key) throws IOException {
+        Path merged = dir(key).resolve("merged");
+        if (isMounted(merged)) {
+            try {
+                Syscalls.umount(merged.toString(), 0);
+            } catch (Syscalls.ErrnoException e) {
+                Syscalls.umount(merged.toString(), Syscalls.MNT_DETACH);
+            }
+        }
+    }
+
+    /** Unmounts and deletes the writable layer. */
+    public void remove(String key) throws IOException {
+        unmount(key);
+        Path dir = dir(key);
+        if (Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+            Path doomed = root.resolve("." + key + ".removing");
+            LayerStore.deleteTree(doomed);
+            Files.move(dir, doomed);
+            LayerStore.deleteTree(doomed);
+        }
+    }
+
+    /** Bytes of the files in the writable layer (Docker's SizeRw). */
+    public long writableSize(String key) throws IOException {
+        Path upper = dir(key).resolve("upper");
+        long[] total = {0};
+        if (!Files.exists(upper)) {
+            return 0;
+        }
+        Files.walkFileTree(upper, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+                if (attrs.isRegularFile()) {
+                    total[0] += attrs.size();
+                }
+                return FileVisitResult.CONTINUE;
+            }
+        });
+        return total[0];
+    }
+
+    /** Keys of every snapshot on disk; unfinished ones (a crash during prepare or remove) are deleted. */
+    public List<String> recover() throws IOException {
+        List<String> keys = new ArrayList<>();
+        try (Stream<Path> dirs = Files.list(root)) {
+            for (Path p : dirs.toList()) {
+                String name = p.getFileName().toString();
+                if (name.startsWith(".")) {
+                    LayerStore.deleteTree(p);
+                } else {
+                    keys.add(name);
+                }
+            }
+        }
+        return keys;
+    }
+
+    public static boolean isMounted(Path path) throws IOException {
+        String target = path.toAbsolutePath().normalize().toString();
+        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+            String[] f = line.split(" ");
+            if (f.length > 4 && f[4].replace("\\040", " ").equals(target)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private Path dir(String key) {
+        if (!key.matches("[a-zA-Z0-9_.-]{1,128}") || key.startsWith(".")) {
+            throw EngineException.invalid("invalid snapshot key " + key);
+        }
+        return root.resolve(key);
+    }
+}
