@@ -442,6 +442,70 @@ public final class ImageStore {
         return translate(e);
     }
 
+    // ---------------------------------------------------------------- pull
+
+    /** What a pull did: the image and whether the tag already pointed at it. */
+    public record PullResult(Image image, Digest manifestDigest, boolean upToDate) {
+    }
+
+    /**
+     * {@code docker pull}: downloads what is missing (outside the lock), then unpacks and commits under it;
+     * a failure leaves nothing of the pull behind.
+     */
+    public PullResult pull(Reference reference, RegistryCredentials credentials, PullListener listener) throws IOException {
+        Reference ref = reference.withDefaultTag();
+        Puller.Fetched fetched = Puller.fetch(ref, credentials, layers, root.resolve("tmp"), listener);
+        lock.lock();
+        List<Layer> created = new ArrayList<>();
+        try {
+            Digest parent = null;
+            for (int i = 0; i < fetched.diffIds().size(); i++) {
+                Path blob = fetched.blobs().get(i);
+                Digest chain = Digest.chain(parent, fetched.diffIds().get(i));
+                Optional<Layer> existing = layers.get(chain);
+                if (existing.isEmpty()) {
+                    if (blob == null) {
+                        throw new EngineException(ErrorKind.CONFLICT, "layer " + chain.shortId() + " disappeared during the pull; try again");
+                    }
+                    String id = fetched.blobDigests().get(i).shortId();
+                    listener.status(id, "Extracting");
+                    Layer layer;
+                    try (InputStream in = Files.newInputStream(blob)) {
+                        layer = layers.apply(parent, in, fetched.diffIds().get(i));
+                    }
+                    created.add(layer);
+                    listener.status(id, "Pull complete");
+                }
+                parent = chain;
+            }
+            Digest id = Digest.of(fetched.config());
+            boolean upToDate = ref.tag() != null && id.equals(refs.get(ref.canonical()));
+            Image image = commitImage(fetched.config());
+            if (ref.tag() != null) {
+                setReference(ref, image.id());
+            }
+            refs.put(ref.name() + "@" + fetched.manifestDigest(), image.id());
+            saveRefs();
+            return new PullResult(image, fetched.manifestDigest(), upToDate);
+        } catch (IOException | RuntimeException e) {
+            for (Layer l : created) {
+                try {
+                    layers.remove(l);
+                } catch (IOException cleanup) {
+                    LOG.warn("cannot remove layer {} of a failed pull: {}", l.chainId().shortId(), cleanup.getMessage());
+                }
+            }
+            throw translate(e);
+        } finally {
+            lock.unlock();
+            for (Path p : fetched.blobs()) {
+                if (p != null) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- save
 
     /** {@code docker save}: the named images as an archive both Docker 20.10 and 28 load. */
@@ -516,10 +580,11 @@ public final class ImageStore {
         try {
             Image image = find(name).orElseThrow(() -> EngineException.notFound("No such image: " + name));
             List<Deletion> result = new ArrayList<>();
-            List<String> tagKeys = keysFor(image.id());
-            boolean byReference = tagKeys.stream().anyMatch(k -> matchesReference(name, k));
+            List<String> allKeys = keysFor(image.id());
+            List<String> tagKeys = allKeys.stream().filter(k -> !k.contains("@")).toList();
+            boolean byReference = allKeys.stream().anyMatch(k -> matchesReference(name, k));
             List<ImageUsage.User> users = usage.users(image.id());
-            if (byReference && tagKeys.size() > 1) {
+            if (byReference && tagKeys.size() > 1 && tagKeys.stream().anyMatch(k -> matchesReference(name, k))) {
                 String key = tagKeys.stream().filter(k -> matchesReference(name, k)).findFirst().orElseThrow();
                 refs.remove(key);
                 saveRefs();
@@ -541,14 +606,14 @@ public final class ImageStore {
                             + " (must be forced) - image is being used by stopped container " + user.id().substring(0, 12));
                 }
                 // Forced with stopped users: untag only, keep the image for its containers (as Docker does).
-                for (String k : tagKeys) {
+                for (String k : allKeys) {
                     refs.remove(k);
                     result.add(new Deletion(Reference.parse(k).familiar(), null));
                 }
                 saveRefs();
                 return result;
             }
-            for (String k : tagKeys) {
+            for (String k : allKeys) {
                 refs.remove(k);
                 result.add(new Deletion(Reference.parse(k).familiar(), null));
             }
@@ -616,7 +681,8 @@ public final class ImageStore {
             long reclaimed = 0;
             for (Image image : new ArrayList<>(images.values())) {
                 List<String> keys = keysFor(image.id());
-                if ((!all && !keys.isEmpty()) || !usage.users(image.id()).isEmpty() || !filter.test(image)) {
+                boolean tagged = keys.stream().anyMatch(k -> !k.contains("@"));
+                if ((!all && tagged) || !usage.users(image.id()).isEmpty() || !filter.test(image)) {
                     continue;
                 }
                 long before = layers.all().stream().mapToLong(Layer::diskSize).sum();

@@ -78,6 +78,45 @@ class ImageStoreTest {
     }
 
     @Test
+    void loadsOciLayoutArchivesWithoutManifestJsonAndZstdLayers() throws Exception {
+        // An OCI image layout (index.json, blobs) as skopeo or buildkit write it, with a zstd layer.
+        TestImages.run(List.of("zstd", "-q", "-k", "-f", busybox.toString()));
+        byte[] layer = Files.readAllBytes(Path.of(busybox + ".zst"));
+        Digest diffId = Digest.of(Files.readAllBytes(busybox));
+        byte[] config = ("{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Cmd\":[\"sh\"]},"
+                + "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" + diffId + "\"]}}").getBytes(StandardCharsets.UTF_8);
+        byte[] manifest = ("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":"
+                + "\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" + Digest.of(config) + "\",\"size\":" + config.length
+                + "},\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+zstd\",\"digest\":\"" + Digest.of(layer)
+                + "\",\"size\":" + layer.length + "}]}").getBytes(StandardCharsets.UTF_8);
+        byte[] index = ("{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\""
+                + Digest.of(manifest) + "\",\"size\":" + manifest.length + ",\"annotations\":{\"io.containerd.image.name\":"
+                + "\"docker.io/library/oci:zstd\"}}]}").getBytes(StandardCharsets.UTF_8);
+        Map<String, byte[]> files = new LinkedHashMap<>();
+        files.put("oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(StandardCharsets.UTF_8));
+        files.put("index.json", index);
+        files.put("blobs/sha256/" + Digest.of(layer).hex(), layer);
+        files.put("blobs/sha256/" + Digest.of(config).hex(), config);
+        files.put("blobs/sha256/" + Digest.of(manifest).hex(), manifest);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream tar = new TarArchiveOutputStream(out)) {
+            for (Map.Entry<String, byte[]> f : files.entrySet()) {
+                TarArchiveEntry e = new TarArchiveEntry(f.getKey());
+                e.setSize(f.getValue().length);
+                tar.putArchiveEntry(e);
+                tar.write(f.getValue());
+                tar.closeArchiveEntry();
+            }
+        }
+        ImageStore store = open("oci");
+        List<String> messages = new ArrayList<>();
+        store.load(new ByteArrayInputStream(out.toByteArray()), 1L << 30, messages::add);
+        assertThat(messages).containsExactly("Loaded image: oci:zstd\n");
+        assertThat(store.resolve("oci:zstd").id()).isEqualTo(Digest.of(config));
+        assertThat(store.layersOf(store.resolve("oci:zstd")).get(0).diffId()).isEqualTo(diffId);
+    }
+
+    @Test
     void deleteUntagsThenDeletesAndNeedsForceForIdsWithSeveralTags() throws Exception {
         ImageStore store = open("s");
         Image image = importBusybox(store, "one:latest");

@@ -8,6 +8,8 @@ import io.dockgate.engine.image.Digest;
 import io.dockgate.engine.image.Image;
 import io.dockgate.engine.image.ImageStore;
 import io.dockgate.engine.image.Layer;
+import io.dockgate.engine.image.PullListener;
+import io.dockgate.engine.image.RegistryCredentials;
 import io.dockgate.engine.image.Reference;
 import io.dockgate.gateway.http.ApiRequest;
 import io.dockgate.gateway.http.Blocking;
@@ -75,7 +77,7 @@ public final class ImagesApi {
             Instant since = filters.has("since") ? store.resolve(filters.get("since").get(0)).created() : null;
             List<Map<String, Object>> result = new ArrayList<>();
             for (Image image : store.list()) {
-                List<String> tags = new ArrayList<>(store.references(image.id()).stream().map(Reference::familiar).sorted().toList());
+                List<String> tags = new ArrayList<>(repoTags(image));
                 if (dangling != null && dangling != tags.isEmpty()) {
                     continue;
                 }
@@ -100,7 +102,8 @@ public final class ImagesApi {
                 m.put("Labels", labels(image));
                 m.put("ParentId", "");
                 boolean legacy = !request.version().atLeast(1, 44);
-                m.put("RepoDigests", legacy && tags.isEmpty() ? List.of("<none>@<none>") : List.of());
+                List<String> digests = repoDigests(image);
+                m.put("RepoDigests", legacy && digests.isEmpty() && tags.isEmpty() ? List.of("<none>@<none>") : digests);
                 m.put("RepoTags", legacy && tags.isEmpty() ? List.of("<none>:<none>") : tags);
                 m.put("SharedSize", -1);
                 long size = store.size(image);
@@ -112,6 +115,14 @@ public final class ImagesApi {
             }
             return result;
         }).compose(body -> Responses.json(request, 200, body));
+    }
+
+    private List<String> repoTags(Image image) {
+        return store.references(image.id()).stream().filter(r -> r.digest() == null).map(Reference::familiar).sorted().toList();
+    }
+
+    private List<String> repoDigests(Image image) {
+        return store.references(image.id()).stream().filter(r -> r.digest() != null).map(Reference::familiar).sorted().toList();
     }
 
     private static Object labels(Image image) {
@@ -126,10 +137,8 @@ public final class ImagesApi {
             List<Layer> layers = store.layersOf(image);
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("Id", image.id().toString());
-            List<String> tags = new ArrayList<>(store.references(image.id()).stream().map(Reference::familiar).toList());
-            Collections.sort(tags);
-            m.put("RepoTags", tags);
-            m.put("RepoDigests", List.of());
+            m.put("RepoTags", repoTags(image));
+            m.put("RepoDigests", repoDigests(image));
             m.put("Parent", "");
             m.put("Comment", image.config().path("comment").asText(""));
             m.put("Created", image.config().path("created").asText(""));
@@ -197,7 +206,7 @@ public final class ImagesApi {
             Collections.reverse(entries);
             for (int i = 0; i < entries.size(); i++) {
                 entries.get(i).put("Id", i == 0 ? image.id().toString() : "<missing>");
-                entries.get(i).put("Tags", i == 0 ? store.references(image.id()).stream().map(Reference::familiar).sorted().toList() : null);
+                entries.get(i).put("Tags", i == 0 ? repoTags(image) : null);
             }
             return entries;
         }).compose(body -> Responses.json(request, 200, body));
@@ -321,8 +330,7 @@ public final class ImagesApi {
         Optional<String> fromSrc = request.query("fromSrc");
         Optional<String> fromImage = request.query("fromImage");
         if (fromImage.isPresent() && !fromImage.get().isEmpty()) {
-            throw new EngineException(ErrorKind.NOT_IMPLEMENTED, "pulling images from a registry is not supported yet: "
-                    + "load the image with docker load (No such image: " + fromImage.get() + ")");
+            return pull(request, fromImage.get(), request.query("tag").orElse(""));
         }
         if (fromSrc.isEmpty()) {
             throw EngineException.invalid("fromSrc or fromImage is required");
@@ -356,6 +364,89 @@ public final class ImagesApi {
             }
             return out.end();
         });
+    }
+
+    private Future<?> pull(ApiRequest request, String image, String tag) {
+        Reference parsed = Reference.parse(image);
+        Reference ref;
+        if (!tag.isEmpty()) {
+            ref = tag.startsWith("sha256:") ? Reference.parse(parsed.name() + "@" + tag) : parsed.withTag(tag);
+        } else {
+            ref = parsed.withDefaultTag();
+        }
+        String platform = request.query("platform").orElse("");
+        if (!platform.isEmpty() && !platform.equals("linux/amd64") && !platform.equals("linux")) {
+            throw EngineException.invalid("platform " + platform + " is not supported: this daemon runs linux/amd64");
+        }
+        RegistryCredentials credentials = RegistryCredentials.fromHeader(request.http().getHeader("X-Registry-Auth"));
+        Context context = Vertx.currentContext();
+        JsonMessageStream out = new JsonMessageStream(request.response());
+        PullListener listener = new PullListener() {
+            @Override
+            public void status(String id, String status) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("status", status);
+                if (id != null) {
+                    m.put("id", id);
+                }
+                context.runOnContext(v -> out.message(m));
+            }
+
+            @Override
+            public void progress(String id, String status, long current, long total) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("status", status);
+                m.put("progressDetail", total > 0 ? Map.of("current", current, "total", total) : Map.of("current", current));
+                m.put("progress", progressBar(current, total));
+                m.put("id", id);
+                context.runOnContext(v -> out.message(m));
+            }
+        };
+        return blocking.run(() -> {
+            try {
+                return store.pull(ref, credentials, listener);
+            } catch (java.io.IOException e) {
+                throw ImageStore.failure(e);
+            }
+        }).transform(ar -> {
+            if (ar.succeeded()) {
+                ImageStore.PullResult r = ar.result();
+                out.status("Digest: " + r.manifestDigest());
+                out.status((r.upToDate() ? "Status: Image is up to date for " : "Status: Downloaded newer image for ") + ref.familiar());
+            } else {
+                Throwable t = ar.cause();
+                boolean internal = !(t instanceof EngineException ee) || ee.kind() == ErrorKind.INTERNAL;
+                if (internal) {
+                    LOG.error("request {}: pull failed", request.id(), t);
+                }
+                out.error(internal ? "internal error (request " + request.id() + ")" : t.getMessage());
+            }
+            return out.end();
+        });
+    }
+
+    static String progressBar(long current, long total) {
+        if (total <= 0) {
+            return humanSize(current);
+        }
+        int width = 50;
+        int filled = (int) Math.min(width, current * width / total);
+        StringBuilder bar = new StringBuilder("[");
+        for (int i = 0; i < width; i++) {
+            bar.append(i < filled - 1 ? '=' : i == filled - 1 ? '>' : ' ');
+        }
+        return bar.append("] ").append(humanSize(current)).append('/').append(humanSize(total)).toString();
+    }
+
+    static String humanSize(long bytes) {
+        String[] units = {"B", "kB", "MB", "GB", "TB"};
+        double v = bytes;
+        int u = 0;
+        while (v >= 1000 && u < units.length - 1) {
+            v /= 1000;
+            u++;
+        }
+        return u == 0 ? bytes + "B" : String.format(java.util.Locale.ROOT, "%.4g%s", v, units[u]).replaceAll("\\.?0+(?=[a-zA-Z])", "");
     }
 
     /** repo may carry the tag (repo=name:tag, as the docker CLI sends it); an explicit tag wins. */
@@ -421,8 +512,8 @@ public final class ImagesApi {
                 m.put("Id", image.id().toString());
                 m.put("Labels", labels(image));
                 m.put("ParentId", "");
-                m.put("RepoDigests", List.of());
-                m.put("RepoTags", store.references(image.id()).stream().map(Reference::familiar).sorted().toList());
+                m.put("RepoDigests", repoDigests(image));
+                m.put("RepoTags", repoTags(image));
                 m.put("SharedSize", sharedSize(image));
                 m.put("Size", store.size(image));
                 images.add(m);

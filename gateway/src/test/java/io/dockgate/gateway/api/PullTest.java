@@ -1,0 +1,254 @@
+package io.dockgate.gateway.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.sun.net.httpserver.HttpServer;
+import io.dockgate.certs.CertificateSpec;
+import io.dockgate.certs.IssuedCertificate;
+import io.dockgate.certs.Pem;
+import io.dockgate.certs.testing.TestPki;
+import io.dockgate.config.ConfigKey;
+import io.dockgate.engine.testing.TestImages;
+import io.dockgate.gateway.testing.DockerCli;
+import io.dockgate.gateway.testing.Registry;
+import io.dockgate.gateway.testing.TestDaemon;
+import java.math.BigInteger;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.Signature;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * docker pull from Debian's docker-registry on 127.0.0.1: Docker schema 2 and OCI manifests, a manifest
+ * list (linux/amd64 chosen), pull by digest, layers already present not fetched again, bearer-token
+ * authentication with X-Registry-Auth, and a registry that serves a blob whose digest is wrong.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class PullTest {
+    @TempDir
+    static Path tmp;
+    private TestDaemon daemon;
+    private Path socket;
+    private Registry registry;
+    private Path archiveA;
+    private Path archiveB;
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    @BeforeAll
+    void start() throws Exception {
+        io.dockgate.gateway.testing.Prerequisites.requireRoot();
+        socket = tmp.resolve("dg.sock");
+        Map<ConfigKey, Object> flags = TestDaemon.baseFlags(tmp);
+        flags.put(ConfigKey.HOSTS, List.of("unix://" + socket));
+        daemon = TestDaemon.start(flags, tmp);
+        Path busybox = TestImages.busyboxTar(tmp);
+        ok(docker("import", "-c", "CMD [\"echo\",\"a\"]", busybox.toString(), "src:a"));
+        ok(docker("import", "-c", "CMD [\"echo\",\"b\"]", busybox.toString(), "src:b"));
+        archiveA = tmp.resolve("a.tar");
+        archiveB = tmp.resolve("b.tar");
+        ok(docker("save", "-o", archiveA.toString(), "src:a"));
+        ok(docker("save", "-o", archiveB.toString(), "src:b"));
+        ok(docker("rmi", "src:a", "src:b"));
+        registry = Registry.start(tmp.resolve("registry"), null);
+    }
+
+    @AfterAll
+    void stop() throws Exception {
+        if (registry != null) {
+            registry.close();
+        }
+        daemon.close();
+    }
+
+    private DockerCli.Result docker(String... args) throws Exception {
+        return DockerCli.run(tmp.resolve("docker-config"), DockerCli.unixEnv(socket), args);
+    }
+
+    private static DockerCli.Result ok(DockerCli.Result r) {
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        return r;
+    }
+
+    private String imageId(String ref) throws Exception {
+        return ok(docker("image", "inspect", "--format", "{{.Id}}", ref)).stdout().trim();
+    }
+
+    @Test
+    void pullsSchema2AndOciAndSharesLayers() throws Exception {
+        registry.push(archiveA, "app:v2s2", "v2s2");
+        registry.push(archiveA, "app:oci", "oci");
+        DockerCli.Result first = ok(docker("pull", registry.host() + "/app:v2s2"));
+        assertThat(first.stdout()).contains("Pull complete", "Digest: sha256:", "Status: Downloaded newer image for " + registry.host() + "/app:v2s2");
+        DockerCli.Result second = ok(docker("pull", registry.host() + "/app:oci"));
+        assertThat(second.stdout()).as("the shared layer is not fetched again").contains("Already exists").doesNotContain("Pull complete");
+        assertThat(ok(docker("pull", registry.host() + "/app:v2s2")).stdout()).contains("Status: Image is up to date");
+        String digests = ok(docker("images", "--digests", "--format", "{{.Repository}}:{{.Tag}} {{.Digest}}")).stdout();
+        assertThat(digests).contains(registry.host() + "/app:v2s2 sha256:");
+        ok(docker("rmi", registry.host() + "/app:v2s2", registry.host() + "/app:oci"));
+    }
+
+    @Test
+    void manifestListsResolveToLinuxAmd64AndDigestsPull() throws Exception {
+        registry.push(archiveA, "multi:amd", "v2s2");
+        registry.push(archiveB, "multi:arm", "v2s2");
+        String[] amd = manifestDigestAndSize("multi", "amd");
+        String[] arm = manifestDigestAndSize("multi", "arm");
+        String list = """
+                {"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[
+                 {"mediaType":"application/vnd.docker.distribution.manifest.v2+json","digest":"%s","size":%s,"platform":{"architecture":"arm64","os":"linux"}},
+                 {"mediaType":"application/vnd.docker.distribution.manifest.v2+json","digest":"%s","size":%s,"platform":{"architecture":"amd64","os":"linux"}}]}
+                """.formatted(arm[0], arm[1], amd[0], amd[1]);
+        HttpResponse<String> put = http.send(HttpRequest.newBuilder(URI.create("http://" + registry.host() + "/v2/multi/manifests/both"))
+                .header("Content-Type", "application/vnd.docker.distribution.manifest.list.v2+json")
+                .PUT(HttpRequest.BodyPublishers.ofString(list)).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(put.statusCode()).as(put.body()).isEqualTo(201);
+
+        ok(docker("pull", registry.host() + "/multi:both"));
+        assertThat(ok(docker("inspect", "--format", "{{json .Config.Cmd}}", registry.host() + "/multi:both")).stdout().trim())
+                .isEqualTo("[\"echo\",\"a\"]");
+        ok(docker("pull", registry.host() + "/multi@" + arm[0]));
+        assertThat(ok(docker("inspect", "--format", "{{json .Config.Cmd}}", registry.host() + "/multi@" + arm[0])).stdout().trim())
+                .isEqualTo("[\"echo\",\"b\"]");
+    }
+
+    private String[] manifestDigestAndSize(String repo, String tag) throws Exception {
+        HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create("http://" + registry.host() + "/v2/" + repo + "/manifests/" + tag))
+                .header("Accept", "application/vnd.docker.distribution.manifest.v2+json").GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(r.statusCode()).isEqualTo(200);
+        return new String[] {r.headers().firstValue("Docker-Content-Digest").orElseThrow(), Integer.toString(r.body().length)};
+    }
+
+    @Test
+    void aBlobWithTheWrongDigestIsRefusedAndLeavesNothing() throws Exception {
+        try (Registry own = Registry.start(tmp.resolve("tampering"), null)) {
+            wrongDigest(own);
+        }
+    }
+
+    private void wrongDigest(Registry registry) throws Exception {
+        registry.push(archiveB, "tampered:1", "v2s2");
+        try (Stream<Path> blobs = Files.walk(registry.storage())) {
+            for (Path data : blobs.filter(p -> p.getFileName().toString().equals("data") && sizeOf(p) > 100_000).toList()) {
+                byte[] bytes = Files.readAllBytes(data);
+                bytes[bytes.length / 2] ^= 0x55;
+                Files.write(data, bytes);
+            }
+        }
+        String before = ok(docker("images", "-a", "-q")).stdout();
+        DockerCli.Result r = docker("pull", registry.host() + "/tampered:1");
+        assertThat(r.exitCode()).isNotZero();
+        assertThat(r.stderr() + r.stdout()).contains("verification failed");
+        assertThat(ok(docker("images", "-a", "-q")).stdout()).isEqualTo(before);
+        DockerCli.Result missing = docker("pull", registry.host() + "/nothing:here");
+        assertThat(missing.exitCode()).isNotZero();
+        assertThat(missing.stderr() + missing.stdout()).contains("not found");
+    }
+
+    private static long sizeOf(Path p) {
+        try {
+            return Files.size(p);
+        } catch (java.io.IOException e) {
+            return 0;
+        }
+    }
+
+    @Test
+    void bearerTokenAuthenticationUsesTheCallersCredentials() throws Exception {
+        TestPki pki = TestPki.create();
+        IssuedCertificate signer = pki.ca().issue(CertificateSpec.builder().commonName("token signer").build());
+        Path bundle = tmp.resolve("token-root.pem");
+        Files.writeString(bundle, Pem.encode(pki.ca().certificate()));
+        HttpServer tokens = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        tokens.createContext("/token", exchange -> {
+            String auth = exchange.getRequestHeaders().getFirst("Authorization");
+            String expected = "Basic " + Base64.getEncoder().encodeToString("alice:s3cret".getBytes(StandardCharsets.UTF_8));
+            if (!expected.equals(auth)) {
+                exchange.sendResponseHeaders(401, -1);
+                exchange.close();
+                return;
+            }
+            String scope = java.net.URLDecoder.decode(exchange.getRequestURI().getRawQuery().replaceAll(".*scope=([^&]*).*", "$1"),
+                    StandardCharsets.UTF_8);
+            String[] s = scope.split(":");
+            byte[] body;
+            try {
+                body = ("{\"token\":\"" + jwt(signer, s[1], s[2].split(",")) + "\"}").getBytes(StandardCharsets.UTF_8);
+            } catch (Exception e) {
+                throw new java.io.IOException(e);
+            }
+            exchange.getResponseHeaders().add("Content-Type", "application/json");
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        tokens.start();
+        String realm = "http://127.0.0.1:" + tokens.getAddress().getPort() + "/token";
+        try (Registry secured = Registry.start(tmp.resolve("secured"), realm + "|test-registry|test-issuer|" + bundle)) {
+            secured.push(archiveB, "private/app:1", "v2s2", "--dest-creds", "alice:s3cret");
+            Path anonymousConfig = tmp.resolve("anonymous-config");
+            DockerCli.Result denied = DockerCli.run(anonymousConfig, DockerCli.unixEnv(socket), "pull", secured.host() + "/private/app:1");
+            assertThat(denied.exitCode()).isNotZero();
+            assertThat(denied.stderr() + denied.stdout()).contains("denied");
+
+            Path loggedIn = tmp.resolve("logged-in-config");
+            Files.createDirectories(loggedIn);
+            Files.writeString(loggedIn.resolve("config.json"), "{\"auths\":{\"" + secured.host() + "\":{\"auth\":\""
+                    + Base64.getEncoder().encodeToString("alice:s3cret".getBytes(StandardCharsets.UTF_8)) + "\"}}}");
+            DockerCli.Result pulled = DockerCli.run(loggedIn, DockerCli.unixEnv(socket), "pull", secured.host() + "/private/app:1");
+            assertThat(pulled.exitCode()).as(pulled.toString()).isZero();
+            assertThat(pulled.stdout()).contains("Status: Downloaded newer image");
+        } finally {
+            tokens.stop(0);
+        }
+    }
+
+    /** An ES256 JWT the registry accepts: x5c chain to the root bundle, issuer, audience, access. */
+    private static String jwt(IssuedCertificate signer, String repository, String[] actions) throws Exception {
+        Base64.Encoder b64 = Base64.getUrlEncoder().withoutPadding();
+        String header = "{\"typ\":\"JWT\",\"alg\":\"ES256\",\"x5c\":[\"" + Base64.getEncoder().encodeToString(signer.certificate().getEncoded()) + "\"]}";
+        long now = Instant.now().getEpochSecond();
+        StringBuilder acts = new StringBuilder();
+        for (String a : actions) {
+            acts.append(acts.length() > 0 ? "," : "").append('"').append(a).append('"');
+        }
+        String claims = "{\"iss\":\"test-issuer\",\"sub\":\"alice\",\"aud\":\"test-registry\",\"exp\":" + (now + 300) + ",\"nbf\":" + (now - 30)
+                + ",\"iat\":" + now + ",\"jti\":\"" + System.nanoTime() + "\",\"access\":[{\"type\":\"repository\",\"name\":\"" + repository
+                + "\",\"actions\":[" + acts + "]}]}";
+        String signingInput = b64.encodeToString(header.getBytes(StandardCharsets.UTF_8)) + "." + b64.encodeToString(claims.getBytes(StandardCharsets.UTF_8));
+        Signature sig = Signature.getInstance("SHA256withECDSA");
+        sig.initSign(signer.privateKey());
+        sig.update(signingInput.getBytes(StandardCharsets.US_ASCII));
+        byte[] der = sig.sign();
+        return signingInput + "." + b64.encodeToString(derToRaw(der));
+    }
+
+    private static byte[] derToRaw(byte[] der) {
+        int offset = 3 + (der[1] & 0x80) / 0x80 * (der[1] & 0x7f);
+        int rLen = der[offset - 0];
+        byte[] r = java.util.Arrays.copyOfRange(der, offset + 1, offset + 1 + rLen);
+        int sStart = offset + 1 + rLen + 1;
+        int sLen = der[sStart];
+        byte[] s = java.util.Arrays.copyOfRange(der, sStart + 1, sStart + 1 + sLen);
+        byte[] raw = new byte[64];
+        byte[] rr = new BigInteger(1, r).toByteArray();
+        byte[] ss = new BigInteger(1, s).toByteArray();
+        System.arraycopy(rr, Math.max(0, rr.length - 32), raw, 32 - Math.min(32, rr.length), Math.min(32, rr.length));
+        System.arraycopy(ss, Math.max(0, ss.length - 32), raw, 64 - Math.min(32, ss.length), Math.min(32, ss.length));
+        return raw;
+    }
+}
