@@ -338,89 +338,39 @@ public final class ImageStore {
 
     /**
      * {@code docker load}: a docker-archive (legacy {@code <id>/layer.tar} or OCI-layout form, layers plain,
-     * gzip or zstd). The archive is unpacked to a private temporary directory first (its members come in
-     * any order), then every layer is verified against the configuration's DiffIDs before anything is
-     * committed. Nothing of a failed load stays. Progress lines go to {@code progress}.
+     * gzip or zstd), read in one pass by {@link ArchiveLoader}; every layer is verified against the
+     * configuration's DiffIDs before anything is committed. Nothing of a failed load stays. Progress lines
+     * go to {@code progress}.
      */
     public List<Image> load(InputStream archive, long maxArchiveBytes, Consumer<String> progress) throws IOException {
-        Path work = root.resolve("tmp").resolve("load-" + java.util.UUID.randomUUID());
+        lock.lock();
         try {
-            ArchiveReader.extract(archive, work, maxArchiveBytes);
-            List<ArchiveReader.Entry> entries = ArchiveReader.manifest(work);
-            lock.lock();
-            try {
-                return loadEntries(work, entries, progress);
-            } finally {
-                lock.unlock();
+            List<ArchiveLoader.Loaded> found;
+            try (LayerStore.Batch batch = layers.batch()) {
+                found = new ArchiveLoader(layers, batch, maxArchiveBytes).load(archive);
+                batch.commit();
+            } catch (IOException | RuntimeException e) {
+                throw translate(e);
             }
+            List<Image> loaded = new ArrayList<>();
+            for (ArchiveLoader.Loaded l : found) {
+                Image image = commitImage(l.config());
+                for (Reference tag : l.tags()) {
+                    Optional<Digest> replaced = setReference(tag, image.id());
+                    replaced.ifPresent(old -> progress.accept("The image " + tag.familiar() + " already exists, renaming the old one with ID "
+                            + old + " to empty string\n"));
+                    progress.accept("Loaded image: " + tag.familiar() + "\n");
+                }
+                if (l.tags().isEmpty()) {
+                    progress.accept("Loaded image ID: " + image.id() + "\n");
+                }
+                loaded.add(image);
+            }
+            saveRefs();
+            return loaded;
         } finally {
-            LayerStore.deleteTree(work);
+            lock.unlock();
         }
-    }
-
-    private List<Image> loadEntries(Path work, List<ArchiveReader.Entry> entries, Consumer<String> progress) throws IOException {
-        Set<Digest> before = new HashSet<>();
-        layers.all().forEach(l -> before.add(l.chainId()));
-        List<Layer> created = new ArrayList<>();
-        List<Object[]> pending = new ArrayList<>();
-        try {
-            for (ArchiveReader.Entry entry : entries) {
-                byte[] configBytes = Files.readAllBytes(ArchiveReader.member(work, entry.config()));
-                Image image = parse(Digest.of(configBytes), configBytes);
-                if (image.diffIds().size() != entry.layers().size()) {
-                    throw EngineException.invalid("invalid archive: the manifest lists " + entry.layers().size()
-                            + " layers but the configuration has " + image.diffIds().size() + " DiffIDs");
-                }
-                Digest parent = null;
-                for (int i = 0; i < entry.layers().size(); i++) {
-                    Path blob = ArchiveReader.member(work, entry.layers().get(i));
-                    Layer layer;
-                    try (InputStream in = Files.newInputStream(blob)) {
-                        layer = layers.apply(parent, in, image.diffIds().get(i));
-                    }
-                    if (!before.contains(layer.chainId()) && created.stream().noneMatch(l -> l.chainId().equals(layer.chainId()))) {
-                        created.add(layer);
-                    }
-                    parent = layer.chainId();
-                }
-                List<Reference> tags = new ArrayList<>();
-                for (String tag : entry.repoTags()) {
-                    Reference ref = Reference.parse(tag);
-                    if (ref.digest() != null || ref.tag() == null) {
-                        throw EngineException.invalid("invalid archive: RepoTags entry \"" + tag + "\" is not name:tag");
-                    }
-                    tags.add(ref);
-                }
-                pending.add(new Object[] {configBytes, tags});
-            }
-        } catch (IOException | RuntimeException e) {
-            for (Layer l : created) {
-                try {
-                    layers.remove(l);
-                } catch (IOException cleanup) {
-                    LOG.warn("cannot remove layer {} of a failed load: {}", l.chainId().shortId(), cleanup.getMessage());
-                }
-            }
-            throw translate(e);
-        }
-        List<Image> loaded = new ArrayList<>();
-        for (Object[] p : pending) {
-            Image image = commitImage((byte[]) p[0]);
-            @SuppressWarnings("unchecked")
-            List<Reference> tags = (List<Reference>) p[1];
-            for (Reference tag : tags) {
-                Optional<Digest> replaced = setReference(tag, image.id());
-                replaced.ifPresent(old -> progress.accept("The image " + tag.familiar() + " already exists, renaming the old one with ID "
-                        + old + " to empty string\n"));
-                progress.accept("Loaded image: " + tag.familiar() + "\n");
-            }
-            if (tags.isEmpty()) {
-                progress.accept("Loaded image ID: " + image.id() + "\n");
-            }
-            loaded.add(image);
-        }
-        saveRefs();
-        return loaded;
     }
 
     private static RuntimeException translate(Exception e) {
@@ -456,28 +406,25 @@ public final class ImageStore {
         Reference ref = reference.withDefaultTag();
         Puller.Fetched fetched = Puller.fetch(ref, credentials, layers, root.resolve("tmp"), listener);
         lock.lock();
-        List<Layer> created = new ArrayList<>();
-        try {
+        try (LayerStore.Batch batch = layers.batch()) {
             Digest parent = null;
             for (int i = 0; i < fetched.diffIds().size(); i++) {
                 Path blob = fetched.blobs().get(i);
                 Digest chain = Digest.chain(parent, fetched.diffIds().get(i));
-                Optional<Layer> existing = layers.get(chain);
-                if (existing.isEmpty()) {
+                if (!batch.has(chain)) {
                     if (blob == null) {
                         throw new EngineException(ErrorKind.CONFLICT, "layer " + chain.shortId() + " disappeared during the pull; try again");
                     }
                     String id = fetched.blobDigests().get(i).shortId();
                     listener.status(id, "Extracting");
-                    Layer layer;
                     try (InputStream in = Files.newInputStream(blob)) {
-                        layer = layers.apply(parent, in, fetched.diffIds().get(i));
+                        batch.apply(parent, in, fetched.diffIds().get(i));
                     }
-                    created.add(layer);
                     listener.status(id, "Pull complete");
                 }
                 parent = chain;
             }
+            batch.commit();
             Digest id = Digest.of(fetched.config());
             boolean upToDate = ref.tag() != null && id.equals(refs.get(ref.canonical()));
             Image image = commitImage(fetched.config());
@@ -488,13 +435,6 @@ public final class ImageStore {
             saveRefs();
             return new PullResult(image, fetched.manifestDigest(), upToDate);
         } catch (IOException | RuntimeException e) {
-            for (Layer l : created) {
-                try {
-                    layers.remove(l);
-                } catch (IOException cleanup) {
-                    LOG.warn("cannot remove layer {} of a failed pull: {}", l.chainId().shortId(), cleanup.getMessage());
-                }
-            }
             throw translate(e);
         } finally {
             lock.unlock();

@@ -16,7 +16,9 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.stream.Stream;
@@ -89,59 +91,198 @@ public final class LayerStore {
         return result;
     }
 
+    /** Starts a batch: the layers of one load, import or pull, published together. */
+    public Batch batch() {
+        return new Batch();
+    }
+
     /**
-     * Unpacks a layer on top of parent (null for a base layer). When expectedDiffId is given and the
-     * resulting chain already exists, nothing is unpacked (layers are shared); when it does not match
-     * what the stream holds, nothing is kept and the load fails.
-     *
-     * @param compressed the layer blob (plain tar, gzip or zstd)
+     * Layers unpacked for one operation. Each is unpacked and verified in {@code image/tmp/}; {@link #commit}
+     * flushes the filesystem once (syncfs), then writes each layer's metadata and renames it into place, so
+     * a published layer is always complete on disk. Closing an uncommitted batch deletes its work.
      */
-    public Layer apply(Digest parent, InputStream compressed, Digest expectedDiffId) throws IOException {
-        if (expectedDiffId != null) {
-            Optional<Layer> existing = get(Digest.chain(parent, expectedDiffId));
-            if (existing.isPresent()) {
-                return existing.get();
+    public final class Batch implements AutoCloseable {
+        private final Map<Digest, Pending> pending = new LinkedHashMap<>();
+        private final List<Detached> detached = new ArrayList<>();
+        private boolean committed;
+
+        private record Pending(Digest chainId, Digest diffId, Digest parent, long tarSize, long diskSize, Path work) {
+        }
+
+        /** True when the store or this batch already holds the chain. */
+        public boolean has(Digest chainId) {
+            return pending.containsKey(chainId) || get(chainId).isPresent();
+        }
+
+        /**
+         * Unpacks a layer on top of parent (null for a base layer) and returns its ChainID. When
+         * expectedDiffId is given and the chain already exists, nothing is unpacked (layers are shared);
+         * when it does not match what the stream holds, the batch fails.
+         *
+         * @param compressed the layer blob (plain tar, gzip or zstd)
+         */
+        public Digest apply(Digest parent, InputStream compressed, Digest expectedDiffId) throws IOException {
+            if (expectedDiffId != null) {
+                Digest chain = Digest.chain(parent, expectedDiffId);
+                if (has(chain)) {
+                    return chain;
+                }
+            }
+            Path work = tmp.resolve(UUID.randomUUID().toString());
+            Files.createDirectory(work);
+            try {
+                LayerUnpacker.Result result;
+                try (OutputStream split = Files.newOutputStream(work.resolve("tar-split.gz"))) {
+                    result = LayerUnpacker.unpack(LayerUnpacker.decompress(compressed), work.resolve("diff"), split, maxLayerBytes);
+                }
+                if (expectedDiffId != null && !expectedDiffId.equals(result.diffId())) {
+                    throw new LayerUnpacker.InvalidLayerException("layer DiffID mismatch: the configuration says " + expectedDiffId
+                            + " but the layer's content is " + result.diffId());
+                }
+                Digest chainId = Digest.chain(parent, result.diffId());
+                if (has(chainId)) {
+                    deleteTree(work); // the same layer is already there: share it
+                    return chainId;
+                }
+                pending.put(chainId, new Pending(chainId, result.diffId(), parent, result.tarSize(),
+                        diskUsage(work.resolve("diff")), work));
+                return chainId;
+            } catch (IOException | RuntimeException e) {
+                deleteTree(work);
+                throw e;
             }
         }
-        Path work = tmp.resolve(UUID.randomUUID().toString());
-        Files.createDirectory(work);
-        try {
-            LayerUnpacker.Result result;
-            try (OutputStream split = Files.newOutputStream(work.resolve("tar-split.gz"))) {
-                result = LayerUnpacker.unpack(LayerUnpacker.decompress(compressed), work.resolve("diff"), split, maxLayerBytes);
-            }
-            if (expectedDiffId != null && !expectedDiffId.equals(result.diffId())) {
-                throw new LayerUnpacker.InvalidLayerException("layer DiffID mismatch: the configuration says " + expectedDiffId
-                        + " but the layer's content is " + result.diffId());
-            }
-            Digest chainId = Digest.chain(parent, result.diffId());
-            long diskSize = diskUsage(work.resolve("diff"));
-            ObjectNode meta = JSON.createObjectNode();
-            meta.put("chainId", chainId.toString());
-            meta.put("diffId", result.diffId().toString());
-            if (parent != null) {
-                meta.put("parent", parent.toString());
-            }
-            meta.put("tarSize", result.tarSize());
-            meta.put("diskSize", diskSize);
-            AtomicFiles.write(work.resolve("layer.json"), JSON.writeValueAsBytes(meta), AtomicFiles.PUBLIC);
-            Path target = layers.resolve(chainId.hex());
-            if (Files.exists(target.resolve("layer.json"))) {
-                deleteTree(work); // the same layer is already there: share it
-                return get(chainId).orElseThrow();
-            }
+
+        /**
+         * Unpacks a layer whose place in a chain is not known yet (an archive member read before the
+         * manifest); {@link #adopt} places it later. Unadopted ones are deleted when the batch closes.
+         */
+        public Detached unpackDetached(InputStream compressed) throws IOException {
+            Path work = tmp.resolve(UUID.randomUUID().toString());
+            Files.createDirectory(work);
             try {
-                Files.move(work, target, StandardCopyOption.ATOMIC_MOVE);
-            } catch (IOException e) {
-                if (!Files.exists(target.resolve("layer.json"))) {
-                    throw e;
+                LayerUnpacker.Result result;
+                try (OutputStream split = Files.newOutputStream(work.resolve("tar-split.gz"))) {
+                    result = LayerUnpacker.unpack(LayerUnpacker.decompress(compressed), work.resolve("diff"), split, maxLayerBytes);
                 }
-                deleteTree(work); // unpacked concurrently: keep the first
+                Detached d = new Detached(result.diffId(), result.tarSize(), diskUsage(work.resolve("diff")), work);
+                detached.add(d);
+                return d;
+            } catch (IOException | RuntimeException e) {
+                deleteTree(work);
+                throw e;
             }
-            return get(chainId).orElseThrow();
-        } catch (IOException | RuntimeException e) {
-            deleteTree(work);
-            throw e;
+        }
+
+        /** Places a detached layer on top of parent; returns the ChainID (an existing chain is shared). */
+        public Digest adopt(Digest parent, Detached d) throws IOException {
+            Digest chainId = Digest.chain(parent, d.diffId());
+            if (!has(chainId)) {
+                // The same member may be adopted at several places (one DiffID twice in a chain): commit copies it.
+                pending.put(chainId, new Pending(chainId, d.diffId(), parent, d.tarSize(), d.diskSize(), d.work()));
+            }
+            return chainId;
+        }
+
+        /**
+         * Places on top of parent a layer whose content the store already holds under another chain (same
+         * DiffID): the stored files are copied. Returns the ChainID.
+         */
+        public Digest adoptExisting(Digest parent, Digest diffId) throws IOException {
+            Digest chainId = Digest.chain(parent, diffId);
+            if (has(chainId)) {
+                return chainId;
+            }
+            Layer source = all().stream().filter(l -> l.diffId().equals(diffId)).findFirst()
+                    .orElseThrow(() -> new IOException("no stored layer with DiffID " + diffId));
+            Path work = tmp.resolve(UUID.randomUUID().toString());
+            copyTree(source.directory(), work);
+            Files.deleteIfExists(work.resolve("layer.json"));
+            detached.add(new Detached(diffId, source.tarSize(), source.diskSize(), work));
+            pending.put(chainId, new Pending(chainId, diffId, parent, source.tarSize(), source.diskSize(), work));
+            return chainId;
+        }
+
+        /** Publishes every pending layer; returns them. */
+        public List<Layer> commit() throws IOException {
+            List<Layer> result = new ArrayList<>();
+            if (!pending.isEmpty()) {
+                // The layers' files reach the disk before any of them is published.
+                io.dockgate.engine.sys.Syscalls.syncfs(tmp.toString());
+            }
+            Map<Path, Path> published = new java.util.HashMap<>();
+            for (Pending p : pending.values()) {
+                Path work = p.work();
+                if (published.containsKey(work)) {
+                    Path copy = tmp.resolve(UUID.randomUUID().toString());
+                    copyTree(published.get(work), copy);
+                    Files.deleteIfExists(copy.resolve("layer.json"));
+                    work = copy;
+                }
+                ObjectNode meta = JSON.createObjectNode();
+                meta.put("chainId", p.chainId().toString());
+                meta.put("diffId", p.diffId().toString());
+                if (p.parent() != null) {
+                    meta.put("parent", p.parent().toString());
+                }
+                meta.put("tarSize", p.tarSize());
+                meta.put("diskSize", p.diskSize());
+                AtomicFiles.write(work.resolve("layer.json"), JSON.writeValueAsBytes(meta), AtomicFiles.PUBLIC);
+                Path target = layers.resolve(p.chainId().hex());
+                if (Files.exists(target.resolve("layer.json"))) {
+                    deleteTree(work);
+                    published.put(p.work(), target);
+                } else {
+                    deleteTree(target); // a directory without metadata is a leftover
+                    Files.move(work, target, StandardCopyOption.ATOMIC_MOVE);
+                    published.put(p.work(), target);
+                }
+                result.add(get(p.chainId()).orElseThrow());
+            }
+            committed = true;
+            pending.clear();
+            return result;
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (!committed) {
+                for (Pending p : pending.values()) {
+                    deleteTree(p.work());
+                }
+                pending.clear();
+            }
+            for (Detached d : detached) {
+                deleteTree(d.work());
+            }
+            detached.clear();
+        }
+    }
+
+    /** cp -a: owners, modes, times, device nodes, hardlinks and xattrs (overlay whiteouts) preserved. */
+    private static void copyTree(Path from, Path to) throws IOException {
+        Process p = new ProcessBuilder("cp", "-a", from.toString(), to.toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        try {
+            if (p.waitFor() != 0) {
+                throw new IOException("cannot copy layer " + from + ": " + out.strip());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted");
+        }
+    }
+
+    /** A layer unpacked before its position in a chain was known. */
+    public record Detached(Digest diffId, long tarSize, long diskSize, Path work) {
+    }
+
+    /** Unpacks and publishes one layer (a batch of one). */
+    public Layer apply(Digest parent, InputStream compressed, Digest expectedDiffId) throws IOException {
+        try (Batch batch = batch()) {
+            Digest chain = batch.apply(parent, compressed, expectedDiffId);
+            batch.commit();
+            return get(chain).orElseThrow();
         }
     }
 

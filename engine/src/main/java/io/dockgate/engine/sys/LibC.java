@@ -25,5 +25,14 @@ public interface LibC {
     @SaveError
     int kill(int pid, int signal);
 
+    @SaveError
+    int open(String path, int flags);
+
+    @SaveError
+    int close(int fd);
+
+    @SaveError
+    int syncfs(int fd);
+
     String strerror(int errnum);
 }

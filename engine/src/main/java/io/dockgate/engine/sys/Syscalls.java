@@ -91,6 +91,17 @@ public final class Syscalls {
         check(LIBC.kill(pid, signal), "kill " + signal, Integer.toString(pid));
     }
 
+    /** Flushes the whole filesystem holding path to disk (one call instead of an fsync per file). */
+    public static void syncfs(String path) throws ErrnoException {
+        int fd = LIBC.open(path, 0 /* O_RDONLY */);
+        check(fd, "open", path);
+        try {
+            check(LIBC.syncfs(fd), "syncfs", path);
+        } finally {
+            LIBC.close(fd);
+        }
+    }
+
     public static byte[] bytes(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
     }

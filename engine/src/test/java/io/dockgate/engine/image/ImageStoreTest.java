@@ -117,6 +117,81 @@ class ImageStoreTest {
     }
 
     @Test
+    void aStoredLayerNamedByItsDiffIdIsReusedUnderANewChainAndVerified() throws Exception {
+        ImageStore store = open("reuse");
+        Image base = importBusybox(store, "base");
+        Digest busyboxDiff = base.diffIds().get(0);
+        byte[] first = layerWith("first", "1".getBytes(StandardCharsets.UTF_8));
+        byte[] busyboxTar = Files.readAllBytes(busybox);
+        // Members named blobs/sha256/<DiffID>, as Docker 25+ writes them; busybox now sits on top of another layer.
+        byte[] archive = archiveNamed(List.of(first, busyboxTar), "stacked:1");
+        store.load(new ByteArrayInputStream(archive), 1L << 30, m -> { });
+        Image stacked = store.resolve("stacked:1");
+        List<Layer> layers = store.layersOf(stacked);
+        assertThat(layers.get(1).diffId()).isEqualTo(busyboxDiff);
+        assertThat(layers.get(1).chainId()).isNotEqualTo(busyboxDiff);
+        assertThat(layers.get(1).diff().resolve("bin/busybox")).exists();
+        ByteArrayOutputStream rebuilt = new ByteArrayOutputStream();
+        store.layers().writeTar(layers.get(1), rebuilt);
+        assertThat(Digest.of(rebuilt.toByteArray())).isEqualTo(busyboxDiff);
+
+        // A member whose name promises the stored DiffID but whose content differs is refused.
+        byte[] lying = archiveNamedAs(List.of(first), List.of("blobs/sha256/" + busyboxDiff.hex()), List.of(busyboxDiff.toString()), "lie:1");
+        List<String> before = tree(tmp.resolve("reuse/image"));
+        assertThatThrownBy(() -> {
+            try {
+                store.load(new ByteArrayInputStream(lying), 1L << 30, m -> { });
+            } catch (IOException e) {
+                throw ImageStore.failure(e);
+            }
+        }).hasMessageContaining("not the one its name says");
+        assertThat(tree(tmp.resolve("reuse/image"))).isEqualTo(before);
+    }
+
+    private byte[] archiveNamed(List<byte[]> layers, String tag) throws IOException {
+        List<String> names = new ArrayList<>();
+        List<String> diffs = new ArrayList<>();
+        for (byte[] l : layers) {
+            names.add("blobs/sha256/" + Digest.of(l).hex());
+            diffs.add(Digest.of(l).toString());
+        }
+        return archiveNamedAs(layers, names, diffs, tag);
+    }
+
+    private byte[] archiveNamedAs(List<byte[]> layers, List<String> names, List<String> diffIds, String tag) throws IOException {
+        ObjectNode config = JSON.createObjectNode();
+        config.put("architecture", "amd64");
+        config.put("os", "linux");
+        ObjectNode rootfs = config.putObject("rootfs");
+        rootfs.put("type", "layers");
+        var ids = rootfs.putArray("diff_ids");
+        diffIds.forEach(ids::add);
+        byte[] configBytes = JSON.writeValueAsBytes(config);
+        Map<String, byte[]> files = new LinkedHashMap<>();
+        for (int i = 0; i < layers.size(); i++) {
+            files.put(names.get(i), layers.get(i));
+        }
+        files.put("blobs/sha256/" + Digest.of(configBytes).hex(), configBytes);
+        var manifest = JSON.createArrayNode().addObject();
+        manifest.put("Config", "blobs/sha256/" + Digest.of(configBytes).hex());
+        manifest.putArray("RepoTags").add(tag);
+        var ml = manifest.putArray("Layers");
+        names.forEach(ml::add);
+        files.put("manifest.json", JSON.writeValueAsBytes(JSON.createArrayNode().add(manifest)));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream tar = new TarArchiveOutputStream(out)) {
+            for (Map.Entry<String, byte[]> f : files.entrySet()) {
+                TarArchiveEntry e = new TarArchiveEntry(f.getKey());
+                e.setSize(f.getValue().length);
+                tar.putArchiveEntry(e);
+                tar.write(f.getValue());
+                tar.closeArchiveEntry();
+            }
+        }
+        return out.toByteArray();
+    }
+
+    @Test
     void deleteUntagsThenDeletesAndNeedsForceForIdsWithSeveralTags() throws Exception {
         ImageStore store = open("s");
         Image image = importBusybox(store, "one:latest");
@@ -266,7 +341,7 @@ class ImageStoreTest {
         ByteArrayOutputStream archive = new ByteArrayOutputStream();
         source.save(List.of("big:1"), archive);
         Path small = Files.createDirectories(tmp.resolve("small"));
-        io.dockgate.engine.sys.Syscalls.mount("tmpfs", small.toString(), "tmpfs", 0, "size=3m");
+        io.dockgate.engine.sys.Syscalls.mount("tmpfs", small.toString(), "tmpfs", 0, "size=1m");
         try {
             ImageStore store = ImageStore.open(small, 1L << 30);
             List<String> before = tree(small.resolve("image"));
