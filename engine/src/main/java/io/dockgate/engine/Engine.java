@@ -1,7 +1,11 @@
 package io.dockgate.engine;
 
 import io.dockgate.config.files.AtomicFiles;
+import io.dockgate.engine.container.Containers;
 import io.dockgate.engine.image.ImageStore;
+import io.dockgate.engine.runtime.Runc;
+import io.dockgate.engine.snapshot.SnapshotService;
+import java.util.Optional;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,6 +31,8 @@ public final class Engine implements AutoCloseable {
     private final String backingFilesystem;
     private final ImageStore images;
     private final Limits limits;
+    private final Containers containers;
+    private final String containersUnavailable;
 
     /**
      * Resource caps for untrusted input.
@@ -39,7 +45,9 @@ public final class Engine implements AutoCloseable {
     }
 
     private Engine(Path dataRoot, Path execRoot, String id, HostFacts host, EngineVersion version, ImageStore images,
-                   Limits limits) {
+                   Limits limits, Containers containers, String containersUnavailable) {
+        this.containers = containers;
+        this.containersUnavailable = containersUnavailable;
         this.images = images;
         this.limits = limits;
         this.backingFilesystem = HostFacts.filesystemType(dataRoot);
@@ -62,7 +70,21 @@ public final class Engine implements AutoCloseable {
             createPrivateDirectory(execRoot);
             String id = loadOrCreateId(dataRoot.resolve(ENGINE_ID_FILE));
             ImageStore images = ImageStore.open(dataRoot, limits.maxLayerBytes());
-            Engine engine = new Engine(dataRoot, execRoot, id, HostFacts.read(), EngineVersion.current(), images, limits);
+            Containers containers = null;
+            String unavailable = null;
+            Optional<Path> runc = which("runc");
+            Optional<Path> conmon = which("conmon");
+            if (runc.isEmpty() || conmon.isEmpty()) {
+                unavailable = (runc.isEmpty() ? "runc" : "conmon") + " is not installed (apt-get install runc conmon): containers are unavailable";
+                LOG.error(unavailable);
+            } else {
+                SnapshotService snapshots = new SnapshotService(dataRoot, execRoot);
+                containers = new Containers(dataRoot, execRoot, images, snapshots, new Runc(runc.get(), execRoot.resolve("runc")),
+                        conmon.get());
+                containers.recover();
+            }
+            Engine engine = new Engine(dataRoot, execRoot, id, HostFacts.read(), EngineVersion.current(), images, limits,
+                    containers, unavailable);
             LOG.info("engine {} opened: data-root {}, exec-root {}", id, dataRoot, execRoot);
             return engine;
         } catch (IOException e) {
@@ -125,9 +147,41 @@ public final class Engine implements AutoCloseable {
         return limits;
     }
 
+    /** The container service; UNAVAILABLE when runc or conmon is missing. */
+    public Containers containers() {
+        if (containers == null) {
+            throw new EngineException(ErrorKind.UNAVAILABLE, containersUnavailable);
+        }
+        return containers;
+    }
+
+    /** Finds an executable on PATH (and in the sbin directories, which a non-login PATH may lack). */
+    static Optional<Path> which(String name) {
+        String path = System.getenv().getOrDefault("PATH", "") + ":/usr/local/sbin:/usr/sbin:/sbin:/usr/local/bin:/usr/bin:/bin";
+        for (String dir : path.split(":")) {
+            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, name))) {
+                return Optional.of(Path.of(dir, name));
+            }
+        }
+        return Optional.empty();
+    }
+
     /** Object counts for /info. */
     public SystemCounts counts() {
-        return new SystemCounts(0, 0, 0, 0, images.count());
+        int total = 0;
+        int running = 0;
+        int paused = 0;
+        if (containers != null) {
+            for (var c : containers.list()) {
+                total++;
+                switch (c.status().state()) {
+                    case RUNNING, RESTARTING -> running++;
+                    case PAUSED -> paused++;
+                    default -> { }
+                }
+            }
+        }
+        return new SystemCounts(total, running, paused, total - running - paused, images.count());
     }
 
     /** Container and image counts as /info reports them. */
@@ -136,6 +190,13 @@ public final class Engine implements AutoCloseable {
 
     @Override
     public void close() {
-        LOG.info("engine {} closed", id);
+        if (containers != null) {
+            try {
+                containers.close();
+            } catch (IOException e) {
+                LOG.warn("closing the container service: {}", e.getMessage());
+            }
+        }
+        LOG.info("engine {} closed (running containers keep running under their conmon)", id);
     }
 }

@@ -1,0 +1,496 @@
+package io.dockgate.engine.container;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.dockgate.config.files.AtomicFiles;
+import io.dockgate.engine.EngineException;
+import io.dockgate.engine.ErrorKind;
+import io.dockgate.engine.image.Image;
+import io.dockgate.engine.image.ImageStore;
+import io.dockgate.engine.image.LayerStore;
+import io.dockgate.engine.oci.SpecBuilder;
+import io.dockgate.engine.oci.UserResolver;
+import io.dockgate.engine.runtime.Runc;
+import io.dockgate.engine.shim.Conmon;
+import io.dockgate.engine.shim.ExitWatcher;
+import io.dockgate.engine.snapshot.SnapshotService;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The container service: create, start, stop, kill, remove, wait, with persisted state and guarded
+ * transitions. Processes run under conmon (one per container) and runc; exits arrive through conmon's
+ * exit files, so they are recorded even when they happen while the daemon is down, and {@link #recover}
+ * re-adopts running containers at start. Blocking methods: call them from worker threads.
+ */
+public final class Containers implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Containers.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final long LOG_SIZE_MAX = 100L << 20;
+
+    private final ContainerStore store;
+    private final ImageStore images;
+    private final SnapshotService snapshots;
+    private final Runc runc;
+    private final Conmon conmon;
+    private final Path bundles;
+    private final ExitWatcher watcher;
+    private final ExecutorService background = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "dockgate-containers");
+        t.setDaemon(true);
+        return t;
+    });
+    private final Map<String, Object> locks = new ConcurrentHashMap<>();
+    private final Map<String, List<Waiter>> waiters = new ConcurrentHashMap<>();
+
+    private record Waiter(String condition, CompletableFuture<ContainerRecord> future) {
+    }
+
+    public Containers(Path dataRoot, Path execRoot, ImageStore images, SnapshotService snapshots, Runc runc, Path conmonBinary)
+            throws IOException {
+        this.store = new ContainerStore(dataRoot);
+        this.images = images;
+        this.snapshots = snapshots;
+        this.runc = runc;
+        this.bundles = execRoot.resolve("containers");
+        Files.createDirectories(bundles);
+        this.conmon = new Conmon(conmonBinary, runc, execRoot.resolve("exits"));
+        this.watcher = new ExitWatcher(conmon.exits(), id -> background.execute(() -> handleExit(id)));
+        images.setUsage(imageId -> store.all().stream().filter(c -> c.imageId().equals(imageId.toString()))
+                .map(c -> new ImageStore.ImageUsage.User(c.id(), c.status().state().active())).toList());
+    }
+
+    public ContainerStore store() {
+        return store;
+    }
+
+    private Object lock(String id) {
+        return locks.computeIfAbsent(id, k -> new Object());
+    }
+
+    // ------------------------------------------------------------------ create
+
+    public ContainerRecord create(String name, ContainerSpec spec) throws IOException {
+        Image image = images.resolve(spec.image());
+        String id = ContainerStore.newId();
+        String reserved = store.reserveName(name, id);
+        try {
+            JsonNode ic = image.runConfig();
+            List<String> entrypoint = spec.entrypoint() != null ? spec.entrypoint() : strings(ic.get("Entrypoint"));
+            List<String> cmd = spec.cmd() != null && !spec.cmd().isEmpty() ? spec.cmd()
+                    : spec.entrypoint() != null ? List.of() : strings(ic.get("Cmd"));
+            List<String> argv = new ArrayList<>(entrypoint);
+            argv.addAll(cmd);
+            if (argv.isEmpty()) {
+                throw EngineException.invalid("No command specified");
+            }
+            String hostname = spec.hostname() == null || spec.hostname().isEmpty() ? id.substring(0, 12) : spec.hostname();
+            Map<String, String> env = new LinkedHashMap<>();
+            for (String e : strings(ic.get("Env"))) {
+                put(env, e);
+            }
+            if (!env.containsKey("PATH")) {
+                env.put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+            }
+            for (String e : spec.env() == null ? List.<String>of() : spec.env()) {
+                put(env, e);
+            }
+            env.putIfAbsent("HOSTNAME", hostname);
+            if (spec.tty()) {
+                env.putIfAbsent("TERM", "xterm");
+            }
+            List<String> envList = new ArrayList<>();
+            env.forEach((k, v) -> envList.add(v == null ? k : k + "=" + v));
+            Map<String, String> labels = new LinkedHashMap<>();
+            if (ic.get("Labels") != null && ic.get("Labels").isObject()) {
+                ic.get("Labels").fields().forEachRemaining(f -> labels.put(f.getKey(), f.getValue().asText()));
+            }
+            if (spec.labels() != null) {
+                labels.putAll(spec.labels());
+            }
+            ContainerSpec.Host host = spec.host();
+            validate(host);
+            SpecBuilder.capabilities(host); // refuses unknown capability names now, not at start
+            String workingDir = spec.workingDir() != null && !spec.workingDir().isEmpty() ? spec.workingDir() : ic.path("WorkingDir").asText("");
+            String user = spec.user() != null && !spec.user().isEmpty() ? spec.user() : ic.path("User").asText("");
+            String stopSignal = spec.stopSignal() != null && !spec.stopSignal().isEmpty() ? spec.stopSignal() : ic.path("StopSignal").asText("");
+            if (!stopSignal.isEmpty()) {
+                Signals.parse(stopSignal);
+            }
+            ContainerSpec merged = new ContainerSpec(spec.image(), entrypoint, cmd, envList, workingDir, user, hostname, labels,
+                    spec.tty(), spec.openStdin(), stopSignal, spec.stopTimeout(), host);
+            Path dir = store.directory(id);
+            Files.createDirectories(dir.resolve("etc"));
+            writeEtc(dir.resolve("etc"), hostname, "host".equals(host.networkMode()));
+            snapshots.prepare(id, images.layersOf(image));
+            ContainerRecord record = new ContainerRecord(id, reserved, Instant.now().toString(), image.id().toString(), spec.image(),
+                    merged, argv.get(0), List.copyOf(argv.subList(1, argv.size())), ContainerRecord.Status.created(), 0,
+                    dir.resolve("container.log").toString());
+            store.save(record);
+            return record;
+        } catch (IOException | RuntimeException e) {
+            store.releaseName(reserved, id);
+            cleanupFailedCreate(id);
+            throw e;
+        }
+    }
+
+    private void cleanupFailedCreate(String id) {
+        try {
+            snapshots.remove(id);
+            LayerStore.deleteTree(store.directory(id));
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("cleanup after a failed create of {}: {}", id, e.toString());
+        }
+    }
+
+    private static void validate(ContainerSpec.Host host) {
+        String mode = host.networkMode() == null || host.networkMode().isEmpty() ? "none" : host.networkMode();
+        if (!mode.equals("none") && !mode.equals("host") && !mode.equals("default")) {
+            throw EngineException.invalid("network mode \"" + mode + "\" is not supported: use none or host");
+        }
+        if (host.memory() < 0 || host.memory() > 0 && host.memory() < 6L << 20) {
+            throw EngineException.invalid("Minimum memory limit allowed is 6MB");
+        }
+        if (host.memorySwap() > 0 && host.memory() > 0 && host.memorySwap() < host.memory()) {
+            throw EngineException.invalid("Minimum memoryswap limit should be larger than memory limit, see usage");
+        }
+        if (host.memorySwap() > 0 && host.memory() == 0) {
+            throw EngineException.invalid("You should always set the Memory limit when using Memoryswap limit, see usage");
+        }
+        if (host.cpuShares() < 0 || host.pidsLimit() < -1 || host.cpuPeriod() < 0) {
+            throw EngineException.invalid("negative resource limits are not allowed");
+        }
+        if (host.cpuPeriod() != 0 && (host.cpuPeriod() < 1000 || host.cpuPeriod() > 1_000_000)) {
+            throw EngineException.invalid("CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)");
+        }
+        if (host.cpuQuota() != 0 && host.cpuQuota() < 1000) {
+            throw EngineException.invalid("CPU cfs quota can not be less than 1ms (i.e. 1000)");
+        }
+        if (host.memory() > 1L << 50) {
+            throw EngineException.invalid("memory limit " + host.memory() + " is larger than any machine");
+        }
+    }
+
+    private static void put(Map<String, String> env, String entry) {
+        int eq = entry.indexOf('=');
+        if (eq <= 0) {
+            env.put(entry, null);
+        } else {
+            env.put(entry.substring(0, eq), entry.substring(eq + 1));
+        }
+    }
+
+    private static List<String> strings(JsonNode node) {
+        List<String> list = new ArrayList<>();
+        if (node != null && node.isArray()) {
+            node.forEach(n -> list.add(n.asText()));
+        }
+        return list;
+    }
+
+    private static void writeEtc(Path etc, String hostname, boolean hostNetwork) throws IOException {
+        AtomicFiles.writeString(etc.resolve("hostname"), hostname + "\n", AtomicFiles.PUBLIC);
+        String hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
+        if (!hostNetwork) {
+            hosts += "127.0.0.1\t" + hostname + "\n";
+        } else if (Files.exists(Path.of("/etc/hosts"))) {
+            hosts = Files.readString(Path.of("/etc/hosts"));
+        }
+        AtomicFiles.writeString(etc.resolve("hosts"), hosts, AtomicFiles.PUBLIC);
+        String resolv = "";
+        if (Files.exists(Path.of("/etc/resolv.conf"))) {
+            StringBuilder sb = new StringBuilder();
+            for (String line : Files.readAllLines(Path.of("/etc/resolv.conf"))) {
+                if (!(line.startsWith("nameserver 127.") || line.startsWith("nameserver ::1"))) {
+                    sb.append(line).append('\n');
+                }
+            }
+            resolv = sb.toString();
+        }
+        AtomicFiles.writeString(etc.resolve("resolv.conf"), resolv, AtomicFiles.PUBLIC);
+    }
+
+    // ------------------------------------------------------------------ start
+
+    public ContainerRecord start(String ref) throws IOException {
+        ContainerRecord c = store.resolve(ref);
+        synchronized (lock(c.id())) {
+            c = store.get(c.id());
+            if (c.status().state() == ContainerState.RUNNING || c.status().state() == ContainerState.PAUSED) {
+                throw new EngineException(ErrorKind.NOT_MODIFIED, "container already started");
+            }
+            c.status().state().to(ContainerState.RUNNING, "start");
+            Path rootfs = snapshots.mount(c.id());
+            Path bundle = bundles.resolve(c.id());
+            try {
+                Files.createDirectories(bundle);
+                UserResolver.User user = UserResolver.resolve(rootfs, c.spec().user());
+                ObjectNode config = SpecBuilder.build(c, rootfs, store.directory(c.id()).resolve("etc"), user);
+                AtomicFiles.write(bundle.resolve("config.json"), JSON.writeValueAsBytes(config), AtomicFiles.PRIVATE);
+                runc.delete(c.id());
+                Conmon.Created created = conmon.create(c.id(), c.name().substring(1), bundle, Path.of(c.logPath()), LOG_SIZE_MAX,
+                        c.spec().tty(), c.spec().openStdin());
+                ContainerRecord running = c.withStatus(new ContainerRecord.Status(ContainerState.RUNNING, created.pid(),
+                        created.conmonPid(), 0, Instant.now().toString(), c.status().finishedAt(), false, "", false));
+                store.save(running);
+                runc.start(c.id());
+                return running;
+            } catch (Conmon.RuntimeFailure e) {
+                failStart(c, bundle, e.getMessage());
+                throw new EngineException(ErrorKind.RUNTIME, "OCI runtime create failed: " + e.getMessage() + ": unknown", e);
+            } catch (IOException | RuntimeException e) {
+                failStart(c, bundle, e.getMessage());
+                throw e;
+            }
+        }
+    }
+
+    private void failStart(ContainerRecord c, Path bundle, String error) {
+        try {
+            runc.delete(c.id());
+            snapshots.unmount(c.id());
+            LayerStore.deleteTree(bundle);
+            ContainerRecord.Status s = c.status();
+            ContainerState state = s.state() == ContainerState.CREATED ? ContainerState.CREATED : ContainerState.EXITED;
+            store.save(c.withStatus(new ContainerRecord.Status(state, 0, 0, state == ContainerState.CREATED ? 0 : 128,
+                    s.startedAt(), s.finishedAt(), false, error, false)));
+        } catch (IOException | RuntimeException cleanup) {
+            LOG.warn("cleanup after a failed start of {}: {}", c.id(), cleanup.toString());
+        }
+    }
+
+    // ------------------------------------------------------------------ exit
+
+    /** Called when conmon wrote an exit file (or at recovery). */
+    void handleExit(String id) {
+        synchronized (lock(id)) {
+            ContainerRecord c = store.get(id);
+            if (c == null || !c.status().state().active()) {
+                return;
+            }
+            try {
+                Integer code = conmon.exitCode(id);
+                if (code == null) {
+                    return; // the file is being written: a MODIFY event follows
+                }
+                Path bundle = bundles.resolve(id);
+                boolean oom = Files.exists(bundle.resolve("oom"));
+                finishExit(c, code, oom, "");
+            } catch (IOException | RuntimeException e) {
+                LOG.error("recording the exit of {} failed", id, e);
+            }
+        }
+        ContainerRecord after = store.get(id);
+        if (after != null && after.spec().host().autoRemove()) {
+            try {
+                remove(id, true);
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("auto-remove of {} failed: {}", id, e.toString());
+            }
+        }
+    }
+
+    private void finishExit(ContainerRecord c, int code, boolean oom, String error) throws IOException {
+        runc.delete(c.id());
+        snapshots.unmount(c.id());
+        LayerStore.deleteTree(bundles.resolve(c.id()));
+        ContainerRecord.Status s = c.status();
+        ContainerRecord exited = c.withStatus(new ContainerRecord.Status(ContainerState.EXITED, 0, 0, code, s.startedAt(),
+                Instant.now().toString(), oom, error, s.stoppedByUser()));
+        store.save(exited);
+        notify(c.id(), exited, "next-exit", "not-running");
+        LOG.info("container {} exited with {}", c.id().substring(0, 12), code);
+    }
+
+    // ------------------------------------------------------------------ stop, kill
+
+    /** docker stop: the stop signal, then SIGKILL after the timeout. False when it was not running (304). */
+    public boolean stop(String ref, Integer timeoutSeconds, String signal) throws IOException {
+        ContainerRecord c = store.resolve(ref);
+        if (!c.status().state().active()) {
+            return false;
+        }
+        int sig = Signals.parse(signal != null && !signal.isEmpty() ? signal
+                : c.spec().stopSignal() != null && !c.spec().stopSignal().isEmpty() ? c.spec().stopSignal() : "TERM");
+        int timeout = timeoutSeconds != null ? timeoutSeconds : c.spec().stopTimeout() != null ? c.spec().stopTimeout() : 10;
+        CompletableFuture<ContainerRecord> exited = waitFor(c.id(), "not-running");
+        markStoppedByUser(c.id());
+        try {
+            if (c.status().state() == ContainerState.PAUSED) {
+                runc.resume(c.id());
+            }
+            runc.kill(c.id(), sig, false);
+        } catch (EngineException e) {
+            LOG.debug("stop signal to {}: {}", c.id(), e.getMessage());
+        }
+        try {
+            exited.get(Math.max(0, timeout), TimeUnit.SECONDS);
+            return true;
+        } catch (java.util.concurrent.TimeoutException e) {
+            try {
+                runc.kill(c.id(), 9, true);
+            } catch (EngineException ignored) {
+                // it may have just exited
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted");
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IOException(e.getCause());
+        }
+        try {
+            exited.get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new EngineException(ErrorKind.INTERNAL, "container " + c.id() + " did not exit after SIGKILL", e);
+        }
+        return true;
+    }
+
+    private void markStoppedByUser(String id) throws IOException {
+        synchronized (lock(id)) {
+            ContainerRecord c = store.get(id);
+            ContainerRecord.Status s = c.status();
+            store.save(c.withStatus(new ContainerRecord.Status(s.state(), s.pid(), s.conmonPid(), s.exitCode(), s.startedAt(),
+                    s.finishedAt(), s.oomKilled(), s.error(), true)));
+        }
+    }
+
+    public void kill(String ref, String signal) throws IOException {
+        ContainerRecord c = store.resolve(ref);
+        int sig = Signals.parse(signal == null || signal.isEmpty() ? "KILL" : signal);
+        if (!c.status().state().active()) {
+            throw EngineException.conflict("Container " + c.id() + " is not running");
+        }
+        runc.kill(c.id(), sig, false);
+    }
+
+    // ------------------------------------------------------------------ remove, wait
+
+    public void remove(String ref, boolean force) throws IOException {
+        ContainerRecord c = store.resolve(ref);
+        if (c.status().state().active()) {
+            if (!force) {
+                throw EngineException.conflict("cannot remove container \"" + c.name() + "\": container is running: stop the container "
+                        + "before removing or force remove");
+            }
+            CompletableFuture<ContainerRecord> exited = waitFor(c.id(), "not-running");
+            try {
+                runc.kill(c.id(), 9, true);
+            } catch (EngineException e) {
+                LOG.debug("kill before remove of {}: {}", c.id(), e.getMessage());
+            }
+            try {
+                exited.get(30, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                throw new EngineException(ErrorKind.INTERNAL, "container " + c.id() + " did not exit for removal", e);
+            }
+        }
+        synchronized (lock(c.id())) {
+            ContainerRecord current = store.get(c.id());
+            if (current == null) {
+                return;
+            }
+            runc.delete(c.id());
+            snapshots.remove(c.id());
+            LayerStore.deleteTree(bundles.resolve(c.id()));
+            Files.deleteIfExists(conmon.exits().resolve(c.id()));
+            store.delete(c.id());
+            notify(c.id(), current, "removed", "not-running", "next-exit");
+        }
+        locks.remove(c.id());
+    }
+
+    /** Completes when the condition holds: not-running (now or later), next-exit, removed. */
+    public CompletableFuture<ContainerRecord> waitFor(String ref, String condition) {
+        String cond = condition == null || condition.isEmpty() ? "not-running" : condition;
+        if (!List.of("not-running", "next-exit", "removed").contains(cond)) {
+            throw EngineException.invalid("invalid condition: \"" + condition + "\"");
+        }
+        ContainerRecord c = store.resolve(ref);
+        CompletableFuture<ContainerRecord> future = new CompletableFuture<>();
+        synchronized (lock(c.id())) {
+            ContainerRecord now = store.get(c.id());
+            if (cond.equals("not-running") && (now == null || !now.status().state().active())) {
+                future.complete(now != null ? now : c);
+                return future;
+            }
+            waiters.computeIfAbsent(c.id(), k -> new CopyOnWriteArrayList<>()).add(new Waiter(cond, future));
+        }
+        return future;
+    }
+
+    private void notify(String id, ContainerRecord record, String... conditions) {
+        List<Waiter> list = waiters.get(id);
+        if (list == null) {
+            return;
+        }
+        for (Waiter w : list) {
+            if (List.of(conditions).contains(w.condition())) {
+                w.future().complete(record);
+                list.remove(w);
+            }
+        }
+    }
+
+    public List<ContainerRecord> list() {
+        return store.all();
+    }
+
+    public ContainerRecord inspect(String ref) {
+        return store.resolve(ref);
+    }
+
+    // ------------------------------------------------------------------ recovery
+
+    /**
+     * At start: containers that exited while the daemon was down get their real exit code; running ones
+     * whose conmon is alive are re-adopted; those whose conmon died are marked exited and cleaned up.
+     */
+    public void recover() {
+        for (ContainerRecord c : store.all()) {
+            if (!c.status().state().active()) {
+                continue;
+            }
+            try {
+                Integer code = conmon.exitCode(c.id());
+                if (code != null) {
+                    LOG.info("container {} exited with {} while the daemon was down", c.id().substring(0, 12), code);
+                    synchronized (lock(c.id())) {
+                        finishExit(c, code, Files.exists(bundles.resolve(c.id()).resolve("oom")), "");
+                    }
+                } else if (c.status().conmonPid() > 0 && ProcessHandle.of(c.status().conmonPid()).map(ProcessHandle::isAlive).orElse(false)) {
+                    LOG.info("re-adopted running container {} (conmon {})", c.id().substring(0, 12), c.status().conmonPid());
+                } else {
+                    LOG.warn("container {}: its conmon is gone; marking it exited", c.id().substring(0, 12));
+                    synchronized (lock(c.id())) {
+                        finishExit(c, 255, false, "container shim (conmon) died while the daemon was down");
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                LOG.error("recovering container {} failed", c.id(), e);
+            }
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        watcher.close();
+        background.shutdown();
+    }
+}

@@ -1,0 +1,245 @@
+package io.dockgate.engine.oci;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.dockgate.engine.EngineException;
+import io.dockgate.engine.container.ContainerRecord;
+import io.dockgate.engine.container.ContainerSpec;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The OCI runtime configuration (config.json) for a container, with Docker's isolation defaults:
+ * pid, ipc, uts, mount and network namespaces; the 14 default capabilities (cap-add/cap-drop applied);
+ * masked and read-only /proc paths; the default seccomp filter; the devices cgroup deny-all with the
+ * standard allow list; cgroup v1 limits; hostname and the /etc files of the container.
+ */
+public final class SpecBuilder {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Docker's default capability set. */
+    public static final List<String> DEFAULT_CAPS = List.of("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER",
+            "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+            "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE");
+
+    /** Every capability the kernel knows (up to CAP_CHECKPOINT_RESTORE). */
+    public static final List<String> ALL_CAPS = List.of("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
+            "CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
+            "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE",
+            "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT",
+            "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+            "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
+            "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE");
+
+    static final List<String> MASKED = List.of("/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+            "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+            "/sys/firmware", "/sys/devices/virtual/powercap");
+    static final List<String> READONLY = List.of("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger");
+
+    private SpecBuilder() {
+    }
+
+    /** The effective capability set after cap-add and cap-drop ("ALL" allowed in both, names with or without CAP_). */
+    public static Set<String> capabilities(ContainerSpec.Host host) {
+        if (host.privileged()) {
+            return new LinkedHashSet<>(ALL_CAPS);
+        }
+        Set<String> caps = new LinkedHashSet<>(DEFAULT_CAPS);
+        for (String drop : host.capDrop() == null ? List.<String>of() : host.capDrop()) {
+            String c = normalizeCap(drop);
+            if (c.equals("CAP_ALL")) {
+                caps.clear();
+            } else {
+                caps.remove(c);
+            }
+        }
+        for (String add : host.capAdd() == null ? List.<String>of() : host.capAdd()) {
+            String c = normalizeCap(add);
+            if (c.equals("CAP_ALL")) {
+                caps.addAll(ALL_CAPS);
+            } else {
+                caps.add(c);
+            }
+        }
+        return caps;
+    }
+
+    public static String normalizeCap(String name) {
+        String upper = name.trim().toUpperCase(Locale.ROOT);
+        String cap = upper.startsWith("CAP_") ? upper : "CAP_" + upper;
+        if (!cap.equals("CAP_ALL") && !ALL_CAPS.contains(cap)) {
+            throw EngineException.invalid("unknown capability: \"" + name + "\"");
+        }
+        return cap;
+    }
+
+    public static ObjectNode build(ContainerRecord c, Path rootfs, Path etcDir, UserResolver.User user) {
+        ContainerSpec spec = c.spec();
+        ContainerSpec.Host host = spec.host();
+        Set<String> caps = capabilities(host);
+        ObjectNode root = JSON.createObjectNode();
+        root.put("ociVersion", "1.0.2");
+
+        ObjectNode process = root.putObject("process");
+        process.put("terminal", spec.tty());
+        ObjectNode u = process.putObject("user");
+        u.put("uid", user.uid());
+        u.put("gid", user.gid());
+        if (!user.additionalGids().isEmpty()) {
+            ArrayNode g = u.putArray("additionalGids");
+            user.additionalGids().forEach(g::add);
+        }
+        ArrayNode args = process.putArray("args");
+        args.add(c.path());
+        c.args().forEach(args::add);
+        ArrayNode env = process.putArray("env");
+        spec.env().forEach(env::add);
+        process.put("cwd", spec.workingDir() == null || spec.workingDir().isEmpty() ? "/" : spec.workingDir());
+        ObjectNode capabilities = process.putObject("capabilities");
+        for (String set : List.of("bounding", "effective", "permitted")) {
+            ArrayNode a = capabilities.putArray(set);
+            caps.forEach(a::add);
+        }
+        capabilities.putArray("inheritable");
+        capabilities.putArray("ambient");
+        process.put("noNewPrivileges", false);
+
+        root.putObject("root").put("path", rootfs.toString()).put("readonly", host.readonlyRootfs());
+        boolean hostNetwork = "host".equals(host.networkMode());
+        if (!hostNetwork) {
+            root.put("hostname", spec.hostname());
+        }
+
+        ArrayNode mounts = root.putArray("mounts");
+        mount(mounts, "/proc", "proc", "proc", "nosuid", "noexec", "nodev");
+        mount(mounts, "/dev", "tmpfs", "tmpfs", "nosuid", "strictatime", "mode=755", "size=65536k");
+        mount(mounts, "/dev/pts", "devpts", "devpts", "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5");
+        mount(mounts, "/sys", "sysfs", "sysfs", "nosuid", "noexec", "nodev", "ro");
+        mount(mounts, "/sys/fs/cgroup", "cgroup", "cgroup", "ro", "nosuid", "noexec", "nodev");
+        mount(mounts, "/dev/mqueue", "mqueue", "mqueue", "nosuid", "noexec", "nodev");
+        mount(mounts, "/dev/shm", "shm", "tmpfs", "nosuid", "noexec", "nodev", "mode=1777", "size=65536k");
+        for (String f : List.of("hostname", "hosts", "resolv.conf")) {
+            if (hostNetwork && f.equals("hostname")) {
+                continue;
+            }
+            ObjectNode m = mounts.addObject();
+            m.put("destination", "/etc/" + f);
+            m.put("type", "bind");
+            m.put("source", etcDir.resolve(f).toString());
+            m.putArray("options").add("rbind").add("rprivate");
+        }
+        if (host.tmpfs() != null) {
+            for (Map.Entry<String, String> t : host.tmpfs().entrySet()) {
+                if (!t.getKey().startsWith("/")) {
+                    throw EngineException.invalid("invalid tmpfs mount point " + t.getKey() + ": must be an absolute path");
+                }
+                List<String> options = new ArrayList<>(List.of("noexec", "nosuid", "nodev"));
+                if (t.getValue() != null && !t.getValue().isEmpty()) {
+                    for (String o : t.getValue().split(",")) {
+                        if (!o.matches("[a-z]+(=[0-9a-zA-Z]+)?")) {
+                            throw EngineException.invalid("invalid tmpfs option " + o);
+                        }
+                        options.remove(o.replace("exec", "noexec").replace("suid", "nosuid").replace("dev", "nodev"));
+                        options.add(o);
+                    }
+                }
+                mount(mounts, t.getKey(), "tmpfs", "tmpfs", options.toArray(new String[0]));
+            }
+        }
+
+        ObjectNode linux = root.putObject("linux");
+        ArrayNode namespaces = linux.putArray("namespaces");
+        for (String ns : List.of("pid", "ipc", "mount")) {
+            namespaces.addObject().put("type", ns);
+        }
+        if (!hostNetwork) {
+            namespaces.addObject().put("type", "uts");
+            namespaces.addObject().put("type", "network");
+        }
+        if (!host.privileged()) {
+            ArrayNode masked = linux.putArray("maskedPaths");
+            MASKED.forEach(masked::add);
+            ArrayNode readonly = linux.putArray("readonlyPaths");
+            READONLY.forEach(readonly::add);
+            linux.set("seccomp", SeccompProfile.forCapabilities(caps));
+        }
+        linux.put("cgroupsPath", "/dockgate/" + c.id());
+        ObjectNode resources = linux.putObject("resources");
+        ArrayNode devices = resources.putArray("devices");
+        if (host.privileged()) {
+            devices.addObject().put("allow", true).put("access", "rwm");
+        } else {
+            devices.addObject().put("allow", false).put("access", "rwm");
+            device(devices, "c", null, null, "m");
+            device(devices, "b", null, null, "m");
+            device(devices, "c", 1, 3, "rwm");
+            device(devices, "c", 1, 5, "rwm");
+            device(devices, "c", 1, 7, "rwm");
+            device(devices, "c", 1, 8, "rwm");
+            device(devices, "c", 1, 9, "rwm");
+            device(devices, "c", 5, 0, "rwm");
+            device(devices, "c", 5, 1, "rwm");
+            device(devices, "c", 5, 2, "rwm");
+            device(devices, "c", 136, null, "rwm");
+            device(devices, "c", 10, 200, "rwm");
+        }
+        if (host.memory() > 0) {
+            ObjectNode memory = resources.putObject("memory");
+            memory.put("limit", host.memory());
+            if (host.memorySwap() != 0) {
+                memory.put("swap", host.memorySwap() < 0 ? -1 : host.memorySwap());
+            } else {
+                memory.put("swap", host.memory() * 2);
+            }
+        }
+        if (host.cpuShares() > 0 || host.cpuQuota() != 0 || host.cpuPeriod() > 0 || (host.cpusetCpus() != null && !host.cpusetCpus().isEmpty())) {
+            ObjectNode cpu = resources.putObject("cpu");
+            if (host.cpuShares() > 0) {
+                cpu.put("shares", host.cpuShares());
+            }
+            if (host.cpuQuota() != 0) {
+                cpu.put("quota", host.cpuQuota());
+            }
+            if (host.cpuPeriod() > 0) {
+                cpu.put("period", host.cpuPeriod());
+            }
+            if (host.cpusetCpus() != null && !host.cpusetCpus().isEmpty()) {
+                cpu.put("cpus", host.cpusetCpus());
+            }
+        }
+        if (host.pidsLimit() > 0) {
+            resources.putObject("pids").put("limit", host.pidsLimit());
+        }
+        return root;
+    }
+
+    private static void mount(ArrayNode mounts, String destination, String source, String type, String... options) {
+        ObjectNode m = mounts.addObject();
+        m.put("destination", destination);
+        m.put("type", type);
+        m.put("source", source);
+        ArrayNode o = m.putArray("options");
+        for (String option : options) {
+            o.add(option);
+        }
+    }
+
+    private static void device(ArrayNode devices, String type, Integer major, Integer minor, String access) {
+        ObjectNode d = devices.addObject();
+        d.put("allow", true);
+        d.put("type", type);
+        if (major != null) {
+            d.put("major", major);
+        }
+        if (minor != null) {
+            d.put("minor", minor);
+        }
+        d.put("access", access);
+    }
+}
