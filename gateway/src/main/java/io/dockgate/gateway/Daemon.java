@@ -4,6 +4,7 @@ import io.dockgate.config.ConfigException;
 import io.dockgate.config.DaemonConfig;
 import io.dockgate.config.ListenAddress;
 import io.dockgate.engine.Engine;
+import io.dockgate.gateway.api.ContainersApi;
 import io.dockgate.gateway.api.ImagesApi;
 import io.dockgate.gateway.api.SystemApi;
 import io.dockgate.gateway.http.Blocking;
@@ -113,6 +114,7 @@ public final class Daemon {
         Blocking blocking = new Blocking(vertx);
         new SystemApi(engine, this::warnings).register(catalog);
         new ImagesApi(engine, blocking).register(catalog);
+        new ContainersApi(engine, blocking).register(catalog);
         RequestPipeline pipeline = new RequestPipeline(connections, catalog,
                 new DockerHeaders(engine.version().version()), stats);
         UnixAccounts accounts = new UnixAccounts();

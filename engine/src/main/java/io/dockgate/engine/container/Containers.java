@@ -448,6 +448,11 @@ public final class Containers implements AutoCloseable {
         }
     }
 
+    /** Bytes in the container's writable layer (SizeRw). */
+    public long writableSize(String id) throws IOException {
+        return snapshots.writableSize(id);
+    }
+
     public List<ContainerRecord> list() {
         return store.all();
     }

@@ -23,9 +23,11 @@ public final class ApiRequest {
     private final ApiVersion version;
     private final Route route;
     private final Map<String, String> params;
+    private final byte[] body;
 
     ApiRequest(String id, HttpServerRequest http, Principal principal, CanonicalPath path, ApiVersion version,
-               Route route, Map<String, String> params) {
+               Route route, Map<String, String> params, byte[] body) {
+        this.body = body;
         this.id = id;
         this.http = http;
         this.principal = principal;
@@ -37,6 +39,11 @@ public final class ApiRequest {
 
     public String id() {
         return id;
+    }
+
+    /** The request body, read in full by the pipeline for routes that take one (empty otherwise). */
+    public byte[] body() {
+        return body;
     }
 
     public Principal principal() {

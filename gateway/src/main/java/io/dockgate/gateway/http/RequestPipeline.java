@@ -36,6 +36,7 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
     private final GatewayStats stats;
     private final AtomicLong sequence = new AtomicLong();
     private final String idPrefix = Long.toHexString(System.currentTimeMillis() & 0xffffffL);
+    private final long maxBodyBytes = 4L << 20;
 
     public RequestPipeline(ConnectionRegistry connections, OperationCatalog catalog, DockerHeaders headers, GatewayStats stats) {
         this.connections = connections;
@@ -95,7 +96,11 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
         OperationCatalog.Match m = match.get();
         log.put("operation", m.route().operation());
         stats.routed();
-        ApiRequest request = new ApiRequest(id, http, principal, path, version, m.route(), m.params());
+        if (m.route().readsBody()) {
+            return BodyReader.read(http, maxBodyBytes).compose(body ->
+                    m.handler().handle(new ApiRequest(id, http, principal, path, version, m.route(), m.params(), body)));
+        }
+        ApiRequest request = new ApiRequest(id, http, principal, path, version, m.route(), m.params(), new byte[0]);
         if (!m.route().streamsBody()) {
             http.resume(); // a body sent to a route without one is read and dropped
         }

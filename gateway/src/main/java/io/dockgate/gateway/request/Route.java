@@ -12,7 +12,7 @@ import java.util.Set;
  * (image references: the docker CLI sends them raw, docker-java as one %2F-escaped segment). A route
  * that streams its body says so; for the others the pipeline discards the body.
  */
-public record Route(Set<String> methods, String pattern, String operation, List<String> parts, boolean streamsBody) {
+public record Route(Set<String> methods, String pattern, String operation, List<String> parts, boolean streamsBody, boolean readsBody) {
 
     public static Route of(String method, String pattern, String operation) {
         return of(Set.of(method), pattern, operation);
@@ -28,12 +28,17 @@ public record Route(Set<String> methods, String pattern, String operation, List<
                 throw new IllegalArgumentException("at most one rest parameter: " + pattern);
             }
         }
-        return new Route(Set.copyOf(methods), pattern, operation, List.copyOf(parts), false);
+        return new Route(Set.copyOf(methods), pattern, operation, List.copyOf(parts), false, false);
     }
 
     /** The same route, whose handler reads the request body as a stream (uploads: load, import, archive). */
     public Route streamingBody() {
-        return new Route(methods, pattern, operation, parts, true);
+        return new Route(methods, pattern, operation, parts, true, false);
+    }
+
+    /** The same route, whose body the pipeline reads in full (up to the limit) before the handler runs. */
+    public Route bufferedBody() {
+        return new Route(methods, pattern, operation, parts, false, true);
     }
 
     /** Matches decoded segments; fills params and returns true on a match. */

@@ -1,0 +1,77 @@
+package io.dockgate.engine.container;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Reads conmon's k8s-file logs ({@code <RFC3339Nano> stdout|stderr F|P <text>}): whole entries, with
+ * partial (P) lines joined to the line that completes them, from a byte offset so that a follower can
+ * continue where it stopped. A file shorter than the offset was rotated and is read from the start.
+ */
+public final class LogReader {
+    /** One log entry; text ends with a newline unless the process ended mid-line. */
+    public record Entry(Instant time, boolean stderr, String text) {
+    }
+
+    /** Entries read and the offset after the last complete line. */
+    public record Chunk(List<Entry> entries, long offset) {
+    }
+
+    private LogReader() {
+    }
+
+    public static Chunk read(Path log, long offset) throws IOException {
+        List<Entry> entries = new ArrayList<>();
+        if (!Files.exists(log)) {
+            return new Chunk(entries, 0);
+        }
+        try (RandomAccessFile file = new RandomAccessFile(log.toFile(), "r")) {
+            long length = file.length();
+            long start = offset > length ? 0 : offset;
+            if (start == length) {
+                return new Chunk(entries, start);
+            }
+            byte[] bytes = new byte[(int) Math.min(length - start, 8 << 20)];
+            file.seek(start);
+            file.readFully(bytes);
+            int lineStart = 0;
+            StringBuilder partial = new StringBuilder();
+            long consumed = start;
+            for (int i = 0; i < bytes.length; i++) {
+                if (bytes[i] != '\n') {
+                    continue;
+                }
+                String line = new String(bytes, lineStart, i - lineStart, StandardCharsets.UTF_8);
+                lineStart = i + 1;
+                String[] f = line.split(" ", 4);
+                if (f.length < 3) {
+                    consumed = start + lineStart;
+                    continue;
+                }
+                String text = f.length == 4 ? f[3] : "";
+                if (f[2].equals("P")) {
+                    partial.append(text);
+                    continue;
+                }
+                partial.append(text).append('\n');
+                Instant time;
+                try {
+                    time = OffsetDateTime.parse(f[0]).toInstant();
+                } catch (RuntimeException e) {
+                    time = Instant.EPOCH;
+                }
+                entries.add(new Entry(time, f[1].equals("stderr"), partial.toString()));
+                partial.setLength(0);
+                consumed = start + lineStart;
+            }
+            return new Chunk(entries, consumed);
+        }
+    }
+}

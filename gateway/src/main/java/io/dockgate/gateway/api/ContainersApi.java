@@ -1,0 +1,563 @@
+package io.dockgate.gateway.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.dockgate.engine.Engine;
+import io.dockgate.engine.EngineException;
+import io.dockgate.engine.ErrorKind;
+import io.dockgate.engine.container.ContainerRecord;
+import io.dockgate.engine.container.ContainerSpec;
+import io.dockgate.engine.container.ContainerState;
+import io.dockgate.engine.container.Containers;
+import io.dockgate.engine.container.LogReader;
+import io.dockgate.engine.image.Image;
+import io.dockgate.gateway.http.ApiRequest;
+import io.dockgate.gateway.http.Blocking;
+import io.dockgate.gateway.http.OperationCatalog;
+import io.dockgate.gateway.http.Responses;
+import io.dockgate.gateway.request.Filters;
+import io.dockgate.gateway.request.Route;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServerResponse;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Container routes: Docker's JSON in and out, the engine's {@link Containers} behind. Fields that matter
+ * for safety or behaviour and that the engine cannot honour yet are refused with 400, never ignored.
+ */
+public final class ContainersApi {
+    private static final Set<String> LIST_FILTERS = Set.of("id", "name", "label", "status", "ancestor", "exited", "before", "since");
+    private static final List<String> UNSUPPORTED_HOST_FIELDS = List.of("Binds", "Mounts", "VolumesFrom", "PortBindings", "Links",
+            "Devices", "DeviceRequests", "DeviceCgroupRules", "SecurityOpt", "Sysctls", "PidMode", "IpcMode", "UTSMode",
+            "UsernsMode", "CgroupnsMode", "Cgroup", "CgroupParent", "ExtraHosts", "Dns", "DnsSearch", "DnsOptions", "GroupAdd",
+            "Ulimits", "BlkioWeight", "BlkioWeightDevice", "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps",
+            "BlkioDeviceWriteIOps", "KernelMemory", "MemoryReservation", "NanoCpus", "CpuRealtimePeriod", "CpuRealtimeRuntime",
+            "CpusetMems", "OomKillDisable", "ShmSize", "StorageOpt", "Isolation", "VolumeDriver", "Init", "MaskedPaths", "ReadonlyPaths");
+
+    private final Engine engine;
+    private final Blocking blocking;
+
+    public ContainersApi(Engine engine, Blocking blocking) {
+        this.engine = engine;
+        this.blocking = blocking;
+    }
+
+    public void register(OperationCatalog catalog) {
+        catalog.add(Route.of("GET", "/containers/json", "container.list"), this::list)
+                .add(Route.of("POST", "/containers/create", "container.create").bufferedBody(), this::create)
+                .add(Route.of("GET", "/containers/{id}/json", "container.inspect"), this::inspect)
+                .add(Route.of("POST", "/containers/{id}/start", "container.start"), this::start)
+                .add(Route.of("POST", "/containers/{id}/stop", "container.stop"), this::stop)
+                .add(Route.of("POST", "/containers/{id}/kill", "container.kill"), this::kill)
+                .add(Route.of("POST", "/containers/{id}/wait", "container.wait"), this::await)
+                .add(Route.of("GET", "/containers/{id}/logs", "container.logs"), this::logs)
+                .add(Route.of("DELETE", "/containers/{id}", "container.delete"), this::delete);
+    }
+
+    private Containers containers() {
+        return engine.containers();
+    }
+
+    // ---------------------------------------------------------------- create
+
+    Future<?> create(ApiRequest request) {
+        JsonNode body = DockerJson.parse(request.body());
+        String name = request.query("name").orElse("");
+        ContainerSpec spec = toSpec(body);
+        return blocking.run(() -> containers().create(name, spec))
+                .compose(c -> Responses.json(request, 201, Map.of("Id", c.id(), "Warnings", List.of())));
+    }
+
+    static ContainerSpec toSpec(JsonNode body) {
+        String image = DockerJson.text(body, "Image");
+        if (image == null || image.isEmpty()) {
+            throw EngineException.invalid("config.Image is required");
+        }
+        for (String f : List.of("Volumes", "ExposedPorts")) {
+            if (DockerJson.present(body, f) && f.equals("Volumes")) {
+                throw EngineException.invalid("Volumes are not supported yet");
+            }
+        }
+        if (DockerJson.present(body, "Healthcheck")) {
+            throw EngineException.invalid("Healthcheck is not supported yet");
+        }
+        JsonNode hc = DockerJson.field(body, "HostConfig");
+        if (hc != null) {
+            for (String f : UNSUPPORTED_HOST_FIELDS) {
+                if (DockerJson.present(hc, f)) {
+                    throw EngineException.invalid("HostConfig." + f + " is not supported by dockgate yet");
+                }
+            }
+            String runtime = DockerJson.text(hc, "Runtime");
+            if (runtime != null && !runtime.isEmpty() && !runtime.equals("runc")) {
+                throw EngineException.invalid("unknown or invalid runtime name: " + runtime);
+            }
+        }
+        String network = hc == null ? null : DockerJson.text(hc, "NetworkMode");
+        if (network == null || network.isEmpty() || network.equals("default")) {
+            network = "none";
+        }
+        if (!network.equals("none") && !network.equals("host")) {
+            throw EngineException.invalid("network mode \"" + network + "\" is not supported: dockgate has no bridge network yet; use --network none or host");
+        }
+        JsonNode restart = hc == null ? null : DockerJson.field(hc, "RestartPolicy");
+        String restartName = restart == null ? "" : DockerJson.text(restart, "Name");
+        if (restartName != null && !restartName.isEmpty() && !restartName.equals("no")) {
+            throw EngineException.invalid("restart policy \"" + restartName + "\" is not supported yet");
+        }
+        Map<String, String> tmpfs = hc == null ? Map.of() : DockerJson.stringMap(hc, "Tmpfs");
+        ContainerSpec.Host host = new ContainerSpec.Host(network,
+                hc != null && DockerJson.bool(hc, "Privileged"),
+                hc != null && DockerJson.bool(hc, "ReadonlyRootfs"),
+                hc == null ? List.of() : orEmpty(DockerJson.strings(hc, "CapAdd")),
+                hc == null ? List.of() : orEmpty(DockerJson.strings(hc, "CapDrop")),
+                tmpfs,
+                hc == null ? 0 : DockerJson.number(hc, "Memory"),
+                hc == null ? 0 : DockerJson.number(hc, "MemorySwap"),
+                hc == null ? 0 : DockerJson.number(hc, "CpuShares"),
+                hc == null ? 0 : DockerJson.number(hc, "CpuQuota"),
+                hc == null ? 0 : DockerJson.number(hc, "CpuPeriod"),
+                hc == null ? 0 : DockerJson.number(hc, "PidsLimit"),
+                hc == null ? "" : DockerJson.text(hc, "CpusetCpus"),
+                hc != null && DockerJson.bool(hc, "AutoRemove"),
+                ContainerSpec.RestartPolicy.NO);
+        JsonNode stopTimeout = DockerJson.field(body, "StopTimeout");
+        return new ContainerSpec(image, DockerJson.strings(body, "Entrypoint"), DockerJson.strings(body, "Cmd"),
+                orEmpty(DockerJson.strings(body, "Env")), DockerJson.text(body, "WorkingDir"), DockerJson.text(body, "User"),
+                DockerJson.text(body, "Hostname"), DockerJson.stringMap(body, "Labels"), DockerJson.bool(body, "Tty"),
+                DockerJson.bool(body, "OpenStdin"), DockerJson.text(body, "StopSignal"),
+                stopTimeout == null ? null : stopTimeout.asInt(), host);
+    }
+
+    private static List<String> orEmpty(List<String> list) {
+        return list == null ? List.of() : list;
+    }
+
+    // ---------------------------------------------------------------- lifecycle
+
+    Future<?> start(ApiRequest request) {
+        String id = request.param("id");
+        return blocking.run(() -> containers().start(id))
+                .compose(c -> request.response().setStatusCode(204).end(), e -> {
+                    if (e instanceof EngineException ee && ee.kind() == ErrorKind.NOT_MODIFIED) {
+                        return request.response().setStatusCode(304).end();
+                    }
+                    return Future.failedFuture(e);
+                });
+    }
+
+    Future<?> stop(ApiRequest request) {
+        String id = request.param("id");
+        Integer timeout = request.query("t").map(t -> parseInt(t, "t")).orElse(null);
+        String signal = request.query("signal").orElse(null);
+        return blocking.run(() -> containers().stop(id, timeout, signal))
+                .compose(stopped -> request.response().setStatusCode(stopped ? 204 : 304).end());
+    }
+
+    Future<?> kill(ApiRequest request) {
+        String id = request.param("id");
+        String signal = request.query("signal").orElse("KILL");
+        return blocking.run(() -> {
+            containers().kill(id, signal);
+            return null;
+        }).compose(v -> request.response().setStatusCode(204).end());
+    }
+
+    Future<?> delete(ApiRequest request) {
+        String id = request.param("id");
+        boolean force = request.queryBool("force");
+        if (request.queryBool("link")) {
+            throw EngineException.invalid("links are not supported");
+        }
+        return blocking.run(() -> {
+            containers().remove(id, force);
+            return null;
+        }).compose(v -> request.response().setStatusCode(204).end());
+    }
+
+    /** Headers go out at once (the CLI waits for them before it starts the container); the body at the end. */
+    Future<?> await(ApiRequest request) {
+        String id = request.param("id");
+        String condition = request.query("condition").orElse("not-running");
+        return blocking.run(() -> containers().waitFor(id, condition)).compose(future -> {
+            HttpServerResponse response = request.response();
+            response.setStatusCode(200).setChunked(true).putHeader("Content-Type", Responses.JSON);
+            return response.writeHead().compose(v -> Future.fromCompletionStage(future))
+                    .compose(c -> {
+                        Map<String, Object> body = new LinkedHashMap<>();
+                        body.put("StatusCode", c.status().exitCode());
+                        body.put("Error", c.status().error() == null || c.status().error().isEmpty() ? null
+                                : Map.of("Message", c.status().error()));
+                        try {
+                            return response.end(Buffer.buffer(Responses.MAPPER.writeValueAsBytes(body)).appendByte((byte) '\n'));
+                        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                            return Future.failedFuture(e);
+                        }
+                    });
+        });
+    }
+
+    // ---------------------------------------------------------------- inspect, list
+
+    Future<?> inspect(ApiRequest request) {
+        String id = request.param("id");
+        boolean size = request.queryBool("size");
+        return blocking.run(() -> {
+            ContainerRecord c = containers().inspect(id);
+            return inspectJson(c, size);
+        }).compose(body -> Responses.json(request, 200, body));
+    }
+
+    private Map<String, Object> inspectJson(ContainerRecord c, boolean size) throws java.io.IOException {
+        ContainerRecord.Status s = c.status();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("Id", c.id());
+        m.put("Created", c.created());
+        m.put("Path", c.path());
+        m.put("Args", c.args());
+        Map<String, Object> state = new LinkedHashMap<>();
+        state.put("Status", s.state().wire());
+        state.put("Running", s.state() == ContainerState.RUNNING || s.state() == ContainerState.PAUSED);
+        state.put("Paused", s.state() == ContainerState.PAUSED);
+        state.put("Restarting", s.state() == ContainerState.RESTARTING);
+        state.put("OOMKilled", s.oomKilled());
+        state.put("Dead", s.state() == ContainerState.DEAD);
+        state.put("Pid", s.pid());
+        state.put("ExitCode", s.exitCode());
+        state.put("Error", s.error() == null ? "" : s.error());
+        state.put("StartedAt", s.startedAt());
+        state.put("FinishedAt", s.finishedAt());
+        m.put("State", state);
+        m.put("Image", c.imageId());
+        java.nio.file.Path dir = containers().store().directory(c.id());
+        m.put("ResolvConfPath", dir.resolve("etc/resolv.conf").toString());
+        m.put("HostnamePath", dir.resolve("etc/hostname").toString());
+        m.put("HostsPath", dir.resolve("etc/hosts").toString());
+        m.put("LogPath", c.logPath());
+        m.put("Name", c.name());
+        m.put("RestartCount", c.restartCount());
+        m.put("Driver", "overlay2");
+        m.put("Platform", "linux");
+        m.put("MountLabel", "");
+        m.put("ProcessLabel", "");
+        m.put("AppArmorProfile", "");
+        m.put("ExecIDs", null);
+        ContainerSpec.Host h = c.spec().host();
+        Map<String, Object> hc = new LinkedHashMap<>();
+        hc.put("NetworkMode", h.networkMode());
+        hc.put("Privileged", h.privileged());
+        hc.put("ReadonlyRootfs", h.readonlyRootfs());
+        hc.put("CapAdd", h.capAdd());
+        hc.put("CapDrop", h.capDrop());
+        hc.put("Tmpfs", h.tmpfs());
+        hc.put("Memory", h.memory());
+        hc.put("MemorySwap", h.memorySwap());
+        hc.put("CpuShares", h.cpuShares());
+        hc.put("CpuQuota", h.cpuQuota());
+        hc.put("CpuPeriod", h.cpuPeriod());
+        hc.put("PidsLimit", h.pidsLimit());
+        hc.put("CpusetCpus", h.cpusetCpus());
+        hc.put("AutoRemove", h.autoRemove());
+        hc.put("RestartPolicy", Map.of("Name", h.restartPolicy().name(), "MaximumRetryCount", h.restartPolicy().maximumRetryCount()));
+        hc.put("LogConfig", Map.of("Type", "k8s-file", "Config", Map.of()));
+        hc.put("Runtime", "runc");
+        m.put("HostConfig", hc);
+        m.put("GraphDriver", Map.of("Name", "overlay2", "Data", Map.of()));
+        m.put("Mounts", List.of());
+        Map<String, Object> config = new LinkedHashMap<>();
+        config.put("Hostname", c.spec().hostname());
+        config.put("Domainname", "");
+        config.put("User", c.spec().user());
+        config.put("AttachStdin", false);
+        config.put("AttachStdout", false);
+        config.put("AttachStderr", false);
+        config.put("Tty", c.spec().tty());
+        config.put("OpenStdin", c.spec().openStdin());
+        config.put("StdinOnce", false);
+        config.put("Env", c.spec().env());
+        config.put("Cmd", c.spec().cmd());
+        config.put("Image", c.imageRef());
+        config.put("Volumes", null);
+        config.put("WorkingDir", c.spec().workingDir());
+        config.put("Entrypoint", c.spec().entrypoint().isEmpty() ? null : c.spec().entrypoint());
+        config.put("OnBuild", null);
+        config.put("Labels", c.spec().labels());
+        if (c.spec().stopSignal() != null && !c.spec().stopSignal().isEmpty()) {
+            config.put("StopSignal", c.spec().stopSignal());
+        }
+        m.put("Config", config);
+        Map<String, Object> networks = new LinkedHashMap<>();
+        networks.put(h.networkMode(), Map.of("NetworkID", "", "EndpointID", "", "Gateway", "", "IPAddress", "", "IPPrefixLen", 0,
+                "MacAddress", ""));
+        m.put("NetworkSettings", Map.of("Bridge", "", "SandboxID", "", "Ports", Map.of(), "Networks", networks,
+                "IPAddress", "", "Gateway", "", "MacAddress", ""));
+        if (size) {
+            m.put("SizeRw", sizeRw(c));
+            m.put("SizeRootFs", sizeRw(c) + imageSize(c));
+        }
+        return m;
+    }
+
+    private long sizeRw(ContainerRecord c) throws java.io.IOException {
+        return containers().writableSize(c.id());
+    }
+
+    private long imageSize(ContainerRecord c) {
+        try {
+            return engine.images().size(engine.images().resolve(c.imageId()));
+        } catch (EngineException e) {
+            return 0;
+        }
+    }
+
+    Future<?> list(ApiRequest request) {
+        boolean all = request.queryBool("all");
+        boolean size = request.queryBool("size");
+        int limit = request.query("limit").map(l -> parseInt(l, "limit")).orElse(-1);
+        Filters filters = Filters.parse(request.query("filters").orElse(null), LIST_FILTERS);
+        return blocking.run(() -> {
+            List<ContainerRecord> records = new ArrayList<>(containers().list());
+            records.sort(Comparator.comparing(ContainerRecord::created).reversed());
+            Instant before = filters.has("before") ? Instant.parse(containers().inspect(filters.get("before").get(0)).created()) : null;
+            Instant since = filters.has("since") ? Instant.parse(containers().inspect(filters.get("since").get(0)).created()) : null;
+            List<Map<String, Object>> result = new ArrayList<>();
+            for (ContainerRecord c : records) {
+                ContainerState st = c.status().state();
+                boolean showAll = all || limit > 0 || filters.has("status") || filters.has("exited");
+                if (!showAll && !st.active()) {
+                    continue;
+                }
+                if (!matches(c, filters, before, since)) {
+                    continue;
+                }
+                result.add(summary(c, size));
+                if (limit > 0 && result.size() >= limit) {
+                    break;
+                }
+            }
+            return result;
+        }).compose(body -> Responses.json(request, 200, body));
+    }
+
+    private boolean matches(ContainerRecord c, Filters f, Instant before, Instant since) {
+        if (f.has("id") && f.get("id").stream().noneMatch(c.id()::startsWith)) {
+            return false;
+        }
+        if (f.has("name") && f.get("name").stream().noneMatch(n -> Pattern.compile(n).matcher(c.name()).find())) {
+            return false;
+        }
+        if (f.has("label")) {
+            JsonNode labels = DockerJson.MAPPER.valueToTree(c.spec().labels());
+            if (!Filters.labelsMatch(f.get("label"), labels)) {
+                return false;
+            }
+        }
+        if (f.has("status") && !f.get("status").contains(c.status().state().wire())) {
+            return false;
+        }
+        if (f.has("exited") && (c.status().state() != ContainerState.EXITED
+                || f.get("exited").stream().noneMatch(e -> e.equals(Integer.toString(c.status().exitCode()))))) {
+            return false;
+        }
+        if (f.has("ancestor")) {
+            boolean any = false;
+            for (String a : f.get("ancestor")) {
+                try {
+                    Image image = engine.images().resolve(a);
+                    any |= image.id().toString().equals(c.imageId());
+                } catch (EngineException e) {
+                    // unknown image: no match
+                }
+            }
+            if (!any) {
+                return false;
+            }
+        }
+        Instant created = Instant.parse(c.created());
+        return (before == null || created.isBefore(before)) && (since == null || created.isAfter(since));
+    }
+
+    private Map<String, Object> summary(ContainerRecord c, boolean size) throws java.io.IOException {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("Id", c.id());
+        m.put("Names", List.of(c.name()));
+        m.put("Image", c.imageRef());
+        m.put("ImageID", c.imageId());
+        List<String> command = new ArrayList<>();
+        command.add(c.path());
+        command.addAll(c.args());
+        m.put("Command", String.join(" ", command));
+        m.put("Created", Instant.parse(c.created()).getEpochSecond());
+        m.put("Ports", List.of());
+        m.put("Labels", c.spec().labels());
+        m.put("State", c.status().state().wire());
+        m.put("Status", statusText(c));
+        m.put("HostConfig", Map.of("NetworkMode", c.spec().host().networkMode()));
+        m.put("NetworkSettings", Map.of("Networks", Map.of()));
+        m.put("Mounts", List.of());
+        if (size) {
+            long rw = sizeRw(c);
+            m.put("SizeRw", rw);
+            m.put("SizeRootFs", rw + imageSize(c));
+        }
+        return m;
+    }
+
+    static String statusText(ContainerRecord c) {
+        ContainerRecord.Status s = c.status();
+        Instant now = Instant.now();
+        return switch (s.state()) {
+            case CREATED -> "Created";
+            case RUNNING -> "Up " + human(Duration.between(Instant.parse(s.startedAt()), now));
+            case PAUSED -> "Up " + human(Duration.between(Instant.parse(s.startedAt()), now)) + " (Paused)";
+            case RESTARTING -> "Restarting (" + s.exitCode() + ") " + human(Duration.between(Instant.parse(s.finishedAt()), now)) + " ago";
+            case EXITED -> "Exited (" + s.exitCode() + ") " + human(Duration.between(Instant.parse(s.finishedAt()), now)) + " ago";
+            case DEAD -> "Dead";
+            case REMOVING -> "Removal In Progress";
+        };
+    }
+
+    /** Docker's HumanDuration wording. */
+    static String human(Duration d) {
+        long seconds = Math.max(0, d.getSeconds());
+        if (seconds < 1) {
+            return "Less than a second";
+        }
+        if (seconds == 1) {
+            return "1 second";
+        }
+        if (seconds < 60) {
+            return seconds + " seconds";
+        }
+        long minutes = seconds / 60;
+        if (minutes == 1) {
+            return "About a minute";
+        }
+        if (minutes < 60) {
+            return minutes + " minutes";
+        }
+        long hours = Math.round(minutes / 60.0);
+        if (hours == 1) {
+            return "About an hour";
+        }
+        if (hours < 48) {
+            return hours + " hours";
+        }
+        if (hours < 24 * 7 * 2) {
+            return hours / 24 + " days";
+        }
+        if (hours < 24 * 30 * 2) {
+            return hours / 24 / 7 + " weeks";
+        }
+        if (hours < 24 * 365 * 2) {
+            return hours / 24 / 30 + " months";
+        }
+        return hours / 24 / 365 + " years";
+    }
+
+    // ---------------------------------------------------------------- logs
+
+    Future<?> logs(ApiRequest request) {
+        String id = request.param("id");
+        boolean stdout = request.queryBool("stdout");
+        boolean stderr = request.queryBool("stderr");
+        if (!stdout && !stderr) {
+            throw EngineException.invalid("Bad parameters: you must choose at least one stream");
+        }
+        boolean follow = request.queryBool("follow");
+        boolean timestamps = request.queryBool("timestamps");
+        String tailText = request.query("tail").orElse("all");
+        int tail = tailText.equals("all") || tailText.isEmpty() ? -1 : parseInt(tailText, "tail");
+        Instant since = request.query("since").filter(x -> !x.isEmpty() && !x.equals("0")).map(ContainersApi::time).orElse(null);
+        Instant until = request.query("until").filter(x -> !x.isEmpty() && !x.equals("0")).map(ContainersApi::time).orElse(null);
+        return blocking.run(() -> containers().inspect(id)).compose(c -> {
+            HttpServerResponse response = request.response();
+            boolean tty = c.spec().tty();
+            response.setStatusCode(200).setChunked(true).putHeader("Content-Type",
+                    tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream");
+            java.nio.file.Path log = java.nio.file.Path.of(c.logPath());
+            Promise<Void> done = Promise.promise();
+            response.closeHandler(v -> done.tryComplete());
+            long[] offset = {0};
+            boolean[] first = {true};
+            Runnable[] poll = new Runnable[1];
+            poll[0] = () -> blocking.run(() -> {
+                LogReader.Chunk chunk = LogReader.read(log, offset[0]);
+                boolean running = follow && containers().store().get(c.id()) != null
+                        && containers().store().get(c.id()).status().state().active();
+                return new Object[] {chunk, running};
+            }).onComplete(ar -> {
+                if (done.future().isComplete()) {
+                    return;
+                }
+                if (ar.failed()) {
+                    response.reset();
+                    done.tryComplete();
+                    return;
+                }
+                LogReader.Chunk chunk = (LogReader.Chunk) ar.result()[0];
+                boolean running = (Boolean) ar.result()[1];
+                List<LogReader.Entry> entries = chunk.entries();
+                if (first[0] && tail >= 0 && entries.size() > tail) {
+                    entries = entries.subList(entries.size() - tail, entries.size());
+                }
+                first[0] = false;
+                offset[0] = chunk.offset();
+                Buffer out = Buffer.buffer();
+                for (LogReader.Entry e : entries) {
+                    if ((e.stderr() && !stderr) || (!e.stderr() && !stdout)) {
+                        continue;
+                    }
+                    if (since != null && e.time().isBefore(since) || until != null && e.time().isAfter(until)) {
+                        continue;
+                    }
+                    String text = timestamps ? e.time() + " " + e.text() : e.text();
+                    byte[] bytes = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                    if (!tty) {
+                        out.appendByte((byte) (e.stderr() ? 2 : 1)).appendBytes(new byte[] {0, 0, 0}).appendInt(bytes.length);
+                    }
+                    out.appendBytes(bytes);
+                }
+                Future<Void> written = out.length() > 0 ? response.write(out) : Future.succeededFuture();
+                boolean idle = entries.isEmpty();
+                boolean more = follow && (running || !idle) && (until == null || Instant.now().isBefore(until));
+                if (more) {
+                    written.onComplete(x -> blocking.vertx().setTimer(idle ? 200 : 1, t -> poll[0].run()));
+                } else {
+                    written.onComplete(x -> response.end().onComplete(y -> done.tryComplete()));
+                }
+            });
+            poll[0].run();
+            return done.future();
+        });
+    }
+
+    static Instant time(String text) {
+        try {
+            if (text.matches("\\d+(\\.\\d+)?")) {
+                double seconds = Double.parseDouble(text);
+                return Instant.ofEpochSecond((long) seconds, (long) ((seconds % 1) * 1e9));
+            }
+            return Instant.parse(text);
+        } catch (RuntimeException e) {
+            throw EngineException.invalid("invalid time value: " + text);
+        }
+    }
+
+    static int parseInt(String text, String name) {
+        try {
+            return Integer.parseInt(text.trim());
+        } catch (NumberFormatException e) {
+            throw EngineException.invalid("invalid value for " + name + ": " + text);
+        }
+    }
+}

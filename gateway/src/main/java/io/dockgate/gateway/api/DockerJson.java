@@ -1,0 +1,157 @@
+package io.dockgate.gateway.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.dockgate.engine.EngineException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reading Docker's request bodies as the engine does: field names match case-insensitively (Go's JSON
+ * decoding), explicit nulls count as absent, and a name given twice (in any case) is refused rather than
+ * letting the last one win silently.
+ */
+final class DockerJson {
+    static final ObjectMapper MAPPER = new ObjectMapper();
+
+    private DockerJson() {
+    }
+
+    static JsonNode parse(byte[] body) {
+        if (body == null || body.length == 0) {
+            return MAPPER.createObjectNode();
+        }
+        try {
+            JsonNode n = MAPPER.readTree(body);
+            if (n == null || n.isNull()) {
+                return MAPPER.createObjectNode();
+            }
+            if (!n.isObject()) {
+                throw EngineException.invalid("invalid JSON: expected an object");
+            }
+            checkDuplicates(n);
+            return n;
+        } catch (java.io.IOException e) {
+            throw EngineException.invalid("invalid JSON: " + e.getMessage().lines().findFirst().orElse(""));
+        }
+    }
+
+    private static void checkDuplicates(JsonNode n) {
+        if (n.isObject()) {
+            Map<String, String> seen = new LinkedHashMap<>();
+            Iterator<String> names = n.fieldNames();
+            while (names.hasNext()) {
+                String name = names.next();
+                String previous = seen.put(name.toLowerCase(java.util.Locale.ROOT), name);
+                if (previous != null) {
+                    throw EngineException.invalid("invalid JSON: field \"" + name + "\" given twice (as \"" + previous + "\")");
+                }
+                checkDuplicates(n.get(name));
+            }
+        } else if (n.isArray()) {
+            n.forEach(DockerJson::checkDuplicates);
+        }
+    }
+
+    /** The field, matched case-insensitively; null when absent or null. */
+    static JsonNode field(JsonNode object, String name) {
+        if (object == null || !object.isObject()) {
+            return null;
+        }
+        Iterator<Map.Entry<String, JsonNode>> it = object.fields();
+        while (it.hasNext()) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (e.getKey().equalsIgnoreCase(name)) {
+                return e.getValue() == null || e.getValue().isNull() ? null : e.getValue();
+            }
+        }
+        return null;
+    }
+
+    static String text(JsonNode object, String name) {
+        JsonNode v = field(object, name);
+        if (v == null) {
+            return null;
+        }
+        if (!v.isTextual()) {
+            throw EngineException.invalid("invalid JSON: " + name + " must be a string");
+        }
+        return v.asText();
+    }
+
+    static boolean bool(JsonNode object, String name) {
+        JsonNode v = field(object, name);
+        if (v != null && !v.isBoolean()) {
+            throw EngineException.invalid("invalid JSON: " + name + " must be a boolean");
+        }
+        return v != null && v.asBoolean();
+    }
+
+    static long number(JsonNode object, String name) {
+        JsonNode v = field(object, name);
+        if (v != null && !v.isNumber()) {
+            throw EngineException.invalid("invalid JSON: " + name + " must be a number");
+        }
+        return v == null ? 0 : v.asLong();
+    }
+
+    /** A string list; Docker also accepts a single string for Cmd/Entrypoint (shell form is the client's job). */
+    static List<String> strings(JsonNode object, String name) {
+        JsonNode v = field(object, name);
+        if (v == null) {
+            return null;
+        }
+        List<String> list = new ArrayList<>();
+        if (v.isTextual()) {
+            list.add(v.asText());
+            return list;
+        }
+        if (!v.isArray()) {
+            throw EngineException.invalid("invalid JSON: " + name + " must be a list of strings");
+        }
+        for (JsonNode item : v) {
+            if (!item.isTextual()) {
+                throw EngineException.invalid("invalid JSON: " + name + " must be a list of strings");
+            }
+            list.add(item.asText());
+        }
+        return list;
+    }
+
+    static Map<String, String> stringMap(JsonNode object, String name) {
+        JsonNode v = field(object, name);
+        Map<String, String> map = new LinkedHashMap<>();
+        if (v == null) {
+            return map;
+        }
+        if (!v.isObject()) {
+            throw EngineException.invalid("invalid JSON: " + name + " must be an object of strings");
+        }
+        v.fields().forEachRemaining(e -> map.put(e.getKey(), e.getValue().isNull() ? "" : e.getValue().asText()));
+        return map;
+    }
+
+    /** True when the field is present with a non-empty value (list, object, string, true, non-zero). */
+    static boolean present(JsonNode object, String name) {
+        JsonNode v = field(object, name);
+        if (v == null) {
+            return false;
+        }
+        if (v.isArray() || v.isObject()) {
+            return !v.isEmpty();
+        }
+        if (v.isTextual()) {
+            return !v.asText().isEmpty();
+        }
+        if (v.isBoolean()) {
+            return v.asBoolean();
+        }
+        if (v.isNumber()) {
+            return v.asLong() != 0;
+        }
+        return true;
+    }
+}

@@ -1,0 +1,137 @@
+package io.dockgate.gateway.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dockgate.config.ConfigKey;
+import io.dockgate.engine.testing.TestImages;
+import io.dockgate.gateway.testing.DockerCli;
+import io.dockgate.gateway.testing.RawHttp;
+import io.dockgate.gateway.testing.TestDaemon;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Containers through the real docker CLI (detached runs until attach exists): run -d, ps with filters,
+ * logs, wait, inspect, stop, kill, rm, and Docker's exit codes 125/126/127 for runtime errors.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ContainersCliTest {
+    @TempDir
+    static Path tmp;
+    private TestDaemon daemon;
+    private Path socket;
+
+    @BeforeAll
+    void start() throws Exception {
+        io.dockgate.gateway.testing.Prerequisites.requireRoot();
+        socket = tmp.resolve("dg.sock");
+        Map<ConfigKey, Object> flags = TestDaemon.baseFlags(tmp);
+        flags.put(ConfigKey.HOSTS, List.of("unix://" + socket));
+        daemon = TestDaemon.start(flags, tmp);
+        ok("import", "-c", "CMD [\"sh\"]", TestImages.busyboxTar(tmp).toString(), "busybox");
+    }
+
+    @AfterAll
+    void stop() throws Exception {
+        DockerCli.Result ids = docker("ps", "-aq");
+        for (String id : ids.stdout().split("\\s+")) {
+            if (!id.isBlank()) {
+                docker("rm", "-f", id);
+            }
+        }
+        daemon.close();
+    }
+
+    private DockerCli.Result docker(String... args) throws Exception {
+        return DockerCli.run(tmp.resolve("docker-config"), DockerCli.unixEnv(socket), args);
+    }
+
+    private DockerCli.Result ok(String... args) throws Exception {
+        DockerCli.Result r = docker(args);
+        assertThat(r.exitCode()).as("docker " + String.join(" ", args) + "\n" + r).isZero();
+        return r;
+    }
+
+    @Test
+    void detachedRunPsLogsWaitInspectAndRemove() throws Exception {
+        String id = ok("run", "-d", "--name", "job", "--label", "team=core", "-e", "WHO=world", "busybox",
+                "sh", "-c", "echo hello $WHO; echo oops >&2; sleep 1; exit 5").stdout().trim();
+        assertThat(id).matches("[0-9a-f]{64}");
+        assertThat(ok("ps", "--format", "{{.Names}} {{.Status}}").stdout()).contains("job Up");
+        assertThat(ok("ps", "-q", "--filter", "label=team=core").stdout().trim()).isEqualTo(id.substring(0, 12));
+        assertThat(ok("wait", "job").stdout().trim()).isEqualTo("5");
+        DockerCli.Result logs = ok("logs", "job");
+        assertThat(logs.stdout()).isEqualTo("hello world\n");
+        assertThat(logs.stderr()).isEqualTo("oops\n");
+        assertThat(ok("logs", "--tail", "1", "-t", "job").stdout() + ok("logs", "--tail", "1", "-t", "job").stderr()).contains("Z ");
+        assertThat(ok("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{.Name}} {{.Config.Image}}", "job").stdout().trim())
+                .isEqualTo("exited 5 /job busybox");
+        assertThat(ok("ps", "-a", "--filter", "exited=5", "--format", "{{.Names}}").stdout().trim()).isEqualTo("job");
+        assertThat(ok("ps", "--format", "{{.Names}}").stdout()).doesNotContain("job");
+        ok("rm", "job");
+        DockerCli.Result gone = docker("inspect", "job");
+        assertThat(gone.exitCode()).isNotZero();
+        assertThat(gone.stderr()).contains("No such object: job");
+    }
+
+    @Test
+    void followLogsStopKillAndForceRemove() throws Exception {
+        ok("run", "-d", "--name", "ticker", "busybox", "sh", "-c", "for i in 1 2 3; do echo tick $i; sleep 0.3; done");
+        DockerCli.Result followed = ok("logs", "-f", "ticker");
+        assertThat(followed.stdout()).isEqualTo("tick 1\ntick 2\ntick 3\n");
+
+        ok("run", "-d", "--name", "sleeper", "busybox", "sleep", "300");
+        long t0 = System.nanoTime();
+        ok("stop", "-t", "1", "sleeper");
+        assertThat((System.nanoTime() - t0) / 1_000_000).isGreaterThanOrEqualTo(900);
+        assertThat(ok("inspect", "-f", "{{.State.ExitCode}}", "sleeper").stdout().trim()).isEqualTo("137");
+
+        ok("run", "-d", "--name", "trap", "busybox", "sh", "-c", "trap 'exit 9' HUP; while true; do sleep 0.1; done");
+        Thread.sleep(300);
+        ok("kill", "-s", "HUP", "trap");
+        assertThat(ok("wait", "trap").stdout().trim()).isEqualTo("9");
+        DockerCli.Result notRunning = docker("kill", "trap");
+        assertThat(notRunning.exitCode()).isNotZero();
+        assertThat(notRunning.stderr()).contains("is not running");
+
+        ok("run", "-d", "--name", "busy", "busybox", "sleep", "300");
+        DockerCli.Result refused = docker("rm", "busy");
+        assertThat(refused.exitCode()).isNotZero();
+        assertThat(refused.stderr()).contains("container is running: stop the container before removing or force remove");
+        ok("rm", "-f", "busy", "sleeper", "trap", "ticker");
+        assertThat(ok("ps", "-a", "--format", "{{.Names}}").stdout()).doesNotContain("busy", "sleeper", "trap", "ticker");
+    }
+
+    @Test
+    void runtimeErrorsGiveDockersExitCodes() throws Exception {
+        DockerCli.Result missing = docker("run", "-d", "busybox", "no-such-command");
+        assertThat(missing.exitCode()).isEqualTo(127);
+        assertThat(missing.stderr()).contains("executable file not found in $PATH");
+        DockerCli.Result denied = docker("run", "-d", "busybox", "/etc/passwd");
+        assertThat(denied.exitCode()).isEqualTo(126);
+        DockerCli.Result unsupported = docker("run", "-d", "-v", "/tmp:/x", "busybox", "true");
+        assertThat(unsupported.exitCode()).isEqualTo(125);
+        assertThat(unsupported.stderr()).contains("HostConfig.Binds is not supported");
+        DockerCli.Result nameInUse = docker("create", "--name", "dup", "busybox");
+        assertThat(nameInUse.exitCode()).isZero();
+        DockerCli.Result again = docker("create", "--name", "dup", "busybox");
+        assertThat(again.exitCode()).isNotZero();
+        assertThat(again.stderr()).contains("Conflict. The container name \"/dup\" is already in use");
+        String json = "{\"Image\":\"busybox\",\"image\":\"busybox\",\"X\":1}";
+        String body = RawHttp.unix(socket, "POST /v1.50/containers/create HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\n"
+                + "Content-Length: " + json.length() + "\r\n\r\n" + json);
+        assertThat(RawHttp.status(body)).isEqualTo(400);
+        assertThat(RawHttp.body(body)).contains("given twice");
+        for (String id : ok("ps", "-aq").stdout().split("\\s+")) {
+            if (!id.isBlank()) {
+                ok("rm", "-f", id);
+            }
+        }
+    }
+}
