@@ -2,14 +2,21 @@ package io.dockgate.gateway.testing;
 
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
+import ch.qos.logback.core.AppenderBase;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.slf4j.LoggerFactory;
 
-/** Captures what a logger writes during a test (the access log, the daemon's warnings). */
+/** Captures what a logger writes during a test (the access log, the daemon's warnings); thread-safe. */
 public final class LogCapture implements AutoCloseable {
     private final Logger logger;
-    private final ListAppender<ILoggingEvent> appender = new ListAppender<>();
+    private final List<String> messages = new CopyOnWriteArrayList<>();
+    private final AppenderBase<ILoggingEvent> appender = new AppenderBase<>() {
+        @Override
+        protected void append(ILoggingEvent event) {
+            messages.add(event.getFormattedMessage());
+        }
+    };
 
     private LogCapture(String name) {
         logger = (Logger) LoggerFactory.getLogger(name);
@@ -22,21 +29,21 @@ public final class LogCapture implements AutoCloseable {
     }
 
     public List<String> messages() {
-        return appender.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+        return List.copyOf(messages);
     }
 
     /** Waits up to 5 s for a message containing the text. */
     public String await(String text) throws InterruptedException {
         long deadline = System.nanoTime() + 5_000_000_000L;
         while (System.nanoTime() < deadline) {
-            for (String m : messages()) {
+            for (String m : messages) {
                 if (m.contains(text)) {
                     return m;
                 }
             }
             Thread.sleep(20);
         }
-        throw new AssertionError("no log message containing \"" + text + "\" in " + messages());
+        throw new AssertionError("no log message containing \"" + text + "\" in " + messages);
     }
 
     @Override
