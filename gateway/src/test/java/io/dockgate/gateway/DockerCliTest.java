@@ -75,6 +75,16 @@ class DockerCliTest {
             DockerCli.Result unixInfo = DockerCli.run(config, DockerCli.unixEnv(socket), "info", "--format", "{{.OSType}} {{.NCPU}}");
             assertThat(unixInfo.stdout().trim()).isEqualTo("linux " + Runtime.getRuntime().availableProcessors());
 
+            // A foreground run over mutual TLS 1.3: the CLI half-closes (close_notify) right after the upgrade
+            // and must still receive the output.
+            DockerCli.Result imported = DockerCli.run(config, DockerCli.tlsEnv(host, alice), "import",
+                    io.dockgate.engine.testing.TestImages.busyboxTar(tmp).toString(), "busybox");
+            assertThat(imported.exitCode()).as(imported.toString()).isZero();
+            DockerCli.Result run = DockerCli.run(config, DockerCli.tlsEnv(host, alice), "run", "--rm", "busybox",
+                    "sh", "-c", "for i in 1 2 3; do echo tls $i; sleep 0.1; done; exit 4");
+            assertThat(run.exitCode()).as(run.toString()).isEqualTo(4);
+            assertThat(run.stdout()).isEqualTo("tls 1\ntls 2\ntls 3\n");
+
             DockerCli.Result noCert = DockerCli.run(config, Map.of("DOCKER_HOST", host), "--tls", "--tlscacert",
                     alice.resolve("ca.pem").toString(), "version");
             assertThat(noCert.exitCode()).isNotZero();

@@ -57,6 +57,8 @@ public final class Containers implements AutoCloseable {
     });
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
     private final Map<String, List<Waiter>> waiters = new ConcurrentHashMap<>();
+    private final Map<String, Integer> attached = new ConcurrentHashMap<>();
+    private final Map<String, Boolean> removeWhenDetached = new ConcurrentHashMap<>();
 
     private record Waiter(String condition, CompletableFuture<ContainerRecord> future) {
     }
@@ -298,11 +300,43 @@ public final class Containers implements AutoCloseable {
         }
         ContainerRecord after = store.get(id);
         if (after != null && after.spec().host().autoRemove()) {
-            try {
-                remove(id, true);
-            } catch (IOException | RuntimeException e) {
-                LOG.warn("auto-remove of {} failed: {}", id, e.toString());
+            synchronized (attached) {
+                if (attached.getOrDefault(id, 0) > 0) {
+                    removeWhenDetached.put(id, true); // the attached client reads the last output first
+                    return;
+                }
             }
+            autoRemove(id);
+        }
+    }
+
+    private void autoRemove(String id) {
+        try {
+            remove(id, true);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("auto-remove of {} failed: {}", id, e.toString());
+        }
+    }
+
+    /** An output stream (attach) begins: auto-removal waits until it ends. */
+    public void attach(String id) {
+        synchronized (attached) {
+            attached.merge(id, 1, Integer::sum);
+        }
+    }
+
+    /** An output stream ended; performs a deferred auto-removal. */
+    public void detach(String id) {
+        boolean remove;
+        synchronized (attached) {
+            int left = attached.merge(id, -1, Integer::sum);
+            if (left <= 0) {
+                attached.remove(id);
+            }
+            remove = left <= 0 && removeWhenDetached.remove(id) != null;
+        }
+        if (remove) {
+            background.execute(() -> autoRemove(id));
         }
     }
 

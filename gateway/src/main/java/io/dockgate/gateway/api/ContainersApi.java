@@ -8,7 +8,6 @@ import io.dockgate.engine.container.ContainerRecord;
 import io.dockgate.engine.container.ContainerSpec;
 import io.dockgate.engine.container.ContainerState;
 import io.dockgate.engine.container.Containers;
-import io.dockgate.engine.container.LogReader;
 import io.dockgate.engine.image.Image;
 import io.dockgate.gateway.http.ApiRequest;
 import io.dockgate.gateway.http.Blocking;
@@ -16,6 +15,8 @@ import io.dockgate.gateway.http.OperationCatalog;
 import io.dockgate.gateway.http.Responses;
 import io.dockgate.gateway.request.Filters;
 import io.dockgate.gateway.request.Route;
+import io.dockgate.gateway.stream.Hijack;
+import io.dockgate.gateway.stream.LogStreamer;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
@@ -60,6 +61,7 @@ public final class ContainersApi {
                 .add(Route.of("POST", "/containers/{id}/kill", "container.kill"), this::kill)
                 .add(Route.of("POST", "/containers/{id}/wait", "container.wait"), this::await)
                 .add(Route.of("GET", "/containers/{id}/logs", "container.logs"), this::logs)
+                .add(Route.of("POST", "/containers/{id}/attach", "container.attach"), this::attach)
                 .add(Route.of("DELETE", "/containers/{id}", "container.delete"), this::delete);
     }
 
@@ -481,63 +483,50 @@ public final class ContainersApi {
         Instant until = request.query("until").filter(x -> !x.isEmpty() && !x.equals("0")).map(ContainersApi::time).orElse(null);
         return blocking.run(() -> containers().inspect(id)).compose(c -> {
             HttpServerResponse response = request.response();
-            boolean tty = c.spec().tty();
             response.setStatusCode(200).setChunked(true).putHeader("Content-Type",
-                    tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream");
-            java.nio.file.Path log = java.nio.file.Path.of(c.logPath());
-            Promise<Void> done = Promise.promise();
-            response.closeHandler(v -> done.tryComplete());
-            long[] offset = {0};
-            boolean[] first = {true};
-            Runnable[] poll = new Runnable[1];
-            poll[0] = () -> blocking.run(() -> {
-                LogReader.Chunk chunk = LogReader.read(log, offset[0]);
-                boolean running = follow && containers().store().get(c.id()) != null
-                        && containers().store().get(c.id()).status().state().active();
-                return new Object[] {chunk, running};
-            }).onComplete(ar -> {
-                if (done.future().isComplete()) {
-                    return;
-                }
-                if (ar.failed()) {
-                    response.reset();
-                    done.tryComplete();
-                    return;
-                }
-                LogReader.Chunk chunk = (LogReader.Chunk) ar.result()[0];
-                boolean running = (Boolean) ar.result()[1];
-                List<LogReader.Entry> entries = chunk.entries();
-                if (first[0] && tail >= 0 && entries.size() > tail) {
-                    entries = entries.subList(entries.size() - tail, entries.size());
-                }
-                first[0] = false;
-                offset[0] = chunk.offset();
-                Buffer out = Buffer.buffer();
-                for (LogReader.Entry e : entries) {
-                    if ((e.stderr() && !stderr) || (!e.stderr() && !stdout)) {
-                        continue;
-                    }
-                    if (since != null && e.time().isBefore(since) || until != null && e.time().isAfter(until)) {
-                        continue;
-                    }
-                    String text = timestamps ? e.time() + " " + e.text() : e.text();
-                    byte[] bytes = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-                    if (!tty) {
-                        out.appendByte((byte) (e.stderr() ? 2 : 1)).appendBytes(new byte[] {0, 0, 0}).appendInt(bytes.length);
-                    }
-                    out.appendBytes(bytes);
-                }
-                Future<Void> written = out.length() > 0 ? response.write(out) : Future.succeededFuture();
-                boolean idle = entries.isEmpty();
-                boolean more = follow && (running || !idle) && (until == null || Instant.now().isBefore(until));
-                if (more) {
-                    written.onComplete(x -> blocking.vertx().setTimer(idle ? 200 : 1, t -> poll[0].run()));
-                } else {
-                    written.onComplete(x -> response.end().onComplete(y -> done.tryComplete()));
-                }
-            });
-            poll[0].run();
-            return done.future();
+                    c.spec().tty() ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream");
+            Promise<Void> closed = Promise.promise();
+            response.closeHandler(v -> closed.tryComplete());
+            LogStreamer.Options options = new LogStreamer.Options(stdout, stderr, follow, timestamps, tail, since, until, false, false);
+            return new LogStreamer(blocking, containers()).stream(c, options, response, closed.future())
+                    .compose(v -> response.end(), e -> {
+                        response.reset();
+                        return Future.succeededFuture();
+                    });
+        });
+    }
+
+    /**
+     * docker attach / docker run in the foreground: the connection is hijacked (101 UPGRADED) and the
+     * container's output streams from the moment of attaching until it stops. Standard input is not wired
+     * yet: a request for it is refused.
+     */
+    Future<?> attach(ApiRequest request) {
+        String id = request.param("id");
+        if (request.queryBool("stdin")) {
+            throw new EngineException(ErrorKind.NOT_IMPLEMENTED, "attaching standard input is not supported yet (docker run -i, docker attach)");
+        }
+        boolean stdout = request.queryBool("stdout");
+        boolean stderr = request.queryBool("stderr");
+        boolean stream = request.queryBool("stream");
+        boolean logs = request.queryBool("logs");
+        return blocking.run(() -> containers().inspect(id)).compose(c -> {
+            String type = c.spec().tty() ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream";
+            LogStreamer.Options options = new LogStreamer.Options(stdout, stderr, stream, false, -1, null, null, !logs, true);
+            containers().attach(c.id());
+            Future<?> streamed;
+            if (request.http().getHeader("Upgrade") == null) {
+                HttpServerResponse response = request.response();
+                response.setStatusCode(200).setChunked(true).putHeader("Content-Type", type);
+                Promise<Void> closed = Promise.promise();
+                response.closeHandler(v -> closed.tryComplete());
+                streamed = new LogStreamer(blocking, containers()).stream(c, options, response, closed.future()).compose(v -> response.end());
+            } else {
+                streamed = Hijack.upgrade(request.http(), type).compose(up ->
+                        new LogStreamer(blocking, containers()).stream(c, options, up.socket(), up.closed())
+                                .eventually(() -> up.socket().close()));
+            }
+            return streamed.onComplete(ar -> containers().detach(c.id()));
         });
     }
 

@@ -81,6 +81,21 @@ class ContainersCliTest {
     }
 
     @Test
+    void foregroundRunStreamsOutputAndReturnsTheExitCode() throws Exception {
+        DockerCli.Result r = docker("run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3");
+        assertThat(r.exitCode()).isEqualTo(3);
+        assertThat(r.stdout()).isEqualTo("out\n");
+        assertThat(r.stderr()).isEqualTo("err\n");
+        DockerCli.Result kept = docker("run", "--name", "kept", "busybox", "sh", "-c", "for i in 1 2 3; do echo line $i; sleep 0.1; done");
+        assertThat(kept.exitCode()).isZero();
+        assertThat(kept.stdout()).isEqualTo("line 1\nline 2\nline 3\n");
+        assertThat(ok("ps", "-a", "--filter", "name=kept", "--format", "{{.Status}}").stdout()).startsWith("Exited (0)");
+        ok("rm", "kept");
+        DockerCli.Result interactive = docker("run", "-i", "--rm", "busybox", "cat");
+        assertThat(interactive.exitCode()).as("stdin is not wired yet: refused, not ignored").isNotZero();
+    }
+
+    @Test
     void followLogsStopKillAndForceRemove() throws Exception {
         ok("run", "-d", "--name", "ticker", "busybox", "sh", "-c", "for i in 1 2 3; do echo tick $i; sleep 0.3; done");
         DockerCli.Result followed = ok("logs", "-f", "ticker");
