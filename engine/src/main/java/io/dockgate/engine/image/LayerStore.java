@@ -300,7 +300,8 @@ public final class LayerStore {
         deleteTree(doomed);
     }
 
-    static long diskUsage(Path dir) throws IOException {
+    /** Bytes of the regular files under dir. */
+    public static long diskUsage(Path dir) throws IOException {
         long[] total = {0};
         Files.walkFileTree(dir, new SimpleFileVisitor<>() {
             @Override

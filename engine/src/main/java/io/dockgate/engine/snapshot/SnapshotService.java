@@ -12,12 +12,9 @@ import io.dockgate.engine.image.Layer;
 import io.dockgate.engine.image.LayerStore;
 import io.dockgate.engine.sys.Syscalls;
 import java.io.IOException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -163,20 +160,7 @@ public final class SnapshotService {
     /** Bytes of the files in the writable layer (Docker's SizeRw). */
     public long writableSize(String key) throws IOException {
         Path upper = dir(key).resolve("upper");
-        long[] total = {0};
-        if (!Files.exists(upper)) {
-            return 0;
-        }
-        Files.walkFileTree(upper, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-                if (attrs.isRegularFile()) {
-                    total[0] += attrs.size();
-                }
-                return FileVisitResult.CONTINUE;
-            }
-        });
-        return total[0];
+        return Files.exists(upper) ? LayerStore.diskUsage(upper) : 0;
     }
 
     /** Keys of every snapshot on disk; unfinished ones (a crash during prepare or remove) are deleted. */

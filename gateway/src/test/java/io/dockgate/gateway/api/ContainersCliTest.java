@@ -2,14 +2,12 @@ package io.dockgate.gateway.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.dockgate.config.ConfigKey;
 import io.dockgate.engine.testing.TestImages;
+import io.dockgate.gateway.testing.CliSession;
 import io.dockgate.gateway.testing.DockerCli;
 import io.dockgate.gateway.testing.RawHttp;
-import io.dockgate.gateway.testing.TestDaemon;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -24,16 +22,13 @@ import org.junit.jupiter.api.io.TempDir;
 class ContainersCliTest {
     @TempDir
     static Path tmp;
-    private TestDaemon daemon;
+    private CliSession cli;
     private Path socket;
 
     @BeforeAll
     void start() throws Exception {
-        io.dockgate.gateway.testing.Prerequisites.requireRoot();
-        socket = tmp.resolve("dg.sock");
-        Map<ConfigKey, Object> flags = TestDaemon.baseFlags(tmp);
-        flags.put(ConfigKey.HOSTS, List.of("unix://" + socket));
-        daemon = TestDaemon.start(flags, tmp);
+        cli = CliSession.start(tmp);
+        socket = cli.socket();
         ok("import", "-c", "CMD [\"sh\"]", TestImages.busyboxTar(tmp).toString(), "busybox");
     }
 
@@ -45,17 +40,15 @@ class ContainersCliTest {
                 docker("rm", "-f", id);
             }
         }
-        daemon.close();
+        cli.close();
     }
 
     private DockerCli.Result docker(String... args) throws Exception {
-        return DockerCli.run(tmp.resolve("docker-config"), DockerCli.unixEnv(socket), args);
+        return cli.docker(args);
     }
 
     private DockerCli.Result ok(String... args) throws Exception {
-        DockerCli.Result r = docker(args);
-        assertThat(r.exitCode()).as("docker " + String.join(" ", args) + "\n" + r).isZero();
-        return r;
+        return cli.ok(args);
     }
 
     @Test

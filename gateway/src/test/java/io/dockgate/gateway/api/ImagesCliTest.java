@@ -4,12 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.dockgate.config.ConfigKey;
 import io.dockgate.engine.testing.TestImages;
+import io.dockgate.gateway.testing.CliSession;
 import io.dockgate.gateway.testing.DockerCli;
 import io.dockgate.gateway.testing.Dockerd;
 import io.dockgate.gateway.testing.RawHttp;
-import io.dockgate.gateway.testing.TestDaemon;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -28,34 +27,29 @@ import org.junit.jupiter.api.io.TempDir;
 class ImagesCliTest {
     @TempDir
     static Path tmp;
-    private TestDaemon daemon;
+    private CliSession cli;
     private Path socket;
     private Path busybox;
     private final ObjectMapper json = new ObjectMapper();
 
     @BeforeAll
     void start() throws Exception {
-        io.dockgate.gateway.testing.Prerequisites.requireRoot();
-        socket = tmp.resolve("dg.sock");
-        Map<ConfigKey, Object> flags = TestDaemon.baseFlags(tmp);
-        flags.put(ConfigKey.HOSTS, List.of("unix://" + socket));
-        daemon = TestDaemon.start(flags, tmp);
+        cli = CliSession.start(tmp);
+        socket = cli.socket();
         busybox = TestImages.busyboxTar(tmp);
     }
 
     @AfterAll
     void stop() throws Exception {
-        daemon.close();
+        cli.close();
     }
 
     private DockerCli.Result docker(String... args) throws Exception {
-        return DockerCli.run(tmp.resolve("docker-config"), DockerCli.unixEnv(socket), args);
+        return cli.docker(args);
     }
 
     private DockerCli.Result ok(String... args) throws Exception {
-        DockerCli.Result r = docker(args);
-        assertThat(r.exitCode()).as("docker " + String.join(" ", args) + "\n" + r).isZero();
-        return r;
+        return cli.ok(args);
     }
 
     @Test

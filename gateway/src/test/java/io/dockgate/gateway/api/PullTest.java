@@ -7,11 +7,10 @@ import io.dockgate.certs.CertificateSpec;
 import io.dockgate.certs.IssuedCertificate;
 import io.dockgate.certs.Pem;
 import io.dockgate.certs.testing.TestPki;
-import io.dockgate.config.ConfigKey;
 import io.dockgate.engine.testing.TestImages;
+import io.dockgate.gateway.testing.CliSession;
 import io.dockgate.gateway.testing.DockerCli;
 import io.dockgate.gateway.testing.Registry;
-import io.dockgate.gateway.testing.TestDaemon;
 import java.math.BigInteger;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -25,7 +24,6 @@ import java.security.Signature;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.List;
-import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -42,7 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
 class PullTest {
     @TempDir
     static Path tmp;
-    private TestDaemon daemon;
+    private CliSession cli;
     private Path socket;
     private Registry registry;
     private Path archiveA;
@@ -51,11 +49,8 @@ class PullTest {
 
     @BeforeAll
     void start() throws Exception {
-        io.dockgate.gateway.testing.Prerequisites.requireRoot();
-        socket = tmp.resolve("dg.sock");
-        Map<ConfigKey, Object> flags = TestDaemon.baseFlags(tmp);
-        flags.put(ConfigKey.HOSTS, List.of("unix://" + socket));
-        daemon = TestDaemon.start(flags, tmp);
+        cli = CliSession.start(tmp);
+        socket = cli.socket();
         Path busybox = TestImages.busyboxTar(tmp);
         ok(docker("import", "-c", "CMD [\"echo\",\"a\"]", busybox.toString(), "src:a"));
         ok(docker("import", "-c", "CMD [\"echo\",\"b\"]", busybox.toString(), "src:b"));
@@ -72,11 +67,11 @@ class PullTest {
         if (registry != null) {
             registry.close();
         }
-        daemon.close();
+        cli.close();
     }
 
     private DockerCli.Result docker(String... args) throws Exception {
-        return DockerCli.run(tmp.resolve("docker-config"), DockerCli.unixEnv(socket), args);
+        return cli.docker(args);
     }
 
     private static DockerCli.Result ok(DockerCli.Result r) {
