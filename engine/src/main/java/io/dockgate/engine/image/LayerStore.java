@@ -122,35 +122,15 @@ public final class LayerStore {
          * @param compressed the layer blob (plain tar, gzip or zstd)
          */
         public Digest apply(Digest parent, InputStream compressed, Digest expectedDiffId) throws IOException {
-            if (expectedDiffId != null) {
-                Digest chain = Digest.chain(parent, expectedDiffId);
-                if (has(chain)) {
-                    return chain;
-                }
+            if (expectedDiffId != null && has(Digest.chain(parent, expectedDiffId))) {
+                return Digest.chain(parent, expectedDiffId);
             }
-            Path work = tmp.resolve(UUID.randomUUID().toString());
-            Files.createDirectory(work);
-            try {
-                LayerUnpacker.Result result;
-                try (OutputStream split = Files.newOutputStream(work.resolve("tar-split.gz"))) {
-                    result = LayerUnpacker.unpack(LayerUnpacker.decompress(compressed), work.resolve("diff"), split, maxLayerBytes);
-                }
-                if (expectedDiffId != null && !expectedDiffId.equals(result.diffId())) {
-                    throw new LayerUnpacker.InvalidLayerException("layer DiffID mismatch: the configuration says " + expectedDiffId
-                            + " but the layer's content is " + result.diffId());
-                }
-                Digest chainId = Digest.chain(parent, result.diffId());
-                if (has(chainId)) {
-                    deleteTree(work); // the same layer is already there: share it
-                    return chainId;
-                }
-                pending.put(chainId, new Pending(chainId, result.diffId(), parent, result.tarSize(),
-                        diskUsage(work.resolve("diff")), work));
-                return chainId;
-            } catch (IOException | RuntimeException e) {
-                deleteTree(work);
-                throw e;
+            Detached d = unpackDetached(compressed);
+            if (expectedDiffId != null && !expectedDiffId.equals(d.diffId())) {
+                throw new LayerUnpacker.InvalidLayerException("layer DiffID mismatch: the configuration says " + expectedDiffId
+                        + " but the layer's content is " + d.diffId());
             }
+            return adopt(parent, d);
         }
 
         /**
