@@ -29,6 +29,7 @@ public final class Hijack {
         if (channel.config() instanceof DuplexChannelConfig duplex) {
             duplex.setAllowHalfClosure(true);
         }
+        Tls12AlertFilter.installIfTls12(channel);
         Http1xServerConnection connection = (Http1xServerConnection) request.connection();
         request.resume();
         return connection.netSocket().compose(socket -> {

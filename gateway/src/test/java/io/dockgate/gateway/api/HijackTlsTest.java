@@ -1,0 +1,91 @@
+package io.dockgate.gateway.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dockgate.certs.testing.TestPki;
+import io.dockgate.config.ConfigKey;
+import io.dockgate.engine.testing.TestImages;
+import io.dockgate.gateway.testing.DockerCli;
+import io.dockgate.gateway.testing.TestDaemon;
+import io.dockgate.gateway.testing.TlsClient;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Docker's hijacked attach over mutual TLS 1.2 and 1.3: the client half-closes (close_notify) right after
+ * 101 UPGRADED, as the docker CLI does without stdin, and must still receive the container's output.
+ */
+class HijackTlsTest {
+    @TempDir
+    Path tmp;
+
+    @ParameterizedTest
+    @ValueSource(strings = {"TLSv1.2", "TLSv1.3"})
+    void outputFlowsAfterTheClientsCloseNotify(String protocol) throws Exception {
+        io.dockgate.gateway.testing.Prerequisites.requireRoot();
+        TestPki pki = TestPki.create();
+        Path pkiDir = Files.createDirectories(tmp.resolve("pki"));
+        pki.writeServerFiles(pkiDir);
+        Path socket = tmp.resolve("dg.sock");
+        Map<ConfigKey, Object> flags = TestDaemon.tlsFlags(tmp, pkiDir);
+        flags.put(ConfigKey.HOSTS, List.of("tcp://127.0.0.1:0", "unix://" + socket));
+        try (TestDaemon d = TestDaemon.start(flags, tmp)) {
+            Path config = tmp.resolve("docker-config");
+            Map<String, String> env = DockerCli.unixEnv(socket);
+            DockerCli.Result imported = DockerCli.run(config, env, "import", TestImages.busyboxTar(tmp).toString(), "busybox");
+            assertThat(imported.exitCode()).as(imported.toString()).isZero();
+            DockerCli.Result created = DockerCli.run(config, env, "create", "--name", "hj", "busybox", "sh", "-c",
+                    "sleep 0.3; echo one; sleep 0.3; echo two >&2");
+            assertThat(created.exitCode()).as(created.toString()).isZero();
+            try (TlsClient client = TlsClient.connect(d.tcpPort(), pki.ca().certificate(), pki.client("alice"), protocol)) {
+                client.socket().getOutputStream().write(("POST /v1.50/containers/hj/attach?stream=1&stdout=1&stderr=1 HTTP/1.1\r\n"
+                        + "Host: docker\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                InputStream in = client.input();
+                String head = readHead(in);
+                assertThat(head).startsWith("HTTP/1.1 101 UPGRADED\r\n").contains("Upgrade: tcp", "application/vnd.docker.multiplexed-stream");
+                client.socket().shutdownOutput(); // close_notify: what the CLI sends when it has no stdin
+                DockerCli.Result started = DockerCli.run(config, env, "start", "hj");
+                assertThat(started.exitCode()).as(started.toString()).isZero();
+                List<String> frames = readFrames(in);
+                assertThat(frames).containsExactly("1:one\n", "2:two\n");
+            }
+        }
+    }
+
+    private static String readHead(InputStream in) throws Exception {
+        ByteArrayOutputStream head = new ByteArrayOutputStream();
+        int last4 = 0;
+        while (last4 != 0x0d0a0d0a) {
+            int b = in.read();
+            if (b < 0) {
+                break;
+            }
+            head.write(b);
+            last4 = (last4 << 8) | b;
+        }
+        return head.toString(StandardCharsets.ISO_8859_1);
+    }
+
+    /** stdcopy frames until the daemon ends the stream. */
+    private static List<String> readFrames(InputStream in) throws Exception {
+        List<String> frames = new ArrayList<>();
+        while (true) {
+            byte[] header = in.readNBytes(8);
+            if (header.length < 8) {
+                return frames;
+            }
+            int length = ((header[4] & 0xff) << 24) | ((header[5] & 0xff) << 16) | ((header[6] & 0xff) << 8) | (header[7] & 0xff);
+            frames.add(header[0] + ":" + new String(in.readNBytes(length), StandardCharsets.UTF_8));
+        }
+    }
+}
