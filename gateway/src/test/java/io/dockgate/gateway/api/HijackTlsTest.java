@@ -62,6 +62,46 @@ class HijackTlsTest {
         }
     }
 
+    @Test
+    void revokingTheClientCutsItsHijackedStream() throws Exception {
+        io.dockgate.gateway.testing.Prerequisites.requireRoot();
+        TestPki pki = TestPki.create();
+        Path pkiDir = Files.createDirectories(tmp.resolve("pki"));
+        pki.writeServerFiles(pkiDir);
+        Path socket = tmp.resolve("dg.sock");
+        Map<ConfigKey, Object> flags = TestDaemon.tlsFlags(tmp, pkiDir);
+        flags.put(ConfigKey.HOSTS, List.of("tcp://127.0.0.1:0", "unix://" + socket));
+        try (TestDaemon d = TestDaemon.start(flags, tmp)) {
+            Path config = tmp.resolve("docker-config");
+            Map<String, String> env = DockerCli.unixEnv(socket);
+            assertThat(DockerCli.run(config, env, "import", TestImages.busyboxTar(tmp).toString(), "busybox").exitCode()).isZero();
+            assertThat(DockerCli.run(config, env, "run", "-d", "--name", "ticker", "busybox", "sh", "-c",
+                    "while true; do echo tick; sleep 0.1; done").exitCode()).isZero();
+            var bob = pki.client("bob");
+            try (TlsClient client = TlsClient.connect(d.tcpPort(), pki.ca().certificate(), bob, "TLSv1.3")) {
+                client.socket().getOutputStream().write(("POST /v1.50/containers/ticker/attach?stream=1&stdout=1 HTTP/1.1\r\n"
+                        + "Host: docker\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                InputStream in = client.input();
+                assertThat(readHead(in)).startsWith("HTTP/1.1 101 UPGRADED");
+                assertThat(new String(in.readNBytes(13), StandardCharsets.UTF_8)).endsWith("tick\n");
+                pki.revoke(bob);
+                TestPki.write(pkiDir.resolve("crl.pem"), io.dockgate.certs.Pem.encode(pki.crl()));
+                long start = System.nanoTime();
+                byte[] buffer = new byte[4096];
+                int n;
+                try {
+                    while ((n = in.read(buffer)) >= 0) {
+                        assertThat(System.nanoTime() - start).as("the stream is cut soon after the CRL changes").isLessThan(5_000_000_000L);
+                    }
+                } catch (java.io.IOException e) {
+                    // a reset also ends it
+                }
+                System.out.println("hijacked stream of a revoked client cut after " + (System.nanoTime() - start) / 1_000_000 + " ms");
+            }
+            DockerCli.run(config, env, "rm", "-f", "ticker");
+        }
+    }
+
     private static String readHead(InputStream in) throws Exception {
         ByteArrayOutputStream head = new ByteArrayOutputStream();
         int last4 = 0;
