@@ -414,6 +414,71 @@ public final class Containers implements AutoCloseable {
         runc.kill(c.id(), sig, false);
     }
 
+    // ------------------------------------------------------------------ pause, rename, top
+
+    /** docker pause: freezes every process of the container (freezer cgroup). */
+    public void pause(String ref) throws IOException {
+        ContainerRecord c = store.resolve(ref);
+        synchronized (lock(c.id())) {
+            c = store.get(c.id());
+            if (c.status().state() == ContainerState.PAUSED) {
+                throw EngineException.conflict("Container " + c.id() + " is already paused");
+            }
+            if (c.status().state() != ContainerState.RUNNING) {
+                throw EngineException.conflict("Container " + c.id() + " is not running");
+            }
+            c.status().state().to(ContainerState.PAUSED, "pause");
+            runc.pause(c.id());
+            store.save(c.withStatus(withState(c.status(), ContainerState.PAUSED)));
+        }
+    }
+
+    /** docker unpause. */
+    public void unpause(String ref) throws IOException {
+        ContainerRecord c = store.resolve(ref);
+        synchronized (lock(c.id())) {
+            c = store.get(c.id());
+            if (c.status().state() != ContainerState.PAUSED) {
+                throw EngineException.conflict("Container " + c.id() + " is not paused");
+            }
+            runc.resume(c.id());
+            store.save(c.withStatus(withState(c.status(), ContainerState.RUNNING)));
+        }
+    }
+
+    private static ContainerRecord.Status withState(ContainerRecord.Status s, ContainerState state) {
+        return new ContainerRecord.Status(state, s.pid(), s.conmonPid(), s.exitCode(), s.startedAt(), s.finishedAt(), s.oomKilled(),
+                s.error(), s.stoppedByUser());
+    }
+
+    /** docker rename: the new name must be free and valid. */
+    public void rename(String ref, String newName) throws IOException {
+        ContainerRecord c = store.resolve(ref);
+        synchronized (lock(c.id())) {
+            c = store.get(c.id());
+            String reserved = store.reserveName(newName, c.id());
+            try {
+                store.save(c.withName(reserved));
+            } catch (IOException | RuntimeException e) {
+                store.releaseName(reserved, c.id());
+                throw e;
+            }
+        }
+    }
+
+    /** The host PIDs of the container's processes (for docker top). */
+    public List<Integer> pids(String ref) throws IOException {
+        ContainerRecord c = store.resolve(ref);
+        if (!c.status().state().active()) {
+            throw EngineException.conflict("Container " + c.id() + " is not running");
+        }
+        List<Integer> pids = new ArrayList<>();
+        for (JsonNode n : JSON.readTree(runc.ps(c.id()))) {
+            pids.add(n.asInt());
+        }
+        return pids;
+    }
+
     // ------------------------------------------------------------------ remove, wait
 
     public void remove(String ref, boolean force) throws IOException {
@@ -426,6 +491,9 @@ public final class Containers implements AutoCloseable {
             CompletableFuture<ContainerRecord> exited = waitFor(c.id(), "not-running");
             try {
                 runc.kill(c.id(), 9, true);
+                if (c.status().state() == ContainerState.PAUSED) {
+                    runc.resume(c.id()); // frozen processes die only once thawed
+                }
             } catch (EngineException e) {
                 LOG.debug("kill before remove of {}: {}", c.id(), e.getMessage());
             }

@@ -62,6 +62,10 @@ public final class ContainersApi {
                 .add(Route.of("POST", "/containers/{id}/wait", "container.wait"), this::await)
                 .add(Route.of("GET", "/containers/{id}/logs", "container.logs"), this::logs)
                 .add(Route.of("POST", "/containers/{id}/attach", "container.attach"), this::attach)
+                .add(Route.of("POST", "/containers/{id}/pause", "container.pause"), this::pause)
+                .add(Route.of("POST", "/containers/{id}/unpause", "container.unpause"), this::unpause)
+                .add(Route.of("POST", "/containers/{id}/rename", "container.rename"), this::rename)
+                .add(Route.of("GET", "/containers/{id}/top", "container.top"), this::top)
                 .add(Route.of("DELETE", "/containers/{id}", "container.delete"), this::delete);
     }
 
@@ -184,6 +188,64 @@ public final class ContainersApi {
             containers().remove(id, force);
             return null;
         }).compose(v -> request.response().setStatusCode(204).end());
+    }
+
+    Future<?> pause(ApiRequest request) {
+        String id = request.param("id");
+        return blocking.run(() -> {
+            containers().pause(id);
+            return null;
+        }).compose(v -> request.response().setStatusCode(204).end());
+    }
+
+    Future<?> unpause(ApiRequest request) {
+        String id = request.param("id");
+        return blocking.run(() -> {
+            containers().unpause(id);
+            return null;
+        }).compose(v -> request.response().setStatusCode(204).end());
+    }
+
+    Future<?> rename(ApiRequest request) {
+        String id = request.param("id");
+        String name = request.query("name").orElse("");
+        if (name.isEmpty()) {
+            throw EngineException.invalid("Neither old nor new names may be empty");
+        }
+        return blocking.run(() -> {
+            containers().rename(id, name);
+            return null;
+        }).compose(v -> request.response().setStatusCode(204).end());
+    }
+
+    /** docker top: host ps for the container's processes, as Docker answers (Titles and Processes). */
+    Future<?> top(ApiRequest request) {
+        String id = request.param("id");
+        String psArgs = request.query("ps_args").orElse("-ef");
+        if (!psArgs.matches("-?[a-zA-Z]+")) {
+            throw EngineException.invalid("invalid ps arguments: " + psArgs);
+        }
+        return blocking.run(() -> {
+            List<Integer> pids = containers().pids(id);
+            List<String> command = new ArrayList<>(List.of("ps", psArgs));
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            p.waitFor();
+            String[] lines = out.split("\n");
+            List<String> titles = List.of(lines[0].trim().split("\\s+"));
+            int pidColumn = titles.indexOf("PID");
+            if (pidColumn < 0) {
+                throw EngineException.invalid("Couldn't find PID field in ps output");
+            }
+            List<List<String>> processes = new ArrayList<>();
+            for (int i = 1; i < lines.length; i++) {
+                String[] fields = lines[i].trim().split("\\s+", titles.size());
+                if (fields.length == titles.size() && pids.contains(Integer.parseInt(fields[pidColumn]))) {
+                    processes.add(List.of(fields));
+                }
+            }
+            return Map.of("Titles", titles, "Processes", processes);
+        }).compose(body -> Responses.json(request, 200, body));
     }
 
     /** Headers go out at once (the CLI waits for them before it starts the container); the body at the end. */

@@ -117,6 +117,30 @@ class ContainersCliTest {
     }
 
     @Test
+    void pauseUnpauseRenameAndTop() throws Exception {
+        ok("run", "-d", "--name", "counter", "busybox", "sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /tmp/n; sleep 0.05; done");
+        assertThat(ok("top", "counter").stdout()).contains("PID", "sleep");
+        ok("pause", "counter");
+        assertThat(ok("ps", "--filter", "name=counter", "--format", "{{.Status}}").stdout()).contains("(Paused)");
+        assertThat(ok("inspect", "-f", "{{.State.Status}} {{.State.Paused}}", "counter").stdout().trim()).isEqualTo("paused true");
+        DockerCli.Result again = docker("pause", "counter");
+        assertThat(again.exitCode()).isNotZero();
+        assertThat(again.stderr()).contains("is already paused");
+        ok("unpause", "counter");
+        assertThat(ok("inspect", "-f", "{{.State.Status}}", "counter").stdout().trim()).isEqualTo("running");
+        ok("rename", "counter", "renamed");
+        assertThat(ok("ps", "--filter", "name=renamed", "--format", "{{.Names}}").stdout().trim()).isEqualTo("renamed");
+        DockerCli.Result gone = docker("inspect", "counter");
+        assertThat(gone.exitCode()).isNotZero();
+        ok("run", "-d", "--name", "other", "busybox", "sleep", "300");
+        DockerCli.Result taken = docker("rename", "renamed", "other");
+        assertThat(taken.exitCode()).isNotZero();
+        assertThat(taken.stderr()).contains("is already in use");
+        ok("pause", "renamed");
+        ok("rm", "-f", "renamed", "other");
+    }
+
+    @Test
     void runtimeErrorsGiveDockersExitCodes() throws Exception {
         DockerCli.Result missing = docker("run", "-d", "busybox", "no-such-command");
         assertThat(missing.exitCode()).isEqualTo(127);
