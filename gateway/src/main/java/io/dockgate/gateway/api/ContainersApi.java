@@ -62,6 +62,8 @@ public final class ContainersApi {
                 .add(Route.of("POST", "/containers/{id}/wait", "container.wait"), this::await)
                 .add(Route.of("GET", "/containers/{id}/logs", "container.logs"), this::logs)
                 .add(Route.of("POST", "/containers/{id}/attach", "container.attach"), this::attach)
+                .add(Route.of("POST", "/containers/{id}/restart", "container.restart"), this::restart)
+                .add(Route.of("POST", "/containers/prune", "container.prune"), this::prune)
                 .add(Route.of("POST", "/containers/{id}/pause", "container.pause"), this::pause)
                 .add(Route.of("POST", "/containers/{id}/unpause", "container.unpause"), this::unpause)
                 .add(Route.of("POST", "/containers/{id}/rename", "container.rename"), this::rename)
@@ -188,6 +190,45 @@ public final class ContainersApi {
             containers().remove(id, force);
             return null;
         }).compose(v -> request.response().setStatusCode(204).end());
+    }
+
+    Future<?> restart(ApiRequest request) {
+        String id = request.param("id");
+        Integer timeout = request.query("t").map(t -> parseInt(t, "t")).orElse(null);
+        String signal = request.query("signal").orElse(null);
+        return blocking.run(() -> {
+            containers().stop(id, timeout, signal);
+            return containers().start(id);
+        }).compose(v -> request.response().setStatusCode(204).end());
+    }
+
+    /** docker container prune: every container that is not running (filters label and until). */
+    Future<?> prune(ApiRequest request) {
+        Filters filters = Filters.parse(request.query("filters").orElse(null), Set.of("label", "until"));
+        Instant until = filters.has("until") ? ImagesApi.parseUntil(filters.get("until").get(0)) : null;
+        return blocking.run(() -> {
+            List<String> deleted = new ArrayList<>();
+            long reclaimed = 0;
+            for (ContainerRecord c : containers().list()) {
+                if (c.status().state().active()) {
+                    continue;
+                }
+                if (filters.has("label") && !Filters.labelsMatch(filters.get("label"), DockerJson.MAPPER.valueToTree(c.spec().labels()))) {
+                    continue;
+                }
+                if (until != null && !Instant.parse(c.created()).isBefore(until)) {
+                    continue;
+                }
+                long size = sizeRw(c);
+                containers().remove(c.id(), false);
+                deleted.add(c.id());
+                reclaimed += size;
+            }
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("ContainersDeleted", deleted.isEmpty() ? null : deleted);
+            body.put("SpaceReclaimed", reclaimed);
+            return body;
+        }).compose(body -> Responses.json(request, 200, body));
     }
 
     Future<?> pause(ApiRequest request) {

@@ -138,6 +138,17 @@ class ContainersCliTest {
         assertThat(taken.stderr()).contains("is already in use");
         ok("pause", "renamed");
         ok("rm", "-f", "renamed", "other");
+
+        ok("run", "-d", "--name", "again", "busybox", "sh", "-c", "echo started; sleep 300");
+        ok("restart", "-t", "1", "again");
+        assertThat(ok("inspect", "-f", "{{.State.Status}}", "again").stdout().trim()).isEqualTo("running");
+        assertThat(ok("logs", "again").stdout()).isEqualTo("started\nstarted\n");
+        ok("rm", "-f", "again");
+        ok("create", "--name", "leftover", "--label", "prune=yes", "busybox");
+        ok("run", "-d", "--name", "alive", "--label", "prune=yes", "busybox", "sleep", "300");
+        assertThat(ok("container", "prune", "-f", "--filter", "label=prune=yes").stdout()).contains("Deleted Containers:");
+        assertThat(ok("ps", "-a", "--format", "{{.Names}}").stdout()).contains("alive").doesNotContain("leftover");
+        ok("rm", "-f", "alive");
     }
 
     @Test
