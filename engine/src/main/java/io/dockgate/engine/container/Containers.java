@@ -550,6 +550,11 @@ public final class Containers implements AutoCloseable {
         }
     }
 
+    /** docker diff. */
+    public List<SnapshotService.Change> changes(String ref) throws IOException {
+        return snapshots.changes(store.resolve(ref).id());
+    }
+
     /** Bytes in the container's writable layer (SizeRw). */
     public long writableSize(String id) throws IOException {
         return snapshots.writableSize(id);

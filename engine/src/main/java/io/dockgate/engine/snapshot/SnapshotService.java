@@ -163,6 +163,51 @@ public final class SnapshotService {
         return Files.exists(upper) ? LayerStore.diskUsage(upper) : 0;
     }
 
+    /** One change of the writable layer against the image: kind 0 modified, 1 added, 2 deleted (Docker's codes). */
+    public record Change(String path, int kind) {
+    }
+
+    /**
+     * docker diff: what the writable layer adds, modifies or deletes, read from the upper directory
+     * (whiteouts are deletions; a path that exists in a lower layer is a modification), with the parent
+     * directories of every change reported as modified, as Docker does.
+     */
+    public List<Change> changes(String key) throws IOException {
+        Snapshot s = get(key).orElseThrow(() -> EngineException.notFound("no snapshot " + key));
+        java.util.TreeMap<String, Integer> changes = new java.util.TreeMap<>();
+        if (!Files.exists(s.upper())) {
+            return List.of();
+        }
+        try (Stream<Path> walk = Files.walk(s.upper())) {
+            for (Path p : walk.toList()) {
+                if (p.equals(s.upper())) {
+                    continue;
+                }
+                String rel = "/" + s.upper().relativize(p);
+                boolean whiteout = !Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)
+                        && Integer.valueOf(0020000).equals(((Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS)) & 0170000)
+                        && Long.valueOf(0).equals(Files.getAttribute(p, "unix:rdev", LinkOption.NOFOLLOW_LINKS));
+                int kind = whiteout ? 2 : inLower(s, rel) ? 0 : 1;
+                changes.put(rel, kind);
+                for (Path parent = Path.of(rel).getParent(); parent != null && !parent.toString().equals("/"); parent = parent.getParent()) {
+                    changes.putIfAbsent(parent.toString(), inLower(s, parent.toString()) ? 0 : 1);
+                }
+            }
+        }
+        List<Change> result = new ArrayList<>();
+        changes.forEach((path, kind) -> result.add(new Change(path, kind)));
+        return result;
+    }
+
+    private static boolean inLower(Snapshot s, String rel) {
+        for (Path lower : s.lowers()) {
+            if (Files.exists(lower.resolve(rel.substring(1)), LinkOption.NOFOLLOW_LINKS)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Keys of every snapshot on disk; unfinished ones (a crash during prepare or remove) are deleted. */
     public List<String> recover() throws IOException {
         List<String> keys = new ArrayList<>();

@@ -68,6 +68,7 @@ public final class ContainersApi {
                 .add(Route.of("POST", "/containers/{id}/unpause", "container.unpause"), this::unpause)
                 .add(Route.of("POST", "/containers/{id}/rename", "container.rename"), this::rename)
                 .add(Route.of("GET", "/containers/{id}/top", "container.top"), this::top)
+                .add(Route.of("GET", "/containers/{id}/changes", "container.changes"), this::changes)
                 .add(Route.of("DELETE", "/containers/{id}", "container.delete"), this::delete);
     }
 
@@ -257,6 +258,17 @@ public final class ContainersApi {
             containers().rename(id, name);
             return null;
         }).compose(v -> request.response().setStatusCode(204).end());
+    }
+
+    Future<?> changes(ApiRequest request) {
+        String id = request.param("id");
+        return blocking.run(() -> {
+            List<Map<String, Object>> body = new ArrayList<>();
+            for (var c : containers().changes(id)) {
+                body.add(Map.of("Path", c.path(), "Kind", c.kind()));
+            }
+            return body;
+        }).compose(body -> Responses.json(request, 200, body));
     }
 
     /** docker top: host ps for the container's processes, as Docker answers (Titles and Processes). */

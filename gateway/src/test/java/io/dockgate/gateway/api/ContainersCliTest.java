@@ -152,6 +152,14 @@ class ContainersCliTest {
     }
 
     @Test
+    void diffShowsTheWritableLayer() throws Exception {
+        ok("run", "--name", "changer", "busybox", "sh", "-c", "echo x > /tmp/new; rm /etc/group; echo y >> /etc/passwd; mkdir -p /srv/a");
+        String diff = ok("diff", "changer").stdout();
+        assertThat(diff.lines()).contains("A /tmp/new", "C /tmp", "D /etc/group", "C /etc/passwd", "C /etc", "A /srv", "A /srv/a");
+        ok("rm", "changer");
+    }
+
+    @Test
     void runtimeErrorsGiveDockersExitCodes() throws Exception {
         DockerCli.Result missing = docker("run", "-d", "busybox", "no-such-command");
         assertThat(missing.exitCode()).isEqualTo(127);
