@@ -550,6 +550,23 @@ public final class Containers implements AutoCloseable {
         }
     }
 
+    /** docker export: the merged root filesystem as a tar (mounted for the time of the export if stopped). */
+    public void export(String ref, java.io.OutputStream out) throws IOException {
+        ContainerRecord c = store.resolve(ref);
+        synchronized (lock(c.id())) {
+            c = store.get(c.id());
+            boolean active = c.status().state().active();
+            Path rootfs = snapshots.mount(c.id());
+            try {
+                RootfsExporter.write(rootfs, out);
+            } finally {
+                if (!active) {
+                    snapshots.unmount(c.id());
+                }
+            }
+        }
+    }
+
     /** docker diff. */
     public List<SnapshotService.Change> changes(String ref) throws IOException {
         return snapshots.changes(store.resolve(ref).id());

@@ -69,6 +69,7 @@ public final class ContainersApi {
                 .add(Route.of("POST", "/containers/{id}/rename", "container.rename"), this::rename)
                 .add(Route.of("GET", "/containers/{id}/top", "container.top"), this::top)
                 .add(Route.of("GET", "/containers/{id}/changes", "container.changes"), this::changes)
+                .add(Route.of("GET", "/containers/{id}/export", "container.export"), this::export)
                 .add(Route.of("DELETE", "/containers/{id}", "container.delete"), this::delete);
     }
 
@@ -258,6 +259,26 @@ public final class ContainersApi {
             containers().rename(id, name);
             return null;
         }).compose(v -> request.response().setStatusCode(204).end());
+    }
+
+    Future<?> export(ApiRequest request) {
+        String id = request.param("id");
+        io.vertx.core.Context context = io.vertx.core.Vertx.currentContext();
+        return blocking.run(() -> containers().inspect(id)).compose(c -> {
+            request.response().setStatusCode(200).setChunked(true).putHeader("Content-Type", "application/x-tar");
+            return request.response().writeHead().compose(v -> blocking.run(() -> {
+                try (java.io.OutputStream out = new java.io.BufferedOutputStream(
+                        new io.dockgate.gateway.stream.ResponseOutputStream(request.response(), context), 256 * 1024)) {
+                    containers().export(c.id(), out);
+                }
+                return null;
+            })).compose(v -> request.response().end(), e -> {
+                org.slf4j.LoggerFactory.getLogger(ContainersApi.class).warn("request {}: export failed after the archive started: {}",
+                        request.id(), e.toString());
+                request.response().reset();
+                return Future.succeededFuture();
+            });
+        });
     }
 
     Future<?> changes(ApiRequest request) {

@@ -36,6 +36,10 @@ public final class ErrorResponses {
 
     /** Writes the error for a failure, unless the response has already started (then it is closed). */
     public static void send(HttpServerResponse response, HttpMethod method, String requestId, Throwable failure) {
+        if (response.closed()) {
+            LOG.debug("request {}: the client went away: {}", requestId, failure.toString());
+            return;
+        }
         ErrorKind kind;
         String message;
         if (failure instanceof EngineException e) {

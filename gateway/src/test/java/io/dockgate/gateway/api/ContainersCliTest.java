@@ -156,6 +156,12 @@ class ContainersCliTest {
         ok("run", "--name", "changer", "busybox", "sh", "-c", "echo x > /tmp/new; rm /etc/group; echo y >> /etc/passwd; mkdir -p /srv/a");
         String diff = ok("diff", "changer").stdout();
         assertThat(diff.lines()).contains("A /tmp/new", "C /tmp", "D /etc/group", "C /etc/passwd", "C /etc", "A /srv", "A /srv/a");
+        Path exported = tmp.resolve("changer.tar");
+        ok("export", "-o", exported.toString(), "changer");
+        Process list = new ProcessBuilder("tar", "tvf", exported.toString()).redirectErrorStream(true).start();
+        String listing = new String(list.getInputStream().readAllBytes());
+        assertThat(listing).contains("bin/busybox", "bin/sh -> busybox", "tmp/new", "srv/a/").doesNotContain("etc/group");
+        assertThat(java.nio.file.Files.readString(Path.of("/proc/self/mountinfo"))).as("the export unmounted again").doesNotContain(tmp.toString());
         ok("rm", "changer");
     }
 
