@@ -159,6 +159,12 @@ class ImageStoreTest {
     }
 
     private byte[] archiveNamedAs(List<byte[]> layers, List<String> names, List<String> diffIds, String tag) throws IOException {
+        return archiveNamedAs(layers, names, diffIds, tag, null);
+    }
+
+    /** manifestLayers: what manifest.json lists (null: the member names). */
+    private byte[] archiveNamedAs(List<byte[]> layers, List<String> names, List<String> diffIds, String tag,
+                                  List<String> manifestLayers) throws IOException {
         ObjectNode config = JSON.createObjectNode();
         config.put("architecture", "amd64");
         config.put("os", "linux");
@@ -176,7 +182,7 @@ class ImageStoreTest {
         manifest.put("Config", "blobs/sha256/" + Digest.of(configBytes).hex());
         manifest.putArray("RepoTags").add(tag);
         var ml = manifest.putArray("Layers");
-        names.forEach(ml::add);
+        (manifestLayers != null ? manifestLayers : names).forEach(ml::add);
         files.put("manifest.json", JSON.writeValueAsBytes(JSON.createArrayNode().add(manifest)));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (TarArchiveOutputStream tar = new TarArchiveOutputStream(out)) {
@@ -233,43 +239,13 @@ class ImageStoreTest {
     /** A docker-archive with one image of the given layer tars; config diff_ids as given (or computed). */
     private byte[] archive(List<byte[]> layers, List<String> diffIds, String repoTag, Map<String, byte[]> extra,
                            boolean listLayersInManifest) throws IOException {
-        ObjectNode config = JSON.createObjectNode();
-        config.put("architecture", "amd64");
-        config.put("os", "linux");
-        config.putObject("config");
-        ObjectNode rootfs = config.putObject("rootfs");
-        rootfs.put("type", "layers");
-        var ids = rootfs.putArray("diff_ids");
+        List<String> names = new ArrayList<>();
+        List<String> diffs = new ArrayList<>();
         for (int i = 0; i < layers.size(); i++) {
-            ids.add(diffIds != null ? diffIds.get(i) : Digest.of(layers.get(i)).toString());
+            names.add("layer" + i + "/layer.tar");
+            diffs.add(diffIds != null ? diffIds.get(i) : Digest.of(layers.get(i)).toString());
         }
-        byte[] configBytes = JSON.writeValueAsBytes(config);
-        Map<String, byte[]> files = new LinkedHashMap<>();
-        List<String> layerPaths = new ArrayList<>();
-        for (int i = 0; i < layers.size(); i++) {
-            String path = "layer" + i + "/layer.tar";
-            files.put(path, layers.get(i));
-            layerPaths.add(path);
-        }
-        files.put("config.json", configBytes);
-        var manifest = JSON.createArrayNode().addObject();
-        manifest.put("Config", "config.json");
-        manifest.putArray("RepoTags").add(repoTag);
-        var ml = manifest.putArray("Layers");
-        (listLayersInManifest ? layerPaths : List.of("missing/layer.tar")).forEach(ml::add);
-        files.put("manifest.json", JSON.writeValueAsBytes(JSON.createArrayNode().add(manifest)));
-        files.putAll(extra);
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (TarArchiveOutputStream tar = new TarArchiveOutputStream(out)) {
-            for (Map.Entry<String, byte[]> f : files.entrySet()) {
-                TarArchiveEntry e = new TarArchiveEntry(f.getKey());
-                e.setSize(f.getValue().length);
-                tar.putArchiveEntry(e);
-                tar.write(f.getValue());
-                tar.closeArchiveEntry();
-            }
-        }
-        return out.toByteArray();
+        return archiveNamedAs(layers, names, diffs, repoTag, listLayersInManifest ? null : List.of("missing/layer.tar"));
     }
 
     private static byte[] layerWith(String name, byte[] content) throws IOException {

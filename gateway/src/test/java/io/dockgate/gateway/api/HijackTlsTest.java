@@ -32,18 +32,8 @@ class HijackTlsTest {
     @ParameterizedTest
     @ValueSource(strings = {"TLSv1.2", "TLSv1.3"})
     void outputFlowsAfterTheClientsCloseNotify(String protocol) throws Exception {
-        io.dockgate.gateway.testing.Prerequisites.requireRoot();
         TestPki pki = TestPki.create();
-        Path pkiDir = Files.createDirectories(tmp.resolve("pki"));
-        pki.writeServerFiles(pkiDir);
-        Path socket = tmp.resolve("dg.sock");
-        Map<ConfigKey, Object> flags = TestDaemon.tlsFlags(tmp, pkiDir);
-        flags.put(ConfigKey.HOSTS, List.of("tcp://127.0.0.1:0", "unix://" + socket));
-        try (TestDaemon d = TestDaemon.start(flags, tmp)) {
-            Path config = tmp.resolve("docker-config");
-            Map<String, String> env = DockerCli.unixEnv(socket);
-            DockerCli.Result imported = DockerCli.run(config, env, "import", TestImages.busyboxTar(tmp).toString(), "busybox");
-            assertThat(imported.exitCode()).as(imported.toString()).isZero();
+        try (TestDaemon d = start(pki)) {
             DockerCli.Result created = DockerCli.run(config, env, "create", "--name", "hj", "busybox", "sh", "-c",
                     "sleep 0.3; echo one; sleep 0.3; echo two >&2");
             assertThat(created.exitCode()).as(created.toString()).isZero();
@@ -64,17 +54,8 @@ class HijackTlsTest {
 
     @Test
     void revokingTheClientCutsItsHijackedStream() throws Exception {
-        io.dockgate.gateway.testing.Prerequisites.requireRoot();
         TestPki pki = TestPki.create();
-        Path pkiDir = Files.createDirectories(tmp.resolve("pki"));
-        pki.writeServerFiles(pkiDir);
-        Path socket = tmp.resolve("dg.sock");
-        Map<ConfigKey, Object> flags = TestDaemon.tlsFlags(tmp, pkiDir);
-        flags.put(ConfigKey.HOSTS, List.of("tcp://127.0.0.1:0", "unix://" + socket));
-        try (TestDaemon d = TestDaemon.start(flags, tmp)) {
-            Path config = tmp.resolve("docker-config");
-            Map<String, String> env = DockerCli.unixEnv(socket);
-            assertThat(DockerCli.run(config, env, "import", TestImages.busyboxTar(tmp).toString(), "busybox").exitCode()).isZero();
+        try (TestDaemon d = start(pki)) {
             assertThat(DockerCli.run(config, env, "run", "-d", "--name", "ticker", "busybox", "sh", "-c",
                     "while true; do echo tick; sleep 0.1; done").exitCode()).isZero();
             var bob = pki.client("bob");
@@ -100,6 +81,27 @@ class HijackTlsTest {
             }
             DockerCli.run(config, env, "rm", "-f", "ticker");
         }
+    }
+
+    private Path socket;
+    private Path pkiDir;
+    private Path config;
+    private Map<String, String> env;
+
+    /** A daemon on mutual TLS (free port) and a Unix socket, with the busybox image imported. */
+    private TestDaemon start(TestPki pki) throws Exception {
+        io.dockgate.gateway.testing.Prerequisites.requireRoot();
+        pkiDir = Files.createDirectories(tmp.resolve("pki"));
+        pki.writeServerFiles(pkiDir);
+        socket = tmp.resolve("dg.sock");
+        Map<ConfigKey, Object> flags = TestDaemon.tlsFlags(tmp, pkiDir);
+        flags.put(ConfigKey.HOSTS, List.of("tcp://127.0.0.1:0", "unix://" + socket));
+        TestDaemon d = TestDaemon.start(flags, tmp);
+        config = tmp.resolve("docker-config");
+        env = DockerCli.unixEnv(socket);
+        DockerCli.Result imported = DockerCli.run(config, env, "import", TestImages.busyboxTar(tmp).toString(), "busybox");
+        assertThat(imported.exitCode()).as(imported.toString()).isZero();
+        return d;
     }
 
     private static String readHead(InputStream in) throws Exception {
