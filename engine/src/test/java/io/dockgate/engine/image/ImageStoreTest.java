@@ -98,19 +98,9 @@ class ImageStoreTest {
         files.put("blobs/sha256/" + Digest.of(layer).hex(), layer);
         files.put("blobs/sha256/" + Digest.of(config).hex(), config);
         files.put("blobs/sha256/" + Digest.of(manifest).hex(), manifest);
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (TarArchiveOutputStream tar = new TarArchiveOutputStream(out)) {
-            for (Map.Entry<String, byte[]> f : files.entrySet()) {
-                TarArchiveEntry e = new TarArchiveEntry(f.getKey());
-                e.setSize(f.getValue().length);
-                tar.putArchiveEntry(e);
-                tar.write(f.getValue());
-                tar.closeArchiveEntry();
-            }
-        }
         ImageStore store = open("oci");
         List<String> messages = new ArrayList<>();
-        store.load(new ByteArrayInputStream(out.toByteArray()), 1L << 30, messages::add);
+        store.load(new ByteArrayInputStream(tarOf(files)), 1L << 30, messages::add);
         assertThat(messages).containsExactly("Loaded image: oci:zstd\n");
         assertThat(store.resolve("oci:zstd").id()).isEqualTo(Digest.of(config));
         assertThat(store.layersOf(store.resolve("oci:zstd")).get(0).diffId()).isEqualTo(diffId);
@@ -184,6 +174,11 @@ class ImageStoreTest {
         var ml = manifest.putArray("Layers");
         (manifestLayers != null ? manifestLayers : names).forEach(ml::add);
         files.put("manifest.json", JSON.writeValueAsBytes(JSON.createArrayNode().add(manifest)));
+        return tarOf(files);
+    }
+
+    /** A tar of the given members, in order. */
+    private static byte[] tarOf(Map<String, byte[]> files) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (TarArchiveOutputStream tar = new TarArchiveOutputStream(out)) {
             for (Map.Entry<String, byte[]> f : files.entrySet()) {

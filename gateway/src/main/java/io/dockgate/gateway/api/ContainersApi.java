@@ -176,10 +176,7 @@ public final class ContainersApi {
     Future<?> kill(ApiRequest request) {
         String id = request.param("id");
         String signal = request.query("signal").orElse("KILL");
-        return blocking.run(() -> {
-            containers().kill(id, signal);
-            return null;
-        }).compose(v -> request.response().setStatusCode(204).end());
+        return noContent(request, () -> containers().kill(id, signal));
     }
 
     Future<?> delete(ApiRequest request) {
@@ -188,10 +185,21 @@ public final class ContainersApi {
         if (request.queryBool("link")) {
             throw EngineException.invalid("links are not supported");
         }
+        return noContent(request, () -> containers().remove(id, force));
+    }
+
+    /** Runs an engine action on a worker and answers 204 No Content. */
+    private Future<?> noContent(ApiRequest request, EngineAction action) {
         return blocking.run(() -> {
-            containers().remove(id, force);
+            action.run();
             return null;
         }).compose(v -> request.response().setStatusCode(204).end());
+    }
+
+    /** An engine call without a result. */
+    @FunctionalInterface
+    private interface EngineAction {
+        void run() throws Exception;
     }
 
     Future<?> restart(ApiRequest request) {
@@ -235,18 +243,12 @@ public final class ContainersApi {
 
     Future<?> pause(ApiRequest request) {
         String id = request.param("id");
-        return blocking.run(() -> {
-            containers().pause(id);
-            return null;
-        }).compose(v -> request.response().setStatusCode(204).end());
+        return noContent(request, () -> containers().pause(id));
     }
 
     Future<?> unpause(ApiRequest request) {
         String id = request.param("id");
-        return blocking.run(() -> {
-            containers().unpause(id);
-            return null;
-        }).compose(v -> request.response().setStatusCode(204).end());
+        return noContent(request, () -> containers().unpause(id));
     }
 
     Future<?> rename(ApiRequest request) {
@@ -255,10 +257,7 @@ public final class ContainersApi {
         if (name.isEmpty()) {
             throw EngineException.invalid("Neither old nor new names may be empty");
         }
-        return blocking.run(() -> {
-            containers().rename(id, name);
-            return null;
-        }).compose(v -> request.response().setStatusCode(204).end());
+        return noContent(request, () -> containers().rename(id, name));
     }
 
     Future<?> export(ApiRequest request) {
