@@ -3,6 +3,7 @@ package io.dockgate.engine;
 import io.dockgate.config.files.AtomicFiles;
 import io.dockgate.engine.container.Containers;
 import io.dockgate.engine.image.ImageStore;
+import io.dockgate.engine.volume.VolumeStore;
 import io.dockgate.engine.runtime.Runc;
 import io.dockgate.engine.snapshot.SnapshotService;
 import java.util.Optional;
@@ -30,6 +31,7 @@ public final class Engine implements AutoCloseable {
     private final EngineVersion version;
     private final String backingFilesystem;
     private final ImageStore images;
+    private final VolumeStore volumes;
     private final Limits limits;
     private final Containers containers;
     private final String containersUnavailable;
@@ -45,7 +47,8 @@ public final class Engine implements AutoCloseable {
     }
 
     private Engine(Path dataRoot, Path execRoot, String id, HostFacts host, EngineVersion version, ImageStore images,
-                   Limits limits, Containers containers, String containersUnavailable) {
+                   VolumeStore volumes, Limits limits, Containers containers, String containersUnavailable) {
+        this.volumes = volumes;
         this.containers = containers;
         this.containersUnavailable = containersUnavailable;
         this.images = images;
@@ -70,6 +73,7 @@ public final class Engine implements AutoCloseable {
             createPrivateDirectory(execRoot);
             String id = loadOrCreateId(dataRoot.resolve(ENGINE_ID_FILE));
             ImageStore images = ImageStore.open(dataRoot, limits.maxLayerBytes());
+            VolumeStore volumes = new VolumeStore(dataRoot);
             Containers containers = null;
             String unavailable = null;
             Optional<Path> runc = which("runc");
@@ -79,11 +83,11 @@ public final class Engine implements AutoCloseable {
                 LOG.error(unavailable);
             } else {
                 SnapshotService snapshots = new SnapshotService(dataRoot, execRoot);
-                containers = new Containers(dataRoot, execRoot, images, snapshots, new Runc(runc.get(), execRoot.resolve("runc")),
-                        conmon.get());
+                containers = new Containers(dataRoot, execRoot, images, volumes, snapshots,
+                        new Runc(runc.get(), execRoot.resolve("runc")), conmon.get());
                 containers.recover();
             }
-            Engine engine = new Engine(dataRoot, execRoot, id, HostFacts.read(), EngineVersion.current(), images, limits,
+            Engine engine = new Engine(dataRoot, execRoot, id, HostFacts.read(), EngineVersion.current(), images, volumes, limits,
                     containers, unavailable);
             LOG.info("engine {} opened: data-root {}, exec-root {}", id, dataRoot, execRoot);
             return engine;
@@ -141,6 +145,11 @@ public final class Engine implements AutoCloseable {
     /** The image store (blocking API: call it from worker threads). */
     public ImageStore images() {
         return images;
+    }
+
+    /** Named volumes (blocking API). */
+    public VolumeStore volumes() {
+        return volumes;
     }
 
     public Limits limits() {

@@ -5,6 +5,8 @@ import io.dockgate.config.DaemonConfig;
 import io.dockgate.config.ListenAddress;
 import io.dockgate.engine.Engine;
 import io.dockgate.gateway.api.ContainersApi;
+import io.dockgate.gateway.api.ExecApi;
+import io.dockgate.gateway.api.VolumesApi;
 import io.dockgate.gateway.api.ImagesApi;
 import io.dockgate.gateway.api.SystemApi;
 import io.dockgate.gateway.http.Blocking;
@@ -115,6 +117,8 @@ public final class Daemon {
         new SystemApi(engine, this::warnings).register(catalog);
         new ImagesApi(engine, blocking).register(catalog);
         new ContainersApi(engine, blocking).register(catalog);
+        new ExecApi(engine, blocking).register(catalog);
+        new VolumesApi(engine, blocking).register(catalog);
         RequestPipeline pipeline = new RequestPipeline(connections, catalog,
                 new DockerHeaders(engine.version().version()), stats);
         UnixAccounts accounts = new UnixAccounts();

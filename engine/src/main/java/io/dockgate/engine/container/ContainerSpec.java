@@ -18,9 +18,56 @@ public record ContainerSpec(
         Map<String, String> labels,
         boolean tty,
         boolean openStdin,
+        boolean stdinOnce,
         String stopSignal,
         Integer stopTimeout,
         Host host) {
+
+    public static Builder builder(String image) {
+        return new Builder(image);
+    }
+
+    /** Builds a spec field by field (unset fields take the image's or Docker's defaults). */
+    public static final class Builder {
+        private final String image;
+        private List<String> entrypoint;
+        private List<String> cmd;
+        private List<String> env = List.of();
+        private String workingDir;
+        private String user;
+        private String hostname;
+        private Map<String, String> labels = Map.of();
+        private boolean tty;
+        private boolean openStdin;
+        private boolean stdinOnce;
+        private String stopSignal;
+        private Integer stopTimeout;
+        private Host host = Host.builder().build();
+
+        private Builder(String image) {
+            this.image = image;
+        }
+
+        public Builder entrypoint(List<String> v) { entrypoint = v; return this; }
+        public Builder cmd(List<String> v) { cmd = v; return this; }
+        public Builder cmd(String... v) { cmd = List.of(v); return this; }
+        public Builder env(List<String> v) { env = v; return this; }
+        public Builder workingDir(String v) { workingDir = v; return this; }
+        public Builder user(String v) { user = v; return this; }
+        public Builder hostname(String v) { hostname = v; return this; }
+        public Builder labels(Map<String, String> v) { labels = v; return this; }
+        public Builder tty(boolean v) { tty = v; return this; }
+        public Builder openStdin(boolean v) { openStdin = v; return this; }
+        public Builder stdinOnce(boolean v) { stdinOnce = v; return this; }
+        public Builder stopSignal(String v) { stopSignal = v; return this; }
+        public Builder stopTimeout(Integer v) { stopTimeout = v; return this; }
+        public Builder host(Host v) { host = v; return this; }
+
+        public ContainerSpec build() {
+            return new ContainerSpec(image, entrypoint, cmd, env, workingDir, user, hostname, labels, tty, openStdin, stdinOnce,
+                    stopSignal, stopTimeout, host);
+        }
+    }
 
     /** HostConfig: isolation, resources, restart and cleanup. */
     public record Host(
@@ -38,7 +85,109 @@ public record ContainerSpec(
             long pidsLimit,
             String cpusetCpus,
             boolean autoRemove,
-            RestartPolicy restartPolicy) {
+            RestartPolicy restartPolicy,
+            List<Mount> mounts,
+            List<Ulimit> ulimits,
+            boolean noNewPrivileges,
+            LogConfig log,
+            int consoleHeight,
+            int consoleWidth) {
+
+        public static HostBuilder builder() {
+            return new HostBuilder();
+        }
+
+        public HostBuilder toBuilder() {
+            HostBuilder b = new HostBuilder();
+            b.networkMode = networkMode; b.privileged = privileged; b.readonlyRootfs = readonlyRootfs; b.capAdd = capAdd;
+            b.capDrop = capDrop; b.tmpfs = tmpfs; b.memory = memory; b.memorySwap = memorySwap; b.cpuShares = cpuShares;
+            b.cpuQuota = cpuQuota; b.cpuPeriod = cpuPeriod; b.pidsLimit = pidsLimit; b.cpusetCpus = cpusetCpus;
+            b.autoRemove = autoRemove; b.restartPolicy = restartPolicy; b.mounts = mounts; b.ulimits = ulimits;
+            b.noNewPrivileges = noNewPrivileges; b.log = log; b.consoleHeight = consoleHeight; b.consoleWidth = consoleWidth;
+            return b;
+        }
+
+        public List<Mount> mountsOrEmpty() {
+            return mounts == null ? List.of() : mounts;
+        }
+
+        public List<Ulimit> ulimitsOrEmpty() {
+            return ulimits == null ? List.of() : ulimits;
+        }
+
+        public LogConfig logOrDefault() {
+            return log == null ? LogConfig.DEFAULT : log;
+        }
+    }
+
+    /** Builds a {@link Host} field by field; unset fields are Docker's defaults. */
+    public static final class HostBuilder {
+        private String networkMode = "none";
+        private boolean privileged;
+        private boolean readonlyRootfs;
+        private List<String> capAdd = List.of();
+        private List<String> capDrop = List.of();
+        private Map<String, String> tmpfs = Map.of();
+        private long memory;
+        private long memorySwap;
+        private long cpuShares;
+        private long cpuQuota;
+        private long cpuPeriod;
+        private long pidsLimit;
+        private String cpusetCpus = "";
+        private boolean autoRemove;
+        private RestartPolicy restartPolicy = RestartPolicy.NO;
+        private List<Mount> mounts = List.of();
+        private List<Ulimit> ulimits = List.of();
+        private boolean noNewPrivileges;
+        private LogConfig log = LogConfig.DEFAULT;
+        private int consoleHeight;
+        private int consoleWidth;
+
+        public HostBuilder networkMode(String v) { networkMode = v; return this; }
+        public HostBuilder privileged(boolean v) { privileged = v; return this; }
+        public HostBuilder readonlyRootfs(boolean v) { readonlyRootfs = v; return this; }
+        public HostBuilder capAdd(List<String> v) { capAdd = v; return this; }
+        public HostBuilder capDrop(List<String> v) { capDrop = v; return this; }
+        public HostBuilder tmpfs(Map<String, String> v) { tmpfs = v; return this; }
+        public HostBuilder memory(long v) { memory = v; return this; }
+        public HostBuilder memorySwap(long v) { memorySwap = v; return this; }
+        public HostBuilder cpuShares(long v) { cpuShares = v; return this; }
+        public HostBuilder cpuQuota(long v) { cpuQuota = v; return this; }
+        public HostBuilder cpuPeriod(long v) { cpuPeriod = v; return this; }
+        public HostBuilder pidsLimit(long v) { pidsLimit = v; return this; }
+        public HostBuilder cpusetCpus(String v) { cpusetCpus = v; return this; }
+        public HostBuilder autoRemove(boolean v) { autoRemove = v; return this; }
+        public HostBuilder restartPolicy(RestartPolicy v) { restartPolicy = v; return this; }
+        public HostBuilder mounts(List<Mount> v) { mounts = v; return this; }
+        public HostBuilder ulimits(List<Ulimit> v) { ulimits = v; return this; }
+        public HostBuilder noNewPrivileges(boolean v) { noNewPrivileges = v; return this; }
+        public HostBuilder log(LogConfig v) { log = v; return this; }
+        public HostBuilder consoleSize(int height, int width) { consoleHeight = height; consoleWidth = width; return this; }
+
+        public Host build() {
+            return new Host(networkMode, privileged, readonlyRootfs, capAdd, capDrop, tmpfs, memory, memorySwap, cpuShares, cpuQuota,
+                    cpuPeriod, pidsLimit, cpusetCpus, autoRemove, restartPolicy, mounts, ulimits, noNewPrivileges, log, consoleHeight,
+                    consoleWidth);
+        }
+    }
+
+    /**
+     * A bind mount (source is a host path) or a named volume (source is the volume's name; the engine
+     * creates it with the local driver when missing).
+     */
+    public record Mount(String type, String source, String target, boolean readOnly) {
+        public static final String BIND = "bind";
+        public static final String VOLUME = "volume";
+    }
+
+    /** A resource limit (RLIMIT_NOFILE and friends), by Docker's short name ("nofile"). */
+    public record Ulimit(String name, long soft, long hard) {
+    }
+
+    /** The k8s-file log's rotation: a file is rotated at maxSize bytes (0: never), maxFile files are kept. */
+    public record LogConfig(long maxSize, int maxFile) {
+        public static final LogConfig DEFAULT = new LogConfig(0, 1);
     }
 
     /** Docker's restart policy: no, on-failure[:N], always, unless-stopped. */

@@ -15,6 +15,9 @@ import io.dockgate.engine.runtime.Runc;
 import io.dockgate.engine.shim.Conmon;
 import io.dockgate.engine.shim.ExitWatcher;
 import io.dockgate.engine.snapshot.SnapshotService;
+import io.dockgate.engine.sys.Syscalls;
+import io.dockgate.engine.volume.Volume;
+import io.dockgate.engine.volume.VolumeStore;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,11 +48,13 @@ public final class Containers implements AutoCloseable {
 
     private final ContainerStore store;
     private final ImageStore images;
+    private final VolumeStore volumes;
     private final SnapshotService snapshots;
     private final Runc runc;
     private final Conmon conmon;
     private final Path bundles;
     private final ExitWatcher watcher;
+    private final Execs execs;
     private final ExecutorService background = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "dockgate-containers");
         t.setDaemon(true);
@@ -60,21 +65,41 @@ public final class Containers implements AutoCloseable {
     private final Map<String, Integer> attached = new ConcurrentHashMap<>();
     private final Map<String, Boolean> removeWhenDetached = new ConcurrentHashMap<>();
 
+    private final Map<String, List<PendingAttach>> pendingAttach = new ConcurrentHashMap<>();
+
     private record Waiter(String condition, CompletableFuture<ContainerRecord> future) {
     }
 
-    public Containers(Path dataRoot, Path execRoot, ImageStore images, SnapshotService snapshots, Runc runc, Path conmonBinary)
-            throws IOException {
+    private record PendingAttach(Attachment.Streams streams, Attachment.Sink sink, CompletableFuture<Attachment> future) {
+    }
+
+    public Containers(Path dataRoot, Path execRoot, ImageStore images, VolumeStore volumes, SnapshotService snapshots, Runc runc,
+                      Path conmonBinary) throws IOException {
         this.store = new ContainerStore(dataRoot);
+        this.volumes = volumes;
+        volumes.setUsers(name -> store.all().stream()
+                .filter(c -> c.spec().host().mountsOrEmpty().stream()
+                        .anyMatch(m -> m.type().equals(ContainerSpec.Mount.VOLUME) && m.source().equals(name)))
+                .map(ContainerRecord::id).toList());
         this.images = images;
         this.snapshots = snapshots;
         this.runc = runc;
         this.bundles = execRoot.resolve("containers");
         Files.createDirectories(bundles);
         this.conmon = new Conmon(conmonBinary, runc, execRoot.resolve("exits"));
+        this.execs = new Execs(this, execRoot, conmon, background);
         this.watcher = new ExitWatcher(conmon.exits(), id -> background.execute(() -> handleExit(id)));
         images.setUsage(imageId -> store.all().stream().filter(c -> c.imageId().equals(imageId.toString()))
                 .map(c -> new ImageStore.ImageUsage.User(c.id(), c.status().state().active())).toList());
+    }
+
+    /** docker exec sessions. */
+    public Execs execs() {
+        return execs;
+    }
+
+    Path bundle(String id) {
+        return bundles.resolve(id);
     }
 
     public ContainerStore store() {
@@ -127,6 +152,7 @@ public final class Containers implements AutoCloseable {
             }
             ContainerSpec.Host host = spec.host();
             validate(host);
+            host = host.toBuilder().mounts(resolveMounts(host)).build();
             SpecBuilder.capabilities(host); // refuses unknown capability names now, not at start
             String workingDir = spec.workingDir() != null && !spec.workingDir().isEmpty() ? spec.workingDir() : ic.path("WorkingDir").asText("");
             String user = spec.user() != null && !spec.user().isEmpty() ? spec.user() : ic.path("User").asText("");
@@ -135,7 +161,7 @@ public final class Containers implements AutoCloseable {
                 Signals.parse(stopSignal);
             }
             ContainerSpec merged = new ContainerSpec(spec.image(), entrypoint, cmd, envList, workingDir, user, hostname, labels,
-                    spec.tty(), spec.openStdin(), stopSignal, spec.stopTimeout(), host);
+                    spec.tty(), spec.openStdin(), spec.stdinOnce(), stopSignal, spec.stopTimeout(), host);
             Path dir = store.directory(id);
             Files.createDirectories(dir.resolve("etc"));
             writeEtc(dir.resolve("etc"), hostname, "host".equals(host.networkMode()));
@@ -159,6 +185,77 @@ public final class Containers implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             LOG.warn("cleanup after a failed create of {}: {}", id, e.toString());
         }
+    }
+
+    /** Checks bind sources and mount targets, and creates the named (or anonymous) volumes that are missing. */
+    private List<ContainerSpec.Mount> resolveMounts(ContainerSpec.Host host) throws IOException {
+        List<ContainerSpec.Mount> resolved = new ArrayList<>();
+        java.util.Set<String> targets = new java.util.HashSet<>(host.tmpfs() == null ? java.util.Set.of() : host.tmpfs().keySet());
+        for (ContainerSpec.Mount m : host.mountsOrEmpty()) {
+            String target = m.target();
+            if (!target.startsWith("/") || Path.of(target).normalize().getNameCount() == 0) {
+                throw EngineException.invalid("invalid mount config: invalid mount path: '" + target + "' mount path must be absolute and not /");
+            }
+            target = Path.of(target).normalize().toString();
+            if (!targets.add(target)) {
+                throw EngineException.invalid("Duplicate mount point: " + target);
+            }
+            switch (m.type()) {
+                case ContainerSpec.Mount.BIND -> {
+                    Path source = Path.of(m.source()).normalize();
+                    if (!source.isAbsolute()) {
+                        throw EngineException.invalid("invalid mount config for type \"bind\": invalid mount path: '" + m.source()
+                                + "' mount path must be absolute");
+                    }
+                    if (!Files.exists(source)) {
+                        throw EngineException.invalid("invalid mount config for type \"bind\": bind source path does not exist: " + source);
+                    }
+                    resolved.add(new ContainerSpec.Mount(m.type(), source.toString(), target, m.readOnly()));
+                }
+                case ContainerSpec.Mount.VOLUME -> {
+                    Volume v = m.source() == null || m.source().isEmpty() ? volumes.create(null, "local", Map.of(), Map.of())
+                            : volumes.find(m.source()) != null ? volumes.find(m.source()) : volumes.create(m.source(), "local", Map.of(), Map.of());
+                    resolved.add(new ContainerSpec.Mount(m.type(), v.name(), target, m.readOnly()));
+                }
+                default -> throw EngineException.invalid("invalid mount config: mount type \"" + m.type() + "\" is not supported");
+            }
+        }
+        return resolved;
+    }
+
+    /** The host directory behind a mount; a volume's first mount copies the image's content in (Docker's copy-up). */
+    private String hostPath(ContainerSpec.Mount m, Path rootfs) {
+        if (m.type().equals(ContainerSpec.Mount.BIND)) {
+            if (!Files.exists(Path.of(m.source()))) {
+                throw EngineException.invalid("invalid mount config for type \"bind\": bind source path does not exist: " + m.source());
+            }
+            return m.source();
+        }
+        Volume v = volumes.get(m.source());
+        if (!v.populated()) {
+            try {
+                Path inImage = io.dockgate.engine.oci.RootfsPaths.resolve(rootfs, m.target());
+                Path data = Path.of(v.mountpoint());
+                boolean empty;
+                try (var entries = Files.list(data)) {
+                    empty = entries.findAny().isEmpty();
+                }
+                if (empty && Files.isDirectory(inImage, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    Process p = new ProcessBuilder("cp", "-a", "--", inImage + "/.", data + "/").redirectErrorStream(true).start();
+                    String out = new String(p.getInputStream().readAllBytes());
+                    if (p.waitFor() != 0) {
+                        throw new IOException("copying " + m.target() + " into volume " + v.name() + ": " + out.strip());
+                    }
+                }
+                volumes.markPopulated(v.name());
+            } catch (IOException e) {
+                throw new EngineException(ErrorKind.INTERNAL, e.getMessage(), e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new EngineException(ErrorKind.INTERNAL, "interrupted", e);
+            }
+        }
+        return v.mountpoint();
     }
 
     private static void validate(ContainerSpec.Host host) {
@@ -243,14 +340,15 @@ public final class Containers implements AutoCloseable {
             try {
                 Files.createDirectories(bundle);
                 UserResolver.User user = UserResolver.resolve(rootfs, c.spec().user());
-                ObjectNode config = SpecBuilder.build(c, rootfs, store.directory(c.id()).resolve("etc"), user);
+                ObjectNode config = SpecBuilder.build(c, rootfs, store.directory(c.id()).resolve("etc"), user, m -> hostPath(m, rootfs));
                 AtomicFiles.write(bundle.resolve("config.json"), JSON.writeValueAsBytes(config), AtomicFiles.PRIVATE);
                 runc.delete(c.id());
                 Conmon.Created created = conmon.create(c.id(), c.name().substring(1), bundle, Path.of(c.logPath()), LOG_SIZE_MAX,
-                        c.spec().tty(), c.spec().openStdin());
+                        new Conmon.Stdio(c.spec().tty(), c.spec().openStdin(), c.spec().stdinOnce()));
                 ContainerRecord running = c.withStatus(new ContainerRecord.Status(ContainerState.RUNNING, created.pid(),
                         created.conmonPid(), 0, Instant.now().toString(), c.status().finishedAt(), false, "", false));
                 store.save(running);
+                connectPending(c.id());
                 runc.start(c.id());
                 return running;
             } catch (Conmon.RuntimeFailure e) {
@@ -318,15 +416,75 @@ public final class Containers implements AutoCloseable {
         }
     }
 
-    /** An output stream (attach) begins: auto-removal waits until it ends. */
-    public void attach(String id) {
+    /**
+     * Attaches a client to the container's streams through conmon's attach socket. A running container
+     * is attached at once; a created or stopped one when it next starts, between {@code runc create} and
+     * {@code runc start}, so no output is lost (docker run attaches before it starts). Cancel the future
+     * to give up waiting. While attached, an auto-remove waits for the client to read the last output.
+     */
+    public CompletableFuture<Attachment> attach(String ref, Attachment.Streams streams, Attachment.Sink sink) {
+        ContainerRecord c = store.resolve(ref);
+        CompletableFuture<Attachment> future = new CompletableFuture<>();
+        synchronized (lock(c.id())) {
+            ContainerRecord now = store.get(c.id());
+            if (now == null) {
+                throw EngineException.notFound("No such container: " + ref);
+            }
+            if (now.status().state().active()) {
+                connect(now.id(), new PendingAttach(streams, sink, future));
+            } else {
+                pendingAttach.computeIfAbsent(now.id(), k -> new CopyOnWriteArrayList<>()).add(new PendingAttach(streams, sink, future));
+            }
+        }
+        return future;
+    }
+
+    private void connect(String id, PendingAttach p) {
+        if (p.future().isDone()) {
+            return; // cancelled by its client
+        }
         synchronized (attached) {
             attached.merge(id, 1, Integer::sum);
         }
+        Attachment.Sink counted = new Attachment.Sink() {
+            @Override
+            public void output(int stream, byte[] data, int offset, int length) throws IOException {
+                p.sink().output(stream, data, offset, length);
+            }
+
+            @Override
+            public void end() {
+                try {
+                    p.sink().end();
+                } finally {
+                    detach(id);
+                }
+            }
+        };
+        try {
+            p.future().complete(Attachment.open(bundles.resolve(id).resolve("attach"), p.streams(), counted, background, null));
+        } catch (IOException | RuntimeException e) {
+            detach(id);
+            p.future().completeExceptionally(e);
+        }
     }
 
-    /** An output stream ended; performs a deferred auto-removal. */
-    public void detach(String id) {
+    private void connectPending(String id) {
+        List<PendingAttach> list = pendingAttach.remove(id);
+        if (list != null) {
+            list.forEach(p -> connect(id, p));
+        }
+    }
+
+    private void failPending(String id, String message) {
+        List<PendingAttach> list = pendingAttach.remove(id);
+        if (list != null) {
+            list.forEach(p -> p.future().completeExceptionally(EngineException.conflict(message)));
+        }
+    }
+
+    /** An attached client's stream ended; performs a deferred auto-removal. */
+    private void detach(String id) {
         boolean remove;
         synchronized (attached) {
             int left = attached.merge(id, -1, Integer::sum);
@@ -340,6 +498,29 @@ public final class Containers implements AutoCloseable {
         }
     }
 
+    /** Sets the terminal size of a TTY container (conmon's control FIFO). */
+    public void resize(String ref, int height, int width) throws IOException {
+        ContainerRecord c = store.resolve(ref);
+        if (!c.status().state().active()) {
+            throw EngineException.conflict("Container " + c.id() + " is not running");
+        }
+        resizeConsole(bundles.resolve(c.id()), height, width);
+    }
+
+    static void resizeConsole(Path dir, int height, int width) throws IOException {
+        if (height < 0 || width < 0 || height > 65535 || width > 65535) {
+            throw EngineException.invalid("invalid terminal size " + height + "x" + width);
+        }
+        try {
+            Syscalls.writeFifo(dir.resolve("ctl").toString(), Syscalls.bytes("1 " + height + " " + width + "\n"));
+        } catch (Syscalls.ErrnoException e) {
+            if (e.errno() == Syscalls.ENXIO || e.errno() == Syscalls.ENOENT) {
+                throw EngineException.conflict("the process is not running");
+            }
+            throw e;
+        }
+    }
+
     private void finishExit(ContainerRecord c, int code, boolean oom, String error) throws IOException {
         runc.delete(c.id());
         snapshots.unmount(c.id());
@@ -348,6 +529,7 @@ public final class Containers implements AutoCloseable {
         ContainerRecord exited = c.withStatus(new ContainerRecord.Status(ContainerState.EXITED, 0, 0, code, s.startedAt(),
                 Instant.now().toString(), oom, error, s.stoppedByUser()));
         store.save(exited);
+        execs.containerExited(c.id());
         notify(c.id(), exited, "next-exit", "not-running");
         LOG.info("container {} exited with {}", c.id().substring(0, 12), code);
     }
@@ -482,6 +664,11 @@ public final class Containers implements AutoCloseable {
     // ------------------------------------------------------------------ remove, wait
 
     public void remove(String ref, boolean force) throws IOException {
+        remove(ref, force, false);
+    }
+
+    /** docker rm [-f] [-v]: with removeVolumes, the container's anonymous volumes go too. */
+    public void remove(String ref, boolean force, boolean removeVolumes) throws IOException {
         ContainerRecord c = store.resolve(ref);
         if (c.status().state().active()) {
             if (!force) {
@@ -513,6 +700,15 @@ public final class Containers implements AutoCloseable {
             LayerStore.deleteTree(bundles.resolve(c.id()));
             Files.deleteIfExists(conmon.exits().resolve(c.id()));
             store.delete(c.id());
+            if (removeVolumes) {
+                for (ContainerSpec.Mount m : current.spec().host().mountsOrEmpty()) {
+                    Volume v = m.type().equals(ContainerSpec.Mount.VOLUME) ? volumes.find(m.source()) : null;
+                    if (v != null && v.anonymous() && volumes.usedBy(v.name()).isEmpty()) {
+                        volumes.remove(v.name(), true);
+                    }
+                }
+            }
+            failPending(c.id(), "container " + c.id() + " was removed");
             notify(c.id(), current, "removed", "not-running", "next-exit");
         }
         locks.remove(c.id());

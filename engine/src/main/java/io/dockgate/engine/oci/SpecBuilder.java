@@ -37,6 +37,36 @@ public final class SpecBuilder {
             "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
             "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE");
 
+    private static volatile List<String> available;
+
+    /**
+     * Every capability this daemon may grant: the kernel's list within the daemon's own bounding set (a
+     * daemon confined by its parent cannot give more, and asking runc for more fails with EPERM).
+     */
+    public static List<String> availableCaps() {
+        List<String> caps = available;
+        if (caps == null) {
+            long bounding = -1L;
+            try {
+                for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/self/status"))) {
+                    if (line.startsWith("CapBnd:")) {
+                        bounding = Long.parseUnsignedLong(line.substring(7).trim(), 16);
+                    }
+                }
+            } catch (java.io.IOException | NumberFormatException e) {
+                bounding = -1L;
+            }
+            List<String> list = new ArrayList<>();
+            for (int i = 0; i < ALL_CAPS.size(); i++) {
+                if ((bounding & (1L << i)) != 0) {
+                    list.add(ALL_CAPS.get(i)); // ALL_CAPS is in the kernel's numbering
+                }
+            }
+            caps = available = List.copyOf(list);
+        }
+        return caps;
+    }
+
     static final List<String> MASKED = List.of("/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
             "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
             "/sys/firmware", "/sys/devices/virtual/powercap");
@@ -48,7 +78,7 @@ public final class SpecBuilder {
     /** The effective capability set after cap-add and cap-drop ("ALL" allowed in both, names with or without CAP_). */
     public static Set<String> capabilities(ContainerSpec.Host host) {
         if (host.privileged()) {
-            return new LinkedHashSet<>(ALL_CAPS);
+            return new LinkedHashSet<>(availableCaps());
         }
         Set<String> caps = new LinkedHashSet<>(DEFAULT_CAPS);
         for (String drop : host.capDrop() == null ? List.<String>of() : host.capDrop()) {
@@ -62,7 +92,7 @@ public final class SpecBuilder {
         for (String add : host.capAdd() == null ? List.<String>of() : host.capAdd()) {
             String c = normalizeCap(add);
             if (c.equals("CAP_ALL")) {
-                caps.addAll(ALL_CAPS);
+                caps.addAll(availableCaps());
             } else {
                 caps.add(c);
             }
@@ -79,7 +109,20 @@ public final class SpecBuilder {
         return cap;
     }
 
-    public static ObjectNode build(ContainerRecord c, Path rootfs, Path etcDir, UserResolver.User user) {
+    /** Docker's ulimit names and the kernel's resource names. */
+    static final Map<String, String> RLIMITS = Map.ofEntries(Map.entry("core", "RLIMIT_CORE"), Map.entry("cpu", "RLIMIT_CPU"),
+            Map.entry("data", "RLIMIT_DATA"), Map.entry("fsize", "RLIMIT_FSIZE"), Map.entry("locks", "RLIMIT_LOCKS"),
+            Map.entry("memlock", "RLIMIT_MEMLOCK"), Map.entry("msgqueue", "RLIMIT_MSGQUEUE"), Map.entry("nice", "RLIMIT_NICE"),
+            Map.entry("nofile", "RLIMIT_NOFILE"), Map.entry("nproc", "RLIMIT_NPROC"), Map.entry("rss", "RLIMIT_RSS"),
+            Map.entry("rtprio", "RLIMIT_RTPRIO"), Map.entry("rttime", "RLIMIT_RTTIME"), Map.entry("sigpending", "RLIMIT_SIGPENDING"),
+            Map.entry("stack", "RLIMIT_STACK"), Map.entry("as", "RLIMIT_AS"));
+
+    /**
+     * The container's config.json. {@code hostPaths} gives the host directory behind each bind mount or
+     * named volume of the spec.
+     */
+    public static ObjectNode build(ContainerRecord c, Path rootfs, Path etcDir, UserResolver.User user,
+                                   java.util.function.Function<ContainerSpec.Mount, String> hostPaths) {
         ContainerSpec spec = c.spec();
         ContainerSpec.Host host = spec.host();
         Set<String> caps = capabilities(host);
@@ -88,6 +131,9 @@ public final class SpecBuilder {
 
         ObjectNode process = root.putObject("process");
         process.put("terminal", spec.tty());
+        if (spec.tty() && host.consoleHeight() > 0 && host.consoleWidth() > 0) {
+            process.putObject("consoleSize").put("height", host.consoleHeight()).put("width", host.consoleWidth());
+        }
         ObjectNode u = process.putObject("user");
         u.put("uid", user.uid());
         u.put("gid", user.gid());
@@ -108,7 +154,17 @@ public final class SpecBuilder {
         }
         capabilities.putArray("inheritable");
         capabilities.putArray("ambient");
-        process.put("noNewPrivileges", false);
+        process.put("noNewPrivileges", host.noNewPrivileges());
+        if (!host.ulimitsOrEmpty().isEmpty()) {
+            ArrayNode rlimits = process.putArray("rlimits");
+            for (ContainerSpec.Ulimit ul : host.ulimitsOrEmpty()) {
+                String type = RLIMITS.get(ul.name());
+                if (type == null) {
+                    throw EngineException.invalid("invalid ulimit type: " + ul.name());
+                }
+                rlimits.addObject().put("type", type).put("hard", ul.hard()).put("soft", ul.soft());
+            }
+        }
 
         root.putObject("root").put("path", rootfs.toString()).put("readonly", host.readonlyRootfs());
         boolean hostNetwork = "host".equals(host.networkMode());
@@ -150,6 +206,20 @@ public final class SpecBuilder {
                     }
                 }
                 mount(mounts, t.getKey(), "tmpfs", "tmpfs", options.toArray(new String[0]));
+            }
+        }
+
+        List<ContainerSpec.Mount> userMounts = new ArrayList<>(host.mountsOrEmpty());
+        // parents before children, as Docker sorts them
+        userMounts.sort(java.util.Comparator.comparingInt(m -> Path.of(m.target()).normalize().getNameCount()));
+        for (ContainerSpec.Mount m : userMounts) {
+            ObjectNode o = mounts.addObject();
+            o.put("destination", m.target());
+            o.put("type", "bind");
+            o.put("source", hostPaths.apply(m));
+            ArrayNode options = o.putArray("options").add("rbind").add("rprivate");
+            if (m.readOnly()) {
+                options.add("ro");
             }
         }
 

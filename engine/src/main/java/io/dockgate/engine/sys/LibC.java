@@ -1,5 +1,7 @@
 package io.dockgate.engine.sys;
 
+import jnr.ffi.annotations.In;
+import jnr.ffi.annotations.Out;
 import jnr.ffi.annotations.SaveError;
 
 /** The few libc calls Java lacks, bound with jnr-ffi. Use through {@link Syscalls}, which checks errno. */
@@ -33,6 +35,24 @@ public interface LibC {
 
     @SaveError
     int syncfs(int fd);
+
+    @SaveError
+    int socket(int domain, int type, int protocol);
+
+    @SaveError
+    int connect(int fd, @In byte[] address, int length);
+
+    @SaveError
+    long recv(int fd, @Out byte[] buffer, long length, int flags);
+
+    @SaveError
+    long send(int fd, @In byte[] buffer, long length, int flags);
+
+    @SaveError
+    int shutdown(int fd, int how);
+
+    @SaveError
+    long write(int fd, @In byte[] buffer, long length);
 
     String strerror(int errnum);
 }

@@ -14,6 +14,12 @@ public final class Syscalls {
     public static final int S_IFBLK = 0060000;
     public static final int S_IFIFO = 0010000;
     public static final int MNT_DETACH = 2;
+    static final int O_WRONLY = 01;
+    static final int O_NONBLOCK = 04000;
+    static final int O_DIRECTORY = 0200000;
+    static final int O_CLOEXEC = 02000000;
+    static final int O_PATH = 010000000;
+    public static final int ENXIO = 6;
     public static final int ENOENT = 2;
     public static final int EINVAL = 22;
     public static final int ENODATA = 61;
@@ -100,6 +106,32 @@ public final class Syscalls {
         } finally {
             LIBC.close(fd);
         }
+    }
+
+    /**
+     * Writes a short message to a FIFO without blocking: when nobody reads it (the shim is gone) the
+     * open fails with ENXIO instead of hanging.
+     */
+    public static void writeFifo(String path, byte[] message) throws ErrnoException {
+        int fd = LIBC.open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        check(fd, "open", path);
+        try {
+            check((int) LIBC.write(fd, message, message.length), "write", path);
+        } finally {
+            LIBC.close(fd);
+        }
+    }
+
+    static LibC libc() {
+        return LIBC;
+    }
+
+    static int lastError() {
+        return RUNTIME.getLastError();
+    }
+
+    static String strerror(int errno) {
+        return LIBC.strerror(errno);
     }
 
     public static byte[] bytes(String s) {

@@ -70,8 +70,7 @@ class ContainersTest {
     }
 
     private static ContainerSpec spec(List<String> cmd, ContainerSpec.Host host) {
-        return new ContainerSpec("busybox", null, cmd, List.of("GREETING=hi"), null, null, null, Map.of(), false, false, null,
-                null, host);
+        return ContainerSpec.builder("busybox").cmd(cmd).env(List.of("GREETING=hi")).host(host).build();
     }
 
     private static ContainerSpec.Host host() {
@@ -79,8 +78,7 @@ class ContainersTest {
     }
 
     private static ContainerSpec.Host host(long memory, long pids) {
-        return new ContainerSpec.Host("none", false, false, List.of(), List.of(), Map.of(), memory, 0, 0, 0, 0, pids, "",
-                false, ContainerSpec.RestartPolicy.NO);
+        return ContainerSpec.Host.builder().memory(memory).pidsLimit(pids).build();
     }
 
     private ContainerRecord runToExit(ContainerSpec spec) throws Exception {
@@ -172,8 +170,7 @@ class ContainersTest {
         containers.remove(c.id().substring(0, 6), true);
         assertThatThrownBy(() -> containers.inspect("web")).hasMessage("No such container: web");
         assertThatThrownBy(() -> containers.create("bad name!", spec(List.of("true"), host()))).hasMessageContaining("Invalid container name");
-        assertThatThrownBy(() -> containers.create(null, new ContainerSpec("nosuchimage", null, null, null, null, null, null, null, false,
-                false, null, null, host()))).hasMessage("No such image: nosuchimage");
+        assertThatThrownBy(() -> containers.create(null, ContainerSpec.builder("nosuchimage").host(host()).build())).hasMessage("No such image: nosuchimage");
     }
 
     @Test

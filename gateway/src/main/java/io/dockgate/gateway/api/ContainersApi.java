@@ -15,8 +15,13 @@ import io.dockgate.gateway.http.OperationCatalog;
 import io.dockgate.gateway.http.Responses;
 import io.dockgate.gateway.request.Filters;
 import io.dockgate.gateway.request.Route;
-import io.dockgate.gateway.stream.Hijack;
+import io.dockgate.engine.container.Attachment;
+import io.dockgate.engine.container.LogReader;
+import io.dockgate.gateway.stream.AttachBridge;
+import io.dockgate.gateway.stream.DetachKeys;
 import io.dockgate.gateway.stream.LogStreamer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
@@ -37,13 +42,6 @@ import java.util.regex.Pattern;
  */
 public final class ContainersApi {
     private static final Set<String> LIST_FILTERS = Set.of("id", "name", "label", "status", "ancestor", "exited", "before", "since");
-    private static final List<String> UNSUPPORTED_HOST_FIELDS = List.of("Binds", "Mounts", "VolumesFrom", "PortBindings", "Links",
-            "Devices", "DeviceRequests", "DeviceCgroupRules", "SecurityOpt", "Sysctls", "PidMode", "IpcMode", "UTSMode",
-            "UsernsMode", "CgroupnsMode", "Cgroup", "CgroupParent", "ExtraHosts", "Dns", "DnsSearch", "DnsOptions", "GroupAdd",
-            "Ulimits", "BlkioWeight", "BlkioWeightDevice", "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps",
-            "BlkioDeviceWriteIOps", "KernelMemory", "MemoryReservation", "NanoCpus", "CpuRealtimePeriod", "CpuRealtimeRuntime",
-            "CpusetMems", "OomKillDisable", "ShmSize", "StorageOpt", "Isolation", "VolumeDriver", "Init", "MaskedPaths", "ReadonlyPaths");
-
     private final Engine engine;
     private final Blocking blocking;
 
@@ -62,6 +60,7 @@ public final class ContainersApi {
                 .add(Route.of("POST", "/containers/{id}/wait", "container.wait"), this::await)
                 .add(Route.of("GET", "/containers/{id}/logs", "container.logs"), this::logs)
                 .add(Route.of("POST", "/containers/{id}/attach", "container.attach"), this::attach)
+                .add(Route.of("POST", "/containers/{id}/resize", "container.resize"), this::resize)
                 .add(Route.of("POST", "/containers/{id}/restart", "container.restart"), this::restart)
                 .add(Route.of("POST", "/containers/prune", "container.prune"), this::prune)
                 .add(Route.of("POST", "/containers/{id}/pause", "container.pause"), this::pause)
@@ -82,70 +81,9 @@ public final class ContainersApi {
     Future<?> create(ApiRequest request) {
         JsonNode body = DockerJson.parse(request.body());
         String name = request.query("name").orElse("");
-        ContainerSpec spec = toSpec(body);
+        ContainerSpec spec = CreateRequest.toSpec(body);
         return blocking.run(() -> containers().create(name, spec))
                 .compose(c -> Responses.json(request, 201, Map.of("Id", c.id(), "Warnings", List.of())));
-    }
-
-    static ContainerSpec toSpec(JsonNode body) {
-        String image = DockerJson.text(body, "Image");
-        if (image == null || image.isEmpty()) {
-            throw EngineException.invalid("config.Image is required");
-        }
-        for (String f : List.of("Volumes", "ExposedPorts")) {
-            if (DockerJson.present(body, f) && f.equals("Volumes")) {
-                throw EngineException.invalid("Volumes are not supported yet");
-            }
-        }
-        if (DockerJson.present(body, "Healthcheck")) {
-            throw EngineException.invalid("Healthcheck is not supported yet");
-        }
-        JsonNode hc = DockerJson.field(body, "HostConfig");
-        if (hc != null) {
-            for (String f : UNSUPPORTED_HOST_FIELDS) {
-                if (DockerJson.present(hc, f)) {
-                    throw EngineException.invalid("HostConfig." + f + " is not supported by dockgate yet");
-                }
-            }
-            String runtime = DockerJson.text(hc, "Runtime");
-            if (runtime != null && !runtime.isEmpty() && !runtime.equals("runc")) {
-                throw EngineException.invalid("unknown or invalid runtime name: " + runtime);
-            }
-        }
-        String network = hc == null ? null : DockerJson.text(hc, "NetworkMode");
-        if (network == null || network.isEmpty() || network.equals("default")) {
-            network = "none";
-        }
-        if (!network.equals("none") && !network.equals("host")) {
-            throw EngineException.invalid("network mode \"" + network + "\" is not supported: dockgate has no bridge network yet; use --network none or host");
-        }
-        JsonNode restart = hc == null ? null : DockerJson.field(hc, "RestartPolicy");
-        String restartName = restart == null ? "" : DockerJson.text(restart, "Name");
-        if (restartName != null && !restartName.isEmpty() && !restartName.equals("no")) {
-            throw EngineException.invalid("restart policy \"" + restartName + "\" is not supported yet");
-        }
-        Map<String, String> tmpfs = hc == null ? Map.of() : DockerJson.stringMap(hc, "Tmpfs");
-        ContainerSpec.Host host = new ContainerSpec.Host(network,
-                hc != null && DockerJson.bool(hc, "Privileged"),
-                hc != null && DockerJson.bool(hc, "ReadonlyRootfs"),
-                hc == null ? List.of() : orEmpty(DockerJson.strings(hc, "CapAdd")),
-                hc == null ? List.of() : orEmpty(DockerJson.strings(hc, "CapDrop")),
-                tmpfs,
-                hc == null ? 0 : DockerJson.number(hc, "Memory"),
-                hc == null ? 0 : DockerJson.number(hc, "MemorySwap"),
-                hc == null ? 0 : DockerJson.number(hc, "CpuShares"),
-                hc == null ? 0 : DockerJson.number(hc, "CpuQuota"),
-                hc == null ? 0 : DockerJson.number(hc, "CpuPeriod"),
-                hc == null ? 0 : DockerJson.number(hc, "PidsLimit"),
-                hc == null ? "" : DockerJson.text(hc, "CpusetCpus"),
-                hc != null && DockerJson.bool(hc, "AutoRemove"),
-                ContainerSpec.RestartPolicy.NO);
-        JsonNode stopTimeout = DockerJson.field(body, "StopTimeout");
-        return new ContainerSpec(image, DockerJson.strings(body, "Entrypoint"), DockerJson.strings(body, "Cmd"),
-                orEmpty(DockerJson.strings(body, "Env")), DockerJson.text(body, "WorkingDir"), DockerJson.text(body, "User"),
-                DockerJson.text(body, "Hostname"), DockerJson.stringMap(body, "Labels"), DockerJson.bool(body, "Tty"),
-                DockerJson.bool(body, "OpenStdin"), DockerJson.text(body, "StopSignal"),
-                stopTimeout == null ? null : stopTimeout.asInt(), host);
     }
 
     private static List<String> orEmpty(List<String> list) {
@@ -185,7 +123,7 @@ public final class ContainersApi {
         if (request.queryBool("link")) {
             throw EngineException.invalid("links are not supported");
         }
-        return noContent(request, () -> containers().remove(id, force));
+        return noContent(request, () -> containers().remove(id, force, request.queryBool("v")));
     }
 
     /** Runs an engine action on a worker and answers 204 No Content. */
@@ -194,6 +132,14 @@ public final class ContainersApi {
             action.run();
             return null;
         }).compose(v -> request.response().setStatusCode(204).end());
+    }
+
+    /** Runs an engine action on a worker and answers 200 with an empty body (resize, as dockerd does). */
+    private Future<?> noContentOk(ApiRequest request, EngineAction action) {
+        return blocking.run(() -> {
+            action.run();
+            return null;
+        }).compose(v -> request.response().setStatusCode(200).end());
     }
 
     /** An engine call without a result. */
@@ -387,7 +333,8 @@ public final class ContainersApi {
         m.put("MountLabel", "");
         m.put("ProcessLabel", "");
         m.put("AppArmorProfile", "");
-        m.put("ExecIDs", null);
+        List<String> execIds = containers().execs().idsOf(c.id());
+        m.put("ExecIDs", execIds.isEmpty() ? null : execIds);
         ContainerSpec.Host h = c.spec().host();
         Map<String, Object> hc = new LinkedHashMap<>();
         hc.put("NetworkMode", h.networkMode());
@@ -405,11 +352,20 @@ public final class ContainersApi {
         hc.put("CpusetCpus", h.cpusetCpus());
         hc.put("AutoRemove", h.autoRemove());
         hc.put("RestartPolicy", Map.of("Name", h.restartPolicy().name(), "MaximumRetryCount", h.restartPolicy().maximumRetryCount()));
-        hc.put("LogConfig", Map.of("Type", "k8s-file", "Config", Map.of()));
+        Map<String, String> logOpts = new LinkedHashMap<>();
+        if (h.logOrDefault().maxSize() > 0) {
+            logOpts.put("max-size", Long.toString(h.logOrDefault().maxSize()));
+            logOpts.put("max-file", Integer.toString(h.logOrDefault().maxFile()));
+        }
+        hc.put("LogConfig", Map.of("Type", "json-file", "Config", logOpts));
+        hc.put("Ulimits", h.ulimitsOrEmpty().stream().map(u -> Map.of("Name", u.name(), "Soft", u.soft(), "Hard", u.hard())).toList());
+        hc.put("SecurityOpt", h.noNewPrivileges() ? List.of("no-new-privileges") : null);
+        hc.put("Mounts", h.mountsOrEmpty().stream().map(mt -> Map.of("Type", mt.type(), "Source", mt.source(), "Target", mt.target(),
+                "ReadOnly", mt.readOnly())).toList());
         hc.put("Runtime", "runc");
         m.put("HostConfig", hc);
         m.put("GraphDriver", Map.of("Name", "overlay2", "Data", Map.of()));
-        m.put("Mounts", List.of());
+        m.put("Mounts", mounts(c));
         Map<String, Object> config = new LinkedHashMap<>();
         config.put("Hostname", c.spec().hostname());
         config.put("Domainname", "");
@@ -419,7 +375,7 @@ public final class ContainersApi {
         config.put("AttachStderr", false);
         config.put("Tty", c.spec().tty());
         config.put("OpenStdin", c.spec().openStdin());
-        config.put("StdinOnce", false);
+        config.put("StdinOnce", c.spec().stdinOnce());
         config.put("Env", c.spec().env());
         config.put("Cmd", c.spec().cmd());
         config.put("Image", c.imageRef());
@@ -442,6 +398,30 @@ public final class ContainersApi {
             m.put("SizeRootFs", sizeRw(c) + imageSize(c));
         }
         return m;
+    }
+
+    /** The Mounts of inspect and list: bind mounts and volumes with their host paths. */
+    private List<Map<String, Object>> mounts(ContainerRecord c) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (ContainerSpec.Mount mt : c.spec().host().mountsOrEmpty()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("Type", mt.type());
+            boolean volume = mt.type().equals(ContainerSpec.Mount.VOLUME);
+            if (volume) {
+                m.put("Name", mt.source());
+                var v = engine.volumes().find(mt.source());
+                m.put("Source", v == null ? "" : v.mountpoint());
+                m.put("Driver", "local");
+            } else {
+                m.put("Source", mt.source());
+            }
+            m.put("Destination", mt.target());
+            m.put("Mode", mt.readOnly() ? "ro" : "");
+            m.put("RW", !mt.readOnly());
+            m.put("Propagation", volume ? "" : "rprivate");
+            out.add(m);
+        }
+        return out;
     }
 
     private long sizeRw(ContainerRecord c) throws java.io.IOException {
@@ -540,7 +520,7 @@ public final class ContainersApi {
         m.put("Status", statusText(c));
         m.put("HostConfig", Map.of("NetworkMode", c.spec().host().networkMode()));
         m.put("NetworkSettings", Map.of("Networks", Map.of()));
-        m.put("Mounts", List.of());
+        m.put("Mounts", mounts(c));
         if (size) {
             long rw = sizeRw(c);
             m.put("SizeRw", rw);
@@ -632,37 +612,51 @@ public final class ContainersApi {
     }
 
     /**
-     * docker attach / docker run in the foreground: the connection is hijacked (101 UPGRADED) and the
-     * container's output streams from the moment of attaching until it stops. Standard input is not wired
-     * yet: a request for it is refused.
+     * docker attach / docker run in the foreground: the connection is hijacked (101 UPGRADED) and joined
+     * to conmon's attach socket: stdin in, stdout and stderr out, from the moment of attaching (logs=1
+     * first sends what the log already holds). A container that is not running is attached when it
+     * starts, so docker run loses no output.
      */
     Future<?> attach(ApiRequest request) {
         String id = request.param("id");
-        if (request.queryBool("stdin")) {
-            throw new EngineException(ErrorKind.NOT_IMPLEMENTED, "attaching standard input is not supported yet (docker run -i, docker attach)");
-        }
+        boolean stdin = request.queryBool("stdin");
         boolean stdout = request.queryBool("stdout");
         boolean stderr = request.queryBool("stderr");
         boolean stream = request.queryBool("stream");
         boolean logs = request.queryBool("logs");
-        return blocking.run(() -> containers().inspect(id)).compose(c -> {
-            String type = c.spec().tty() ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream";
-            LogStreamer.Options options = new LogStreamer.Options(stdout, stderr, stream, false, -1, null, null, !logs, true);
-            containers().attach(c.id());
-            Future<?> streamed;
-            if (request.http().getHeader("Upgrade") == null) {
-                HttpServerResponse response = request.response();
-                response.setStatusCode(200).setChunked(true).putHeader("Content-Type", type);
-                Promise<Void> closed = Promise.promise();
-                response.closeHandler(v -> closed.tryComplete());
-                streamed = new LogStreamer(blocking, containers()).stream(c, options, response, closed.future()).compose(v -> response.end());
-            } else {
-                streamed = Hijack.upgrade(request.http(), type).compose(up ->
-                        new LogStreamer(blocking, containers()).stream(c, options, up.socket(), up.closed())
-                                .eventually(() -> up.socket().close()));
+        DetachKeys keys = DetachKeys.parse(request.query("detachKeys").orElse(null));
+        return blocking.run(() -> {
+            ContainerRecord c = containers().inspect(id);
+            Buffer preface = Buffer.buffer();
+            if (logs) {
+                for (LogReader.Entry e : LogReader.read(Path.of(c.logPath()), 0).entries()) {
+                    if (e.stderr() ? stderr : stdout) {
+                        byte[] text = e.text().getBytes(StandardCharsets.UTF_8);
+                        preface.appendBuffer(AttachBridge.frame(c.spec().tty(), e.stderr() ? 2 : 1, text, 0, text.length));
+                    }
+                }
             }
-            return streamed.onComplete(ar -> containers().detach(c.id()));
+            return Map.entry(c, preface);
+        }).compose(found -> {
+            ContainerRecord c = found.getKey();
+            if (!stream) {
+                HttpServerResponse response = request.response();
+                response.setStatusCode(200).putHeader("Content-Type", AttachedStream.contentType(c.spec().tty()));
+                return response.end(found.getValue());
+            }
+            boolean withStdin = stdin && c.spec().openStdin();
+            AttachedStream.Options options = new AttachedStream.Options(c.spec().tty(), withStdin, keys, found.getValue());
+            return AttachedStream.run(request, blocking, options,
+                    sink -> containers().attach(c.id(), new Attachment.Streams(withStdin, stdout, stderr), sink));
         });
+    }
+
+    /** docker run -t / docker attach: the terminal's size. */
+    Future<?> resize(ApiRequest request) {
+        String id = request.param("id");
+        int h = parseInt(request.query("h").orElse("0"), "h");
+        int w = parseInt(request.query("w").orElse("0"), "w");
+        return noContentOk(request, () -> containers().resize(id, h, w));
     }
 
     static Instant time(String text) {

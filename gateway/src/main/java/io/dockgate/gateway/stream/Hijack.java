@@ -14,7 +14,8 @@ import io.vertx.core.net.NetSocket;
 /**
  * Docker's hijack: the connection stops being HTTP after {@code 101 UPGRADED}. Half-closure is enabled
  * first, so the client's end of input (TCP FIN, or the TLS 1.3 close_notify the docker CLI sends when it
- * has no stdin) does not close the connection: the daemon goes on writing the container's output.
+ * has no stdin) does not close the connection: the daemon goes on writing the container's output. The
+ * socket is returned paused: the caller sets its handler, then resumes it.
  */
 public final class Hijack {
     /** The upgraded connection and a future that completes when the client ends its input. */
@@ -40,7 +41,7 @@ public final class Hijack {
                     inputEnded.tryComplete();
                 }
             });
-            socket.handler(data -> { }); // stdin is not wired yet: bytes are dropped
+            socket.pause(); // the client may send stdin as soon as it reads the 101: held until the caller sets its handler
             socket.endHandler(v -> inputEnded.tryComplete());
             socket.closeHandler(v -> {
                 inputEnded.tryComplete();

@@ -1,0 +1,393 @@
+package io.dockgate.gateway.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.dockgate.engine.EngineException;
+import io.dockgate.engine.container.ContainerSpec;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Translates the body of {@code POST /containers/create} (Docker's Config with HostConfig) into the
+ * engine's {@link ContainerSpec}. A field that matters for safety or behaviour and that the engine
+ * cannot honour is refused with 400, never ignored.
+ */
+final class CreateRequest {
+    private static final List<String> UNSUPPORTED_HOST_FIELDS = List.of("VolumesFrom", "PortBindings", "Links",
+            "Devices", "DeviceRequests", "DeviceCgroupRules", "Sysctls", "PidMode", "IpcMode", "UTSMode",
+            "UsernsMode", "Cgroup", "CgroupParent", "ExtraHosts", "Dns", "DnsSearch", "DnsOptions", "GroupAdd",
+            "BlkioWeight", "BlkioWeightDevice", "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps",
+            "BlkioDeviceWriteIOps", "KernelMemory", "MemoryReservation", "CpuRealtimePeriod", "CpuRealtimeRuntime",
+            "CpusetMems", "OomKillDisable", "StorageOpt", "VolumeDriver", "Init", "MaskedPaths", "ReadonlyPaths",
+            "PublishAllPorts");
+    static final Set<String> ULIMITS = Set.of("core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile",
+            "nproc", "rss", "rtprio", "rttime", "sigpending", "stack", "as");
+    private static final Set<String> PRIVATE_PROPAGATION = Set.of("", "private", "rprivate");
+
+    private CreateRequest() {
+    }
+
+    static ContainerSpec toSpec(JsonNode body) {
+        String image = DockerJson.text(body, "Image");
+        if (image == null || image.isEmpty()) {
+            throw EngineException.invalid("config.Image is required");
+        }
+        if (DockerJson.present(body, "Healthcheck")) {
+            JsonNode test = DockerJson.field(DockerJson.field(body, "Healthcheck"), "Test");
+            if (test != null && !(test.isArray() && test.size() == 1 && "NONE".equals(test.get(0).asText()))) {
+                throw EngineException.invalid("Healthcheck is not supported yet");
+            }
+        }
+        JsonNode hc = DockerJson.field(body, "HostConfig");
+        if (hc != null) {
+            for (String f : UNSUPPORTED_HOST_FIELDS) {
+                if (DockerJson.present(hc, f)) {
+                    throw EngineException.invalid("HostConfig." + f + " is not supported by dockgate yet");
+                }
+            }
+            String runtime = DockerJson.text(hc, "Runtime");
+            if (runtime != null && !runtime.isEmpty() && !runtime.equals("runc")) {
+                throw EngineException.invalid("unknown or invalid runtime name: " + runtime);
+            }
+            String cgroupns = DockerJson.text(hc, "CgroupnsMode");
+            if (cgroupns != null && !cgroupns.isEmpty() && !cgroupns.equals("host")) {
+                throw EngineException.invalid("cgroup namespace mode \"" + cgroupns + "\" is not supported: cgroup v1 hosts use the host's");
+            }
+            String isolation = DockerJson.text(hc, "Isolation");
+            if (isolation != null && !isolation.isEmpty() && !isolation.equals("default")) {
+                throw EngineException.invalid("invalid isolation: " + isolation + " on linux");
+            }
+        }
+        ContainerSpec.HostBuilder host = ContainerSpec.Host.builder();
+        String network = hc == null ? null : DockerJson.text(hc, "NetworkMode");
+        if (network == null || network.isEmpty() || network.equals("default") || network.equals("bridge")) {
+            network = "none";
+        }
+        if (!network.equals("none") && !network.equals("host")) {
+            throw EngineException.invalid("network mode \"" + network + "\" is not supported: dockgate has no bridge network yet; use --network none or host");
+        }
+        host.networkMode(network);
+        List<ContainerSpec.Mount> mounts = new ArrayList<>();
+        Map<String, String> tmpfs = new LinkedHashMap<>();
+        if (hc != null) {
+            host.privileged(DockerJson.bool(hc, "Privileged"))
+                    .readonlyRootfs(DockerJson.bool(hc, "ReadonlyRootfs"))
+                    .capAdd(orEmpty(DockerJson.strings(hc, "CapAdd")))
+                    .capDrop(orEmpty(DockerJson.strings(hc, "CapDrop")))
+                    .memory(DockerJson.number(hc, "Memory"))
+                    .memorySwap(DockerJson.number(hc, "MemorySwap"))
+                    .cpuShares(DockerJson.number(hc, "CpuShares"))
+                    .cpuQuota(DockerJson.number(hc, "CpuQuota"))
+                    .cpuPeriod(DockerJson.number(hc, "CpuPeriod"))
+                    .pidsLimit(DockerJson.number(hc, "PidsLimit"))
+                    .cpusetCpus(orEmpty(DockerJson.text(hc, "CpusetCpus")))
+                    .autoRemove(DockerJson.bool(hc, "AutoRemove"))
+                    .restartPolicy(restartPolicy(hc))
+                    .ulimits(ulimits(hc))
+                    .noNewPrivileges(noNewPrivileges(hc))
+                    .log(logConfig(hc));
+            long nanoCpus = DockerJson.number(hc, "NanoCpus");
+            if (nanoCpus != 0) {
+                if (DockerJson.number(hc, "CpuQuota") != 0 || DockerJson.number(hc, "CpuPeriod") != 0) {
+                    throw EngineException.invalid("Conflicting options: Nano CPUs and CPU Period cannot both be set");
+                }
+                if (nanoCpus < 0 || nanoCpus > (long) Runtime.getRuntime().availableProcessors() * 1_000_000_000L) {
+                    throw EngineException.invalid("Range of CPUs is from 0.01 to " + Runtime.getRuntime().availableProcessors()
+                            + ".00, as there are only " + Runtime.getRuntime().availableProcessors() + " CPUs available");
+                }
+                host.cpuPeriod(100_000).cpuQuota(Math.max(1000, nanoCpus / 10_000));
+            }
+            long shm = DockerJson.number(hc, "ShmSize");
+            if (shm < 0) {
+                throw EngineException.invalid("SHM size can not be less than 0");
+            }
+            if (shm != 0 && shm != 64L << 20) {
+                throw EngineException.invalid("HostConfig.ShmSize other than the default 64MB is not supported by dockgate yet");
+            }
+            int[] console = ExecApi.consoleSize(hc);
+            host.consoleSize(console[0], console[1]);
+            tmpfs.putAll(DockerJson.stringMap(hc, "Tmpfs"));
+            binds(DockerJson.strings(hc, "Binds"), mounts);
+            mountsField(DockerJson.field(hc, "Mounts"), mounts, tmpfs);
+            if (host.build().autoRemove() && !host.build().restartPolicy().name().equals("no")) {
+                throw EngineException.invalid("can't create 'AutoRemove' container with restart policy");
+            }
+        }
+        JsonNode volumes = DockerJson.field(body, "Volumes");
+        if (volumes != null && volumes.isObject()) {
+            volumes.fieldNames().forEachRemaining(target -> {
+                if (mounts.stream().noneMatch(m -> m.target().equals(target)) && !tmpfs.containsKey(target)) {
+                    mounts.add(new ContainerSpec.Mount(ContainerSpec.Mount.VOLUME, "", target, false));
+                }
+            });
+        }
+        host.mounts(mounts).tmpfs(tmpfs);
+        JsonNode stopTimeout = DockerJson.field(body, "StopTimeout");
+        return ContainerSpec.builder(image)
+                .entrypoint(DockerJson.strings(body, "Entrypoint"))
+                .cmd(DockerJson.strings(body, "Cmd"))
+                .env(orEmpty(DockerJson.strings(body, "Env")))
+                .workingDir(DockerJson.text(body, "WorkingDir"))
+                .user(DockerJson.text(body, "User"))
+                .hostname(DockerJson.text(body, "Hostname"))
+                .labels(DockerJson.stringMap(body, "Labels"))
+                .tty(DockerJson.bool(body, "Tty"))
+                .openStdin(DockerJson.bool(body, "OpenStdin"))
+                .stdinOnce(DockerJson.bool(body, "StdinOnce"))
+                .stopSignal(DockerJson.text(body, "StopSignal"))
+                .stopTimeout(stopTimeout == null ? null : stopTimeout.asInt())
+                .host(host.build())
+                .build();
+    }
+
+    static ContainerSpec.RestartPolicy restartPolicy(JsonNode hc) {
+        JsonNode restart = DockerJson.field(hc, "RestartPolicy");
+        String name = restart == null ? "" : orEmpty(DockerJson.text(restart, "Name"));
+        long retries = restart == null ? 0 : DockerJson.number(restart, "MaximumRetryCount");
+        switch (name) {
+            case "", "no" -> {
+                if (retries != 0) {
+                    throw EngineException.invalid("invalid restart policy: maximum retry count can only be used with 'on-failure'");
+                }
+                return ContainerSpec.RestartPolicy.NO;
+            }
+            case "always", "unless-stopped" -> {
+                if (retries != 0) {
+                    throw EngineException.invalid("invalid restart policy: maximum retry count can only be used with 'on-failure'");
+                }
+                return new ContainerSpec.RestartPolicy(name, 0);
+            }
+            case "on-failure" -> {
+                if (retries < 0) {
+                    throw EngineException.invalid("invalid restart policy: maximum retry count cannot be negative");
+                }
+                return new ContainerSpec.RestartPolicy(name, (int) Math.min(retries, Integer.MAX_VALUE));
+            }
+            default -> throw EngineException.invalid("invalid restart policy: unknown policy '" + name
+                    + "'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'");
+        }
+    }
+
+    private static List<ContainerSpec.Ulimit> ulimits(JsonNode hc) {
+        JsonNode list = DockerJson.field(hc, "Ulimits");
+        List<ContainerSpec.Ulimit> out = new ArrayList<>();
+        if (list == null) {
+            return out;
+        }
+        if (!list.isArray()) {
+            throw EngineException.invalid("invalid JSON: Ulimits must be a list");
+        }
+        for (JsonNode u : list) {
+            String name = orEmpty(DockerJson.text(u, "Name"));
+            if (!ULIMITS.contains(name)) {
+                throw EngineException.invalid("invalid ulimit type: " + name);
+            }
+            long soft = DockerJson.number(u, "Soft");
+            long hard = DockerJson.number(u, "Hard");
+            if (soft > hard || soft < -1) {
+                throw EngineException.invalid("ulimit soft limit must be less than or equal to hard limit: " + soft + " > " + hard);
+            }
+            out.add(new ContainerSpec.Ulimit(name, soft, hard));
+        }
+        return out;
+    }
+
+    private static boolean noNewPrivileges(JsonNode hc) {
+        boolean nnp = false;
+        for (String opt : orEmpty(DockerJson.strings(hc, "SecurityOpt"))) {
+            String o = opt.trim();
+            if (o.equals("no-new-privileges") || o.equals("no-new-privileges:true") || o.equals("no-new-privileges=true")) {
+                nnp = true;
+            } else if (o.equals("no-new-privileges:false") || o.equals("no-new-privileges=false")) {
+                nnp = false;
+            } else {
+                throw EngineException.invalid("security option \"" + o + "\" is not supported: dockgate always applies its default "
+                        + "seccomp profile (and no AppArmor/SELinux labels)");
+            }
+        }
+        return nnp;
+    }
+
+    private static ContainerSpec.LogConfig logConfig(JsonNode hc) {
+        JsonNode lc = DockerJson.field(hc, "LogConfig");
+        if (lc == null) {
+            return ContainerSpec.LogConfig.DEFAULT;
+        }
+        String type = orEmpty(DockerJson.text(lc, "Type"));
+        if (!Set.of("", "json-file", "k8s-file", "local").contains(type)) {
+            throw EngineException.invalid("logging driver \"" + type + "\" is not supported: dockgate keeps logs in files "
+                    + "(json-file semantics, with max-size and max-file)");
+        }
+        Map<String, String> config = DockerJson.stringMap(lc, "Config");
+        long maxSize = 0;
+        int maxFile = 1;
+        for (Map.Entry<String, String> e : config.entrySet()) {
+            switch (e.getKey()) {
+                case "max-size" -> maxSize = parseSize(e.getValue(), "max-size");
+                case "max-file" -> {
+                    try {
+                        maxFile = Integer.parseInt(e.getValue());
+                    } catch (NumberFormatException x) {
+                        throw EngineException.invalid("invalid value for max-file: " + e.getValue());
+                    }
+                    if (maxFile < 1) {
+                        throw EngineException.invalid("max-file cannot be less than 1");
+                    }
+                }
+                default -> throw EngineException.invalid("unknown log opt '" + e.getKey() + "' for json-file log driver");
+            }
+        }
+        if (maxFile > 1 && maxSize == 0) {
+            throw EngineException.invalid("max-file cannot be set without max-size");
+        }
+        return new ContainerSpec.LogConfig(maxSize, maxFile);
+    }
+
+    /** Docker's size syntax: 10k, 10m, 1g (binary units), or bytes. */
+    static long parseSize(String text, String name) {
+        String t = text.trim().toLowerCase(Locale.ROOT);
+        long unit = 1;
+        if (t.endsWith("b")) {
+            t = t.substring(0, t.length() - 1);
+        }
+        if (t.endsWith("k")) {
+            unit = 1L << 10;
+        } else if (t.endsWith("m")) {
+            unit = 1L << 20;
+        } else if (t.endsWith("g")) {
+            unit = 1L << 30;
+        }
+        if (unit > 1) {
+            t = t.substring(0, t.length() - 1);
+        }
+        try {
+            long v = (long) (Double.parseDouble(t) * unit);
+            if (v <= 0) {
+                throw new NumberFormatException();
+            }
+            return v;
+        } catch (NumberFormatException e) {
+            throw EngineException.invalid("invalid value for " + name + ": " + text);
+        }
+    }
+
+    /** {@code -v SRC:DST[:OPTIONS]}: an absolute SRC is a host path, anything else a volume name. */
+    static void binds(List<String> binds, List<ContainerSpec.Mount> mounts) {
+        if (binds == null) {
+            return;
+        }
+        for (String bind : binds) {
+            String[] parts = bind.split(":", -1);
+            if (parts.length < 2 || parts.length > 3 || parts[0].isEmpty() || parts[1].isEmpty()) {
+                throw EngineException.invalid("invalid volume specification: '" + bind + "'");
+            }
+            boolean readOnly = false;
+            if (parts.length == 3) {
+                for (String o : parts[2].split(",")) {
+                    switch (o) {
+                        case "ro" -> readOnly = true;
+                        case "rw", "z", "Z", "private", "rprivate" -> { }
+                        default -> throw EngineException.invalid("invalid mode: " + o + " (in '" + bind
+                                + "'): dockgate supports ro, rw and private propagation");
+                    }
+                }
+            }
+            String type = parts[0].startsWith("/") ? ContainerSpec.Mount.BIND : ContainerSpec.Mount.VOLUME;
+            addMount(mounts, new ContainerSpec.Mount(type, parts[0], parts[1], readOnly));
+        }
+    }
+
+    private static void mountsField(JsonNode list, List<ContainerSpec.Mount> mounts, Map<String, String> tmpfs) {
+        if (list == null) {
+            return;
+        }
+        if (!list.isArray()) {
+            throw EngineException.invalid("invalid JSON: Mounts must be a list");
+        }
+        for (JsonNode m : list) {
+            String type = orEmpty(DockerJson.text(m, "Type"));
+            String source = orEmpty(DockerJson.text(m, "Source"));
+            String target = orEmpty(DockerJson.text(m, "Target"));
+            boolean readOnly = DockerJson.bool(m, "ReadOnly");
+            if (target.isEmpty()) {
+                throw EngineException.invalid("invalid mount config: Target must not be empty");
+            }
+            switch (type) {
+                case "bind" -> {
+                    JsonNode opts = DockerJson.field(m, "BindOptions");
+                    if (opts != null) {
+                        String propagation = orEmpty(DockerJson.text(opts, "Propagation"));
+                        if (!PRIVATE_PROPAGATION.contains(propagation)) {
+                            throw EngineException.invalid("invalid mount config: bind propagation \"" + propagation + "\" is not supported");
+                        }
+                        if (DockerJson.bool(opts, "NonRecursive") || DockerJson.bool(opts, "ReadOnlyNonRecursive")
+                                || DockerJson.bool(opts, "ReadOnlyForceRecursive") || DockerJson.bool(opts, "CreateMountpoint")) {
+                            throw EngineException.invalid("invalid mount config: these bind options are not supported");
+                        }
+                    }
+                    if (!source.startsWith("/")) {
+                        throw EngineException.invalid("invalid mount config for type \"bind\": invalid mount path: '" + source
+                                + "' mount path must be absolute");
+                    }
+                    addMount(mounts, new ContainerSpec.Mount(ContainerSpec.Mount.BIND, source, target, readOnly));
+                }
+                case "volume" -> {
+                    JsonNode opts = DockerJson.field(m, "VolumeOptions");
+                    if (opts != null) {
+                        JsonNode driver = DockerJson.field(opts, "DriverConfig");
+                        if (driver != null && (DockerJson.present(driver, "Options")
+                                || !Set.of("", "local").contains(orEmpty(DockerJson.text(driver, "Name"))))) {
+                            throw EngineException.invalid("invalid mount config: volume driver options are not supported");
+                        }
+                        if (DockerJson.present(opts, "Subpath")) {
+                            throw EngineException.invalid("invalid mount config: volume subpaths are not supported");
+                        }
+                    }
+                    addMount(mounts, new ContainerSpec.Mount(ContainerSpec.Mount.VOLUME, source, target, readOnly));
+                }
+                case "tmpfs" -> {
+                    if (!source.isEmpty()) {
+                        throw EngineException.invalid("invalid mount config for type \"tmpfs\": source must not be specified");
+                    }
+                    JsonNode opts = DockerJson.field(m, "TmpfsOptions");
+                    List<String> o = new ArrayList<>();
+                    if (opts != null) {
+                        long size = DockerJson.number(opts, "SizeBytes");
+                        long mode = DockerJson.number(opts, "Mode");
+                        if (size > 0) {
+                            o.add("size=" + size);
+                        }
+                        if (mode > 0) {
+                            o.add("mode=" + Long.toOctalString(mode));
+                        }
+                    }
+                    if (readOnly) {
+                        o.add("ro");
+                    }
+                    if (tmpfs.put(target, String.join(",", o)) != null) {
+                        throw EngineException.invalid("Duplicate mount point: " + target);
+                    }
+                }
+                default -> throw EngineException.invalid("invalid mount config: mount type \"" + type + "\" is not supported");
+            }
+        }
+    }
+
+    private static void addMount(List<ContainerSpec.Mount> mounts, ContainerSpec.Mount m) {
+        if (mounts.stream().anyMatch(x -> x.target().equals(m.target()))) {
+            throw EngineException.invalid("Duplicate mount point: " + m.target());
+        }
+        mounts.add(m);
+    }
+
+    private static List<String> orEmpty(List<String> list) {
+        return list == null ? List.of() : list;
+    }
+
+    private static String orEmpty(String s) {
+        return s == null ? "" : s;
+    }
+}

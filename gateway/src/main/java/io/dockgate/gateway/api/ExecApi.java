@@ -1,0 +1,126 @@
+package io.dockgate.gateway.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.dockgate.engine.Engine;
+import io.dockgate.engine.EngineException;
+import io.dockgate.engine.container.Execs;
+import io.dockgate.gateway.http.ApiRequest;
+import io.dockgate.gateway.http.Blocking;
+import io.dockgate.gateway.http.OperationCatalog;
+import io.dockgate.gateway.http.Responses;
+import io.dockgate.gateway.request.Route;
+import io.dockgate.gateway.stream.DetachKeys;
+import io.vertx.core.Future;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+/** docker exec: create, start (hijacked or detached), resize, inspect. */
+public final class ExecApi {
+    private final Engine engine;
+    private final Blocking blocking;
+    private final Map<String, String> detachKeys = new java.util.concurrent.ConcurrentHashMap<>();
+
+    public ExecApi(Engine engine, Blocking blocking) {
+        this.engine = engine;
+        this.blocking = blocking;
+    }
+
+    public void register(OperationCatalog catalog) {
+        catalog.add(Route.of("POST", "/containers/{id}/exec", "container.exec").bufferedBody(), this::create)
+                .add(Route.of("POST", "/exec/{id}/start", "exec.start").bufferedBody(), this::start)
+                .add(Route.of("POST", "/exec/{id}/resize", "exec.resize"), this::resize)
+                .add(Route.of("GET", "/exec/{id}/json", "exec.inspect"), this::inspect);
+    }
+
+    private Execs execs() {
+        return engine.containers().execs();
+    }
+
+    Future<?> create(ApiRequest request) {
+        String id = request.param("id");
+        JsonNode body = DockerJson.parse(request.body());
+        List<String> cmd = DockerJson.strings(body, "Cmd");
+        String keys = DockerJson.text(body, "DetachKeys");
+        DetachKeys.parse(keys); // refuse a bad spec now
+        Execs.ExecSpec spec = new Execs.ExecSpec(cmd, DockerJson.strings(body, "Env"), DockerJson.text(body, "User"),
+                DockerJson.text(body, "WorkingDir"), DockerJson.bool(body, "Tty"), DockerJson.bool(body, "Privileged"),
+                DockerJson.bool(body, "AttachStdin"), DockerJson.bool(body, "AttachStdout"), DockerJson.bool(body, "AttachStderr"),
+                consoleSize(body)[0], consoleSize(body)[1]);
+        return blocking.run(() -> execs().create(id, spec)).compose(s -> {
+            if (keys != null && !keys.isEmpty()) {
+                detachKeys.put(s.id(), keys);
+            }
+            return Responses.json(request, 201, Map.of("Id", s.id()));
+        });
+    }
+
+    /** ConsoleSize [height, width], or zeros. */
+    static int[] consoleSize(JsonNode body) {
+        JsonNode size = DockerJson.field(body, "ConsoleSize");
+        if (size == null) {
+            return new int[] {0, 0};
+        }
+        if (!size.isArray() || size.size() != 2 || !size.get(0).canConvertToInt() || !size.get(1).canConvertToInt()
+                || size.get(0).asInt() < 0 || size.get(1).asInt() < 0) {
+            throw EngineException.invalid("invalid ConsoleSize: expected [height, width]");
+        }
+        return new int[] {size.get(0).asInt(), size.get(1).asInt()};
+    }
+
+    /** Detached: 200 at once. Attached: the connection is hijacked and joined to the exec's attach socket. */
+    Future<?> start(ApiRequest request) {
+        String id = request.param("id");
+        JsonNode body = request.body().length == 0 ? DockerJson.MAPPER.createObjectNode() : DockerJson.parse(request.body());
+        boolean detach = DockerJson.bool(body, "Detach");
+        int[] size = consoleSize(body);
+        return blocking.run(() -> execs().get(id)).compose(s -> {
+            if (detach) {
+                return blocking.run(() -> execs().start(s.id(), null, size[0], size[1]))
+                        .compose(a -> request.response().setStatusCode(200).end());
+            }
+            Execs.ExecSpec e = s.spec();
+            AttachedStream.Options options = new AttachedStream.Options(e.tty(), e.attachStdin(),
+                    DetachKeys.parse(detachKeys.remove(s.id())), null);
+            return AttachedStream.run(request, blocking, options,
+                    sink -> CompletableFuture.completedFuture(execs().start(s.id(), sink, size[0], size[1])));
+        });
+    }
+
+    Future<?> resize(ApiRequest request) {
+        String id = request.param("id");
+        int h = ContainersApi.parseInt(request.query("h").orElse("0"), "h");
+        int w = ContainersApi.parseInt(request.query("w").orElse("0"), "w");
+        return blocking.run(() -> {
+            execs().resize(id, h, w);
+            return null;
+        }).compose(v -> request.response().setStatusCode(200).end());
+    }
+
+    Future<?> inspect(ApiRequest request) {
+        String id = request.param("id");
+        return blocking.run(() -> execs().get(id)).compose(s -> {
+            Execs.ExecSpec e = s.spec();
+            Map<String, Object> process = new LinkedHashMap<>();
+            process.put("arguments", e.cmd().subList(1, e.cmd().size()));
+            process.put("entrypoint", e.cmd().get(0));
+            process.put("privileged", e.privileged());
+            process.put("tty", e.tty());
+            process.put("user", e.user() == null ? "" : e.user());
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("CanRemove", false);
+            body.put("ContainerID", s.containerId());
+            body.put("DetachKeys", "");
+            body.put("ExitCode", s.exitCode());
+            body.put("ID", s.id());
+            body.put("OpenStderr", e.attachStderr());
+            body.put("OpenStdin", e.attachStdin());
+            body.put("OpenStdout", e.attachStdout());
+            body.put("ProcessConfig", process);
+            body.put("Running", s.running());
+            body.put("Pid", s.pid());
+            return Responses.json(request, 200, body);
+        });
+    }
+}

@@ -1,0 +1,144 @@
+package io.dockgate.gateway.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.dockgate.engine.Engine;
+import io.dockgate.engine.volume.Volume;
+import io.dockgate.engine.volume.VolumeStore;
+import io.dockgate.gateway.http.ApiRequest;
+import io.dockgate.gateway.http.Blocking;
+import io.dockgate.gateway.http.OperationCatalog;
+import io.dockgate.gateway.http.Responses;
+import io.dockgate.gateway.request.Filters;
+import io.dockgate.gateway.request.Route;
+import io.vertx.core.Future;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** Named volumes with the local driver: create, list, inspect, remove, prune. */
+public final class VolumesApi {
+    private static final Set<String> LIST_FILTERS = Set.of("dangling", "driver", "label", "name");
+
+    private final Engine engine;
+    private final Blocking blocking;
+
+    public VolumesApi(Engine engine, Blocking blocking) {
+        this.engine = engine;
+        this.blocking = blocking;
+    }
+
+    public void register(OperationCatalog catalog) {
+        catalog.add(Route.of("GET", "/volumes", "volume.list"), this::list)
+                .add(Route.of("POST", "/volumes/create", "volume.create").bufferedBody(), this::create)
+                .add(Route.of("POST", "/volumes/prune", "volume.prune"), this::prune)
+                .add(Route.of("GET", "/volumes/{name}", "volume.inspect"), this::inspect)
+                .add(Route.of("DELETE", "/volumes/{name}", "volume.delete"), this::delete);
+    }
+
+    private VolumeStore volumes() {
+        return engine.volumes();
+    }
+
+    static Map<String, Object> json(Volume v) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("CreatedAt", v.createdAt());
+        m.put("Driver", v.driver());
+        m.put("Labels", v.labels());
+        m.put("Mountpoint", v.mountpoint());
+        m.put("Name", v.name());
+        m.put("Options", v.options());
+        m.put("Scope", "local");
+        return m;
+    }
+
+    Future<?> create(ApiRequest request) {
+        JsonNode body = request.body().length == 0 ? DockerJson.MAPPER.createObjectNode() : DockerJson.parse(request.body());
+        String name = DockerJson.text(body, "Name");
+        String driver = DockerJson.text(body, "Driver");
+        Map<String, String> labels = DockerJson.stringMap(body, "Labels");
+        Map<String, String> options = DockerJson.stringMap(body, "DriverOpts");
+        return blocking.run(() -> volumes().create(name, driver, labels, options))
+                .compose(v -> Responses.json(request, 201, json(v)));
+    }
+
+    Future<?> inspect(ApiRequest request) {
+        String name = request.param("name");
+        return blocking.run(() -> volumes().get(name)).compose(v -> Responses.json(request, 200, json(v)));
+    }
+
+    Future<?> delete(ApiRequest request) {
+        String name = request.param("name");
+        boolean force = request.queryBool("force");
+        return blocking.run(() -> {
+            volumes().remove(name, force);
+            return null;
+        }).compose(v -> request.response().setStatusCode(204).end());
+    }
+
+    Future<?> list(ApiRequest request) {
+        Filters filters = Filters.parse(request.query("filters").orElse(null), LIST_FILTERS);
+        return blocking.run(() -> {
+            List<Map<String, Object>> out = new ArrayList<>();
+            for (Volume v : volumes().list()) {
+                if (matches(v, filters)) {
+                    out.add(json(v));
+                }
+            }
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("Volumes", out);
+            body.put("Warnings", null);
+            return body;
+        }).compose(body -> Responses.json(request, 200, body));
+    }
+
+    private boolean matches(Volume v, Filters filters) {
+        if (filters.has("name") && filters.get("name").stream().noneMatch(n -> v.name().contains(n))) {
+            return false;
+        }
+        if (filters.has("driver") && !filters.get("driver").contains(v.driver())) {
+            return false;
+        }
+        if (filters.has("label") && !Filters.labelsMatch(filters.get("label"), DockerJson.MAPPER.valueToTree(v.labels()))) {
+            return false;
+        }
+        if (filters.has("dangling")) {
+            boolean dangling = volumes().usedBy(v.name()).isEmpty();
+            String want = filters.get("dangling").get(0);
+            if (!Set.of("true", "1", "false", "0").contains(want)) {
+                throw io.dockgate.engine.EngineException.invalid("invalid filter 'dangling=" + want + "'");
+            }
+            if (dangling != (want.equals("true") || want.equals("1"))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** docker volume prune: unused anonymous volumes, or every unused one with the filter all=true. */
+    Future<?> prune(ApiRequest request) {
+        Filters filters = Filters.parse(request.query("filters").orElse(null), Set.of("label", "all"));
+        boolean all = filters.has("all") && Set.of("true", "1").contains(filters.get("all").get(0));
+        return blocking.run(() -> {
+            List<String> deleted = new ArrayList<>();
+            long reclaimed = 0;
+            for (Volume v : volumes().list()) {
+                if (!all && !v.anonymous() || !volumes().usedBy(v.name()).isEmpty()) {
+                    continue;
+                }
+                if (filters.has("label") && !Filters.labelsMatch(filters.get("label"), DockerJson.MAPPER.valueToTree(v.labels()))) {
+                    continue;
+                }
+                long size = volumes().size(v.name());
+                volumes().remove(v.name(), false);
+                deleted.add(v.name());
+                reclaimed += size;
+            }
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("VolumesDeleted", deleted.isEmpty() ? null : deleted);
+            body.put("SpaceReclaimed", reclaimed);
+            return body;
+        }).compose(body -> Responses.json(request, 200, body));
+    }
+}
