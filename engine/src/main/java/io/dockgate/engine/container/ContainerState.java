@@ -37,6 +37,11 @@ public enum ContainerState {
         return this == RUNNING || this == PAUSED || this == RESTARTING;
     }
 
+    /** True while the container has a process (running or paused); restarting has none between runs. */
+    public boolean hasProcess() {
+        return this == RUNNING || this == PAUSED;
+    }
+
     public String wire() {
         return name().toLowerCase(Locale.ROOT);
     }

@@ -55,6 +55,7 @@ public final class Containers implements AutoCloseable {
     private final Path bundles;
     private final ExitWatcher watcher;
     private final Execs execs;
+    private final RestartPolicies restarts;
     private final ExecutorService background = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "dockgate-containers");
         t.setDaemon(true);
@@ -88,6 +89,7 @@ public final class Containers implements AutoCloseable {
         Files.createDirectories(bundles);
         this.conmon = new Conmon(conmonBinary, runc, execRoot.resolve("exits"));
         this.execs = new Execs(this, execRoot, conmon, background);
+        this.restarts = new RestartPolicies(this, store, background);
         this.watcher = new ExitWatcher(conmon.exits(), id -> background.execute(() -> handleExit(id)));
         images.setUsage(imageId -> store.all().stream().filter(c -> c.imageId().equals(imageId.toString()))
                 .map(c -> new ImageStore.ImageUsage.User(c.id(), c.status().state().active())).toList());
@@ -106,7 +108,7 @@ public final class Containers implements AutoCloseable {
         return store;
     }
 
-    private Object lock(String id) {
+    Object lock(String id) {
         return locks.computeIfAbsent(id, k -> new Object());
     }
 
@@ -259,6 +261,16 @@ public final class Containers implements AutoCloseable {
     }
 
     private static void validate(ContainerSpec.Host host) {
+        ContainerSpec.RestartPolicy rp = host.restartPolicy();
+        if (rp != null && !List.of("", "no", "always", "unless-stopped", "on-failure").contains(rp.name())) {
+            throw EngineException.invalid("invalid restart policy: unknown policy '" + rp.name() + "'");
+        }
+        if (rp != null && (rp.maximumRetryCount() < 0 || rp.maximumRetryCount() > 0 && !rp.name().equals("on-failure"))) {
+            throw EngineException.invalid("invalid restart policy: maximum retry count can only be used with 'on-failure' and cannot be negative");
+        }
+        if (host.autoRemove() && rp != null && !rp.name().isEmpty() && !rp.name().equals("no")) {
+            throw EngineException.invalid("can't create 'AutoRemove' container with restart policy");
+        }
         String mode = host.networkMode() == null || host.networkMode().isEmpty() ? "none" : host.networkMode();
         if (!mode.equals("none") && !mode.equals("host") && !mode.equals("default")) {
             throw EngineException.invalid("network mode \"" + mode + "\" is not supported: use none or host");
@@ -329,6 +341,13 @@ public final class Containers implements AutoCloseable {
 
     public ContainerRecord start(String ref) throws IOException {
         ContainerRecord c = store.resolve(ref);
+        restarts.userStarted(c.id());
+        return startProcess(c.id());
+    }
+
+    /** Starts the container's process (a user's start, or a restart by the policy). */
+    ContainerRecord startProcess(String id) throws IOException {
+        ContainerRecord c = store.resolve(id);
         synchronized (lock(c.id())) {
             c = store.get(c.id());
             if (c.status().state() == ContainerState.RUNNING || c.status().state() == ContainerState.PAUSED) {
@@ -381,7 +400,7 @@ public final class Containers implements AutoCloseable {
     void handleExit(String id) {
         synchronized (lock(id)) {
             ContainerRecord c = store.get(id);
-            if (c == null || !c.status().state().active()) {
+            if (c == null || !c.status().state().hasProcess()) {
                 return;
             }
             try {
@@ -392,6 +411,9 @@ public final class Containers implements AutoCloseable {
                 Path bundle = bundles.resolve(id);
                 boolean oom = Files.exists(bundle.resolve("oom"));
                 finishExit(c, code, oom, "");
+                if (restarts.afterExit(store.get(id))) {
+                    return;
+                }
             } catch (IOException | RuntimeException e) {
                 LOG.error("recording the exit of {} failed", id, e);
             }
@@ -430,7 +452,7 @@ public final class Containers implements AutoCloseable {
             if (now == null) {
                 throw EngineException.notFound("No such container: " + ref);
             }
-            if (now.status().state().active()) {
+            if (now.status().state().hasProcess()) {
                 connect(now.id(), new PendingAttach(streams, sink, future));
             } else {
                 pendingAttach.computeIfAbsent(now.id(), k -> new CopyOnWriteArrayList<>()).add(new PendingAttach(streams, sink, future));
@@ -501,7 +523,7 @@ public final class Containers implements AutoCloseable {
     /** Sets the terminal size of a TTY container (conmon's control FIFO). */
     public void resize(String ref, int height, int width) throws IOException {
         ContainerRecord c = store.resolve(ref);
-        if (!c.status().state().active()) {
+        if (!c.status().state().hasProcess()) {
             throw EngineException.conflict("Container " + c.id() + " is not running");
         }
         resizeConsole(bundles.resolve(c.id()), height, width);
@@ -539,7 +561,12 @@ public final class Containers implements AutoCloseable {
     /** docker stop: the stop signal, then SIGKILL after the timeout. False when it was not running (304). */
     public boolean stop(String ref, Integer timeoutSeconds, String signal) throws IOException {
         ContainerRecord c = store.resolve(ref);
-        if (!c.status().state().active()) {
+        restarts.cancel(c.id()); // a stopped container is not restarted by its policy
+        if (c.status().state() == ContainerState.RESTARTING) {
+            markStoppedByUser(c.id());
+            return settleRestarting(c.id());
+        }
+        if (!c.status().state().hasProcess()) {
             return false;
         }
         int sig = Signals.parse(signal != null && !signal.isEmpty() ? signal
@@ -578,6 +605,20 @@ public final class Containers implements AutoCloseable {
         return true;
     }
 
+    /** A restarting container whose restart was cancelled is exited again (with its last exit code). */
+    private boolean settleRestarting(String id) throws IOException {
+        synchronized (lock(id)) {
+            ContainerRecord c = store.get(id);
+            if (c == null || c.status().state() != ContainerState.RESTARTING) {
+                return false;
+            }
+            ContainerRecord exited = c.withStatus(withState(c.status(), ContainerState.EXITED));
+            store.save(exited);
+            notify(id, exited, "not-running");
+            return true;
+        }
+    }
+
     private void markStoppedByUser(String id) throws IOException {
         synchronized (lock(id)) {
             ContainerRecord c = store.get(id);
@@ -587,12 +628,18 @@ public final class Containers implements AutoCloseable {
         }
     }
 
+    /** docker kill: a signal to the process. Marks the container stopped by its user (unless-stopped does not restart it). */
     public void kill(String ref, String signal) throws IOException {
         ContainerRecord c = store.resolve(ref);
         int sig = Signals.parse(signal == null || signal.isEmpty() ? "KILL" : signal);
-        if (!c.status().state().active()) {
+        if (c.status().state() == ContainerState.RESTARTING) {
+            markStoppedByUser(c.id());
+            return; // no process between runs: the policy decides at the next exit, as dockerd does
+        }
+        if (!c.status().state().hasProcess()) {
             throw EngineException.conflict("Container " + c.id() + " is not running");
         }
+        markStoppedByUser(c.id());
         runc.kill(c.id(), sig, false);
     }
 
@@ -648,10 +695,68 @@ public final class Containers implements AutoCloseable {
         }
     }
 
+    /** docker stats: a reading of the container's cgroups; null when it has no process (Docker then sends zeros). */
+    public CgroupStats.Sample stats(String ref) throws IOException {
+        ContainerRecord c = store.resolve(ref);
+        if (!c.status().state().hasProcess()) {
+            return null;
+        }
+        return CgroupStats.read(c.id());
+    }
+
+    /** docker update: new resource limits (applied to a running container at once) and restart policy. */
+    public ContainerRecord update(String ref, ContainerSpec.Host changes) throws IOException {
+        ContainerRecord c = store.resolve(ref);
+        synchronized (lock(c.id())) {
+            c = store.get(c.id());
+            ContainerSpec.Host h = c.spec().host();
+            ContainerSpec.HostBuilder b = h.toBuilder();
+            if (changes.memory() != 0) {
+                b.memory(changes.memory());
+            }
+            if (changes.memorySwap() != 0) {
+                b.memorySwap(changes.memorySwap());
+            } else if (changes.memory() != 0 && h.memorySwap() > 0 && h.memorySwap() < changes.memory()) {
+                throw EngineException.invalid("Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time");
+            }
+            if (changes.cpuShares() != 0) {
+                b.cpuShares(changes.cpuShares());
+            }
+            if (changes.cpuQuota() != 0) {
+                b.cpuQuota(changes.cpuQuota());
+            }
+            if (changes.cpuPeriod() != 0) {
+                b.cpuPeriod(changes.cpuPeriod());
+            }
+            if (changes.pidsLimit() != 0) {
+                b.pidsLimit(changes.pidsLimit());
+            }
+            if (changes.cpusetCpus() != null && !changes.cpusetCpus().isEmpty()) {
+                b.cpusetCpus(changes.cpusetCpus());
+            }
+            if (changes.restartPolicy() != null) {
+                b.restartPolicy(changes.restartPolicy());
+            }
+            ContainerSpec.Host updated = b.build();
+            validate(updated);
+            if (c.status().state().hasProcess()) {
+                runc.update(c.id(), updated.memory(), updated.memory() > 0 ? SpecBuilder.swapLimit(updated) : 0, updated.cpuShares(),
+                        updated.cpuQuota(), updated.cpuPeriod(), updated.pidsLimit(), updated.cpusetCpus());
+            }
+            ContainerSpec s = c.spec();
+            ContainerRecord saved = new ContainerRecord(c.id(), c.name(), c.created(), c.imageId(), c.imageRef(),
+                    new ContainerSpec(s.image(), s.entrypoint(), s.cmd(), s.env(), s.workingDir(), s.user(), s.hostname(), s.labels(),
+                            s.tty(), s.openStdin(), s.stdinOnce(), s.stopSignal(), s.stopTimeout(), updated),
+                    c.path(), c.args(), c.status(), c.restartCount(), c.logPath());
+            store.save(saved);
+            return saved;
+        }
+    }
+
     /** The host PIDs of the container's processes (for docker top). */
     public List<Integer> pids(String ref) throws IOException {
         ContainerRecord c = store.resolve(ref);
-        if (!c.status().state().active()) {
+        if (!c.status().state().hasProcess()) {
             throw EngineException.conflict("Container " + c.id() + " is not running");
         }
         List<Integer> pids = new ArrayList<>();
@@ -670,7 +775,16 @@ public final class Containers implements AutoCloseable {
     /** docker rm [-f] [-v]: with removeVolumes, the container's anonymous volumes go too. */
     public void remove(String ref, boolean force, boolean removeVolumes) throws IOException {
         ContainerRecord c = store.resolve(ref);
-        if (c.status().state().active()) {
+        if (c.status().state() == ContainerState.RESTARTING) {
+            if (!force) {
+                throw EngineException.conflict("cannot remove container \"" + c.name() + "\": container is restarting: stop the container "
+                        + "before removing or force remove");
+            }
+            restarts.cancel(c.id());
+            settleRestarting(c.id());
+            c = store.get(c.id());
+        }
+        if (c.status().state().hasProcess()) {
             if (!force) {
                 throw EngineException.conflict("cannot remove container \"" + c.name() + "\": container is running: stop the container "
                         + "before removing or force remove");
@@ -700,6 +814,7 @@ public final class Containers implements AutoCloseable {
             LayerStore.deleteTree(bundles.resolve(c.id()));
             Files.deleteIfExists(conmon.exits().resolve(c.id()));
             store.delete(c.id());
+            restarts.forget(c.id());
             if (removeVolumes) {
                 for (ContainerSpec.Mount m : current.spec().host().mountsOrEmpty()) {
                     Volume v = m.type().equals(ContainerSpec.Mount.VOLUME) ? volumes.find(m.source()) : null;
@@ -751,7 +866,7 @@ public final class Containers implements AutoCloseable {
         ContainerRecord c = store.resolve(ref);
         synchronized (lock(c.id())) {
             c = store.get(c.id());
-            boolean active = c.status().state().active();
+            boolean active = c.status().state().hasProcess();
             Path rootfs = snapshots.mount(c.id());
             try {
                 RootfsExporter.write(rootfs, out);
@@ -789,23 +904,35 @@ public final class Containers implements AutoCloseable {
      */
     public void recover() {
         for (ContainerRecord c : store.all()) {
-            if (!c.status().state().active()) {
-                continue;
-            }
             try {
+                if (c.status().state() == ContainerState.RESTARTING || c.status().state() == ContainerState.EXITED) {
+                    restarts.atStartup(c);
+                    continue;
+                }
+                if (!c.status().state().hasProcess()) {
+                    continue;
+                }
                 Integer code = conmon.exitCode(c.id());
-                if (code != null) {
-                    LOG.info("container {} exited with {} while the daemon was down", c.id().substring(0, 12), code);
-                    synchronized (lock(c.id())) {
-                        finishExit(c, code, Files.exists(bundles.resolve(c.id()).resolve("oom")), "");
-                    }
-                } else if (c.status().conmonPid() > 0 && ProcessHandle.of(c.status().conmonPid()).map(ProcessHandle::isAlive).orElse(false)) {
+                boolean alive = c.status().conmonPid() > 0
+                        && ProcessHandle.of(c.status().conmonPid()).map(ProcessHandle::isAlive).orElse(false);
+                if (code == null && alive) {
                     LOG.info("re-adopted running container {} (conmon {})", c.id().substring(0, 12), c.status().conmonPid());
-                } else {
-                    LOG.warn("container {}: its conmon is gone; marking it exited", c.id().substring(0, 12));
-                    synchronized (lock(c.id())) {
+                    continue;
+                }
+                synchronized (lock(c.id())) {
+                    if (code != null) {
+                        LOG.info("container {} exited with {} while the daemon was down", c.id().substring(0, 12), code);
+                        finishExit(c, code, Files.exists(bundles.resolve(c.id()).resolve("oom")), "");
+                    } else {
+                        LOG.warn("container {}: its conmon is gone; marking it exited", c.id().substring(0, 12));
                         finishExit(c, 255, false, "container shim (conmon) died while the daemon was down");
                     }
+                    if (restarts.afterExit(store.get(c.id()))) {
+                        continue;
+                    }
+                }
+                if (c.spec().host().autoRemove()) {
+                    autoRemove(c.id());
                 }
             } catch (IOException | RuntimeException e) {
                 LOG.error("recovering container {} failed", c.id(), e);
@@ -815,6 +942,7 @@ public final class Containers implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        restarts.close();
         watcher.close();
         background.shutdown();
     }

@@ -262,11 +262,7 @@ public final class SpecBuilder {
         if (host.memory() > 0) {
             ObjectNode memory = resources.putObject("memory");
             memory.put("limit", host.memory());
-            if (host.memorySwap() != 0) {
-                memory.put("swap", host.memorySwap() < 0 ? -1 : host.memorySwap());
-            } else {
-                memory.put("swap", host.memory() * 2);
-            }
+            memory.put("swap", swapLimit(host));
         }
         if (host.cpuShares() > 0 || host.cpuQuota() != 0 || host.cpuPeriod() > 0 || (host.cpusetCpus() != null && !host.cpusetCpus().isEmpty())) {
             ObjectNode cpu = resources.putObject("cpu");
@@ -287,6 +283,14 @@ public final class SpecBuilder {
             resources.putObject("pids").put("limit", host.pidsLimit());
         }
         return root;
+    }
+
+    /** memory+swap as Docker sets it: twice the memory limit by default, -1 for unlimited swap. */
+    public static long swapLimit(ContainerSpec.Host host) {
+        if (host.memorySwap() != 0) {
+            return host.memorySwap() < 0 ? -1 : host.memorySwap();
+        }
+        return host.memory() * 2;
     }
 
     private static void mount(ArrayNode mounts, String destination, String source, String type, String... options) {

@@ -72,6 +72,32 @@ public final class Runc {
         }
     }
 
+    /** runc update: new cgroup limits for a running container (zero: unchanged). */
+    public void update(String id, long memory, long memorySwap, long cpuShares, long cpuQuota, long cpuPeriod, long pidsLimit,
+                       String cpusetCpus) throws IOException {
+        List<String> args = new ArrayList<>(List.of("update"));
+        if (memory > 0) {
+            args.addAll(List.of("--memory", Long.toString(memory), "--memory-swap", Long.toString(memorySwap)));
+        }
+        if (cpuShares > 0) {
+            args.addAll(List.of("--cpu-shares", Long.toString(cpuShares)));
+        }
+        if (cpuQuota != 0) {
+            args.addAll(List.of("--cpu-quota", Long.toString(cpuQuota)));
+        }
+        if (cpuPeriod > 0) {
+            args.addAll(List.of("--cpu-period", Long.toString(cpuPeriod)));
+        }
+        if (pidsLimit != 0) {
+            args.addAll(List.of("--pids-limit", Long.toString(pidsLimit)));
+        }
+        if (cpusetCpus != null && !cpusetCpus.isEmpty()) {
+            args.addAll(List.of("--cpuset-cpus", cpusetCpus));
+        }
+        args.add(id);
+        run(args.toArray(new String[0]));
+    }
+
     public String state(String id) throws IOException {
         return run("state", id);
     }
