@@ -80,7 +80,7 @@ public final class Runc {
             args.addAll(List.of("--memory", Long.toString(memory), "--memory-swap", Long.toString(memorySwap)));
         }
         if (cpuShares > 0) {
-            args.addAll(List.of("--cpu-shares", Long.toString(cpuShares)));
+            args.addAll(List.of("--cpu-share", Long.toString(cpuShares)));
         }
         if (cpuQuota != 0) {
             args.addAll(List.of("--cpu-quota", Long.toString(cpuQuota)));
