@@ -44,7 +44,6 @@ import org.slf4j.LoggerFactory;
 public final class Containers implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Containers.class);
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final long LOG_SIZE_MAX = 100L << 20;
 
     private final ContainerStore store;
     private final ImageStore images;
@@ -58,6 +57,12 @@ public final class Containers implements AutoCloseable {
     private final RestartPolicies restarts;
     private final ExecutorService background = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "dockgate-containers");
+        t.setDaemon(true);
+        return t;
+    });
+    /** One timer thread for restarts and log rotation. */
+    private final java.util.concurrent.ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "dockgate-timer");
         t.setDaemon(true);
         return t;
     });
@@ -89,7 +94,9 @@ public final class Containers implements AutoCloseable {
         Files.createDirectories(bundles);
         this.conmon = new Conmon(conmonBinary, runc, execRoot.resolve("exits"));
         this.execs = new Execs(this, execRoot, conmon, background);
-        this.restarts = new RestartPolicies(this, store, background);
+        this.restarts = new RestartPolicies(this, store, background, timer);
+        LogRotation rotation = new LogRotation(store, () -> bundles::resolve);
+        timer.scheduleWithFixedDelay(rotation::check, 250, 250, TimeUnit.MILLISECONDS);
         this.watcher = new ExitWatcher(conmon.exits(), id -> background.execute(() -> handleExit(id)));
         images.setUsage(imageId -> store.all().stream().filter(c -> c.imageId().equals(imageId.toString()))
                 .map(c -> new ImageStore.ImageUsage.User(c.id(), c.status().state().active())).toList());
@@ -362,7 +369,8 @@ public final class Containers implements AutoCloseable {
                 ObjectNode config = SpecBuilder.build(c, rootfs, store.directory(c.id()).resolve("etc"), user, m -> hostPath(m, rootfs));
                 AtomicFiles.write(bundle.resolve("config.json"), JSON.writeValueAsBytes(config), AtomicFiles.PRIVATE);
                 runc.delete(c.id());
-                Conmon.Created created = conmon.create(c.id(), c.name().substring(1), bundle, Path.of(c.logPath()), LOG_SIZE_MAX,
+                Conmon.Created created = conmon.create(c.id(), c.name().substring(1), bundle, Path.of(c.logPath()),
+                        LogRotation.conmonLimit(c.spec().host().logOrDefault()),
                         new Conmon.Stdio(c.spec().tty(), c.spec().openStdin(), c.spec().stdinOnce()));
                 ContainerRecord running = c.withStatus(new ContainerRecord.Status(ContainerState.RUNNING, created.pid(),
                         created.conmonPid(), 0, Instant.now().toString(), c.status().finishedAt(), false, "", false));
@@ -942,7 +950,7 @@ public final class Containers implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        restarts.close();
+        timer.shutdownNow();
         watcher.close();
         background.shutdown();
     }

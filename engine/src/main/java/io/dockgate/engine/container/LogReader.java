@@ -27,7 +27,54 @@ public final class LogReader {
     private LogReader() {
     }
 
+    /**
+     * Entries from the offset on. A file shorter than the offset was rotated: the rest of the rotated
+     * file ({@code log.1}) comes first, then the new file from its start.
+     */
     public static Chunk read(Path log, long offset) throws IOException {
+        if (Files.exists(log) && offset > Files.size(log)) {
+            Chunk tail = readFile(LogRotation.rotated(log, 1), offset);
+            Chunk fresh = readFile(log, 0);
+            List<Entry> all = new ArrayList<>(tail.entries());
+            all.addAll(fresh.entries());
+            return new Chunk(all, fresh.offset());
+        }
+        return readFile(log, offset);
+    }
+
+    /** Every entry: the rotated files, oldest first, then the current one. */
+    public static List<Entry> readAll(Path log) throws IOException {
+        List<Entry> all = readRotated(log);
+        all.addAll(readWhole(log));
+        return all;
+    }
+
+    /** The entries of the rotated files ({@code log.N} ... {@code log.1}), oldest first. */
+    public static List<Entry> readRotated(Path log) throws IOException {
+        List<Entry> all = new ArrayList<>();
+        for (int n = 64; n >= 1; n--) {
+            Path old = LogRotation.rotated(log, n);
+            if (Files.exists(old)) {
+                all.addAll(readWhole(old));
+            }
+        }
+        return all;
+    }
+
+    private static List<Entry> readWhole(Path file) throws IOException {
+        List<Entry> all = new ArrayList<>();
+        long offset = 0;
+        while (true) {
+            Chunk c = readFile(file, offset);
+            all.addAll(c.entries());
+            if (c.offset() == offset) {
+                return all;
+            }
+            offset = c.offset();
+        }
+    }
+
+    private static Chunk readFile(Path log, long offset) throws IOException {
         List<Entry> entries = new ArrayList<>();
         if (!Files.exists(log)) {
             return new Chunk(entries, 0);

@@ -7,7 +7,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -19,9 +18,9 @@ import org.slf4j.LoggerFactory;
  * with its back-off: the delay starts at 100 ms and doubles up to one minute, and goes back to 100 ms
  * after a run of ten seconds or more. Between runs the container is {@code restarting}. {@code docker
  * stop} cancels the policy until the next start; {@code docker kill} marks the container stopped by its
- * user, which only {@code unless-stopped} heeds. One timer thread serves every container.
+ * user, which only {@code unless-stopped} heeds. The container service's one timer thread serves every container.
  */
-final class RestartPolicies implements AutoCloseable {
+final class RestartPolicies {
     private static final Logger LOG = LoggerFactory.getLogger(RestartPolicies.class);
     static final long INITIAL_DELAY_MS = 100;
     static final long MAX_DELAY_MS = 60_000;
@@ -30,16 +29,13 @@ final class RestartPolicies implements AutoCloseable {
     private final Containers containers;
     private final ContainerStore store;
     private final Executor background;
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "dockgate-restarts");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ScheduledExecutorService timer;
     private final Map<String, Long> delays = new ConcurrentHashMap<>();
     private final Set<String> canceled = ConcurrentHashMap.newKeySet();
     private final Map<String, ScheduledFuture<?>> pending = new ConcurrentHashMap<>();
 
-    RestartPolicies(Containers containers, ContainerStore store, Executor background) {
+    RestartPolicies(Containers containers, ContainerStore store, Executor background, ScheduledExecutorService timer) {
+        this.timer = timer;
         this.containers = containers;
         this.store = store;
         this.background = background;
@@ -160,10 +156,5 @@ final class RestartPolicies implements AutoCloseable {
         cancel(id);
         canceled.remove(id);
         delays.remove(id);
-    }
-
-    @Override
-    public void close() {
-        timer.shutdownNow();
     }
 }

@@ -212,4 +212,34 @@ class PoliciesAndResourcesTest {
         assertThatThrownBy(() -> containers.update(c.id(), host().memory(1024).build())).hasMessageContaining("Minimum memory limit");
         assertThat(Instant.parse(updated.status().startedAt())).isBefore(Instant.now().minus(Duration.ofMillis(500)));
     }
+
+    @Test
+    void logsRotateBySizeKeepingMaxFileFilesAndLosingNoLine() throws Exception {
+        ContainerRecord c = containers.create(null, ContainerSpec.builder("busybox")
+                .cmd("sh", "-c", "i=0; while [ $i -lt 3000 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); "
+                        + "[ $((i % 100)) -eq 0 ] && sleep 0.1; done")
+                .host(host().log(new ContainerSpec.LogConfig(40_000, 3)).build()).build());
+        var exited = containers.waitFor(c.id(), "next-exit");
+        containers.start(c.id());
+        exited.get(60, TimeUnit.SECONDS);
+        Path log = Path.of(c.logPath());
+        assertThat(LogRotation.rotated(log, 1)).exists();
+        assertThat(LogRotation.rotated(log, 2)).exists();
+        assertThat(LogRotation.rotated(log, 3)).as("max-file 3: the log and two rotated files").doesNotExist();
+        List<String> kept = LogReader.readAll(log).stream().map(e -> e.text().strip()).toList();
+        int first = Integer.parseInt(kept.get(0).split("-")[1]);
+        assertThat(first).as("the oldest lines were rotated away").isPositive();
+        for (int i = 0; i < kept.size(); i++) {
+            assertThat(kept.get(i)).as("no gap after a rotation").startsWith("line-" + (first + i) + "-");
+        }
+        assertThat(kept.get(kept.size() - 1)).startsWith("line-2999-");
+
+        ContainerRecord single = containers.create(null, ContainerSpec.builder("busybox")
+                .cmd("sh", "-c", "i=0; while [ $i -lt 2000 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done")
+                .host(host().log(new ContainerSpec.LogConfig(20_000, 1)).build()).build());
+        var singleExit = containers.waitFor(single.id(), "next-exit");
+        containers.start(single.id());
+        singleExit.get(60, TimeUnit.SECONDS);
+        assertThat(Files.size(Path.of(single.logPath()))).as("max-size with one file: conmon truncates").isLessThanOrEqualTo(20_000);
+    }
 }

@@ -629,7 +629,7 @@ public final class ContainersApi {
             ContainerRecord c = containers().inspect(id);
             Buffer preface = Buffer.buffer();
             if (logs) {
-                for (LogReader.Entry e : LogReader.read(Path.of(c.logPath()), 0).entries()) {
+                for (LogReader.Entry e : LogReader.readAll(Path.of(c.logPath()))) {
                     if (e.stderr() ? stderr : stdout) {
                         byte[] text = e.text().getBytes(StandardCharsets.UTF_8);
                         preface.appendBuffer(AttachBridge.frame(c.spec().tty(), e.stderr() ? 2 : 1, text, 0, text.length));

@@ -47,6 +47,11 @@ public final class LogStreamer {
                 offset[0] = Files.exists(log) ? Files.size(log) : 0;
             }
             LogReader.Chunk chunk = LogReader.read(log, offset[0]);
+            if (first[0] && !o.fromEnd()) {
+                List<LogReader.Entry> all = LogReader.readRotated(log);
+                all.addAll(chunk.entries());
+                chunk = new LogReader.Chunk(all, chunk.offset());
+            }
             ContainerRecord now = containers.store().get(c.id());
             boolean running = now != null && (now.status().state().active()
                     || o.waitForStart() && now.status().state() == io.dockgate.engine.container.ContainerState.CREATED);
