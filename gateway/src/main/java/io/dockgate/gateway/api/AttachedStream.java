@@ -99,7 +99,8 @@ final class AttachedStream {
                 writeError(out, options.tty(), cause).onComplete(v -> done.tryComplete());
             }
         });
-        bridge.ended().onComplete(v -> done.tryComplete());
+        // An exec that fails to start may end its attachment before the failure is known: the error goes first.
+        bridge.ended().onComplete(v -> ready.onSuccess(a -> done.tryComplete()));
         return done.future();
     }
 

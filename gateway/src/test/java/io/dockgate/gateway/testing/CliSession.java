@@ -2,37 +2,84 @@ package io.dockgate.gateway.testing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.dockgate.certs.testing.TestPki;
 import io.dockgate.config.ConfigKey;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
-/** A daemon on a Unix socket in a temporary directory, and the docker CLI pointed at it. */
+/**
+ * A daemon in a temporary directory and the docker CLI pointed at it: over the Unix socket, or (when
+ * started with TLS) over mutual TLS with a client bundle from a test PKI.
+ */
 public final class CliSession implements AutoCloseable {
     private final TestDaemon daemon;
     private final Path socket;
     private final Path config;
+    private final Map<String, String> env;
 
-    private CliSession(TestDaemon daemon, Path socket, Path config) {
+    private CliSession(TestDaemon daemon, Path socket, Path config, Map<String, String> env) {
         this.daemon = daemon;
         this.socket = socket;
         this.config = config;
+        this.env = env;
     }
 
+    /** A daemon on a Unix socket only. */
     public static CliSession start(Path dir) throws Exception {
         Prerequisites.requireRoot();
         Path socket = dir.resolve("dg.sock");
         Map<ConfigKey, Object> flags = TestDaemon.baseFlags(dir);
         flags.put(ConfigKey.HOSTS, List.of("unix://" + socket));
-        return new CliSession(TestDaemon.start(flags, dir), socket, dir.resolve("docker-config"));
+        return new CliSession(TestDaemon.start(flags, dir), socket, dir.resolve("docker-config"), DockerCli.unixEnv(socket));
+    }
+
+    /** A daemon on a Unix socket and on 127.0.0.1 with mutual TLS; this session talks over the socket. */
+    public static CliSession startWithTls(Path dir) throws Exception {
+        Prerequisites.requireRoot();
+        Path socket = dir.resolve("dg.sock");
+        TestPki pki = TestPki.create();
+        Path pkiDir = dir.resolve("pki");
+        pki.writeServerFiles(pkiDir);
+        Path client = pki.writeClientBundle(pki.client("tester", "ops"), dir.resolve("client"));
+        Map<ConfigKey, Object> flags = TestDaemon.tlsFlags(dir, pkiDir);
+        flags.put(ConfigKey.HOSTS, List.of("tcp://127.0.0.1:0", "unix://" + socket));
+        TestDaemon daemon = TestDaemon.start(flags, dir);
+        CliSession unix = new CliSession(daemon, socket, dir.resolve("docker-config"), DockerCli.unixEnv(socket));
+        unix.tlsEnv = DockerCli.tlsEnv("tcp://127.0.0.1:" + daemon.tcpPort(), client);
+        return unix;
+    }
+
+    private Map<String, String> tlsEnv;
+
+    /** The same daemon over mutual TLS (for a session started with TLS). */
+    public CliSession overTls() {
+        if (tlsEnv == null) {
+            throw new IllegalStateException("started without TLS");
+        }
+        return new CliSession(daemon, socket, config, tlsEnv);
     }
 
     public Path socket() {
         return socket;
     }
 
+    public TestDaemon daemon() {
+        return daemon;
+    }
+
     public DockerCli.Result docker(String... args) throws Exception {
-        return DockerCli.run(config, DockerCli.unixEnv(socket), args);
+        return DockerCli.run(config, env, args);
+    }
+
+    /** The command with bytes on its standard input. */
+    public DockerCli.Result dockerWithInput(byte[] input, String... args) throws Exception {
+        return DockerCli.run(config, env, input, args);
+    }
+
+    /** The command in a pseudo-terminal of 30 rows and 100 columns, typing each input after a pause. */
+    public DockerCli.Result dockerInTerminal(List<String> typed, String... args) throws Exception {
+        return DockerCli.runInTerminal(config, env, typed, args);
     }
 
     /** Runs the command and fails the test unless it exits 0. */

@@ -37,9 +37,32 @@ public final class DockerCli {
     }
 
     public static Result run(Path configDir, Map<String, String> env, String... args) throws IOException, InterruptedException {
+        return run(configDir, env, null, args);
+    }
+
+    /** Runs the CLI with the given bytes on its standard input (null: /dev/null). */
+    public static Result run(Path configDir, Map<String, String> env, byte[] input, String... args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>();
         command.add(binary());
         command.addAll(List.of(args));
+        return execute(command, configDir, env, input, null);
+    }
+
+    /**
+     * Runs the CLI in a pseudo-terminal (util-linux script) of 30 rows and 100 columns; each string is
+     * typed after a pause of 700 ms. Output is what the terminal showed; the exit code is the CLI's.
+     */
+    public static Result runInTerminal(Path configDir, Map<String, String> env, List<String> typed, String... args)
+            throws IOException, InterruptedException {
+        StringBuilder line = new StringBuilder("stty cols 100 rows 30; exec ").append(binary());
+        for (String a : args) {
+            line.append(" '").append(a.replace("'", "'\\''")).append('\'');
+        }
+        return execute(List.of("script", "-qefc", line.toString(), "/dev/null"), configDir, env, null, typed);
+    }
+
+    private static Result execute(List<String> command, Path configDir, Map<String, String> env, byte[] input, List<String> typed)
+            throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(command);
         pb.environment().keySet().removeIf(k -> k.startsWith("DOCKER_"));
         pb.environment().put("DOCKER_CONFIG", configDir.toString());
@@ -48,11 +71,31 @@ public final class DockerCli {
         Path err = Files.createTempFile("docker-err", ".txt");
         pb.redirectOutput(out.toFile());
         pb.redirectError(err.toFile());
-        pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        if (input == null && typed == null) {
+            pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        }
         Process p = pb.start();
+        if (input != null) {
+            try (var stdin = p.getOutputStream()) {
+                stdin.write(input);
+            } catch (IOException e) {
+                // the command may exit before reading everything
+            }
+        } else if (typed != null) {
+            try (var stdin = p.getOutputStream()) {
+                for (String t : typed) {
+                    Thread.sleep(700);
+                    stdin.write(t.getBytes(StandardCharsets.UTF_8));
+                    stdin.flush();
+                }
+                Thread.sleep(700);
+            } catch (IOException e) {
+                // the command may exit before reading everything
+            }
+        }
         if (!p.waitFor(60, TimeUnit.SECONDS)) {
             p.destroyForcibly();
-            throw new AssertionError("docker " + String.join(" ", args) + " did not finish in 60 s");
+            throw new AssertionError(String.join(" ", command) + " did not finish in 60 s");
         }
         Result r = new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
         Files.deleteIfExists(out);
