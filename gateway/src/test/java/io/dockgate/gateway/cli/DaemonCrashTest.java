@@ -1,0 +1,128 @@
+package io.dockgate.gateway.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dockgate.engine.testing.TestImages;
+import io.dockgate.gateway.Main;
+import io.dockgate.gateway.testing.DockerCli;
+import io.dockgate.gateway.testing.Prerequisites;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The daemon process is killed with SIGKILL while 20 containers run and write logs: the containers go on
+ * under their conmon; after a restart all are still running, their logs have no gap, and a container
+ * that exited during the downtime is reported with its real exit code.
+ */
+class DaemonCrashTest {
+    private static final int CONTAINERS = 20;
+
+    @TempDir
+    Path tmp;
+    private Process daemon;
+
+    private Process start(Path log) throws Exception {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), Main.class.getName(), "daemon",
+                "-H", "unix://" + tmp.resolve("dg.sock"), "--data-root", tmp.resolve("data").toString(),
+                "--exec-root", tmp.resolve("exec").toString(), "--pidfile", tmp.resolve("dockgate.pid").toString(),
+                "--config-file", emptyConfig().toString()));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!Files.readString(log).contains("running, listening on") || countOf(Files.readString(log), "running, listening on") < starts) {
+            if (!p.isAlive() || System.nanoTime() > deadline) {
+                throw new AssertionError("the daemon did not start:\n" + Files.readString(log));
+            }
+            Thread.sleep(50);
+        }
+        return p;
+    }
+
+    private int starts;
+
+    private static int countOf(String text, String needle) {
+        int n = 0;
+        for (int i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + 1)) {
+            n++;
+        }
+        return n;
+    }
+
+    private Path emptyConfig() throws IOException {
+        Path config = tmp.resolve("daemon.json");
+        if (!Files.exists(config)) {
+            Files.writeString(config, "{}");
+        }
+        return config;
+    }
+
+    private DockerCli.Result docker(String... args) throws Exception {
+        return DockerCli.run(tmp.resolve("docker-config"), Map.of("DOCKER_HOST", "unix://" + tmp.resolve("dg.sock")), args);
+    }
+
+    private DockerCli.Result ok(String... args) throws Exception {
+        DockerCli.Result r = docker(args);
+        assertThat(r.exitCode()).as("docker " + String.join(" ", args) + "\n" + r).isZero();
+        return r;
+    }
+
+    @AfterEach
+    void cleanUp() throws Exception {
+        if (daemon != null && daemon.isAlive()) {
+            for (String id : docker("ps", "-aq").stdout().split("\\s+")) {
+                if (!id.isBlank()) {
+                    docker("rm", "-f", id);
+                }
+            }
+            daemon.destroy();
+            daemon.waitFor(30, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void containersSurviveSigkillOfTheDaemon() throws Exception {
+        Prerequisites.requireRoot();
+        Path log = tmp.resolve("daemon.log");
+        starts = 1;
+        daemon = start(log);
+        ok("import", "-c", "CMD [\"sh\"]", TestImages.busyboxTar(tmp).toString(), "busybox");
+        for (int i = 0; i < CONTAINERS; i++) {
+            ok("run", "-d", "--name", "w" + i, "busybox", "sh", "-c",
+                    "i=0; while true; do echo line $i; i=$((i+1)); sleep 0.05; done");
+        }
+        ok("run", "-d", "--name", "short", "busybox", "sh", "-c", "sleep 2; exit 42");
+        Thread.sleep(500);
+
+        ProcessHandle.of(daemon.pid()).orElseThrow().destroyForcibly(); // SIGKILL
+        assertThat(daemon.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        Thread.sleep(3000); // "short" exits meanwhile; the others keep writing
+
+        starts = 2;
+        daemon = start(log);
+        for (int i = 0; i < CONTAINERS; i++) {
+            assertThat(ok("inspect", "-f", "{{.State.Status}}", "w" + i).stdout().trim()).as("w" + i).isEqualTo("running");
+        }
+        assertThat(ok("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "short").stdout().trim())
+                .as("the exit during the downtime, with its real code").isEqualTo("exited 42");
+        assertThat(Files.readString(log)).contains("exited with 42 while the daemon was down");
+
+        for (int i = 0; i < CONTAINERS; i++) {
+            String[] lines = ok("logs", "w" + i).stdout().split("\n");
+            assertThat(lines.length).as("w" + i + " wrote during the downtime").isGreaterThan(50);
+            for (int n = 0; n < lines.length; n++) {
+                assertThat(lines[n]).as("w" + i + ": logs without a gap").isEqualTo("line " + n);
+            }
+        }
+        ok("rm", "-f", "w0");
+        assertThat(docker("inspect", "w0").exitCode()).isNotZero();
+    }
+}
