@@ -30,6 +30,18 @@ public final class AtomicFiles {
     }
 
     public static void write(Path target, byte[] content, Set<PosixFilePermission> permissions) throws IOException {
+        write(target, content, permissions, true);
+    }
+
+    /**
+     * Replaces the file by rename without forcing it to disk: readers never see a half-written file,
+     * but after a power loss it may be empty. For files the daemon can regenerate, or on tmpfs.
+     */
+    public static void writeUnsynced(Path target, byte[] content, Set<PosixFilePermission> permissions) throws IOException {
+        write(target, content, permissions, false);
+    }
+
+    private static void write(Path target, byte[] content, Set<PosixFilePermission> permissions, boolean sync) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Path temp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp",
@@ -40,7 +52,9 @@ public final class AtomicFiles {
                 while (buffer.hasRemaining()) {
                     channel.write(buffer);
                 }
-                channel.force(true);
+                if (sync) {
+                    channel.force(true);
+                }
             }
             Files.setPosixFilePermissions(temp, permissions);
             try {
@@ -48,7 +62,9 @@ public final class AtomicFiles {
             } catch (AtomicMoveNotSupportedException e) {
                 throw new IOException("cannot replace " + target + " atomically", e);
             }
-            syncDirectory(dir);
+            if (sync) {
+                syncDirectory(dir);
+            }
         } finally {
             Files.deleteIfExists(temp);
         }

@@ -323,14 +323,16 @@ public final class Containers implements AutoCloseable {
     }
 
     private static void writeEtc(Path etc, String hostname, boolean hostNetwork) throws IOException {
-        AtomicFiles.writeString(etc.resolve("hostname"), hostname + "\n", AtomicFiles.PUBLIC);
+        // Regenerable (start rewrites an empty one): renamed into place without fsync.
+        AtomicFiles.writeUnsynced(etc.resolve("hostname"), (hostname + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                AtomicFiles.PUBLIC);
         String hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
         if (!hostNetwork) {
             hosts += "127.0.0.1\t" + hostname + "\n";
         } else if (Files.exists(Path.of("/etc/hosts"))) {
             hosts = Files.readString(Path.of("/etc/hosts"));
         }
-        AtomicFiles.writeString(etc.resolve("hosts"), hosts, AtomicFiles.PUBLIC);
+        AtomicFiles.writeUnsynced(etc.resolve("hosts"), hosts.getBytes(java.nio.charset.StandardCharsets.UTF_8), AtomicFiles.PUBLIC);
         String resolv = "";
         if (Files.exists(Path.of("/etc/resolv.conf"))) {
             StringBuilder sb = new StringBuilder();
@@ -341,7 +343,8 @@ public final class Containers implements AutoCloseable {
             }
             resolv = sb.toString();
         }
-        AtomicFiles.writeString(etc.resolve("resolv.conf"), resolv, AtomicFiles.PUBLIC);
+        AtomicFiles.writeUnsynced(etc.resolve("resolv.conf"), resolv.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                AtomicFiles.PUBLIC);
     }
 
     // ------------------------------------------------------------------ start
@@ -365,9 +368,13 @@ public final class Containers implements AutoCloseable {
             Path bundle = bundles.resolve(c.id());
             try {
                 Files.createDirectories(bundle);
+                Path etc = store.directory(c.id()).resolve("etc");
+                if (!Files.exists(etc.resolve("hostname")) || Files.size(etc.resolve("hostname")) == 0) {
+                    writeEtc(etc, c.spec().hostname(), "host".equals(c.spec().host().networkMode())); // lost in a crash
+                }
                 UserResolver.User user = UserResolver.resolve(rootfs, c.spec().user());
                 ObjectNode config = SpecBuilder.build(c, rootfs, store.directory(c.id()).resolve("etc"), user, m -> hostPath(m, rootfs));
-                AtomicFiles.write(bundle.resolve("config.json"), JSON.writeValueAsBytes(config), AtomicFiles.PRIVATE);
+                AtomicFiles.writeUnsynced(bundle.resolve("config.json"), JSON.writeValueAsBytes(config), AtomicFiles.PRIVATE);
                 runc.delete(c.id());
                 Conmon.Created created = conmon.create(c.id(), c.name().substring(1), bundle, Path.of(c.logPath()),
                         LogRotation.conmonLimit(c.spec().host().logOrDefault()),
@@ -879,6 +886,62 @@ public final class Containers implements AutoCloseable {
             try {
                 RootfsExporter.write(rootfs, out);
             } finally {
+                if (!active) {
+                    snapshots.unmount(c.id());
+                }
+            }
+        }
+    }
+
+    /** What {@code docker cp} reports about a path: name, size, mode, mtime, link target. */
+    public record PathStat(String name, long size, int unixMode, Instant mtime, String linkTarget) {
+    }
+
+    /** HEAD archive: the path's stat, or NOT_FOUND. */
+    public PathStat statPath(String ref, String path) throws IOException {
+        return withFiles(ref, files -> toStat(files.stat(path)));
+    }
+
+    /** GET archive: the path as a tar; the stat is returned once the tar is written. */
+    public PathStat readPath(String ref, String path, java.io.OutputStream out) throws IOException {
+        return withFiles(ref, files -> toStat(files.read(path, out)));
+    }
+
+    /** PUT archive: a tar extracted into the directory at path. */
+    public void writePath(String ref, String path, java.io.InputStream tar, boolean noOverwriteDirNonDir, boolean copyUidGid)
+            throws IOException {
+        withFiles(ref, files -> {
+            files.write(path, tar, noOverwriteDirNonDir, copyUidGid);
+            return null;
+        });
+    }
+
+    private static PathStat toStat(ContainerFiles.PathStat s) {
+        return new PathStat(s.name(), s.size(), s.unixMode(), s.mtime(), s.linkTarget());
+    }
+
+    private interface FilesWork<T> {
+        T run(ContainerFiles files) throws IOException;
+    }
+
+    /** Runs work on the container's filesystem: mounted if stopped, frozen if running (no symlink swaps meanwhile). */
+    private <T> T withFiles(String ref, FilesWork<T> work) throws IOException {
+        ContainerRecord c = store.resolve(ref);
+        synchronized (lock(c.id())) {
+            c = store.get(c.id());
+            boolean running = c.status().state() == ContainerState.RUNNING;
+            boolean active = c.status().state().hasProcess();
+            Path rootfs = snapshots.mount(c.id());
+            if (running) {
+                runc.pause(c.id());
+            }
+            try {
+                ContainerFiles files = new ContainerFiles(rootfs, c.spec().host().mountsOrEmpty(), m -> hostPath(m, rootfs));
+                return work.run(files);
+            } finally {
+                if (running) {
+                    runc.resume(c.id());
+                }
                 if (!active) {
                     snapshots.unmount(c.id());
                 }

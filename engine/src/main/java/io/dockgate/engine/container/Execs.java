@@ -141,7 +141,7 @@ public final class Execs {
         try {
             Path processSpec = dir.resolve("process.json");
             ExecSpec sized = consoleHeight > 0 && consoleWidth > 0 ? s.spec().withConsoleSize(consoleHeight, consoleWidth) : s.spec();
-            AtomicFiles.write(processSpec, JSON.writeValueAsBytes(process(c, sized)), AtomicFiles.PRIVATE);
+            AtomicFiles.writeUnsynced(processSpec, JSON.writeValueAsBytes(process(c, sized)), AtomicFiles.PRIVATE);
             ExecSpec e = s.spec();
             Conmon.Stdio stdio = new Conmon.Stdio(e.tty(), e.attachStdin() && sink != null, true);
             Conmon.Exec exec = conmon.exec(c.id(), s.id(), dir, processSpec, stdio, () -> {

@@ -63,6 +63,9 @@ public final class Runc {
 
     /** runc delete --force: removes the runtime state (and kills what is left). Absent containers are fine. */
     public void delete(String id) throws IOException {
+        if (!java.nio.file.Files.exists(root.resolve(id))) {
+            return; // no runtime state: nothing to delete (and no process to spawn)
+        }
         try {
             run("delete", "--force", id);
         } catch (EngineException e) {
