@@ -3,6 +3,7 @@ package io.dockgate.engine;
 import io.dockgate.config.files.AtomicFiles;
 import io.dockgate.engine.container.Containers;
 import io.dockgate.engine.image.ImageStore;
+import io.dockgate.engine.events.Events;
 import io.dockgate.engine.volume.VolumeStore;
 import io.dockgate.engine.runtime.Runc;
 import io.dockgate.engine.snapshot.SnapshotService;
@@ -32,6 +33,7 @@ public final class Engine implements AutoCloseable {
     private final String backingFilesystem;
     private final ImageStore images;
     private final VolumeStore volumes;
+    private Events events;
     private final Limits limits;
     private final Containers containers;
     private final String containersUnavailable;
@@ -74,6 +76,9 @@ public final class Engine implements AutoCloseable {
             String id = loadOrCreateId(dataRoot.resolve(ENGINE_ID_FILE));
             ImageStore images = ImageStore.open(dataRoot, limits.maxLayerBytes());
             VolumeStore volumes = new VolumeStore(dataRoot);
+            Events events = new Events();
+            images.setEvents(events);
+            volumes.setEvents(events);
             Containers containers = null;
             String unavailable = null;
             Optional<Path> runc = which("runc");
@@ -84,11 +89,12 @@ public final class Engine implements AutoCloseable {
             } else {
                 SnapshotService snapshots = new SnapshotService(dataRoot, execRoot);
                 containers = new Containers(dataRoot, execRoot, images, volumes, snapshots,
-                        new Runc(runc.get(), execRoot.resolve("runc")), conmon.get());
+                        new Runc(runc.get(), execRoot.resolve("runc")), conmon.get(), events);
                 containers.recover();
             }
             Engine engine = new Engine(dataRoot, execRoot, id, HostFacts.read(), EngineVersion.current(), images, volumes, limits,
                     containers, unavailable);
+            engine.events = events;
             LOG.info("engine {} opened: data-root {}, exec-root {}", id, dataRoot, execRoot);
             return engine;
         } catch (IOException e) {
@@ -145,6 +151,11 @@ public final class Engine implements AutoCloseable {
     /** The image store (blocking API: call it from worker threads). */
     public ImageStore images() {
         return images;
+    }
+
+    /** The event bus (docker events). */
+    public Events events() {
+        return events;
     }
 
     /** Named volumes (blocking API). */

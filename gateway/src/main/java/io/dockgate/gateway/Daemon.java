@@ -9,6 +9,7 @@ import io.dockgate.gateway.api.ExecApi;
 import io.dockgate.gateway.api.VolumesApi;
 import io.dockgate.gateway.api.StatsApi;
 import io.dockgate.gateway.api.ArchiveApi;
+import io.dockgate.gateway.api.EventsApi;
 import io.dockgate.gateway.api.ImagesApi;
 import io.dockgate.gateway.api.SystemApi;
 import io.dockgate.gateway.http.Blocking;
@@ -123,6 +124,7 @@ public final class Daemon {
         new VolumesApi(engine, blocking).register(catalog);
         new StatsApi(engine, blocking).register(catalog);
         new ArchiveApi(engine, blocking).register(catalog);
+        new EventsApi(engine).register(catalog);
         RequestPipeline pipeline = new RequestPipeline(connections, catalog,
                 new DockerHeaders(engine.version().version()), stats);
         UnixAccounts accounts = new UnixAccounts();

@@ -16,6 +16,7 @@ import io.dockgate.engine.shim.Conmon;
 import io.dockgate.engine.shim.ExitWatcher;
 import io.dockgate.engine.snapshot.SnapshotService;
 import io.dockgate.engine.sys.Syscalls;
+import io.dockgate.engine.events.Events;
 import io.dockgate.engine.volume.Volume;
 import io.dockgate.engine.volume.VolumeStore;
 import java.io.IOException;
@@ -48,6 +49,7 @@ public final class Containers implements AutoCloseable {
     private final ContainerStore store;
     private final ImageStore images;
     private final VolumeStore volumes;
+    private final Events events;
     private final SnapshotService snapshots;
     private final Runc runc;
     private final Conmon conmon;
@@ -80,7 +82,8 @@ public final class Containers implements AutoCloseable {
     }
 
     public Containers(Path dataRoot, Path execRoot, ImageStore images, VolumeStore volumes, SnapshotService snapshots, Runc runc,
-                      Path conmonBinary) throws IOException {
+                      Path conmonBinary, Events events) throws IOException {
+        this.events = events;
         this.store = new ContainerStore(dataRoot);
         this.volumes = volumes;
         volumes.setUsers(name -> store.all().stream()
@@ -100,6 +103,26 @@ public final class Containers implements AutoCloseable {
         this.watcher = new ExitWatcher(conmon.exits(), id -> background.execute(() -> handleExit(id)));
         images.setUsage(imageId -> store.all().stream().filter(c -> c.imageId().equals(imageId.toString()))
                 .map(c -> new ImageStore.ImageUsage.User(c.id(), c.status().state().active())).toList());
+    }
+
+    /** Emits a container event with Docker's attributes: image, name, the labels, and the action's own. */
+    void emit(ContainerRecord c, String action, String... extra) {
+        Map<String, String> attrs = new java.util.TreeMap<>(c.spec().labels() == null ? Map.of() : c.spec().labels());
+        attrs.put("image", c.imageRef());
+        attrs.put("name", c.name().startsWith("/") ? c.name().substring(1) : c.name());
+        attrs.putAll(Events.attributes(extra));
+        events.emit("container", action, c.id(), attrs);
+    }
+
+    private void emitVolumes(ContainerRecord c, String action) {
+        for (ContainerSpec.Mount m : c.spec().host().mountsOrEmpty()) {
+            if (m.type().equals(ContainerSpec.Mount.VOLUME)) {
+                events.emit("volume", action, m.source(), action.equals("mount")
+                        ? Events.attributes("container", c.id(), "destination", m.target(), "driver", "local", "propagation", "",
+                        "read/write", Boolean.toString(!m.readOnly()))
+                        : Events.attributes("container", c.id(), "driver", "local"));
+            }
+        }
     }
 
     /** docker exec sessions. */
@@ -179,6 +202,7 @@ public final class Containers implements AutoCloseable {
                     merged, argv.get(0), List.copyOf(argv.subList(1, argv.size())), ContainerRecord.Status.created(), 0,
                     dir.resolve("container.log").toString());
             store.save(record);
+            emit(record, "create");
             return record;
         } catch (IOException | RuntimeException e) {
             store.releaseName(reserved, id);
@@ -384,6 +408,8 @@ public final class Containers implements AutoCloseable {
                 store.save(running);
                 connectPending(c.id());
                 runc.start(c.id());
+                emitVolumes(running, "mount");
+                emit(running, "start");
                 return running;
             } catch (Conmon.RuntimeFailure e) {
                 failStart(c, bundle, e.getMessage());
@@ -480,6 +506,10 @@ public final class Containers implements AutoCloseable {
         if (p.future().isDone()) {
             return; // cancelled by its client
         }
+        ContainerRecord record = store.get(id);
+        if (record != null) {
+            emit(record, "attach");
+        }
         synchronized (attached) {
             attached.merge(id, 1, Integer::sum);
         }
@@ -542,6 +572,7 @@ public final class Containers implements AutoCloseable {
             throw EngineException.conflict("Container " + c.id() + " is not running");
         }
         resizeConsole(bundles.resolve(c.id()), height, width);
+        emit(c, "resize", "height", Integer.toString(height), "width", Integer.toString(width));
     }
 
     static void resizeConsole(Path dir, int height, int width) throws IOException {
@@ -567,6 +598,11 @@ public final class Containers implements AutoCloseable {
                 Instant.now().toString(), oom, error, s.stoppedByUser()));
         store.save(exited);
         execs.containerExited(c.id());
+        if (oom) {
+            emit(exited, "oom");
+        }
+        emit(exited, "die", "exitCode", Integer.toString(code));
+        emitVolumes(exited, "unmount");
         notify(c.id(), exited, "next-exit", "not-running");
         LOG.info("container {} exited with {}", c.id().substring(0, 12), code);
     }
@@ -599,6 +635,7 @@ public final class Containers implements AutoCloseable {
         }
         try {
             exited.get(Math.max(0, timeout), TimeUnit.SECONDS);
+            emit(c, "stop");
             return true;
         } catch (java.util.concurrent.TimeoutException e) {
             try {
@@ -617,7 +654,16 @@ public final class Containers implements AutoCloseable {
         } catch (Exception e) {
             throw new EngineException(ErrorKind.INTERNAL, "container " + c.id() + " did not exit after SIGKILL", e);
         }
+        emit(c, "stop");
         return true;
+    }
+
+    /** docker restart: stop (if running), then start; emits restart. */
+    public ContainerRecord restart(String ref, Integer timeoutSeconds, String signal) throws IOException {
+        stop(ref, timeoutSeconds, signal);
+        ContainerRecord c = start(ref);
+        emit(c, "restart");
+        return c;
     }
 
     /** A restarting container whose restart was cancelled is exited again (with its last exit code). */
@@ -656,6 +702,7 @@ public final class Containers implements AutoCloseable {
         }
         markStoppedByUser(c.id());
         runc.kill(c.id(), sig, false);
+        emit(c, "kill", "signal", Integer.toString(sig));
     }
 
     // ------------------------------------------------------------------ pause, rename, top
@@ -674,6 +721,7 @@ public final class Containers implements AutoCloseable {
             c.status().state().to(ContainerState.PAUSED, "pause");
             runc.pause(c.id());
             store.save(c.withStatus(withState(c.status(), ContainerState.PAUSED)));
+            emit(c, "pause");
         }
     }
 
@@ -687,6 +735,7 @@ public final class Containers implements AutoCloseable {
             }
             runc.resume(c.id());
             store.save(c.withStatus(withState(c.status(), ContainerState.RUNNING)));
+            emit(c, "unpause");
         }
     }
 
@@ -703,6 +752,7 @@ public final class Containers implements AutoCloseable {
             String reserved = store.reserveName(newName, c.id());
             try {
                 store.save(c.withName(reserved));
+                emit(c.withName(reserved), "rename", "oldName", c.name());
             } catch (IOException | RuntimeException e) {
                 store.releaseName(reserved, c.id());
                 throw e;
@@ -764,6 +814,7 @@ public final class Containers implements AutoCloseable {
                             s.tty(), s.openStdin(), s.stdinOnce(), s.stopSignal(), s.stopTimeout(), updated),
                     c.path(), c.args(), c.status(), c.restartCount(), c.logPath());
             store.save(saved);
+            emit(saved, "update");
             return saved;
         }
     }
@@ -839,6 +890,7 @@ public final class Containers implements AutoCloseable {
                 }
             }
             failPending(c.id(), "container " + c.id() + " was removed");
+            emit(current, "destroy");
             notify(c.id(), current, "removed", "not-running", "next-exit");
         }
         locks.remove(c.id());
@@ -883,6 +935,7 @@ public final class Containers implements AutoCloseable {
             c = store.get(c.id());
             boolean active = c.status().state().hasProcess();
             Path rootfs = snapshots.mount(c.id());
+            emit(c, "export");
             try {
                 RootfsExporter.write(rootfs, out);
             } finally {
@@ -904,6 +957,7 @@ public final class Containers implements AutoCloseable {
 
     /** GET archive: the path as a tar; the stat is returned once the tar is written. */
     public PathStat readPath(String ref, String path, java.io.OutputStream out) throws IOException {
+        emit(store.resolve(ref), "archive-path");
         return withFiles(ref, files -> toStat(files.read(path, out)));
     }
 
@@ -914,6 +968,7 @@ public final class Containers implements AutoCloseable {
             files.write(path, tar, noOverwriteDirNonDir, copyUidGid);
             return null;
         });
+        emit(store.resolve(ref), "extract-to-dir");
     }
 
     private static PathStat toStat(ContainerFiles.PathStat s) {

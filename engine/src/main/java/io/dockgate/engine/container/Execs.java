@@ -96,6 +96,7 @@ public final class Execs {
         RANDOM.nextBytes(b);
         Session s = new Session(HexFormat.of().formatHex(b), c.id(), spec);
         sessions.put(s.id(), s);
+        containers.emit(c, "exec_create: " + String.join(" ", spec.cmd()), "execID", s.id());
         return s;
     }
 
@@ -153,6 +154,7 @@ public final class Execs {
             });
             s.pid = exec.pid();
             s.running = true;
+            containers.emit(c, "exec_start: " + String.join(" ", s.spec().cmd()), "execID", s.id());
             background.execute(() -> awaitExit(s, exec, dir));
             return attachment[0];
         } catch (Conmon.RuntimeFailure f) {
@@ -201,6 +203,10 @@ public final class Execs {
         }
         s.exitCode = code;
         s.running = false;
+        ContainerRecord c = containers.store().get(s.containerId());
+        if (c != null && s.pid > 0) {
+            containers.emit(c, "exec_die", "execID", s.id(), "exitCode", Integer.toString(code));
+        }
         s.exited.complete(code);
     }
 

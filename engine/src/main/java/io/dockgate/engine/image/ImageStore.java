@@ -85,6 +85,17 @@ public final class ImageStore {
         this.usage = usage;
     }
 
+    /** Where image events (import, load, pull, save, tag, untag, delete) go. */
+    public void setEvents(io.dockgate.engine.events.Events events) {
+        this.events = events;
+    }
+
+    private volatile io.dockgate.engine.events.Events events = new io.dockgate.engine.events.Events();
+
+    private void emit(String action, String id, String name) {
+        events.emit("image", action, id, io.dockgate.engine.events.Events.attributes("name", name));
+    }
+
     public LayerStore layers() {
         return layers;
     }
@@ -297,6 +308,7 @@ public final class ImageStore {
             Image image = commitImage(bytes);
             reference.ifPresent(r -> setReference(r.withDefaultTag(), image.id()));
             saveRefs();
+            emit("import", image.id().toString(), reference.map(r -> r.withDefaultTag().familiar()).orElse(image.id().toString()));
             return image;
         } finally {
             lock.unlock();
@@ -367,6 +379,9 @@ public final class ImageStore {
                 loaded.add(image);
             }
             saveRefs();
+            for (Image image : loaded) {
+                emit("load", image.id().toString(), image.id().toString());
+            }
             return loaded;
         } finally {
             lock.unlock();
@@ -433,6 +448,7 @@ public final class ImageStore {
             }
             refs.put(ref.name() + "@" + fetched.manifestDigest(), image.id());
             saveRefs();
+            emit("pull", ref.familiar(), ref.familiar());
             return new PullResult(image, fetched.manifestDigest(), upToDate);
         } catch (IOException | RuntimeException e) {
             throw translate(e);
@@ -477,6 +493,9 @@ public final class ImageStore {
             items.add(new ArchiveWriter.Item(image, layersOf(image), tags.get(image.id())));
         }
         new ArchiveWriter(layers).write(items, out);
+        for (Image image : chosen.values()) {
+            emit("save", image.id().toString(), image.id().toString());
+        }
     }
 
     // ---------------------------------------------------------------- tag, delete, prune
@@ -501,6 +520,7 @@ public final class ImageStore {
             Image image = find(source).orElseThrow(() -> EngineException.notFound("No such image: " + source));
             setReference(target, image.id());
             saveRefs();
+            emit("tag", image.id().toString(), target.familiar());
         } finally {
             lock.unlock();
         }
@@ -516,6 +536,20 @@ public final class ImageStore {
      * refused (409) unless forced, and never deleted while a running container uses them.
      */
     public List<Deletion> delete(String name, boolean force, boolean noPrune) throws IOException {
+        String imageId = find(name).map(i -> i.id().toString()).orElse(name);
+        List<Deletion> done = deleteLocked(name, force, noPrune);
+        for (Deletion d : done) {
+            if (d.untagged() != null) {
+                emit("untag", imageId, d.untagged());
+            }
+            if (d.deleted() != null) {
+                emit("delete", d.deleted(), d.deleted());
+            }
+        }
+        return done;
+    }
+
+    private List<Deletion> deleteLocked(String name, boolean force, boolean noPrune) throws IOException {
         lock.lock();
         try {
             Image image = find(name).orElseThrow(() -> EngineException.notFound("No such image: " + name));

@@ -54,6 +54,12 @@ public final class VolumeStore {
         }
     }
 
+    private volatile io.dockgate.engine.events.Events events = new io.dockgate.engine.events.Events();
+
+    public void setEvents(io.dockgate.engine.events.Events events) {
+        this.events = events;
+    }
+
     /** Who uses a volume (container IDs): set by the container service. */
     public void setUsers(Function<String, List<String>> users) {
         this.users = users;
@@ -89,6 +95,7 @@ public final class VolumeStore {
         AtomicFiles.write(tmp.resolve("volume.json"), JSON.writeValueAsBytes(v), AtomicFiles.PRIVATE);
         Files.move(tmp, dir, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         volumes.put(n, v);
+        events.emit("volume", "create", n, io.dockgate.engine.events.Events.attributes("driver", "local"));
         return v;
     }
 
@@ -147,6 +154,7 @@ public final class VolumeStore {
             Files.move(dir, trash, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
             volumes.remove(name);
             LayerStore.deleteTree(trash);
+            events.emit("volume", "destroy", name, io.dockgate.engine.events.Events.attributes("driver", "local"));
         }
     }
 

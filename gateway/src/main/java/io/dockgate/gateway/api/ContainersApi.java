@@ -152,10 +152,8 @@ public final class ContainersApi {
         String id = request.param("id");
         Integer timeout = request.query("t").map(t -> parseInt(t, "t")).orElse(null);
         String signal = request.query("signal").orElse(null);
-        return blocking.run(() -> {
-            containers().stop(id, timeout, signal);
-            return containers().start(id);
-        }).compose(v -> request.response().setStatusCode(204).end());
+        return blocking.run(() -> containers().restart(id, timeout, signal))
+                .compose(v -> request.response().setStatusCode(204).end());
     }
 
     /** docker container prune: every container that is not running (filters label and until). */
