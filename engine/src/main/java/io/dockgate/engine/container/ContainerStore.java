@@ -109,12 +109,7 @@ public final class ContainerStore {
         if (r != null) {
             byName.remove(r.name(), id);
         }
-        Path dir = directory(id);
-        if (Files.exists(dir)) {
-            Path doomed = root.resolve("." + id + ".removing");
-            Files.move(dir, doomed);
-            LayerStore.deleteTree(doomed);
-        }
+        io.dockgate.engine.fs.Trash.discard(directory(id)); // its name starts with "." : an interrupted deletion is swept at start
     }
 
     /** By name ("/n" or "n"), full ID, or unique ID prefix. NOT_FOUND "No such container: X". */

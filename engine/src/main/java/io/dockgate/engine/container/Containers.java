@@ -17,6 +17,7 @@ import io.dockgate.engine.shim.ExitWatcher;
 import io.dockgate.engine.snapshot.SnapshotService;
 import io.dockgate.engine.sys.Syscalls;
 import io.dockgate.engine.events.Events;
+import io.dockgate.engine.fs.Trash;
 import io.dockgate.engine.volume.Volume;
 import io.dockgate.engine.volume.VolumeStore;
 import java.io.IOException;
@@ -95,6 +96,7 @@ public final class Containers implements AutoCloseable {
         this.runc = runc;
         this.bundles = execRoot.resolve("containers");
         Files.createDirectories(bundles);
+        Trash.sweep(bundles);
         this.conmon = new Conmon(conmonBinary, runc, execRoot.resolve("exits"));
         this.execs = new Execs(this, execRoot, conmon, background);
         this.restarts = new RestartPolicies(this, store, background, timer);
@@ -592,7 +594,7 @@ public final class Containers implements AutoCloseable {
     private void finishExit(ContainerRecord c, int code, boolean oom, String error) throws IOException {
         runc.delete(c.id());
         snapshots.unmount(c.id());
-        LayerStore.deleteTree(bundles.resolve(c.id()));
+        Trash.discard(bundles.resolve(c.id()));
         ContainerRecord.Status s = c.status();
         ContainerRecord exited = c.withStatus(new ContainerRecord.Status(ContainerState.EXITED, 0, 0, code, s.startedAt(),
                 Instant.now().toString(), oom, error, s.stoppedByUser()));
@@ -877,7 +879,7 @@ public final class Containers implements AutoCloseable {
             }
             runc.delete(c.id());
             snapshots.remove(c.id());
-            LayerStore.deleteTree(bundles.resolve(c.id()));
+            Trash.discard(bundles.resolve(c.id()));
             Files.deleteIfExists(conmon.exits().resolve(c.id()));
             store.delete(c.id());
             restarts.forget(c.id());
@@ -1068,6 +1070,7 @@ public final class Containers implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        Trash.drain();
         timer.shutdownNow();
         watcher.close();
         background.shutdown();

@@ -39,6 +39,7 @@ public final class SnapshotService {
         this.links = execRoot.resolve("l");
         Files.createDirectories(root);
         Files.createDirectories(links);
+        io.dockgate.engine.fs.Trash.sweep(root);
     }
 
     /** A prepared snapshot. */
@@ -148,13 +149,7 @@ public final class SnapshotService {
     /** Unmounts and deletes the writable layer. */
     public void remove(String key) throws IOException {
         unmount(key);
-        Path dir = dir(key);
-        if (Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
-            Path doomed = root.resolve("." + key + ".removing");
-            LayerStore.deleteTree(doomed);
-            Files.move(dir, doomed);
-            LayerStore.deleteTree(doomed);
-        }
+        io.dockgate.engine.fs.Trash.discard(dir(key));
     }
 
     /** Bytes of the files in the writable layer (Docker's SizeRw). */
