@@ -116,6 +116,7 @@ class AttachExecTest {
         var exited = containers.waitFor(c.id(), "next-exit");
         containers.start(c.id());
         Attachment a = attached.get(10, TimeUnit.SECONDS);
+        out.awaitOut("24 80"); // the size from create, before any resize
         containers.resize(c.id(), 33, 97);
         a.write(bytes("stty size; tty; exit 5\n"), 0, 23);
         out.ended.get(20, TimeUnit.SECONDS);
@@ -170,6 +171,7 @@ class AttachExecTest {
         Execs.Session tty = execs.create("target", new Execs.ExecSpec(List.of("sh", "-c", "stty size; exec sh"), null, null, null, true, false, true, true, true, 12, 34));
         Collector ttyOut = new Collector();
         Attachment a = execs.start(tty.id(), ttyOut);
+        ttyOut.awaitOut("12 34");
         execs.resize(tty.id(), 21, 77);
         a.write(bytes("stty size; exit 9\n"), 0, 18);
         ttyOut.ended.get(20, TimeUnit.SECONDS);

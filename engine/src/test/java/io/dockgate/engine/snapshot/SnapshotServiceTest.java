@@ -69,6 +69,7 @@ class SnapshotServiceTest {
         snapshots.remove("a");
         snapshots.remove("b");
         assertThat(snapshots.get("a")).isEmpty();
+        io.dockgate.engine.fs.Trash.drain(); // removed layers are deleted in the background
         assertThat(tmp.resolve("data/snapshots")).isEmptyDirectory();
     }
 
