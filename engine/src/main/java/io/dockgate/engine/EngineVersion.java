@@ -20,4 +20,12 @@ public record EngineVersion(String version, String gitCommit, String buildTime) 
         return new EngineVersion(p.getProperty("version", "unknown"), p.getProperty("commit", "unknown"),
                 p.getProperty("buildTime", ""));
     }
+
+    /**
+     * The version clients see as the engine's: the Docker Engine release whose API (1.50) dockgate speaks,
+     * with dockgate's own version after it. Clients such as Testcontainers compare it with Docker's.
+     */
+    public String dockerCompatible() {
+        return "28.2.0-dockgate." + version();
+    }
 }

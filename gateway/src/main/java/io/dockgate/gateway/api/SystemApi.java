@@ -66,11 +66,11 @@ public final class SystemApi {
         details.put("MinAPIVersion", ApiVersion.MIN.toString());
         details.put("Os", "linux");
         List<Map<String, Object>> components = new ArrayList<>();
-        components.add(Map.of("Name", "Engine", "Version", v.version(), "Details", details));
+        components.add(Map.of("Name", "Engine", "Version", v.dockerCompatible(), "Details", details));
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("Platform", Map.of("Name", "dockgate " + v.version()));
         body.put("Components", components);
-        body.put("Version", v.version());
+        body.put("Version", v.dockerCompatible());
         body.put("ApiVersion", ApiVersion.MAX.toString());
         body.put("MinAPIVersion", ApiVersion.MIN.toString());
         body.put("GitCommit", v.gitCommit());
@@ -130,7 +130,7 @@ public final class SystemApi {
         body.put("Name", host.hostname());
         body.put("Labels", List.of());
         body.put("ExperimentalBuild", false);
-        body.put("ServerVersion", engine.version().version());
+        body.put("ServerVersion", engine.version().dockerCompatible());
         body.put("Runtimes", Map.of("runc", Map.of("path", "runc")));
         body.put("DefaultRuntime", "runc");
         body.put("Swarm", Map.of("NodeID", "", "NodeAddr", "", "LocalNodeState", "inactive",

@@ -27,8 +27,12 @@ public final class CliSession implements AutoCloseable {
 
     /** A daemon on a Unix socket only. */
     public static CliSession start(Path dir) throws Exception {
+        return start(dir, dir.resolve("dg.sock"));
+    }
+
+    /** A daemon on the given Unix socket only. */
+    public static CliSession start(Path dir, Path socket) throws Exception {
         Prerequisites.requireRoot();
-        Path socket = dir.resolve("dg.sock");
         Map<ConfigKey, Object> flags = TestDaemon.baseFlags(dir);
         flags.put(ConfigKey.HOSTS, List.of("unix://" + socket));
         return new CliSession(TestDaemon.start(flags, dir), socket, dir.resolve("docker-config"), DockerCli.unixEnv(socket));
