@@ -114,18 +114,21 @@ public final class Pem {
         return crls;
     }
 
-    /** The first private key in the file (PKCS#8, or traditional RSA or EC). */
+    /**
+     * The first private key in the file (PKCS#8, or traditional RSA or EC), as a key of the JDK's own
+     * providers: the TLS stack chooses signature schemes by the key's algorithm name, which is "EC" for
+     * the JDK and "ECDSA" for BouncyCastle's provider (registered by some libraries in the same JVM).
+     */
     public static PrivateKey readPrivateKey(Path file) {
-        JcaPEMKeyConverter converter = new JcaPEMKeyConverter();
         for (Object o : readObjects(file)) {
             try {
                 if (o instanceof PrivateKeyInfo info) {
-                    return converter.getPrivateKey(info);
+                    return jdkKey(info);
                 }
                 if (o instanceof PEMKeyPair pair) {
-                    return converter.getKeyPair(pair).getPrivate();
+                    return jdkKey(pair.getPrivateKeyInfo());
                 }
-            } catch (IOException e) {
+            } catch (IOException | java.security.GeneralSecurityException e) {
                 throw new PkiException(file + ": invalid private key: " + e.getMessage(), e);
             }
             if (o instanceof PEMEncryptedKeyPair || o instanceof PKCS8EncryptedPrivateKeyInfo) {
@@ -133,6 +136,19 @@ public final class Pem {
             }
         }
         throw new PkiException(file + ": no PEM private key found");
+    }
+
+    private static PrivateKey jdkKey(PrivateKeyInfo info) throws IOException, java.security.GeneralSecurityException {
+        String oid = info.getPrivateKeyAlgorithm().getAlgorithm().getId();
+        String algorithm = switch (oid) {
+            case "1.2.840.10045.2.1" -> "EC";
+            case "1.2.840.113549.1.1.1" -> "RSA";
+            default -> null;
+        };
+        if (algorithm == null) {
+            return new JcaPEMKeyConverter().getPrivateKey(info);
+        }
+        return java.security.KeyFactory.getInstance(algorithm).generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(info.getEncoded()));
     }
 
     private static List<Object> readObjects(Path file) {

@@ -49,12 +49,12 @@ public record TlsMaterial(PrivateKey serverKey, List<X509Certificate> serverChai
     }
 
     private static void requireMatchingKey(X509Certificate cert, PrivateKey key, DaemonConfig.TlsConfig config) {
-        if (!cert.getPublicKey().getAlgorithm().equals(key.getAlgorithm())) {
+        if (!family(cert.getPublicKey().getAlgorithm()).equals(family(key.getAlgorithm()))) {
             throw new PkiException(config.key() + " (" + key.getAlgorithm() + ") does not match the certificate in "
                     + config.cert() + " (" + cert.getPublicKey().getAlgorithm() + ")");
         }
         try {
-            String algorithm = key.getAlgorithm().equals("RSA") ? "SHA256withRSA" : "SHA256withECDSA";
+            String algorithm = family(key.getAlgorithm()).equals("RSA") ? "SHA256withRSA" : "SHA256withECDSA";
             byte[] probe = "dockgate key check".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
             Signature signer = Signature.getInstance(algorithm);
             signer.initSign(key);
@@ -69,6 +69,11 @@ public record TlsMaterial(PrivateKey serverKey, List<X509Certificate> serverChai
         } catch (java.security.GeneralSecurityException e) {
             throw new PkiException(config.key() + " cannot be checked against " + config.cert() + ": " + e.getMessage(), e);
         }
+    }
+
+    /** The key family: providers name EC keys "EC" (the JDK) or "ECDSA" (BouncyCastle, when registered). */
+    private static String family(String algorithm) {
+        return algorithm.equals("ECDSA") ? "EC" : algorithm;
     }
 
     public X509Certificate serverCertificate() {
