@@ -5,6 +5,7 @@ import io.dockgate.config.DaemonConfig;
 import io.dockgate.config.ListenAddress;
 import io.dockgate.engine.Engine;
 import io.dockgate.gateway.api.ContainersApi;
+import io.dockgate.gateway.api.DiskUsageApi;
 import io.dockgate.gateway.api.ExecApi;
 import io.dockgate.gateway.api.VolumesApi;
 import io.dockgate.gateway.api.StatsApi;
@@ -106,6 +107,7 @@ public final class Daemon {
             pidfile = Pidfile.acquire(config.pidfile());
             engine = Engine.open(config.dataRoot(), config.execRoot());
             if (config.tls().isPresent()) {
+                io.dockgate.gateway.listen.NativeCrypto.install();
                 tls = new ReloadableTls(config.tls().get(), clock, this::handshakeRejected, "tls");
                 logMaterial("loaded", tls.material());
             }
@@ -118,10 +120,14 @@ public final class Daemon {
         OperationCatalog catalog = new OperationCatalog();
         Blocking blocking = new Blocking(vertx);
         new SystemApi(engine, this::warnings).register(catalog);
-        new ImagesApi(engine, blocking).register(catalog);
-        new ContainersApi(engine, blocking).register(catalog);
+        ImagesApi images = new ImagesApi(engine, blocking);
+        images.register(catalog);
+        ContainersApi containers = new ContainersApi(engine, blocking);
+        containers.register(catalog);
         new ExecApi(engine, blocking).register(catalog);
-        new VolumesApi(engine, blocking).register(catalog);
+        VolumesApi volumes = new VolumesApi(engine, blocking);
+        volumes.register(catalog);
+        new DiskUsageApi(images, containers, volumes, blocking).register(catalog);
         new StatsApi(engine, blocking).register(catalog);
         new ArchiveApi(engine, blocking).register(catalog);
         new EventsApi(engine).register(catalog);

@@ -501,6 +501,15 @@ public final class ContainersApi {
         return (before == null || created.isBefore(before)) && (since == null || created.isAfter(since));
     }
 
+    /** The containers part of docker system df (blocking): every container with its sizes. */
+    List<Map<String, Object>> diskUsage() throws java.io.IOException {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (ContainerRecord c : containers().list()) {
+            out.add(summary(c, true));
+        }
+        return out;
+    }
+
     private Map<String, Object> summary(ContainerRecord c, boolean size) throws java.io.IOException {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("Id", c.id());

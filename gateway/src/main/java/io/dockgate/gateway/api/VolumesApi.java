@@ -53,6 +53,17 @@ public final class VolumesApi {
         return m;
     }
 
+    /** The volumes part of docker system df (blocking): each volume with its size and number of users. */
+    List<Map<String, Object>> diskUsage() throws java.io.IOException {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Volume v : volumes().list()) {
+            Map<String, Object> m = json(v);
+            m.put("UsageData", Map.of("Size", volumes().size(v.name()), "RefCount", volumes().usedBy(v.name()).size()));
+            out.add(m);
+        }
+        return out;
+    }
+
     Future<?> create(ApiRequest request) {
         JsonNode body = request.body().length == 0 ? DockerJson.MAPPER.createObjectNode() : DockerJson.parse(request.body());
         String name = DockerJson.text(body, "Name");

@@ -175,4 +175,60 @@ class InteractiveCliTest {
         DockerCli.Result conflict = unix.docker("run", "--rm", "--restart", "always", "busybox", "true");
         assertThat(conflict.exitCode()).isEqualTo(125);
     }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"unix", "tls"})
+    void copyBothWaysEventsAndDiskUsage(String transport) throws Exception {
+        CliSession cli = over(transport);
+        String since = Long.toString(System.currentTimeMillis() / 1000 - 1);
+        String name = "cp-" + transport;
+        cli.ok("run", "-d", "--name", name, "-v", "cpvol-" + transport + ":/data", "busybox", "sh", "-c",
+                "mkdir -p /srv/site && echo index > /srv/site/index.html && ln -s index.html /srv/site/link && sleep 300");
+        Thread.sleep(500);
+        Path out = Files.createDirectories(tmp.resolve("out-" + transport));
+        cli.ok("cp", name + ":/srv/site", out.toString());
+        assertThat(Files.readString(out.resolve("site/index.html"))).isEqualTo("index\n");
+        assertThat(Files.isSymbolicLink(out.resolve("site/link"))).isTrue();
+        Path in = Files.createDirectories(tmp.resolve("in-" + transport));
+        Files.writeString(in.resolve("note.txt"), "from the host\n");
+        cli.ok("cp", in.resolve("note.txt").toString(), name + ":/data/note.txt");
+        cli.ok("cp", in.toString(), name + ":/tmp/indir");
+        assertThat(cli.ok("exec", name, "sh", "-c", "cat /data/note.txt /tmp/indir/note.txt; stat -c %u /data/note.txt").stdout())
+                .isEqualTo("from the host\nfrom the host\n0\n");
+        DockerCli.Result missing = cli.docker("cp", name + ":/no/such/file", out.toString());
+        assertThat(missing.exitCode()).isNotZero();
+        assertThat(missing.stderr()).contains("Could not find the file /no/such/file");
+
+        cli.ok("pause", name);
+        cli.ok("unpause", name);
+        cli.ok("rm", "-f", name);
+        String until = Long.toString(System.currentTimeMillis() / 1000 + 1);
+        String events = cli.ok("events", "--since", since, "--until", until, "--filter", "container=" + name,
+                "--format", "{{.Type}} {{.Action}}").stdout();
+        assertThat(events.lines().toList()).containsSubsequence("container create", "container start", "container extract-to-dir",
+                "container pause", "container unpause", "container kill", "container die", "container destroy");
+        String volumeEvents = cli.ok("events", "--since", since, "--until", until, "--filter", "type=volume",
+                "--format", "{{.Action}} {{.Actor.ID}}").stdout();
+        assertThat(volumeEvents).contains("create cpvol-" + transport, "mount cpvol-" + transport);
+
+        String df = cli.ok("system", "df", "--format", "{{.Type}} {{.TotalCount}}").stdout();
+        assertThat(df).contains("Images 1", "Local Volumes");
+        cli.ok("volume", "rm", "cpvol-" + transport);
+    }
+
+    @Test
+    void eventsStreamWhileALifecycleRuns() throws Exception {
+        CompletableFuture<DockerCli.Result> stream = CompletableFuture.supplyAsync(() -> {
+            try {
+                String until = Long.toString(System.currentTimeMillis() / 1000 + 6);
+                return tls.docker("events", "--until", until, "--filter", "type=container", "--format", "{{.Action}} {{.Actor.Attributes.name}}");
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        Thread.sleep(1500);
+        unix.ok("run", "--rm", "--name", "live", "busybox", "sh", "-c", "exit 3".replace("3", "0"));
+        DockerCli.Result r = stream.get(30, TimeUnit.SECONDS);
+        assertThat(r.stdout().lines().toList()).containsSubsequence("create live", "attach live", "start live", "die live", "destroy live");
+    }
 }
