@@ -22,4 +22,11 @@ public final class Logging {
         context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).setLevel(logback);
         context.getLogger("io.dockgate").setLevel(logback);
     }
+
+    /** Writes out what the asynchronous appender still holds and stops logging (the daemon's last step). */
+    public static void flush() {
+        if (LoggerFactory.getILoggerFactory() instanceof LoggerContext context) {
+            context.stop();
+        }
+    }
 }

@@ -163,13 +163,13 @@ public final class Containers implements AutoCloseable {
             String hostname = spec.hostname() == null || spec.hostname().isEmpty() ? id.substring(0, 12) : spec.hostname();
             Map<String, String> env = new LinkedHashMap<>();
             for (String e : strings(ic.get("Env"))) {
-                put(env, e);
+                putEnv(env, e);
             }
             if (!env.containsKey("PATH")) {
                 env.put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
             }
             for (String e : spec.env() == null ? List.<String>of() : spec.env()) {
-                put(env, e);
+                putEnv(env, e);
             }
             env.putIfAbsent("HOSTNAME", hostname);
             if (spec.tty()) {
@@ -331,7 +331,8 @@ public final class Containers implements AutoCloseable {
         }
     }
 
-    private static void put(Map<String, String> env, String entry) {
+    /** Adds NAME=value (or a bare NAME) to an environment, the later entry winning. */
+    static void putEnv(Map<String, String> env, String entry) {
         int eq = entry.indexOf('=');
         if (eq <= 0) {
             env.put(entry, null);
@@ -858,6 +859,7 @@ public final class Containers implements AutoCloseable {
                         + "before removing or force remove");
             }
             CompletableFuture<ContainerRecord> exited = waitFor(c.id(), "not-running");
+            emit(c, "kill", "signal", "9");
             try {
                 runc.kill(c.id(), 9, true);
                 if (c.status().state() == ContainerState.PAUSED) {

@@ -249,10 +249,10 @@ public final class Execs {
         e.cmd().forEach(args::add);
         Map<String, String> env = new LinkedHashMap<>();
         for (String kv : c.spec().env()) {
-            put(env, kv);
+            Containers.putEnv(env, kv);
         }
         for (String kv : e.env() == null ? List.<String>of() : e.env()) {
-            put(env, kv);
+            Containers.putEnv(env, kv);
         }
         ArrayNode envNode = process.putArray("env");
         env.forEach((k, v) -> envNode.add(v == null ? k : k + "=" + v));
@@ -263,33 +263,11 @@ public final class Execs {
             process.put("cwd", e.workingDir());
         }
         if (e.user() != null && !e.user().isEmpty()) {
-            UserResolver.User user = UserResolver.resolve(Path.of(config.path("root").path("path").asText()), e.user());
-            ObjectNode u = process.putObject("user");
-            u.put("uid", user.uid());
-            u.put("gid", user.gid());
-            if (!user.additionalGids().isEmpty()) {
-                ArrayNode g = u.putArray("additionalGids");
-                user.additionalGids().forEach(g::add);
-            }
+            SpecBuilder.putUser(process, UserResolver.resolve(Path.of(config.path("root").path("path").asText()), e.user()));
         }
         if (e.privileged()) {
-            ObjectNode caps = process.putObject("capabilities");
-            for (String set : List.of("bounding", "effective", "permitted")) {
-                ArrayNode a = caps.putArray(set);
-                SpecBuilder.availableCaps().forEach(a::add);
-            }
-            caps.putArray("inheritable");
-            caps.putArray("ambient");
+            SpecBuilder.putAllCapabilities(process);
         }
         return process;
-    }
-
-    private static void put(Map<String, String> env, String entry) {
-        int eq = entry.indexOf('=');
-        if (eq <= 0) {
-            env.put(entry, null);
-        } else {
-            env.put(entry.substring(0, eq), entry.substring(eq + 1));
-        }
     }
 }

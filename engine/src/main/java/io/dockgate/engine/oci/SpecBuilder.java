@@ -134,13 +134,7 @@ public final class SpecBuilder {
         if (spec.tty() && host.consoleHeight() > 0 && host.consoleWidth() > 0) {
             process.putObject("consoleSize").put("height", host.consoleHeight()).put("width", host.consoleWidth());
         }
-        ObjectNode u = process.putObject("user");
-        u.put("uid", user.uid());
-        u.put("gid", user.gid());
-        if (!user.additionalGids().isEmpty()) {
-            ArrayNode g = u.putArray("additionalGids");
-            user.additionalGids().forEach(g::add);
-        }
+        putUser(process, user);
         ArrayNode args = process.putArray("args");
         args.add(c.path());
         c.args().forEach(args::add);
@@ -283,6 +277,28 @@ public final class SpecBuilder {
             resources.putObject("pids").put("limit", host.pidsLimit());
         }
         return root;
+    }
+
+    /** The process's user: uid, gid and supplementary groups. */
+    public static void putUser(ObjectNode process, UserResolver.User user) {
+        ObjectNode u = process.putObject("user");
+        u.put("uid", user.uid());
+        u.put("gid", user.gid());
+        if (!user.additionalGids().isEmpty()) {
+            ArrayNode g = u.putArray("additionalGids");
+            user.additionalGids().forEach(g::add);
+        }
+    }
+
+    /** Every capability the daemon holds in each set (privileged containers and execs). */
+    public static void putAllCapabilities(ObjectNode process) {
+        ObjectNode caps = process.putObject("capabilities");
+        for (String set : List.of("bounding", "effective", "permitted")) {
+            ArrayNode a = caps.putArray(set);
+            availableCaps().forEach(a::add);
+        }
+        caps.putArray("inheritable");
+        caps.putArray("ambient");
     }
 
     /** memory+swap as Docker sets it: twice the memory limit by default, -1 for unlimited swap. */

@@ -8,6 +8,7 @@ import io.dockgate.engine.EngineException;
 import io.dockgate.engine.ErrorKind;
 import io.dockgate.engine.image.Reference;
 import io.dockgate.engine.testing.Root;
+import io.dockgate.engine.testing.TestEngines;
 import io.dockgate.engine.testing.TestImages;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
@@ -32,11 +33,7 @@ class AttachExecTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        Root.require();
-        engine = Engine.open(tmp.resolve("data"), tmp.resolve("exec"));
-        try (InputStream in = Files.newInputStream(TestImages.busyboxTar(tmp))) {
-            engine.images().importRootfs(in, Optional.of(Reference.parse("busybox")), "", List.of("CMD [\"sh\"]"), "amd64");
-        }
+        engine = TestEngines.withBusybox(tmp);
         containers = engine.containers();
     }
 

@@ -8,6 +8,7 @@ import io.dockgate.engine.EngineException;
 import io.dockgate.engine.ErrorKind;
 import io.dockgate.engine.image.Reference;
 import io.dockgate.engine.testing.Root;
+import io.dockgate.engine.testing.TestEngines;
 import io.dockgate.engine.testing.TestImages;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -30,16 +31,7 @@ class ContainersTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        Root.require();
-        for (String tool : List.of("runc", "conmon")) {
-            if (Files.notExists(Path.of("/usr/sbin", tool)) && Files.notExists(Path.of("/usr/bin", tool))) {
-                throw new AssertionError(tool + " is missing: apt-get install runc conmon (the setup script does this)");
-            }
-        }
-        engine = Engine.open(tmp.resolve("data"), tmp.resolve("exec"));
-        try (InputStream in = Files.newInputStream(TestImages.busyboxTar(tmp))) {
-            engine.images().importRootfs(in, Optional.of(Reference.parse("busybox")), "", List.of("CMD [\"sh\"]"), "amd64");
-        }
+        engine = TestEngines.withBusybox(tmp);
         containers = engine.containers();
     }
 

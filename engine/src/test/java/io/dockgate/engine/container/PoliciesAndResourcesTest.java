@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.dockgate.engine.Engine;
 import io.dockgate.engine.image.Reference;
 import io.dockgate.engine.testing.Root;
+import io.dockgate.engine.testing.TestEngines;
 import io.dockgate.engine.testing.TestImages;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -32,11 +33,7 @@ class PoliciesAndResourcesTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        Root.require();
-        engine = Engine.open(tmp.resolve("data"), tmp.resolve("exec"));
-        try (InputStream in = Files.newInputStream(TestImages.busyboxTar(tmp))) {
-            engine.images().importRootfs(in, Optional.of(Reference.parse("busybox")), "", List.of("CMD [\"sh\"]"), "amd64");
-        }
+        engine = TestEngines.withBusybox(tmp);
         containers = engine.containers();
     }
 

@@ -113,6 +113,7 @@ public final class DaemonCommand implements Callable<Integer> {
             } catch (Exception e) {
                 LOG.warn("unclean shutdown: {}", e.toString());
             }
+            io.dockgate.gateway.Logging.flush(); // the last lines, written by the asynchronous appender
             stopped.countDown();
         }, "dockgate-shutdown"));
         stopped.await();
