@@ -14,7 +14,9 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.Set;
 
@@ -97,23 +99,63 @@ public final class ClientCertificateValidator {
         for (X509Certificate c : path) {
             checkStrength(c, leaf);
         }
-        try {
-            CertificateFactory factory = CertificateFactory.getInstance("X.509");
-            CertPath certPath = factory.generateCertPath(path);
-            PKIXParameters parameters = new PKIXParameters(anchors);
-            parameters.setRevocationEnabled(false);
-            parameters.setDate(now);
-            CertPathValidator.getInstance("PKIX").validate(certPath, parameters);
-        } catch (CertPathValidatorException e) {
-            throw new CertificateRejectedException(pathReason(e), leaf);
-        } catch (Exception e) {
-            throw new CertificateRejectedException("certificate path cannot be validated: " + e.getMessage(), leaf);
+        if (!pathValidatedFor(path, now)) {
+            try {
+                CertificateFactory factory = CertificateFactory.getInstance("X.509");
+                CertPath certPath = factory.generateCertPath(path);
+                PKIXParameters parameters = new PKIXParameters(anchors);
+                parameters.setRevocationEnabled(false);
+                parameters.setDate(now);
+                CertPathValidator.getInstance("PKIX").validate(certPath, parameters);
+            } catch (CertPathValidatorException e) {
+                throw new CertificateRejectedException(pathReason(e), leaf);
+            } catch (Exception e) {
+                throw new CertificateRejectedException("certificate path cannot be validated: " + e.getMessage(), leaf);
+            }
+            rememberValidPath(path);
         }
         for (X509Certificate c : path) {
             if (revocations.isRevoked(c)) {
                 String who = c == leaf ? "certificate" : "issuing certificate \"" + CertificateInfo.subject(c) + "\"";
                 throw new CertificateRejectedException(who + " is revoked (serial " + CertificateInfo.serialHex(c) + ")", leaf);
             }
+        }
+    }
+
+    /**
+     * Paths whose signatures and validity PKIX already checked against this validator's anchors, with the
+     * time the first of their certificates expires. A client that reconnects skips the signature checks;
+     * everything else (key usage, dates, strength, revocation) is checked on every handshake. A new
+     * validator (new CA or CRL material) starts with an empty memory.
+     */
+    private final Map<List<X509Certificate>, long[]> validPaths = new LinkedHashMap<>(64, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<List<X509Certificate>, long[]> eldest) {
+            return size() > 1024;
+        }
+    };
+
+    private boolean pathValidatedFor(List<X509Certificate> path, Date now) {
+        synchronized (validPaths) {
+            long[] window = validPaths.get(path);
+            return window != null && now.getTime() >= window[0] && now.getTime() < window[1];
+        }
+    }
+
+    /** Remembers the path for the time every certificate in it (and every anchor) is valid. */
+    private void rememberValidPath(List<X509Certificate> path) {
+        long from = Long.MIN_VALUE;
+        long until = Long.MAX_VALUE;
+        for (X509Certificate c : path) {
+            from = Math.max(from, c.getNotBefore().getTime());
+            until = Math.min(until, c.getNotAfter().getTime());
+        }
+        for (TrustAnchor a : anchors) {
+            from = Math.max(from, a.getTrustedCert().getNotBefore().getTime());
+            until = Math.min(until, a.getTrustedCert().getNotAfter().getTime());
+        }
+        synchronized (validPaths) {
+            validPaths.put(List.copyOf(path), new long[] {from, until});
         }
     }
 

@@ -1072,9 +1072,15 @@ public final class Containers implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        Trash.drain();
         timer.shutdownNow();
         watcher.close();
         background.shutdown();
+        try {
+            // exits being recorded finish (attachment pumps may outlive this wait: they end with their streams)
+            background.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        Trash.drain();
     }
 }
