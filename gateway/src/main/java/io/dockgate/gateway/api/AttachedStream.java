@@ -55,9 +55,11 @@ final class AttachedStream {
             return stream(response, closed.future(), null, null, context, blocking, options, attach)
                     .compose(v -> response.end(), e -> Future.succeededFuture());
         }
-        return Hijack.upgrade(request.http(), type).compose(up ->
-                stream(up.socket(), up.closed(), up.socket(), up.inputEnded(), context, blocking, options, attach)
-                        .eventually(() -> up.socket().end()));
+        return Hijack.upgrade(request.http(), type).compose(up -> {
+            request.hijacked();
+            return stream(up.socket(), up.closed(), up.socket(), up.inputEnded(), context, blocking, options, attach)
+                    .eventually(() -> up.socket().end());
+        });
     }
 
     private static Future<Void> stream(io.vertx.core.streams.WriteStream<Buffer> out, Future<Void> closed, NetSocket socket,

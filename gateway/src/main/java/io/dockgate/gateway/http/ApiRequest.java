@@ -24,6 +24,7 @@ public final class ApiRequest {
     private final Route route;
     private final Map<String, String> params;
     private final byte[] body;
+    private volatile Runnable onHijack = () -> { };
 
     ApiRequest(String id, HttpServerRequest http, Principal principal, CanonicalPath path, ApiVersion version,
                Route route, Map<String, String> params, byte[] body) {
@@ -35,6 +36,18 @@ public final class ApiRequest {
         this.version = version;
         this.route = route;
         this.params = Map.copyOf(params);
+    }
+
+    void onHijack(Runnable listener) {
+        this.onHijack = listener;
+    }
+
+    /**
+     * The handler turned the connection into a raw stream (101 UPGRADED): the HTTP exchange is over, so
+     * the access log records it now.
+     */
+    public void hijacked() {
+        onHijack.run();
     }
 
     public String id() {

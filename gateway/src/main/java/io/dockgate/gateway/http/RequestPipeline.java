@@ -96,15 +96,29 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
         OperationCatalog.Match m = match.get();
         log.put("operation", m.route().operation());
         stats.routed();
+        long start = System.nanoTime();
         if (m.route().readsBody()) {
-            return BodyReader.read(http, maxBodyBytes).compose(body ->
-                    m.handler().handle(new ApiRequest(id, http, principal, path, version, m.route(), m.params(), body)));
+            return BodyReader.read(http, maxBodyBytes).compose(body -> {
+                ApiRequest request = new ApiRequest(id, http, principal, path, version, m.route(), m.params(), body);
+                request.onHijack(() -> hijacked(log, start));
+                return m.handler().handle(request);
+            });
         }
         ApiRequest request = new ApiRequest(id, http, principal, path, version, m.route(), m.params(), new byte[0]);
+        request.onHijack(() -> hijacked(log, start));
         if (!m.route().streamsBody()) {
             http.resume(); // a body sent to a route without one is read and dropped
         }
         return m.handler().handle(request);
+    }
+
+    private static void hijacked(Map<String, Object> log, long start) {
+        if (log.containsKey("status")) {
+            return;
+        }
+        log.put("status", 101);
+        log.put("ms", (System.nanoTime() - start) / 1_000_000.0);
+        AccessLog.write(log);
     }
 
     private static void finish(Map<String, Object> log, HttpServerResponse response, long start) {
