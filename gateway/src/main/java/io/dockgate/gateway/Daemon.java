@@ -11,6 +11,7 @@ import io.dockgate.gateway.api.VolumesApi;
 import io.dockgate.gateway.api.StatsApi;
 import io.dockgate.gateway.api.ArchiveApi;
 import io.dockgate.gateway.api.EventsApi;
+import io.dockgate.gateway.api.NetworksApi;
 import io.dockgate.gateway.api.ImagesApi;
 import io.dockgate.gateway.api.SystemApi;
 import io.dockgate.gateway.http.Blocking;
@@ -131,6 +132,7 @@ public final class Daemon {
         new StatsApi(engine, blocking).register(catalog);
         new ArchiveApi(engine, blocking).register(catalog);
         new EventsApi(engine).register(catalog);
+        new NetworksApi(engine, blocking).register(catalog);
         RequestPipeline pipeline = new RequestPipeline(connections, catalog,
                 new DockerHeaders(engine.version().version()), stats);
         UnixAccounts accounts = new UnixAccounts();

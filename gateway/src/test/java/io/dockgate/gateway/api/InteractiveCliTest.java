@@ -236,4 +236,19 @@ class InteractiveCliTest {
         DockerCli.Result r = stream.get(30, TimeUnit.SECONDS);
         assertThat(r.stdout().lines().toList()).containsSubsequence("create live", "attach live", "start live", "die live", "destroy live");
     }
+
+    @Test
+    void theBuiltInNetworksAreListedAndInspectedAndNoOthersCreated() throws Exception {
+        unix.ok("run", "-d", "--name", "on-none", "busybox", "sleep", "300");
+        assertThat(unix.ok("network", "ls", "--format", "{{.Name}} {{.Driver}}").stdout().lines().sorted().toList())
+                .containsExactly("host host", "none null");
+        assertThat(unix.ok("network", "inspect", "none", "--format", "{{range .Containers}}{{.Name}}{{end}}").stdout().trim())
+                .isEqualTo("on-none");
+        DockerCli.Result create = unix.docker("network", "create", "mine");
+        assertThat(create.exitCode()).isNotZero();
+        assertThat(create.stderr()).contains("no network drivers");
+        DockerCli.Result remove = unix.docker("network", "rm", "host");
+        assertThat(remove.stderr()).contains("host is a pre-defined network and cannot be removed");
+        assertThat(unix.docker("network", "inspect", "bridge").exitCode()).isNotZero();
+    }
 }
