@@ -609,7 +609,7 @@ public final class ContainersApi {
                     c.spec().tty() ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream");
             Promise<Void> closed = Promise.promise();
             response.closeHandler(v -> closed.tryComplete());
-            LogStreamer.Options options = new LogStreamer.Options(stdout, stderr, follow, timestamps, tail, since, until, false, false);
+            LogStreamer.Options options = new LogStreamer.Options(stdout, stderr, follow, timestamps, tail, since, until);
             return new LogStreamer(blocking, containers()).stream(c, options, response, closed.future())
                     .compose(v -> response.end(), e -> {
                         response.reset();

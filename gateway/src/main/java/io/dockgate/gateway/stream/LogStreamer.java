@@ -9,20 +9,19 @@ import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.streams.WriteStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 
 /**
  * Streams a container's log to a client in Docker's framing (stdcopy: 8-byte header per frame, or raw
- * bytes for a TTY), from the start or from the current end, once or following until the container stops.
+ * bytes for a TTY), rotated files first, once or following until the container stops.
  * Following polls the file on a timer (no thread per stream); file reads run on worker threads.
  */
 public final class LogStreamer {
     /** What to send. */
     public record Options(boolean stdout, boolean stderr, boolean follow, boolean timestamps, int tail, Instant since,
-                          Instant until, boolean fromEnd, boolean waitForStart) {
+                          Instant until) {
     }
 
     private final Blocking blocking;
@@ -43,18 +42,14 @@ public final class LogStreamer {
         boolean[] first = {true};
         Runnable[] poll = new Runnable[1];
         poll[0] = () -> blocking.run(() -> {
-            if (first[0] && o.fromEnd()) {
-                offset[0] = Files.exists(log) ? Files.size(log) : 0;
-            }
             LogReader.Chunk chunk = LogReader.read(log, offset[0]);
-            if (first[0] && !o.fromEnd()) {
+            if (first[0]) {
                 List<LogReader.Entry> all = LogReader.readRotated(log);
                 all.addAll(chunk.entries());
                 chunk = new LogReader.Chunk(all, chunk.offset());
             }
             ContainerRecord now = containers.store().get(c.id());
-            boolean running = now != null && (now.status().state().active()
-                    || o.waitForStart() && now.status().state() == io.dockgate.engine.container.ContainerState.CREATED);
+            boolean running = now != null && now.status().state().active();
             return new Object[] {chunk, running};
         }).onComplete(ar -> {
             if (done.future().isComplete()) {
