@@ -33,7 +33,7 @@ public final class Engine implements AutoCloseable {
     private final String backingFilesystem;
     private final ImageStore images;
     private final VolumeStore volumes;
-    private Events events;
+    private final Events events;
     private final Limits limits;
     private final Containers containers;
     private final String containersUnavailable;
@@ -49,8 +49,9 @@ public final class Engine implements AutoCloseable {
     }
 
     private Engine(Path dataRoot, Path execRoot, String id, HostFacts host, EngineVersion version, ImageStore images,
-                   VolumeStore volumes, Limits limits, Containers containers, String containersUnavailable) {
+                   VolumeStore volumes, Events events, Limits limits, Containers containers, String containersUnavailable) {
         this.volumes = volumes;
+        this.events = events;
         this.containers = containers;
         this.containersUnavailable = containersUnavailable;
         this.images = images;
@@ -92,9 +93,8 @@ public final class Engine implements AutoCloseable {
                         new Runc(runc.get(), execRoot.resolve("runc")), conmon.get(), events);
                 containers.recover();
             }
-            Engine engine = new Engine(dataRoot, execRoot, id, HostFacts.read(), EngineVersion.current(), images, volumes, limits,
-                    containers, unavailable);
-            engine.events = events;
+            Engine engine = new Engine(dataRoot, execRoot, id, HostFacts.read(), EngineVersion.current(), images, volumes, events,
+                    limits, containers, unavailable);
             LOG.info("engine {} opened: data-root {}, exec-root {}", id, dataRoot, execRoot);
             return engine;
         } catch (IOException e) {

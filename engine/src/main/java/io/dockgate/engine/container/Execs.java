@@ -36,11 +36,13 @@ public final class Execs {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    /** What to run: Docker's ExecConfig. */
+    /** What to run: Docker's ExecConfig (detachKeys is kept for the client that starts it). */
     public record ExecSpec(List<String> cmd, List<String> env, String user, String workingDir, boolean tty, boolean privileged,
-                           boolean attachStdin, boolean attachStdout, boolean attachStderr, int consoleHeight, int consoleWidth) {
+                           boolean attachStdin, boolean attachStdout, boolean attachStderr, int consoleHeight, int consoleWidth,
+                           String detachKeys) {
         public ExecSpec withConsoleSize(int height, int width) {
-            return new ExecSpec(cmd, env, user, workingDir, tty, privileged, attachStdin, attachStdout, attachStderr, height, width);
+            return new ExecSpec(cmd, env, user, workingDir, tty, privileged, attachStdin, attachStdout, attachStderr, height, width,
+                    detachKeys);
         }
     }
 

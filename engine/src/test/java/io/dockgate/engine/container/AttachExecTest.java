@@ -145,7 +145,7 @@ class AttachExecTest {
 
         Execs.Session s = execs.create("target", new Execs.ExecSpec(List.of("sh", "-c",
                 "echo out:$FROM_CONTAINER:$EXTRA:$(id -u):$(pwd); echo err >&2; tr '\\0' ' ' < /proc/1/cmdline; echo; exit 3"),
-                List.of("EXTRA=x"), "nobody", "/tmp", false, false, false, true, true, 0, 0));
+                List.of("EXTRA=x"), "nobody", "/tmp", false, false, false, true, true, 0, 0, null));
         Collector out = new Collector();
         execs.start(s.id(), out);
         out.ended.get(20, TimeUnit.SECONDS);
@@ -157,7 +157,7 @@ class AttachExecTest {
         assertThatThrownBy(() -> execs.start(s.id(), null)).hasMessageContaining("has already run");
 
         Execs.Session priv = execs.create("target", new Execs.ExecSpec(List.of("grep", "CapEff", "/proc/self/status"), null, null,
-                null, false, true, false, true, true, 0, 0));
+                null, false, true, false, true, true, 0, 0, null));
         Collector privOut = new Collector();
         execs.start(priv.id(), privOut);
         privOut.ended.get(20, TimeUnit.SECONDS);
@@ -165,7 +165,7 @@ class AttachExecTest {
                 .findFirst().orElseThrow().substring(7).trim();
         assertThat(privOut.out()).as("every capability the daemon has").containsPattern("CapEff:\\s+" + bounding);
 
-        Execs.Session tty = execs.create("target", new Execs.ExecSpec(List.of("sh", "-c", "stty size; exec sh"), null, null, null, true, false, true, true, true, 12, 34));
+        Execs.Session tty = execs.create("target", new Execs.ExecSpec(List.of("sh", "-c", "stty size; exec sh"), null, null, null, true, false, true, true, true, 12, 34, "ctrl-x,y"));
         Collector ttyOut = new Collector();
         Attachment a = execs.start(tty.id(), ttyOut);
         ttyOut.awaitOut("12 34");
@@ -176,12 +176,12 @@ class AttachExecTest {
         assertThat(tty.exitCode()).isEqualTo(9);
 
         Execs.Session detached = execs.create("target", new Execs.ExecSpec(List.of("sh", "-c", "touch /tmp/detached; exit 2"),
-                null, null, null, false, false, false, false, false, 0, 0));
+                null, null, null, false, false, false, false, false, 0, 0, null));
         assertThat(execs.start(detached.id(), null)).isNull();
         assertThat(detached.exited().get(20, TimeUnit.SECONDS)).isEqualTo(2);
 
         Execs.Session missing = execs.create("target", new Execs.ExecSpec(List.of("no-such-binary"), null, null, null, false,
-                false, false, true, true, 0, 0));
+                false, false, true, true, 0, 0, null));
         assertThatThrownBy(() -> execs.start(missing.id(), new Collector()))
                 .isInstanceOf(EngineException.class)
                 .hasMessageContaining("OCI runtime exec failed: exec failed:")
@@ -196,7 +196,7 @@ class AttachExecTest {
     void execIsRefusedWhenTheContainerIsNotRunning() throws Exception {
         ContainerRecord c = containers.create(null, ContainerSpec.builder("busybox").cmd("true").build());
         assertThatThrownBy(() -> containers.execs().create(c.id(), new Execs.ExecSpec(List.of("true"), null, null, null, false, false,
-                false, false, false, 0, 0))).hasMessageContaining("is not running")
+                false, false, false, 0, 0, null))).hasMessageContaining("is not running")
                 .satisfies(e -> assertThat(((EngineException) e).kind()).isEqualTo(ErrorKind.CONFLICT));
     }
 }

@@ -57,7 +57,7 @@ class LeakTest {
                                 .host(ContainerSpec.Host.builder().memory(32L << 20).pidsLimit(20).build()).build());
                         containers.start(c.id());
                         Execs.Session s = containers.execs().create(c.id(), new Execs.ExecSpec(List.of("true"), null, null, null,
-                                false, false, false, false, false, 0, 0));
+                                false, false, false, false, false, 0, 0, null));
                         containers.execs().start(s.id(), null);
                         s.exited().get(30, TimeUnit.SECONDS);
                         containers.stop(c.id(), 0, null);

@@ -20,7 +20,6 @@ import java.util.concurrent.CompletableFuture;
 public final class ExecApi {
     private final Engine engine;
     private final Blocking blocking;
-    private final Map<String, String> detachKeys = new java.util.concurrent.ConcurrentHashMap<>();
 
     public ExecApi(Engine engine, Blocking blocking) {
         this.engine = engine;
@@ -47,13 +46,8 @@ public final class ExecApi {
         Execs.ExecSpec spec = new Execs.ExecSpec(cmd, DockerJson.strings(body, "Env"), DockerJson.text(body, "User"),
                 DockerJson.text(body, "WorkingDir"), DockerJson.bool(body, "Tty"), DockerJson.bool(body, "Privileged"),
                 DockerJson.bool(body, "AttachStdin"), DockerJson.bool(body, "AttachStdout"), DockerJson.bool(body, "AttachStderr"),
-                consoleSize(body)[0], consoleSize(body)[1]);
-        return blocking.run(() -> execs().create(id, spec)).compose(s -> {
-            if (keys != null && !keys.isEmpty()) {
-                detachKeys.put(s.id(), keys);
-            }
-            return Responses.json(request, 201, Map.of("Id", s.id()));
-        });
+                consoleSize(body)[0], consoleSize(body)[1], keys);
+        return blocking.run(() -> execs().create(id, spec)).compose(s -> Responses.json(request, 201, Map.of("Id", s.id())));
     }
 
     /** ConsoleSize [height, width], or zeros. */
@@ -82,7 +76,7 @@ public final class ExecApi {
             }
             Execs.ExecSpec e = s.spec();
             AttachedStream.Options options = new AttachedStream.Options(e.tty(), e.attachStdin(),
-                    DetachKeys.parse(detachKeys.remove(s.id())), null);
+                    DetachKeys.parse(e.detachKeys()), null);
             return AttachedStream.run(request, blocking, options,
                     sink -> CompletableFuture.completedFuture(execs().start(s.id(), sink, size[0], size[1])));
         });
@@ -111,7 +105,7 @@ public final class ExecApi {
             Map<String, Object> body = new LinkedHashMap<>();
             body.put("CanRemove", false);
             body.put("ContainerID", s.containerId());
-            body.put("DetachKeys", "");
+            body.put("DetachKeys", e.detachKeys() == null ? "" : e.detachKeys());
             body.put("ExitCode", s.exitCode());
             body.put("ID", s.id());
             body.put("OpenStderr", e.attachStderr());
