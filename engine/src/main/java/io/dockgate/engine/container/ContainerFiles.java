@@ -6,13 +6,10 @@ import io.dockgate.engine.sys.Syscalls;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
 import java.util.Comparator;
@@ -22,7 +19,6 @@ import java.util.Map;
 import java.util.function.Function;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
-import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 
 /**
  * docker cp: a path of a container's filesystem as the container sees it (its root filesystem with its
@@ -86,63 +82,10 @@ final class ContainerFiles {
         PathStat stat = stat(containerPath);
         Path p = locate(containerPath);
         String base = containerPath.endsWith("/.") ? "." : stat.name().equals("/") ? "." : stat.name();
-        TarArchiveOutputStream tar = new TarArchiveOutputStream(target);
-        tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
-        tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
-        Map<String, String> seen = new HashMap<>();
-        Files.walkFileTree(p, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
-                put(dir, attrs);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                put(file, attrs);
-                return FileVisitResult.CONTINUE;
-            }
-
-            private void put(Path path, BasicFileAttributes attrs) throws IOException {
-                String rel = p.relativize(path).toString();
-                String name = rel.isEmpty() ? base : base + "/" + rel;
-                Map<String, Object> u = Files.readAttributes(path, "unix:mode,uid,gid,ino,dev,nlink", LinkOption.NOFOLLOW_LINKS);
-                TarArchiveEntry e;
-                boolean content = false;
-                if (attrs.isSymbolicLink()) {
-                    e = new TarArchiveEntry(name, TarArchiveEntry.LF_SYMLINK);
-                    e.setLinkName(Files.readSymbolicLink(path).toString());
-                } else if (attrs.isDirectory()) {
-                    e = new TarArchiveEntry(name + "/");
-                } else if (attrs.isRegularFile()) {
-                    String inode = u.get("dev") + ":" + u.get("ino");
-                    String first = (Integer) u.get("nlink") > 1 ? seen.putIfAbsent(inode, name) : null;
-                    if (first != null) {
-                        e = new TarArchiveEntry(name, TarArchiveEntry.LF_LINK);
-                        e.setLinkName(first);
-                    } else {
-                        e = new TarArchiveEntry(name, true);
-                        e.setSize(attrs.size());
-                        content = true;
-                    }
-                } else {
-                    return; // devices, fifos and sockets are not copied out
-                }
-                e.setMode((Integer) u.get("mode"));
-                e.setUserId((Integer) u.get("uid"));
-                e.setGroupId((Integer) u.get("gid"));
-                e.setModTime(attrs.lastModifiedTime().toMillis());
-                tar.putArchiveEntry(e);
-                if (content) {
-                    try (InputStream in = Files.newInputStream(path, LinkOption.NOFOLLOW_LINKS)) {
-                        in.transferTo(tar);
-                    }
-                }
-                tar.closeArchiveEntry();
-            }
-        });
-        tar.finish();
-        tar.flush();
+        TreeTar.write(p, path -> {
+            String rel = p.relativize(path).toString();
+            return rel.isEmpty() ? base : base + "/" + rel;
+        }, false, target);
         return stat;
     }
 
