@@ -506,9 +506,17 @@ public final class ImagesApi {
             for (Layer l : store.layers().all()) {
                 layersSize += l.diskSize();
             }
+            Map<String, Long> users = new java.util.HashMap<>();
+            try {
+                for (var c : engine.containers().list()) {
+                    users.merge(c.imageId(), 1L, Long::sum);
+                }
+            } catch (io.dockgate.engine.EngineException e) {
+                // containers unavailable (no runc or conmon): no image is in use
+            }
             for (Image image : store.list()) {
                 Map<String, Object> m = new LinkedHashMap<>();
-                m.put("Containers", 0);
+                m.put("Containers", users.getOrDefault(image.id().toString(), 0L));
                 m.put("Created", image.created().getEpochSecond());
                 m.put("Id", image.id().toString());
                 m.put("Labels", labels(image));

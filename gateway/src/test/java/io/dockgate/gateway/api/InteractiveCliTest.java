@@ -216,8 +216,10 @@ class InteractiveCliTest {
                 "--format", "{{.Action}} {{.Actor.ID}}").stdout();
         assertThat(volumeEvents).contains("create cpvol-" + transport, "mount cpvol-" + transport);
 
-        String df = cli.ok("system", "df", "--format", "{{.Type}} {{.TotalCount}}").stdout();
-        assertThat(df).contains("Images 1", "Local Volumes");
+        cli.ok("run", "-d", "--name", "df-" + transport, "busybox", "sleep", "300");
+        String df = cli.ok("system", "df", "--format", "{{.Type}} {{.TotalCount}} {{.Active}}").stdout();
+        assertThat(df).contains("Images 1 1", "Containers 1 1", "Local Volumes");
+        cli.ok("rm", "-f", "df-" + transport);
         cli.ok("volume", "rm", "cpvol-" + transport);
     }
 
