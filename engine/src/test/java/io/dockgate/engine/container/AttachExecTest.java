@@ -39,10 +39,7 @@ class AttachExecTest {
 
     @AfterEach
     void tearDown() throws Exception {
-        for (ContainerRecord c : containers.list()) {
-            containers.remove(c.id(), true);
-        }
-        engine.close();
+        TestEngines.removeAllAndClose(engine);
     }
 
     /** Collects output per stream; completes when the attachment ends. */

@@ -37,14 +37,7 @@ class ContainersTest {
 
     @AfterEach
     void tearDown() throws Exception {
-        if (containers != null) {
-            for (ContainerRecord c : containers.list()) {
-                containers.remove(c.id(), true);
-            }
-        }
-        if (engine != null) {
-            engine.close();
-        }
+        TestEngines.removeAllAndClose(engine);
         assertNothingLeft();
     }
 

@@ -39,10 +39,7 @@ class PoliciesAndResourcesTest {
 
     @AfterEach
     void tearDown() throws Exception {
-        for (ContainerRecord c : containers.list()) {
-            containers.remove(c.id(), true);
-        }
-        engine.close();
+        TestEngines.removeAllAndClose(engine);
         assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).as("no mounts left").doesNotContain(tmp.toString());
     }
 

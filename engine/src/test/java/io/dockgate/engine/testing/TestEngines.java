@@ -26,4 +26,16 @@ public final class TestEngines {
         }
         return engine;
     }
+
+    /** Force-removes every container, then closes the engine (null-safe, for tear-downs). */
+    public static void removeAllAndClose(Engine engine) throws Exception {
+        if (engine == null) {
+            return;
+        }
+        var containers = engine.containers();
+        for (var c : containers.list()) {
+            containers.remove(c.id(), true);
+        }
+        engine.close();
+    }
 }
