@@ -5,7 +5,7 @@ import java.util.Optional;
 
 /**
  * Every key the daemon configuration file accepts. Names and meanings follow dockerd's daemon.json
- * where the concept is the same; {@code tlscrl} and {@code insecure-tcp-loopback} are dockgate's own.
+ * where the concept is the same; {@code tlscrl}, {@code insecure-tcp-loopback}, the authorization and audit keys are dockgate's own.
  */
 public enum ConfigKey {
     HOSTS("hosts", Type.STRING_LIST, "-H"),
@@ -20,7 +20,11 @@ public enum ConfigKey {
     EXEC_ROOT("exec-root", Type.STRING, "--exec-root"),
     PIDFILE("pidfile", Type.STRING, "--pidfile"),
     DEBUG("debug", Type.BOOLEAN, "--debug"),
-    LOG_LEVEL("log-level", Type.STRING, "--log-level");
+    LOG_LEVEL("log-level", Type.STRING, "--log-level"),
+    AUTHZ_POLICY("authorization-policy", Type.STRING, "--authz-policy"),
+    AUTHZ_DRY_RUN("authorization-dry-run", Type.BOOLEAN, "--authz-dry-run"),
+    AUDIT_LOG("audit-log", Type.STRING, "--audit-log"),
+    MAX_REQUEST_BODY("max-request-body", Type.STRING, "--max-request-body");
 
     /** The JSON types a key may take. */
     public enum Type {

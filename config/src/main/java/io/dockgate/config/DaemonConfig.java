@@ -17,10 +17,11 @@ import java.util.Optional;
  * @param pidfile    default {@code /var/run/dockgate.pid}
  * @param logLevel   debug, info, warn or error; default info
  * @param configFile the file that was read, if any
+ * @param authz      authorization policy, audit log and request limits
  */
 public record DaemonConfig(List<ListenAddress> hosts, Optional<TlsConfig> tls, boolean insecureTcpLoopback,
                            String group, Path dataRoot, Path execRoot, Path pidfile, String logLevel,
-                           Optional<Path> configFile) {
+                           Optional<Path> configFile, AuthzConfig authz) {
     public static final String DEFAULT_SOCKET = "unix:///var/run/dockgate.sock";
     public static final String DEFAULT_GROUP = "docker";
     public static final Path DEFAULT_DATA_ROOT = Path.of("/var/lib/dockgate");
@@ -41,5 +42,20 @@ public record DaemonConfig(List<ListenAddress> hosts, Optional<TlsConfig> tls, b
      * @param crl    revocation list ({@code --tlscrl}), optional
      */
     public record TlsConfig(Path caCert, Path cert, Path key, Optional<Path> crl) {
+    }
+
+    /** Default limit on a buffered request body (create, exec, update): 4 MiB. */
+    public static final long DEFAULT_MAX_REQUEST_BODY = 4L << 20;
+
+    /**
+     * Authorization and audit.
+     *
+     * @param policy         the policy file ({@code --authz-policy}); without it every authenticated caller may do
+     *                       everything, as with dockerd
+     * @param dryRun         record would-be denials without enforcing them ({@code --authz-dry-run})
+     * @param auditLog       the hash-chained audit log ({@code --audit-log}; default {@code <data-root>/audit/audit.log})
+     * @param maxRequestBody the largest JSON body read before a decision ({@code --max-request-body}); over it: 413
+     */
+    public record AuthzConfig(Optional<Path> policy, boolean dryRun, Path auditLog, long maxRequestBody) {
     }
 }

@@ -198,11 +198,29 @@ public final class DaemonConfigLoader {
         if (group.isBlank()) {
             throw new ConfigException(values.get(ConfigKey.GROUP).source() + ": the group must not be empty");
         }
-        return new DaemonConfig(hosts, tls, insecure, group,
-                optionalPath(values, ConfigKey.DATA_ROOT).orElse(DaemonConfig.DEFAULT_DATA_ROOT),
+        Path dataRoot = optionalPath(values, ConfigKey.DATA_ROOT).orElse(DaemonConfig.DEFAULT_DATA_ROOT);
+        long maxBody = DaemonConfig.DEFAULT_MAX_REQUEST_BODY;
+        if (values.containsKey(ConfigKey.MAX_REQUEST_BODY)) {
+            try {
+                maxBody = Sizes.parseBytes(str(values, ConfigKey.MAX_REQUEST_BODY));
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(values.get(ConfigKey.MAX_REQUEST_BODY).source() + ": " + e.getMessage());
+            }
+            if (maxBody < 1024) {
+                throw new ConfigException(values.get(ConfigKey.MAX_REQUEST_BODY).source() + ": must be at least 1k");
+            }
+        }
+        DaemonConfig.AuthzConfig authz = new DaemonConfig.AuthzConfig(optionalPath(values, ConfigKey.AUTHZ_POLICY),
+                bool(values, ConfigKey.AUTHZ_DRY_RUN),
+                optionalPath(values, ConfigKey.AUDIT_LOG).orElse(dataRoot.resolve("audit").resolve("audit.log")), maxBody);
+        if (authz.dryRun() && authz.policy().isEmpty()) {
+            throw new ConfigException(values.get(ConfigKey.AUTHZ_DRY_RUN).source() + ": dry-run needs a policy ("
+                    + ConfigKey.AUTHZ_POLICY.flag() + ")");
+        }
+        return new DaemonConfig(hosts, tls, insecure, group, dataRoot,
                 optionalPath(values, ConfigKey.EXEC_ROOT).orElse(DaemonConfig.DEFAULT_EXEC_ROOT),
                 optionalPath(values, ConfigKey.PIDFILE).orElse(DaemonConfig.DEFAULT_PIDFILE),
-                logLevel, fileRead);
+                logLevel, fileRead, authz);
     }
 
     private static boolean bool(Map<ConfigKey, Sourced> values, ConfigKey key) {

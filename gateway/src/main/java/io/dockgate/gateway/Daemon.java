@@ -14,6 +14,11 @@ import io.dockgate.gateway.api.EventsApi;
 import io.dockgate.gateway.api.NetworksApi;
 import io.dockgate.gateway.api.ImagesApi;
 import io.dockgate.gateway.api.SystemApi;
+import io.dockgate.config.policy.PolicyLoader;
+import io.dockgate.gateway.audit.AuditLog;
+import io.dockgate.gateway.authz.Authorizer;
+import io.dockgate.gateway.authz.EngineFacts;
+import io.dockgate.gateway.authz.Limiter;
 import io.dockgate.gateway.http.Blocking;
 import io.dockgate.gateway.auth.UnixAccounts;
 import io.dockgate.gateway.http.DockerHeaders;
@@ -65,6 +70,9 @@ public final class Daemon {
     private ReloadableTls tls;
     private Pidfile pidfile;
     private FileWatcher watcher;
+    private FileWatcher policyWatcher;
+    private Authorizer authorizer;
+    private AuditLog audit;
 
     public Daemon(DaemonConfig config) {
         this(config, Clock.systemUTC());
@@ -106,21 +114,64 @@ public final class Daemon {
         state = State.STARTING;
         try {
             pidfile = Pidfile.acquire(config.pidfile());
+            DaemonConfig.AuthzConfig az = config.authz();
+            authorizer = new Authorizer(az.policy().map(PolicyLoader::load), az.dryRun());
+            audit = AuditLog.open(az.auditLog());
             engine = Engine.open(config.dataRoot(), config.execRoot());
             if (config.tls().isPresent()) {
                 io.dockgate.gateway.listen.NativeCrypto.install();
                 tls = new ReloadableTls(config.tls().get(), clock, this::handshakeRejected, "tls");
                 logMaterial("loaded", tls.material());
             }
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | java.io.IOException e) {
             cleanup();
             state = State.FAILED;
-            return Future.failedFuture(e);
+            return Future.failedFuture(e instanceof java.io.IOException io
+                    ? new ConfigException("cannot open the audit log " + config.authz().auditLog() + ": " + io.getMessage(), io) : e);
         }
         vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
+        OperationCatalog catalog = catalog(engine, new Blocking(vertx), this::warnings);
+        RequestPipeline pipeline = new RequestPipeline(connections, catalog,
+                new DockerHeaders(engine.version().version()), stats, authorizer, new Limiter(), new EngineFacts(engine),
+                audit, config.authz().maxRequestBody());
+        handshakeListeners.add(this::auditRejection);
+        connections.framing(info -> new io.dockgate.gateway.http.FramingGuard(pipeline::mayHijack,
+                (line, reason) -> pipeline.framingRefused(info, line, reason)));
+        UnixAccounts accounts = new UnixAccounts();
+
+        Future<Void> all = Future.succeededFuture();
+        for (ListenAddress address : config.hosts()) {
+            all = all.compose(v -> startListener(address, accounts, pipeline)).mapEmpty();
+        }
+        return all.compose(v -> {
+            watchTlsFiles();
+            watchPolicy();
+            state = State.RUNNING;
+            if (config.tls().isEmpty() && config.hosts().stream().anyMatch(h -> h instanceof ListenAddress.Tcp)) {
+                LOG.warn("plain TCP listener on loopback: callers on it have no identity");
+            }
+            if (authorizer.policy().isEmpty()) {
+                LOG.warn("no authorization policy (--authz-policy): every authenticated caller may do everything, as with dockerd");
+            } else {
+                LOG.info("authorization policy {} in force: {} binding(s){}", config.authz().policy().get(),
+                        authorizer.policy().get().bindings().size(), authorizer.dryRun() ? ", DRY RUN (denials not enforced)" : "");
+            }
+            LOG.info("audit log {}", audit.file());
+            LOG.info("dockgate {} running, listening on {}", engine.version().version(), addresses());
+            return Future.<Void>succeededFuture();
+        }).recover(e -> stop().eventually(() -> {
+            state = State.FAILED;
+            return Future.succeededFuture();
+        }).compose(v -> Future.failedFuture(e)));
+    }
+
+    /**
+     * Every route with its handler. Handlers only use the engine when called, so {@code policy explain}
+     * builds the same catalog without one.
+     */
+    public static OperationCatalog catalog(Engine engine, Blocking blocking, java.util.function.Supplier<List<String>> warnings) {
         OperationCatalog catalog = new OperationCatalog();
-        Blocking blocking = new Blocking(vertx);
-        new SystemApi(engine, this::warnings).register(catalog);
+        new SystemApi(engine, warnings).register(catalog);
         ImagesApi images = new ImagesApi(engine, blocking);
         images.register(catalog);
         ContainersApi containers = new ContainersApi(engine, blocking);
@@ -133,27 +184,7 @@ public final class Daemon {
         new ArchiveApi(engine, blocking).register(catalog);
         new EventsApi(engine).register(catalog);
         new NetworksApi(engine, blocking).register(catalog);
-        RequestPipeline pipeline = new RequestPipeline(connections, catalog,
-                new DockerHeaders(engine.version().version()), stats);
-        UnixAccounts accounts = new UnixAccounts();
-
-        Future<Void> all = Future.succeededFuture();
-        for (ListenAddress address : config.hosts()) {
-            all = all.compose(v -> startListener(address, accounts, pipeline)).mapEmpty();
-        }
-        return all.compose(v -> {
-            watchTlsFiles();
-            state = State.RUNNING;
-            if (config.tls().isEmpty() && config.hosts().stream().anyMatch(h -> h instanceof ListenAddress.Tcp)) {
-                LOG.warn("plain TCP listener on loopback: callers on it have no identity");
-            }
-            LOG.warn("no authorization policy: every authenticated caller may do everything, as with dockerd");
-            LOG.info("dockgate {} running, listening on {}", engine.version().version(), addresses());
-            return Future.<Void>succeededFuture();
-        }).recover(e -> stop().eventually(() -> {
-            state = State.FAILED;
-            return Future.succeededFuture();
-        }).compose(v -> Future.failedFuture(e)));
+        return catalog;
     }
 
     private Future<Listener> startListener(ListenAddress address, UnixAccounts accounts, RequestPipeline pipeline) {
@@ -188,8 +219,12 @@ public final class Daemon {
      * file is reported and the old material stays in force.
      */
     public Future<Void> reload() {
-        if (state != State.RUNNING || tls == null) {
+        if (state != State.RUNNING) {
             return Future.succeededFuture();
+        }
+        Future<Void> policy = reloadPolicy();
+        if (tls == null) {
+            return policy;
         }
         return vertx.executeBlocking(tls::reload, false)
                 .onSuccess(material -> {
@@ -201,6 +236,65 @@ public final class Daemon {
                 })
                 .onFailure(e -> LOG.error("TLS reload failed, keeping the previous material: {}", e.getMessage()))
                 .mapEmpty();
+    }
+
+    private void watchPolicy() {
+        config.authz().policy().ifPresent(file -> {
+            policyWatcher = new FileWatcher(vertx, List.of(file), WATCH_PERIOD_MS, () -> {
+                LOG.info("policy file {} changed; reloading", file);
+                reloadPolicy();
+            });
+            policyWatcher.start();
+        });
+    }
+
+    /**
+     * Reads the policy file again; a valid policy replaces the one in force for every request that starts
+     * afterwards, an invalid one is reported and the old one stays.
+     */
+    public Future<Void> reloadPolicy() {
+        if (config.authz().policy().isEmpty() || vertx == null) {
+            return Future.succeededFuture();
+        }
+        Path file = config.authz().policy().get();
+        return vertx.executeBlocking(() -> PolicyLoader.load(file), false)
+                .onSuccess(p -> {
+                    authorizer.install(p);
+                    LOG.info("authorization policy {} reloaded: {} binding(s){}", file, p.bindings().size(),
+                            authorizer.dryRun() ? ", DRY RUN" : "");
+                    audit.record(new java.util.LinkedHashMap<>(java.util.Map.of("type", "policy", "time", Instant.now().toString(),
+                            "event", "reloaded", "file", file.toString())));
+                })
+                .onFailure(e -> {
+                    LOG.error("policy reload failed, keeping the policy in force: {}", e.getMessage());
+                    audit.record(new java.util.LinkedHashMap<>(java.util.Map.of("type", "policy", "time", Instant.now().toString(),
+                            "event", "reload-refused", "file", file.toString(), "reason", String.valueOf(e.getMessage()))));
+                })
+                .mapEmpty();
+    }
+
+    /** The audit log's file. */
+    public Path auditFile() {
+        return config.authz().auditLog();
+    }
+
+    public Authorizer authorizer() {
+        return authorizer;
+    }
+
+    private void auditRejection(HandshakeRejection r) {
+        java.util.Map<String, Object> rec = new java.util.LinkedHashMap<>();
+        rec.put("type", "handshake");
+        rec.put("time", Instant.now().toString());
+        rec.put("listener", r.listener());
+        rec.put("remote", r.remote());
+        rec.put("decision", "deny");
+        rec.put("reason", r.reason());
+        if (r.subject() != null) {
+            rec.put("subject", r.subject());
+            rec.put("serial", r.serial());
+        }
+        audit.record(rec);
     }
 
     private void logMaterial(String verb, TlsMaterial material) {
@@ -219,7 +313,11 @@ public final class Daemon {
         if (config.tls().isEmpty() && config.hosts().stream().anyMatch(h -> h instanceof ListenAddress.Tcp)) {
             warnings.add("WARNING: API is accessible on plain TCP (loopback opt-in) without caller identity");
         }
-        warnings.add("WARNING: no authorization policy: every authenticated caller may do everything");
+        if (authorizer.policy().isEmpty()) {
+            warnings.add("WARNING: no authorization policy: every authenticated caller may do everything");
+        } else if (authorizer.dryRun()) {
+            warnings.add("WARNING: the authorization policy runs in dry-run mode: denials are audited, not enforced");
+        }
         return warnings;
     }
 
@@ -248,6 +346,9 @@ public final class Daemon {
         if (watcher != null) {
             watcher.stop();
         }
+        if (policyWatcher != null) {
+            policyWatcher.stop();
+        }
         if (vertx == null) {
             cleanup();
             state = State.STOPPED;
@@ -272,6 +373,9 @@ public final class Daemon {
     private void cleanup() {
         if (engine != null) {
             engine.close();
+        }
+        if (audit != null) {
+            audit.close();
         }
         if (pidfile != null) {
             pidfile.release();

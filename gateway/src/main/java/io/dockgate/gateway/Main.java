@@ -1,7 +1,9 @@
 package io.dockgate.gateway;
 
 import io.dockgate.engine.EngineVersion;
+import io.dockgate.gateway.cli.AuditCommand;
 import io.dockgate.gateway.cli.CertsCommand;
+import io.dockgate.gateway.cli.PolicyCommand;
 import io.dockgate.gateway.cli.DaemonCommand;
 import io.dockgate.gateway.cli.ExitCodes;
 import picocli.CommandLine;
@@ -13,7 +15,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "dockgate", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "A secured, Docker-compatible container daemon.",
-        subcommands = {DaemonCommand.class, CertsCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {DaemonCommand.class, CertsCommand.class, PolicyCommand.class, AuditCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:failure at run time", "2:invalid command line",
                 "3:invalid configuration (the daemon refused to start)"})
@@ -37,7 +39,7 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (daemon, certs)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (daemon, certs, policy, audit)");
     }
 
     /** Version from the build. */

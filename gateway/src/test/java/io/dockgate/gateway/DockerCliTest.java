@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.dockgate.config.ConfigKey;
 import io.dockgate.gateway.testing.DockerCli;
-import io.dockgate.gateway.testing.LogCapture;
+import io.dockgate.gateway.testing.AuditTail;
 import io.dockgate.gateway.testing.TestDaemon;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -55,9 +55,9 @@ class DockerCliTest {
         ok(Main.run("certs", "init", "--dir", pki.toString()));
         ok(Main.run("certs", "client", "--dir", pki.toString(), "--name", "alice", "--group", "ops", "--out", alice.toString()));
         Path socket = tmp.resolve("dg.sock");
-        try (LogCapture access = LogCapture.of("dockgate.access");
-             TestDaemon d = TestDaemon.start(tlsFlags(pki.resolve("ca.pem"), pki.resolve("server-cert.pem"),
+        try (TestDaemon d = TestDaemon.start(tlsFlags(pki.resolve("ca.pem"), pki.resolve("server-cert.pem"),
                      pki.resolve("server-key.pem"), pki.resolve("crl.pem"), socket), tmp)) {
+            AuditTail access = d.audit();
             Path config = tmp.resolve("docker-config");
             String host = "tcp://localhost:" + d.tcpPort();
             DockerCli.Result version = DockerCli.run(config, DockerCli.tlsEnv(host, alice), "version");
@@ -110,9 +110,9 @@ class DockerCliTest {
         openssl(dir, "x509", "-req", "-days", "365", "-sha256", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem",
                 "-CAcreateserial", "-out", "cert.pem", "-extfile", "extfile-client.cnf");
         Path socket = tmp.resolve("dg2.sock");
-        try (LogCapture access = LogCapture.of("dockgate.access");
-             TestDaemon d = TestDaemon.start(tlsFlags(dir.resolve("ca.pem"), dir.resolve("server-cert.pem"),
+        try (TestDaemon d = TestDaemon.start(tlsFlags(dir.resolve("ca.pem"), dir.resolve("server-cert.pem"),
                      dir.resolve("server-key.pem"), null, socket), tmp)) {
+            AuditTail access = d.audit();
             DockerCli.Result version = DockerCli.run(tmp.resolve("docker-config"),
                     DockerCli.tlsEnv("tcp://127.0.0.1:" + d.tcpPort(), dir), "version");
             assertThat(version.exitCode()).as(version.toString()).isZero();

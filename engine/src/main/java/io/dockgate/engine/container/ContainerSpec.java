@@ -22,6 +22,14 @@ public record ContainerSpec(
         String stopSignal,
         Integer stopTimeout,
         Host host) {
+    /** The label recording who created the container (the gateway stamps it; images cannot carry it). */
+    public static final String OWNER_LABEL = "io.dockgate.owner";
+
+    /** The same spec with other labels. */
+    public ContainerSpec withLabels(Map<String, String> newLabels) {
+        return new ContainerSpec(image, entrypoint, cmd, env, workingDir, user, hostname, java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(newLabels)), tty, openStdin,
+                stdinOnce, stopSignal, stopTimeout, host);
+    }
 
     public static Builder builder(String image) {
         return new Builder(image);

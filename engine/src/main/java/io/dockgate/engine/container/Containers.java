@@ -179,7 +179,11 @@ public final class Containers implements AutoCloseable {
             env.forEach((k, v) -> envList.add(v == null ? k : k + "=" + v));
             Map<String, String> labels = new LinkedHashMap<>();
             if (ic.get("Labels") != null && ic.get("Labels").isObject()) {
-                ic.get("Labels").fields().forEachRemaining(f -> labels.put(f.getKey(), f.getValue().asText()));
+                ic.get("Labels").fields().forEachRemaining(f -> {
+                    if (!f.getKey().equalsIgnoreCase(ContainerSpec.OWNER_LABEL)) { // ownership never comes from an image
+                        labels.put(f.getKey(), f.getValue().asText());
+                    }
+                });
             }
             if (spec.labels() != null) {
                 labels.putAll(spec.labels());

@@ -1,5 +1,6 @@
 package io.dockgate.gateway.api;
 
+import io.dockgate.gateway.request.DockerJson;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.dockgate.engine.Engine;
 import io.dockgate.engine.EngineException;
@@ -52,7 +53,7 @@ public final class ContainersApi {
 
     public void register(OperationCatalog catalog) {
         catalog.add(Route.of("GET", "/containers/json", "container.list"), this::list)
-                .add(Route.of("POST", "/containers/create", "container.create").bufferedBody(), this::create)
+                .add(Route.of("POST", "/containers/create", "container.create").interpretedBody(CreateRequest::toSpec), this::create)
                 .add(Route.of("GET", "/containers/{id}/json", "container.inspect"), this::inspect)
                 .add(Route.of("POST", "/containers/{id}/start", "container.start"), this::start)
                 .add(Route.of("POST", "/containers/{id}/stop", "container.stop"), this::stop)
@@ -79,9 +80,11 @@ public final class ContainersApi {
     // ---------------------------------------------------------------- create
 
     Future<?> create(ApiRequest request) {
-        JsonNode body = DockerJson.parse(request.body());
         String name = request.query("name").orElse("");
-        ContainerSpec spec = CreateRequest.toSpec(body);
+        ContainerSpec judged = request.model(ContainerSpec.class); // the spec the authorizer judged, nothing re-read
+        Map<String, String> labels = new LinkedHashMap<>(judged.labels() == null ? Map.of() : judged.labels());
+        labels.put(ContainerSpec.OWNER_LABEL, request.access().owner());
+        ContainerSpec spec = judged.withLabels(labels);
         return blocking.run(() -> containers().create(name, spec))
                 .compose(c -> Responses.json(request, 201, Map.of("Id", c.id(), "Warnings", List.of())));
     }
@@ -164,7 +167,7 @@ public final class ContainersApi {
             List<String> deleted = new ArrayList<>();
             long reclaimed = 0;
             for (ContainerRecord c : containers().list()) {
-                if (c.status().state().active()) {
+                if (c.status().state().active() || !request.access().sees(c.spec().labels())) {
                     continue;
                 }
                 if (filters.has("label") && !Filters.labelsMatch(filters.get("label"), DockerJson.MAPPER.valueToTree(c.spec().labels()))) {
@@ -294,7 +297,14 @@ public final class ContainersApi {
         boolean size = request.queryBool("size");
         return blocking.run(() -> {
             ContainerRecord c = containers().inspect(id);
-            return inspectJson(c, size);
+            Map<String, Object> json = inspectJson(c, size);
+            if (!request.access().may("container.inspect.env")) {
+                @SuppressWarnings("unchecked")
+                Map<String, Object> config = (Map<String, Object>) json.get("Config");
+                config.put("Env", c.spec().env() == null ? null
+                        : c.spec().env().stream().map(e -> e.contains("=") ? e.substring(0, e.indexOf('=') + 1) + "<redacted>" : e).toList());
+            }
+            return json;
         }).compose(body -> Responses.json(request, 200, body));
     }
 
@@ -434,6 +444,15 @@ public final class ContainersApi {
         }
     }
 
+    /** A container the caller may see, or 404 as if it did not exist. */
+    private ContainerRecord visible(ApiRequest request, String ref) {
+        ContainerRecord c = containers().inspect(ref);
+        if (!request.access().sees(c.spec().labels())) {
+            throw EngineException.notFound("No such container: " + ref);
+        }
+        return c;
+    }
+
     Future<?> list(ApiRequest request) {
         boolean all = request.queryBool("all");
         boolean size = request.queryBool("size");
@@ -442,13 +461,13 @@ public final class ContainersApi {
         return blocking.run(() -> {
             List<ContainerRecord> records = new ArrayList<>(containers().list());
             records.sort(Comparator.comparing(ContainerRecord::created).reversed());
-            Instant before = filters.has("before") ? Instant.parse(containers().inspect(filters.get("before").get(0)).created()) : null;
-            Instant since = filters.has("since") ? Instant.parse(containers().inspect(filters.get("since").get(0)).created()) : null;
+            Instant before = filters.has("before") ? Instant.parse(visible(request, filters.get("before").get(0)).created()) : null;
+            Instant since = filters.has("since") ? Instant.parse(visible(request, filters.get("since").get(0)).created()) : null;
             List<Map<String, Object>> result = new ArrayList<>();
             for (ContainerRecord c : records) {
                 ContainerState st = c.status().state();
                 boolean showAll = all || limit > 0 || filters.has("status") || filters.has("exited");
-                if (!showAll && !st.active()) {
+                if (!showAll && !st.active() || !request.access().sees(c.spec().labels())) {
                     continue;
                 }
                 if (!matches(c, filters, before, since)) {
@@ -502,9 +521,12 @@ public final class ContainersApi {
     }
 
     /** The containers part of docker system df (blocking): every container with its sizes. */
-    List<Map<String, Object>> diskUsage() throws java.io.IOException {
+    List<Map<String, Object>> diskUsage(io.dockgate.gateway.authz.Access access) throws java.io.IOException {
         List<Map<String, Object>> out = new ArrayList<>();
         for (ContainerRecord c : containers().list()) {
+            if (!access.sees(c.spec().labels())) {
+                continue;
+            }
             out.add(summary(c, true));
         }
         return out;

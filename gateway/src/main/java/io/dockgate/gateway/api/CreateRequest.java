@@ -1,5 +1,6 @@
 package io.dockgate.gateway.api;
 
+import io.dockgate.gateway.request.DockerJson;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.dockgate.engine.EngineException;
 import io.dockgate.engine.container.ContainerSpec;

@@ -31,7 +31,7 @@ public final class DiskUsageApi {
     Future<?> diskUsage(ApiRequest request) {
         return blocking.run(() -> {
             Map<String, Object> body = new LinkedHashMap<>(images.diskUsage());
-            body.put("Containers", containers.diskUsage());
+            body.put("Containers", containers.diskUsage(request.access()));
             body.put("Volumes", volumes.diskUsage());
             body.put("BuildCache", List.of());
             return body;

@@ -1,5 +1,6 @@
 package io.dockgate.gateway.api;
 
+import io.dockgate.gateway.request.DockerJson;
 import io.dockgate.engine.Engine;
 import io.dockgate.engine.EngineException;
 import io.dockgate.engine.events.Event;
@@ -53,7 +54,8 @@ public final class EventsApi {
         Promise<Void> done = Promise.promise();
         Events.Subscription[] subscription = new Events.Subscription[1];
         subscription[0] = engine.events().subscribe(since, e -> {
-            if (until != null && e.timeNano() > until || !matches(e, filters)) {
+            if (until != null && e.timeNano() > until || !matches(e, filters)
+                    || e.type().equals("container") && !request.access().sees(e.attributes())) {
                 return;
             }
             Buffer line = Buffer.buffer(DockerJson.MAPPER.valueToTree(json(e)).toString() + "\n");

@@ -49,7 +49,7 @@ public final class ImagesApi {
 
     public ImagesApi(Engine engine, Blocking blocking) {
         this.engine = engine;
-        this.store = engine.images();
+        this.store = engine == null ? null : engine.images();
         this.blocking = blocking;
     }
 

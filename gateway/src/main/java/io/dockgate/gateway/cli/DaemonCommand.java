@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code dockgate daemon}: flags as dockerd's where the concept is the same. Runs until SIGTERM or
- * SIGINT; SIGHUP reloads the TLS material (as do changes to its files).
+ * SIGINT; SIGHUP reloads the TLS material and the authorization policy (as do changes to their files).
  */
 @Command(name = "daemon", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Run the daemon.")
@@ -60,6 +60,19 @@ public final class DaemonCommand implements Callable<Integer> {
     @Option(names = {"-l", "--log-level"}, description = "debug, info, warn, error or fatal (default info)")
     String logLevel;
 
+    @Option(names = "--authz-policy", paramLabel = "FILE",
+            description = "authorization policy (YAML or JSON); without it every authenticated caller may do everything")
+    String authzPolicy;
+    @Option(names = "--authz-dry-run", arity = "0..1", fallbackValue = "true",
+            description = "audit would-be denials of the policy without enforcing them")
+    Boolean authzDryRun;
+    @Option(names = "--audit-log", paramLabel = "FILE",
+            description = "hash-chained audit log (default <data-root>/audit/audit.log)")
+    String auditLog;
+    @Option(names = "--max-request-body", paramLabel = "SIZE",
+            description = "largest create/exec/update body read before the decision (default 4m); larger: 413")
+    String maxRequestBody;
+
     Map<ConfigKey, Object> flags() {
         Map<ConfigKey, Object> flags = new EnumMap<>(ConfigKey.class);
         if (hosts != null) {
@@ -77,6 +90,10 @@ public final class DaemonCommand implements Callable<Integer> {
         put(flags, ConfigKey.PIDFILE, pidfile);
         put(flags, ConfigKey.DEBUG, debug);
         put(flags, ConfigKey.LOG_LEVEL, logLevel);
+        put(flags, ConfigKey.AUTHZ_POLICY, authzPolicy);
+        put(flags, ConfigKey.AUTHZ_DRY_RUN, authzDryRun);
+        put(flags, ConfigKey.AUDIT_LOG, auditLog);
+        put(flags, ConfigKey.MAX_REQUEST_BODY, maxRequestBody);
         return flags;
     }
 

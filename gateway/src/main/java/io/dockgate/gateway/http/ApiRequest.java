@@ -1,6 +1,8 @@
 package io.dockgate.gateway.http;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.dockgate.gateway.auth.Principal;
+import io.dockgate.gateway.authz.Access;
 import io.dockgate.gateway.request.ApiVersion;
 import io.dockgate.gateway.request.CanonicalPath;
 import io.dockgate.gateway.request.Route;
@@ -24,11 +26,17 @@ public final class ApiRequest {
     private final Route route;
     private final Map<String, String> params;
     private final byte[] body;
+    private final JsonNode json;
+    private final Object model;
+    private final Access access;
     private volatile Runnable onHijack = () -> { };
 
     ApiRequest(String id, HttpServerRequest http, Principal principal, CanonicalPath path, ApiVersion version,
-               Route route, Map<String, String> params, byte[] body) {
+               Route route, Map<String, String> params, byte[] body, JsonNode json, Object model, Access access) {
         this.body = body;
+        this.json = json;
+        this.model = model;
+        this.access = access;
         this.id = id;
         this.http = http;
         this.principal = principal;
@@ -57,6 +65,21 @@ public final class ApiRequest {
     /** The request body, read in full by the pipeline for routes that take one (empty otherwise). */
     public byte[] body() {
         return body;
+    }
+
+    /** The body parsed as Docker JSON by the pipeline (routes with a buffered body; null otherwise). */
+    public JsonNode json() {
+        return json;
+    }
+
+    /** What the route's interpreter made of the body (a create's spec), as the authorizer judged it. */
+    public <T> T model(Class<T> type) {
+        return type.cast(model);
+    }
+
+    /** What the caller may see and do beyond this operation (tenancy, separate rights). */
+    public Access access() {
+        return access;
     }
 
     public Principal principal() {

@@ -1,20 +1,32 @@
 package io.dockgate.gateway.http;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.dockgate.engine.EngineException;
 import io.dockgate.engine.ErrorKind;
+import io.dockgate.gateway.audit.AuditLog;
 import io.dockgate.gateway.auth.Principal;
+import io.dockgate.gateway.authz.Access;
+import io.dockgate.gateway.authz.Authorizer;
+import io.dockgate.gateway.authz.Decision;
+import io.dockgate.gateway.authz.EngineFacts;
+import io.dockgate.gateway.authz.Limiter;
+import io.dockgate.gateway.authz.RequestFacts;
+import io.dockgate.gateway.authz.Target;
 import io.dockgate.gateway.listen.ConnectionInfo;
 import io.dockgate.gateway.listen.ConnectionRegistry;
 import io.dockgate.gateway.request.ApiVersion;
 import io.dockgate.gateway.request.CanonicalPath;
+import io.dockgate.gateway.request.DockerJson;
+import io.dockgate.gateway.request.Route;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
-import java.time.Instant;
-import java.util.LinkedHashMap;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -24,48 +36,59 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>authenticate: the principal of the connection (certificate or SO_PEERCRED);</li>
  *   <li>canonicalise: the path decoded once into segments, the version prefix checked;</li>
  *   <li>route: the operation named by the catalog, or 404 {@code page not found};</li>
- *   <li>handler: translate and delegate to the engine;</li>
- *   <li>access log: one line when the response ends, naming the principal.</li>
+ *   <li>authorize, phase one: may this caller do this operation at all (before any body is read);</li>
+ *   <li>read and interpret the body (in full, up to the limit; JSON keys case-insensitive, duplicates
+ *       refused; a create body translated into the engine's spec);</li>
+ *   <li>authorize, phase two: constraints on that body, quotas, ownership of the target; rate and
+ *       stream limits;</li>
+ *   <li>audit: the decision is written to the hash-chained log before anything else happens;</li>
+ *   <li>handler: translate and delegate to the engine; the outcome is audited when the response ends
+ *       (or at the upgrade of a hijacked stream).</li>
  * </ol>
- * Failures at any step become Docker's JSON error through {@link ErrorResponses}.
+ * A request refused at any step gets Docker's JSON error through {@link ErrorResponses} after its
+ * decision is in the audit log.
  */
 public final class RequestPipeline implements Handler<HttpServerRequest> {
+    /** Operations that hold a request open (counted against the per-identity stream limit). */
+    private static final Set<String> STREAMS = Set.of("container.attach", "exec.start", "system.events", "container.wait");
+    /** Operations whose connection may become a raw stream. */
+    private static final Set<String> HIJACKS = Set.of("container.attach", "exec.start");
+
     private final ConnectionRegistry connections;
     private final OperationCatalog catalog;
     private final DockerHeaders headers;
     private final GatewayStats stats;
+    private final Authorizer authorizer;
+    private final Limiter limiter;
+    private final EngineFacts facts;
+    private final AuditLog audit;
+    private final long maxBodyBytes;
     private final AtomicLong sequence = new AtomicLong();
     private final String idPrefix = Long.toHexString(System.currentTimeMillis() & 0xffffffL);
-    private final long maxBodyBytes = 4L << 20;
 
-    public RequestPipeline(ConnectionRegistry connections, OperationCatalog catalog, DockerHeaders headers, GatewayStats stats) {
+    public RequestPipeline(ConnectionRegistry connections, OperationCatalog catalog, DockerHeaders headers, GatewayStats stats,
+                           Authorizer authorizer, Limiter limiter, EngineFacts facts, AuditLog audit, long maxBodyBytes) {
         this.connections = connections;
         this.catalog = catalog;
         this.headers = headers;
         this.stats = stats;
+        this.authorizer = authorizer;
+        this.limiter = limiter;
+        this.facts = facts;
+        this.audit = audit;
+        this.maxBodyBytes = maxBodyBytes;
     }
 
     @Override
     public void handle(HttpServerRequest http) {
-        long start = System.nanoTime();
         String id = idPrefix + "-" + Long.toHexString(sequence.incrementAndGet());
         stats.received();
         http.pause(); // nothing is read before the route decides what to do with the body
         HttpServerResponse response = http.response();
         headers.apply(response);
-        Map<String, Object> log = new LinkedHashMap<>();
-        log.put("time", Instant.now().toString());
-        log.put("id", id);
-        log.put("remote", String.valueOf(http.remoteAddress()));
-        log.put("method", http.method().name());
-        log.put("uri", http.uri());
-        response.endHandler(v -> finish(log, response, start));
-        response.closeHandler(v -> {
-            if (!log.containsKey("status")) {
-                log.put("closed", true);
-            }
-            finish(log, response, start);
-        });
+        AuditTrail trail = new AuditTrail(audit, id, http);
+        response.endHandler(v -> trail.outcome(response.getStatusCode(), response.bytesWritten(), false));
+        response.closeHandler(v -> trail.outcome(response.getStatusCode(), response.bytesWritten(), true));
 
         ConnectionInfo connection = connections.get(http.connection());
         Future<Principal> principal = connection != null ? connection.principal()
@@ -74,16 +97,75 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
                 .recover(e -> Future.failedFuture(new EngineException(ErrorKind.UNAUTHENTICATED,
                         "caller could not be identified: " + e.getMessage())))
                 .compose(p -> {
-                    log.put("principal", p.describe());
-                    return dispatch(id, http, p, log);
+                    trail.principal(p);
+                    return dispatch(id, http, p, trail);
                 })
-                .onFailure(e -> {
-                    http.resume();
-                    ErrorResponses.send(response, http.method(), id, e);
-                });
+                .onFailure(e -> refuse(http, trail, e));
     }
 
-    private Future<?> dispatch(String id, HttpServerRequest http, Principal principal, Map<String, Object> log) {
+    /**
+     * Whether a raw request target names a route that may hijack its connection (attach, exec start):
+     * the framing guard asks, so that it classifies with the router's own code.
+     */
+    public boolean mayHijack(String rawTarget) {
+        try {
+            int q = rawTarget.indexOf('?');
+            CanonicalPath path = CanonicalPath.parse(q >= 0 ? rawTarget.substring(0, q) : rawTarget);
+            return catalog.find("POST", path).map(m -> HIJACKS.contains(m.route().operation())).orElse(false);
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** Audits a request the framing guard refused before it became an HTTP request. */
+    public void framingRefused(ConnectionInfo connection, String requestLine, String reason) {
+        Map<String, Object> r = new java.util.LinkedHashMap<>();
+        r.put("type", "decision");
+        r.put("time", java.time.Instant.now().toString());
+        r.put("id", idPrefix + "-" + Long.toHexString(sequence.incrementAndGet()));
+        r.put("remote", connection.remote());
+        Principal p = connection.principal().result();
+        if (p != null) {
+            r.put("principal", p.describe());
+        }
+        r.put("request", requestLine);
+        r.put("operation", null);
+        r.put("decision", "deny");
+        r.put("rule", "request-model");
+        r.put("reason", reason);
+        audit.record(r);
+    }
+
+    /** Sends an error; when no decision was audited yet, the refusal is the decision and is audited first. */
+    private void refuse(HttpServerRequest http, AuditTrail trail, Throwable e) {
+        if (trail.decided()) {
+            http.resume();
+            ErrorResponses.send(http.response(), http.method(), trail.id(), e);
+            return;
+        }
+        int status = e instanceof EngineException ee ? ErrorResponses.status(ee.kind()) : 500;
+        String reason = e instanceof EngineException ? e.getMessage() : "internal error";
+        String rule = "request-model";
+        if (e instanceof Refusal r) {
+            rule = r.decision.rule();
+            reason = r.decision.reason();
+        }
+        trail.decision("deny", rule, reason, status).onComplete(w -> {
+            if (bodyPending(http)) {
+                http.response().putHeader(HttpHeaders.CONNECTION, "close");
+                http.response().endHandler(v -> http.connection().close());
+            }
+            http.resume();
+            ErrorResponses.send(http.response(), http.method(), trail.id(), e);
+        });
+    }
+
+    private static boolean bodyPending(HttpServerRequest http) {
+        return !http.isEnded() && (http.headers().contains(HttpHeaders.TRANSFER_ENCODING)
+                || !"0".equals(http.headers().get(HttpHeaders.CONTENT_LENGTH)) && http.headers().contains(HttpHeaders.CONTENT_LENGTH));
+    }
+
+    private Future<?> dispatch(String id, HttpServerRequest http, Principal principal, AuditTrail trail) {
         String uri = http.uri();
         int q = uri.indexOf('?');
         String rawPath = q >= 0 ? uri.substring(0, q) : uri;
@@ -94,40 +176,122 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
             throw EngineException.notFound("page not found");
         }
         OperationCatalog.Match m = match.get();
-        log.put("operation", m.route().operation());
+        Route route = m.route();
+        String operation = route.operation();
+        trail.operation(operation, m.params());
+        if (HIJACKS.contains(operation)) {
+            // the framing guard stopped parsing this connection: it must not carry another request
+            http.response().putHeader(HttpHeaders.CONNECTION, "close");
+        }
         stats.routed();
-        long start = System.nanoTime();
-        if (m.route().readsBody()) {
-            return BodyReader.read(http, maxBodyBytes).compose(body -> {
-                ApiRequest request = new ApiRequest(id, http, principal, path, version, m.route(), m.params(), body);
-                request.onHijack(() -> hijacked(log, start));
-                return m.handler().handle(request);
+
+        Authorizer.Candidates candidates = authorizer.candidates(principal, operation);
+        Optional<Decision> early = authorizer.early(candidates, principal, operation);
+        if (early.isPresent() && early.get().refuses()) {
+            return deny(early.get(), m);
+        }
+        Future<byte[]> body = route.readsBody() ? BodyReader.read(http, maxBodyBytes) : Future.succeededFuture(new byte[0]);
+        return body.<Object>compose(bytes -> {
+            JsonNode json = route.readsBody() ? DockerJson.parse(bytes) : null;
+            if (operation.equals("container.create")) {
+                refuseOwnerLabel(json);
+            }
+            Object model = route.interpreter() != null ? route.interpreter().apply(json) : null;
+            Map<String, String> query = new HashMap<>();
+            http.params().forEach(query::putIfAbsent);
+            query.putAll(m.params());
+            RequestFacts requestFacts = new RequestFacts(json, model, query, facts);
+            Target target = facts.target(route, m.params());
+            Decision decision = authorizer.decide(candidates, principal, operation, requestFacts, target);
+            if (decision.refuses()) {
+                return deny(decision, m);
+            }
+            Runnable release = () -> { };
+            if (decision.allowed() && decision.binding().isPresent()) {
+                var limits = decision.binding().get().limits();
+                Optional<String> rate = limiter.admit(decision.owner(), limits);
+                if (rate.isPresent()) {
+                    return refuseLimit(decision, rate.get());
+                }
+                if (isStream(operation, http)) {
+                    Optional<Runnable> stream = limiter.openStream(decision.owner(), limits);
+                    if (stream.isEmpty()) {
+                        return refuseLimit(decision, "limit of " + limits.streams().getAsLong()
+                                + " concurrent streams reached");
+                    }
+                    release = stream.get();
+                }
+            }
+            Runnable releaseStream = release;
+            trail.onEnd(releaseStream);
+            ConnectionInfo info = connections.get(http.connection());
+            if (info != null && info.channel() != null) {
+                info.channel().closeFuture().addListener(f -> releaseStream.run());
+            }
+            return trail.decision(decision.decisionWord(), decision.rule(), decision.reason(), 0).<Object>compose(w -> {
+                ApiRequest request = new ApiRequest(id, http, principal, path, version, route, m.params(), bytes, json, model,
+                        new Access(decision, authorizer, principal));
+                request.onHijack(() -> trail.outcome(101, 0, false));
+                if (!route.streamsBody() && !route.readsBody()) {
+                    http.resume(); // a body sent to a route without one is read and dropped
+                }
+                return m.handler().handle(request).map(x -> (Object) x);
             });
-        }
-        ApiRequest request = new ApiRequest(id, http, principal, path, version, m.route(), m.params(), new byte[0]);
-        request.onHijack(() -> hijacked(log, start));
-        if (!m.route().streamsBody()) {
-            http.resume(); // a body sent to a route without one is read and dropped
-        }
-        return m.handler().handle(request);
+        });
     }
 
-    private static void hijacked(Map<String, Object> log, long start) {
-        if (log.containsKey("status")) {
-            return;
+    private static boolean isStream(String operation, HttpServerRequest http) {
+        if (STREAMS.contains(operation)) {
+            return true;
         }
-        log.put("status", 101);
-        log.put("ms", (System.nanoTime() - start) / 1_000_000.0);
-        AccessLog.write(log);
+        if (operation.equals("container.logs")) {
+            String follow = http.getParam("follow");
+            return follow != null && !Set.of("", "0", "false", "no").contains(follow.toLowerCase(java.util.Locale.ROOT));
+        }
+        if (operation.equals("container.stats")) {
+            String stream = http.getParam("stream");
+            return stream == null || !Set.of("0", "false", "no").contains(stream.toLowerCase(java.util.Locale.ROOT));
+        }
+        return false;
     }
 
-    private static void finish(Map<String, Object> log, HttpServerResponse response, long start) {
-        if (log.containsKey("status")) {
-            return;
+    /** Owner labels are stamped by the daemon; one sent by a client (in any case) is refused. */
+    private static void refuseOwnerLabel(JsonNode json) {
+        Map<String, String> labels = DockerJson.stringMap(json, "Labels");
+        if (labels != null) {
+            for (String key : labels.keySet()) {
+                if (key.equalsIgnoreCase(Authorizer.OWNER_LABEL)) {
+                    throw new EngineException(ErrorKind.PERMISSION_DENIED,
+                            "authorization denied by dockgate: the label " + Authorizer.OWNER_LABEL + " is set by the daemon");
+                }
+            }
         }
-        log.put("status", response.getStatusCode());
-        log.put("bytes", response.bytesWritten());
-        log.put("ms", (System.nanoTime() - start) / 1_000_000.0);
-        AccessLog.write(log);
+    }
+
+    private <T> Future<T> deny(Decision decision, OperationCatalog.Match m) {
+        EngineException error;
+        if (decision.notFound()) {
+            String id = m.params().getOrDefault("id", "");
+            error = EngineException.notFound(m.route().pattern().startsWith("/exec/") ? "No such exec instance: " + id
+                    : "No such container: " + id);
+        } else {
+            error = new EngineException(ErrorKind.PERMISSION_DENIED, "authorization denied by dockgate: " + decision.reason());
+        }
+        return Future.failedFuture(new Refusal(decision, error));
+    }
+
+    private <T> Future<T> refuseLimit(Decision decision, String reason) {
+        return Future.failedFuture(new Refusal(new Decision(false, true, decision.rule(), reason, false, decision.binding(),
+                decision.owner()), new EngineException(ErrorKind.RESOURCE_EXHAUSTED, reason)));
+    }
+
+    /** A refusal by the authorizer or a limit: audited with its rule, then answered. */
+    static final class Refusal extends EngineException {
+        final Decision decision;
+
+        Refusal(Decision decision, EngineException error) {
+            super(error.kind(), error.getMessage());
+            this.decision = decision;
+        }
     }
 }

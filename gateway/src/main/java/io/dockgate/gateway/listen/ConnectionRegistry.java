@@ -23,6 +23,12 @@ public final class ConnectionRegistry {
 
     private final Map<HttpConnection, ConnectionInfo> connections = new ConcurrentHashMap<>();
     private final AtomicLong ids = new AtomicLong();
+    private volatile java.util.function.Function<ConnectionInfo, io.netty.channel.ChannelHandler> framing;
+
+    /** Installs, on every new connection, a handler ahead of the HTTP decoder (the framing guard). */
+    public void framing(java.util.function.Function<ConnectionInfo, io.netty.channel.ChannelHandler> factory) {
+        this.framing = factory;
+    }
 
     /** Registers a new connection; it leaves the registry when it closes. */
     public ConnectionInfo register(HttpConnection connection, Future<Principal> principal) {
@@ -30,6 +36,9 @@ public final class ConnectionRegistry {
         ConnectionInfo info = new ConnectionInfo(ids.incrementAndGet(), connection, channel,
                 String.valueOf(connection.remoteAddress()), principal, Instant.now());
         connections.put(connection, info);
+        if (framing != null && channel.pipeline().get("httpDecoder") != null) {
+            channel.pipeline().addBefore("httpDecoder", "dockgateFraming", framing.apply(info));
+        }
         connection.closeHandler(v -> connections.remove(connection));
         return info;
     }

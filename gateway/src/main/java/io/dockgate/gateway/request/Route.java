@@ -1,6 +1,8 @@
 package io.dockgate.gateway.request;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
+import java.util.function.Function;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -12,7 +14,8 @@ import java.util.Set;
  * (image references: the docker CLI sends them raw, docker-java as one %2F-escaped segment). A route
  * that streams its body says so; for the others the pipeline discards the body.
  */
-public record Route(Set<String> methods, String pattern, String operation, List<String> parts, boolean streamsBody, boolean readsBody) {
+public record Route(Set<String> methods, String pattern, String operation, List<String> parts, boolean streamsBody, boolean readsBody,
+                    Function<JsonNode, Object> interpreter) {
 
     public static Route of(String method, String pattern, String operation) {
         return of(Set.of(method), pattern, operation);
@@ -28,17 +31,25 @@ public record Route(Set<String> methods, String pattern, String operation, List<
                 throw new IllegalArgumentException("at most one rest parameter: " + pattern);
             }
         }
-        return new Route(Set.copyOf(methods), pattern, operation, List.copyOf(parts), false, false);
+        return new Route(Set.copyOf(methods), pattern, operation, List.copyOf(parts), false, false, null);
     }
 
     /** The same route, whose handler reads the request body as a stream (uploads: load, import, archive). */
     public Route streamingBody() {
-        return new Route(methods, pattern, operation, parts, true, false);
+        return new Route(methods, pattern, operation, parts, true, false, null);
     }
 
     /** The same route, whose body the pipeline reads in full (up to the limit) before the handler runs. */
     public Route bufferedBody() {
-        return new Route(methods, pattern, operation, parts, false, true);
+        return new Route(methods, pattern, operation, parts, false, true, null);
+    }
+
+    /**
+     * The same route with a buffered JSON body that is translated once, before authorization, into what
+     * the handler executes (a create body into the engine's spec): the authorizer judges exactly that.
+     */
+    public Route interpretedBody(Function<JsonNode, Object> translate) {
+        return new Route(methods, pattern, operation, parts, false, true, translate);
     }
 
     /** Matches decoded segments; fills params and returns true on a match. */

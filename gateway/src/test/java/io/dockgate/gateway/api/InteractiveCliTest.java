@@ -112,7 +112,7 @@ class InteractiveCliTest {
 
     @Test
     void detachKeysLeaveTheContainerRunningAndAttachFollowsOutput() throws Exception {
-        io.dockgate.gateway.testing.LogCapture access = io.dockgate.gateway.testing.LogCapture.of("dockgate.access");
+        io.dockgate.gateway.testing.AuditTail access = unix.daemon().audit();
         DockerCli.Result detached = unix.dockerInTerminal(List.of("echo before\r", "\u0010\u0011"),
                 "run", "-it", "--name", "detachable", "busybox", "sh");
         assertThat(detached.exitCode()).as("the CLI reads the escape sequence and detaches").isZero();
@@ -132,10 +132,8 @@ class InteractiveCliTest {
         DockerCli.Result r = attached.get(30, TimeUnit.SECONDS);
         assertThat(r.stdout()).contains("tick");
         assertThat(r.exitCode()).as("attach returns the container's exit code").isEqualTo(137);
-        try (access) {
-            assertThat(access.await("\"operation\":\"container.attach\"")).as("hijacked requests are logged when upgraded")
-                    .contains("\"status\":101");
-        }
+        String attach = access.await("\"operation\":\"container.attach\"");
+        assertThat(access.outcome(attach)).as("hijacked requests are audited when upgraded").contains("\"status\":101");
     }
 
     @Test

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.dockgate.config.ConfigKey;
+import io.dockgate.gateway.testing.AuditTail;
 import io.dockgate.gateway.testing.LogCapture;
 import io.dockgate.gateway.testing.RawHttp;
 import io.dockgate.gateway.testing.TestDaemon;
@@ -65,8 +66,8 @@ class UnixListenerTest {
     @Test
     void principalComesFromPeerCredentials() throws Exception {
         Path socket = tmp.resolve("dg.sock");
-        try (LogCapture access = LogCapture.of("dockgate.access");
-             TestDaemon d = TestDaemon.start(flags(socket, "daemon"), tmp)) {
+        try (TestDaemon d = TestDaemon.start(flags(socket, "daemon"), tmp)) {
+            AuditTail access = d.audit();
             assertThat(RawHttp.status(RawHttp.unixGet(socket, "/_ping"))).isEqualTo(200);
             String line = access.await("\"uri\":\"/_ping\"");
             assertThat(line).contains("\"transport\":\"unix\"", "\"name\":\"root\"", "\"uid\":0", "\"gid\":0",

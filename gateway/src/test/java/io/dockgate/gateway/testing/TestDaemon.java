@@ -58,6 +58,11 @@ public final class TestDaemon implements AutoCloseable {
         return test;
     }
 
+    /** The daemon's audit log. */
+    public AuditTail audit() {
+        return new AuditTail(daemon.auditFile());
+    }
+
     public Daemon daemon() {
         return daemon;
     }

@@ -1,4 +1,4 @@
-package io.dockgate.gateway.api;
+package io.dockgate.gateway.request;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -14,13 +14,13 @@ import java.util.Map;
  * decoding), explicit nulls count as absent, and a name given twice (in any case) is refused rather than
  * letting the last one win silently.
  */
-final class DockerJson {
-    static final ObjectMapper MAPPER = new ObjectMapper();
+public final class DockerJson {
+    public static final ObjectMapper MAPPER = new ObjectMapper();
 
     private DockerJson() {
     }
 
-    static JsonNode parse(byte[] body) {
+    public static JsonNode parse(byte[] body) {
         if (body == null || body.length == 0) {
             return MAPPER.createObjectNode();
         }
@@ -57,7 +57,7 @@ final class DockerJson {
     }
 
     /** The field, matched case-insensitively; null when absent or null. */
-    static JsonNode field(JsonNode object, String name) {
+    public static JsonNode field(JsonNode object, String name) {
         if (object == null || !object.isObject()) {
             return null;
         }
@@ -71,7 +71,7 @@ final class DockerJson {
         return null;
     }
 
-    static String text(JsonNode object, String name) {
+    public static String text(JsonNode object, String name) {
         JsonNode v = field(object, name);
         if (v == null) {
             return null;
@@ -82,7 +82,7 @@ final class DockerJson {
         return v.asText();
     }
 
-    static boolean bool(JsonNode object, String name) {
+    public static boolean bool(JsonNode object, String name) {
         JsonNode v = field(object, name);
         if (v != null && !v.isBoolean()) {
             throw EngineException.invalid("invalid JSON: " + name + " must be a boolean");
@@ -90,7 +90,7 @@ final class DockerJson {
         return v != null && v.asBoolean();
     }
 
-    static long number(JsonNode object, String name) {
+    public static long number(JsonNode object, String name) {
         JsonNode v = field(object, name);
         if (v != null && !v.isNumber()) {
             throw EngineException.invalid("invalid JSON: " + name + " must be a number");
@@ -99,7 +99,7 @@ final class DockerJson {
     }
 
     /** A string list; Docker also accepts a single string for Cmd/Entrypoint (shell form is the client's job). */
-    static List<String> strings(JsonNode object, String name) {
+    public static List<String> strings(JsonNode object, String name) {
         JsonNode v = field(object, name);
         if (v == null) {
             return null;
@@ -121,7 +121,7 @@ final class DockerJson {
         return list;
     }
 
-    static Map<String, String> stringMap(JsonNode object, String name) {
+    public static Map<String, String> stringMap(JsonNode object, String name) {
         JsonNode v = field(object, name);
         Map<String, String> map = new LinkedHashMap<>();
         if (v == null) {
@@ -135,7 +135,7 @@ final class DockerJson {
     }
 
     /** True when the field is present with a non-empty value (list, object, string, true, non-zero). */
-    static boolean present(JsonNode object, String name) {
+    public static boolean present(JsonNode object, String name) {
         JsonNode v = field(object, name);
         if (v == null) {
             return false;

@@ -1,0 +1,327 @@
+package io.dockgate.gateway.authz;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.dockgate.config.policy.Policy;
+import io.dockgate.config.policy.PolicyLoader;
+import io.dockgate.engine.container.ContainerSpec;
+import io.dockgate.engine.image.Reference;
+import io.dockgate.gateway.request.DockerJson;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * Checks a body against a binding's constraints. The create body is judged on the engine's spec (what
+ * will actually run: {@code Binds} and {@code Mounts} are both in its mount list) and on the raw JSON for
+ * fields the engine refuses today, so that a policy stays right when the engine learns them. JSON names
+ * match case-insensitively, as the engine reads them.
+ */
+public final class ConstraintChecker {
+    private ConstraintChecker() {
+    }
+
+    public static Optional<String> check(String operation, Policy.Constraints c, RequestFacts facts) {
+        if (c.unrestricted()) {
+            return Optional.empty();
+        }
+        return Optional.ofNullable(switch (operation) {
+            case "container.create" -> create(c, facts);
+            case "container.exec" -> exec(c, facts);
+            case "container.update" -> update(c, facts.json());
+            case "volume.create" -> volume(c, facts.json());
+            case "image.create" -> pull(c, facts);
+            default -> null;
+        });
+    }
+
+    // ------------------------------------------------------------------ create
+
+    private static String create(Policy.Constraints c, RequestFacts facts) {
+        JsonNode body = facts.json();
+        ContainerSpec spec = (ContainerSpec) facts.model();
+        ContainerSpec.Host host = spec.host();
+        JsonNode hc = DockerJson.field(body, "HostConfig");
+        if (host.privileged() && !c.privileged()) {
+            return "privileged containers are not allowed";
+        }
+        String image = image(c, spec.image(), facts);
+        if (image != null) {
+            return image;
+        }
+        for (ContainerSpec.Mount m : host.mounts()) {
+            if (m.type().equals(ContainerSpec.Mount.BIND)) {
+                String why = hostPath(c, m.source(), m.readOnly());
+                if (why != null) {
+                    return why;
+                }
+            }
+        }
+        if (DockerJson.present(hc, "VolumesFrom")) {
+            return "VolumesFrom is not allowed (it copies another container's mounts)";
+        }
+        String ns = namespaces(c, host.networkMode(), hc);
+        if (ns != null) {
+            return ns;
+        }
+        for (String cap : host.capAdd()) {
+            String name = PolicyLoader.normaliseCapability(cap);
+            if (!c.capAdd().contains(name)) {
+                return "adding capability " + name + " is not allowed";
+            }
+        }
+        if (!c.devices()) {
+            for (String f : List.of("Devices", "DeviceRequests", "DeviceCgroupRules")) {
+                JsonNode v = DockerJson.field(hc, f);
+                if (v != null && !(v.isArray() && v.isEmpty())) {
+                    return "host devices are not allowed (HostConfig." + f + ")";
+                }
+            }
+        }
+        if (!c.unconfined()) {
+            for (String opt : orEmpty(DockerJson.strings(hc, "SecurityOpt"))) {
+                String o = opt.toLowerCase(Locale.ROOT).replace(':', '=');
+                if (o.equals("seccomp=unconfined") || o.equals("apparmor=unconfined") || o.equals("label=disable")
+                        || o.equals("systempaths=unconfined") || o.startsWith("seccomp=") && !o.equals("seccomp=default")) {
+                    return "security option \"" + opt + "\" is not allowed";
+                }
+            }
+        }
+        if (!c.sysctls()) {
+            JsonNode sysctls = DockerJson.field(hc, "Sysctls");
+            if (sysctls != null && sysctls.size() > 0) {
+                return "sysctls are not allowed";
+            }
+        }
+        String runtime = DockerJson.text(hc, "Runtime");
+        if (runtime != null && !runtime.isEmpty() && !c.runtimes().contains(runtime)) {
+            return "runtime \"" + runtime + "\" is not allowed";
+        }
+        if (!c.root()) {
+            String user = spec.user() == null || spec.user().isEmpty()
+                    ? facts.lookups().imageUser(spec.image()).orElse("") : spec.user();
+            if (!nonRootUser(user)) {
+                return "running as root is not allowed (user \"" + user + "\"; give a numeric non-zero uid)";
+            }
+        }
+        long cpuNanos = host.cpuPeriod() > 0 && host.cpuQuota() > 0 ? host.cpuQuota() * 1_000_000_000L / host.cpuPeriod() : 0;
+        String res = resource("memory", c.memory(), host.memory());
+        if (res == null) {
+            res = resource("cpus", c.cpus(), cpuNanos);
+        }
+        if (res == null) {
+            res = resource("pids", c.pids(), host.pidsLimit());
+        }
+        return res;
+    }
+
+    private static String namespaces(Policy.Constraints c, String networkMode, JsonNode hc) {
+        if (networkMode != null && (networkMode.equals("host") || networkMode.startsWith("container:"))
+                && !c.namespaces().contains("network")) {
+            return "the host's network namespace is not allowed (NetworkMode " + networkMode + ")";
+        }
+        Map<String, String> fields = Map.of("PidMode", "pid", "IpcMode", "ipc", "UTSMode", "uts", "UsernsMode", "userns",
+                "CgroupnsMode", "cgroup");
+        for (Map.Entry<String, String> f : fields.entrySet()) {
+            String mode = DockerJson.text(hc, f.getKey());
+            if (mode == null || mode.isEmpty() || mode.equals("private") || mode.equals("none") || mode.equals("shareable")) {
+                continue;
+            }
+            if (f.getValue().equals("cgroup") && mode.equals("host")) {
+                continue; // cgroup v1 hosts only have the host's cgroup namespace
+            }
+            if (!c.namespaces().contains(f.getValue())) {
+                return "sharing the " + f.getValue() + " namespace is not allowed (HostConfig." + f.getKey() + " " + mode + ")";
+            }
+        }
+        return null;
+    }
+
+    /** A bind source must be inside an allowed host path, after symbolic links are followed. */
+    static String hostPath(Policy.Constraints c, String source, boolean readOnly) {
+        Path given = Path.of(source).normalize();
+        Path real = given;
+        try {
+            if (Files.exists(given)) {
+                real = given.toRealPath();
+            }
+        } catch (IOException e) {
+            return "cannot resolve host path " + source;
+        }
+        for (Policy.HostPath allowed : c.bindMounts()) {
+            Path root = Path.of(allowed.path());
+            if (given.startsWith(root) && real.startsWith(root)) {
+                if (allowed.readOnly() && !readOnly) {
+                    return "host path " + source + " may only be mounted read-only";
+                }
+                return null;
+            }
+        }
+        return "host path " + source + " is not allowed for bind mounts";
+    }
+
+    private static String image(Policy.Constraints c, String reference, RequestFacts facts) {
+        if (c.images().isEmpty()) {
+            return null;
+        }
+        List<String> names = new ArrayList<>();
+        if (Reference.looksLikeId(reference)) {
+            // an image asked for by ID is allowed through its tags only
+            facts.lookups().imageTags(reference).ifPresent(names::addAll);
+        } else {
+            try {
+                names.add(Reference.parse(reference).withDefaultTag().familiar()); // a name is judged as written
+            } catch (RuntimeException e) {
+                return "invalid image reference";
+            }
+        }
+        for (String name : names) {
+            for (String pattern : c.images()) {
+                if (glob(pattern).matcher(name).matches()) {
+                    return null;
+                }
+            }
+        }
+        return "image " + reference + " is not allowed (allowed: " + String.join(", ", c.images()) + ")";
+    }
+
+    private static Pattern glob(String pattern) {
+        StringBuilder re = new StringBuilder();
+        for (char ch : pattern.toCharArray()) {
+            re.append(ch == '*' ? ".*" : Pattern.quote(String.valueOf(ch)));
+        }
+        return Pattern.compile(re.toString());
+    }
+
+    /** A user that certainly is not uid 0: a numeric uid other than 0, with or without a group. */
+    static boolean nonRootUser(String user) {
+        if (user == null || user.isEmpty()) {
+            return false;
+        }
+        String uid = user.contains(":") ? user.substring(0, user.indexOf(':')) : user;
+        if (!uid.matches("[0-9]{1,10}")) {
+            return false; // names (root, or any name the image maps to 0) are not trusted
+        }
+        return Long.parseLong(uid) != 0;
+    }
+
+    private static String resource(String name, Policy.Resource r, long value) {
+        boolean unlimited = value <= 0;
+        if (r.required() && unlimited) {
+            return "a " + name + " limit is required";
+        }
+        if (r.max().isPresent() && (unlimited || value > r.max().getAsLong())) {
+            return name + " limit " + (unlimited ? "unlimited" : String.valueOf(value)) + " is over the maximum "
+                    + r.max().getAsLong();
+        }
+        return null;
+    }
+
+    // ------------------------------------------------------------------ exec, update, volume, pull
+
+    private static String exec(Policy.Constraints c, RequestFacts facts) {
+        JsonNode body = facts.json();
+        if (DockerJson.bool(body, "Privileged") && !c.exec().privileged()) {
+            return "privileged exec is not allowed";
+        }
+        if (!c.exec().root() || !c.root()) {
+            String user = DockerJson.text(body, "User");
+            if (user == null || user.isEmpty()) {
+                user = facts.lookups().containerUser(facts.query("id")).orElse("");
+            }
+            if (!nonRootUser(user)) {
+                return "exec as root is not allowed (user \"" + user + "\")";
+            }
+        }
+        return null;
+    }
+
+    private static String update(Policy.Constraints c, JsonNode body) {
+        if (DockerJson.present(body, "Memory")) {
+            String r = resource("memory", c.memory(), DockerJson.number(body, "Memory"));
+            if (r != null) {
+                return r;
+            }
+        }
+        if (DockerJson.present(body, "NanoCpus") || DockerJson.present(body, "CpuQuota")) {
+            long nanos = DockerJson.number(body, "NanoCpus");
+            long quota = DockerJson.number(body, "CpuQuota");
+            long period = DockerJson.present(body, "CpuPeriod") ? DockerJson.number(body, "CpuPeriod") : 100_000;
+            if (nanos == 0 && quota > 0 && period > 0) {
+                nanos = quota * 1_000_000_000L / period;
+            }
+            String r = resource("cpus", c.cpus(), nanos);
+            if (r != null) {
+                return r;
+            }
+        }
+        if (DockerJson.present(body, "PidsLimit")) {
+            return resource("pids", c.pids(), DockerJson.number(body, "PidsLimit"));
+        }
+        return null;
+    }
+
+    private static String volume(Policy.Constraints c, JsonNode body) {
+        String driver = DockerJson.text(body, "Driver");
+        if (driver != null && !driver.isEmpty() && !driver.equals("local")) {
+            return "volume driver \"" + driver + "\" is not allowed";
+        }
+        Map<String, String> opts = DockerJson.stringMap(body, "DriverOpts");
+        if (opts == null || opts.isEmpty()) {
+            return null;
+        }
+        String o = "";
+        String device = null;
+        for (Map.Entry<String, String> e : opts.entrySet()) {
+            switch (e.getKey().toLowerCase(Locale.ROOT)) {
+                case "o" -> o = e.getValue();
+                case "device" -> device = e.getValue();
+                case "type" -> {
+                    if (!e.getValue().equals("none")) {
+                        return "volume filesystem type \"" + e.getValue() + "\" is not allowed";
+                    }
+                }
+                default -> {
+                    return "volume driver option \"" + e.getKey() + "\" is not allowed";
+                }
+            }
+        }
+        if (device == null) {
+            return "volume driver options without a device are not allowed";
+        }
+        List<String> flags = List.of(o.split(","));
+        if (!flags.contains("bind") && !flags.contains("rbind")) {
+            return "volume device mounts other than bind are not allowed";
+        }
+        if (!device.startsWith("/")) {
+            return "volume device must be an absolute host path";
+        }
+        return hostPath(c, device, flags.contains("ro"));
+    }
+
+    private static String pull(Policy.Constraints c, RequestFacts facts) {
+        if (c.images().isEmpty()) {
+            return null;
+        }
+        String from = facts.query("fromImage");
+        if (from == null) {
+            String repo = facts.query("repo");
+            if (repo == null || repo.isEmpty()) {
+                return "importing an untagged image is not allowed when images are restricted";
+            }
+            from = repo;
+        }
+        String tag = facts.query("tag");
+        String ref = tag != null && !tag.isEmpty() && !from.contains("@") ? from + (tag.startsWith("sha256:") ? "@" : ":") + tag : from;
+        return image(c, ref, new RequestFacts(null, null, Map.of(), RequestFacts.Lookups.NONE));
+    }
+
+    private static List<String> orEmpty(List<String> l) {
+        return l == null ? List.of() : l;
+    }
+}

@@ -1,0 +1,84 @@
+package io.dockgate.gateway.authz;
+
+import io.dockgate.engine.Engine;
+import io.dockgate.engine.EngineException;
+import io.dockgate.engine.container.ContainerRecord;
+import io.dockgate.engine.image.Image;
+import io.dockgate.engine.image.Reference;
+import io.dockgate.gateway.request.Route;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The engine facts the authorizer needs, read from the engine's in-memory indexes (no disk, no
+ * blocking): the owner of a request's target container or exec, image users and tags, container users
+ * and how many containers an owner has.
+ */
+public final class EngineFacts implements RequestFacts.Lookups {
+    private final Engine engine;
+
+    public EngineFacts(Engine engine) {
+        this.engine = engine;
+    }
+
+    /** The target of a route with a container or exec id in its path, with its owner. */
+    public Target target(Route route, Map<String, String> params) {
+        String id = params.get("id");
+        if (id == null) {
+            return Target.NONE;
+        }
+        if (route.pattern().startsWith("/containers/{id}")) {
+            return container(id).map(c -> Target.ownedBy(c.spec().labels() == null ? null
+                    : c.spec().labels().get(Authorizer.OWNER_LABEL))).orElse(Target.missing());
+        }
+        if (route.pattern().startsWith("/exec/{id}")) {
+            try {
+                String containerId = engine.containers().execs().get(id).containerId();
+                return container(containerId).map(c -> Target.ownedBy(c.spec().labels() == null ? null
+                        : c.spec().labels().get(Authorizer.OWNER_LABEL))).orElse(Target.missing());
+            } catch (EngineException e) {
+                return Target.missing();
+            }
+        }
+        return Target.NONE;
+    }
+
+    private Optional<ContainerRecord> container(String ref) {
+        try {
+            return Optional.ofNullable(engine.containers().store().find(ref));
+        } catch (EngineException e) {
+            return Optional.empty(); // an ambiguous prefix: treated as missing, so it reveals nothing
+        }
+    }
+
+    private Optional<Image> image(String reference) {
+        try {
+            return Optional.of(engine.images().resolve(reference));
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    @Override
+    public Optional<String> imageUser(String reference) {
+        return image(reference).map(i -> i.runConfig().path("User").asText(""));
+    }
+
+    @Override
+    public Optional<List<String>> imageTags(String reference) {
+        return image(reference).map(i -> engine.images().references(i.id()).stream().map(Reference::familiar).toList());
+    }
+
+    @Override
+    public Optional<String> containerUser(String reference) {
+        return container(reference).map(c -> c.spec().user() == null ? "" : c.spec().user());
+    }
+
+    @Override
+    public long ownedContainers(String owner) {
+        return engine.containers().list().stream()
+                .filter(c -> c.spec().labels() != null && owner.equals(c.spec().labels().get(Authorizer.OWNER_LABEL)))
+                .count();
+    }
+}

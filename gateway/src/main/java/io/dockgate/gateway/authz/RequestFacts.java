@@ -1,0 +1,61 @@
+package io.dockgate.gateway.authz;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * What the authorizer may look at beyond the operation: the body as the handler will execute it (the
+ * parsed JSON and, for a create, the engine's spec translated from it), the query, and lookups into the
+ * engine for facts the body leaves implicit (the image's default user, an image's tags, a container's
+ * user).
+ */
+public record RequestFacts(JsonNode json, Object model, Map<String, String> query, Lookups lookups) {
+
+    /** Read-only lookups into the engine's in-memory state. */
+    public interface Lookups {
+        /** The image's configured user ("" when none), empty when the image does not exist. */
+        Optional<String> imageUser(String reference);
+
+        /** The image's tags in familiar form (busybox:latest), empty when the image does not exist. */
+        Optional<List<String>> imageTags(String reference);
+
+        /** The user a container's processes run as ("" when root by default), empty when it does not exist. */
+        Optional<String> containerUser(String reference);
+
+        /** How many containers carry this owner key. */
+        long ownedContainers(String owner);
+
+        Lookups NONE = new Lookups() {
+            @Override
+            public long ownedContainers(String owner) {
+                return 0;
+            }
+
+            @Override
+            public Optional<String> imageUser(String reference) {
+                return Optional.empty();
+            }
+
+            @Override
+            public Optional<List<String>> imageTags(String reference) {
+                return Optional.empty();
+            }
+
+            @Override
+            public Optional<String> containerUser(String reference) {
+                return Optional.empty();
+            }
+        };
+    }
+
+    /** No body, no query. */
+    public static RequestFacts none(Lookups lookups) {
+        return new RequestFacts(null, null, Map.of(), lookups);
+    }
+
+    public String query(String name) {
+        return query.get(name);
+    }
+}

@@ -1,0 +1,285 @@
+package io.dockgate.gateway.http;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import java.util.function.BiConsumer;
+import java.util.function.Predicate;
+
+/**
+ * Checks the framing of every request on a connection before the HTTP decoder sees it, because the
+ * decoder forgives what a gateway must not: a request with both Content-Length and Transfer-Encoding
+ * (the decoder drops Content-Length), a duplicate Content-Length (a bare 400 from the decoder), a
+ * Transfer-Encoding other than exactly {@code chunked}, an Expect other than {@code 100-continue},
+ * folded header lines or a space before a header's colon. Such a request is answered with Docker's
+ * JSON error and the connection closed; nothing of it reaches the decoder.
+ *
+ * <p>It follows the byte stream as the decoder does (request head, then a Content-Length body or chunks)
+ * to find each next request head. After the head of a request that may hijack the connection (attach,
+ * exec start: decided by the same catalog that routes), the rest of the connection is a raw stream and
+ * is passed through; the pipeline closes such a connection if it was not upgraded after all.
+ */
+public final class FramingGuard extends ChannelInboundHandlerAdapter {
+    public static final String NAME = "dockgateFraming";
+    private static final int MAX_HEAD = 16 * 1024;
+
+    private enum State { HEAD, BODY, CHUNK_SIZE, CHUNK_DATA, CHUNK_CRLF, TRAILERS, PASSTHROUGH, REFUSED }
+
+    private final Predicate<String> hijacks;
+    private final BiConsumer<String, String> onRefused;
+    private State state = State.HEAD;
+    private ByteBuf head;
+    private long remaining;
+    private final StringBuilder line = new StringBuilder();
+
+    /**
+     * @param hijacks   whether a request target (raw, with query) names a route that may hijack the connection
+     * @param onRefused told the request line and the reason of each refusal (the audit)
+     */
+    public FramingGuard(Predicate<String> hijacks, BiConsumer<String, String> onRefused) {
+        this.hijacks = hijacks;
+        this.onRefused = onRefused;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof ByteBuf in) || state == State.PASSTHROUGH) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
+        try {
+            while (in.isReadable() && state != State.REFUSED) {
+                if (state == State.PASSTHROUGH) {
+                    ctx.fireChannelRead(in.retainedSlice());
+                    in.skipBytes(in.readableBytes());
+                    return;
+                }
+                switch (state) {
+                    case HEAD -> readHead(ctx, in);
+                    case BODY -> {
+                        int n = (int) Math.min(remaining, in.readableBytes());
+                        ctx.fireChannelRead(in.readRetainedSlice(n));
+                        remaining -= n;
+                        if (remaining == 0) {
+                            state = State.HEAD;
+                        }
+                    }
+                    case CHUNK_DATA -> {
+                        int n = (int) Math.min(remaining, in.readableBytes());
+                        ctx.fireChannelRead(in.readRetainedSlice(n));
+                        remaining -= n;
+                        if (remaining == 0) {
+                            state = State.CHUNK_CRLF;
+                            line.setLength(0);
+                        }
+                    }
+                    case CHUNK_SIZE, CHUNK_CRLF, TRAILERS -> readChunkLine(ctx, in);
+                    default -> in.skipBytes(in.readableBytes());
+                }
+            }
+        } finally {
+            in.release();
+        }
+    }
+
+    private void readHead(ChannelHandlerContext ctx, ByteBuf in) {
+        if (head == null) {
+            head = ctx.alloc().buffer(256);
+        }
+        while (in.isReadable()) {
+            byte b = in.readByte();
+            head.writeByte(b);
+            if (b == '\n' && endsHead(head)) {
+                ByteBuf complete = head;
+                head = null;
+                checkHead(ctx, complete);
+                return;
+            }
+            if (head.readableBytes() > MAX_HEAD) {
+                head.release();
+                head = null;
+                refuse(ctx, "", 431, "request header fields too large");
+                return;
+            }
+        }
+    }
+
+    private static boolean endsHead(ByteBuf b) {
+        int n = b.writerIndex();
+        if (n >= 2 && b.getByte(n - 2) == '\n') {
+            return true;
+        }
+        return n >= 3 && b.getByte(n - 2) == '\r' && b.getByte(n - 3) == '\n';
+    }
+
+    private void checkHead(ChannelHandlerContext ctx, ByteBuf complete) {
+        String text = complete.toString(StandardCharsets.ISO_8859_1);
+        String[] lines = text.split("\r?\n", -1);
+        int first = 0;
+        while (first < lines.length && lines[first].isEmpty()) {
+            first++; // empty lines before a request line are tolerated (RFC 9112 2.2)
+        }
+        if (first >= lines.length - 1) {
+            ctx.fireChannelRead(complete);
+            return;
+        }
+        String requestLine = lines[first];
+        String target = requestLine.split(" ").length >= 2 ? requestLine.split(" ")[1] : "";
+        int contentLengths = 0;
+        int transferEncodings = 0;
+        String contentLength = null;
+        String transferEncoding = null;
+        String reason = null;
+        int status = 400;
+        if (!requestLine.endsWith(" HTTP/1.1") && !requestLine.endsWith(" HTTP/1.0")) {
+            reason = "unsupported HTTP version or malformed request line";
+        }
+        for (int i = first + 1; i < lines.length && reason == null; i++) {
+            String h = lines[i];
+            if (h.isEmpty()) {
+                break;
+            }
+            if (h.charAt(0) == ' ' || h.charAt(0) == '\t') {
+                reason = "folded header lines are not accepted";
+                break;
+            }
+            int colon = h.indexOf(':');
+            if (colon <= 0 || !token(h.substring(0, colon))) {
+                reason = "malformed header line";
+                break;
+            }
+            String name = h.substring(0, colon).toLowerCase(Locale.ROOT);
+            String value = h.substring(colon + 1).trim();
+            switch (name) {
+                case "content-length" -> {
+                    contentLengths++;
+                    contentLength = value;
+                }
+                case "transfer-encoding" -> {
+                    transferEncodings++;
+                    transferEncoding = value;
+                }
+                case "expect" -> {
+                    if (!value.equalsIgnoreCase("100-continue")) {
+                        reason = "unsupported Expect: " + value;
+                        status = 417;
+                    }
+                }
+                default -> { }
+            }
+        }
+        if (reason == null) {
+            if (contentLengths > 1) {
+                reason = "duplicate Content-Length";
+            } else if (contentLengths == 1 && transferEncodings > 0) {
+                reason = "Content-Length together with Transfer-Encoding";
+            } else if (transferEncodings > 1 || transferEncodings == 1 && !transferEncoding.equalsIgnoreCase("chunked")) {
+                reason = "unsupported Transfer-Encoding: only chunked is accepted";
+                status = 501;
+            } else if (contentLengths == 1 && !contentLength.matches("[0-9]{1,18}")) {
+                reason = "invalid Content-Length";
+            }
+        }
+        if (reason != null) {
+            complete.release();
+            refuse(ctx, requestLine, status, reason);
+            return;
+        }
+        ctx.fireChannelRead(complete);
+        if (hijacks.test(target)) {
+            state = State.PASSTHROUGH;
+        } else if (transferEncodings == 1) {
+            state = State.CHUNK_SIZE;
+            line.setLength(0);
+        } else if (contentLengths == 1 && Long.parseLong(contentLength) > 0) {
+            remaining = Long.parseLong(contentLength);
+            state = State.BODY;
+        } else {
+            state = State.HEAD;
+        }
+    }
+
+    private static boolean token(String name) {
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c <= ' ' || c >= 0x7f || "()<>@,;:\\\"/[]?={}".indexOf(c) >= 0) {
+                return false;
+            }
+        }
+        return !name.isEmpty();
+    }
+
+    /** Chunk-size lines, the CRLF after chunk data and trailer lines: forwarded as they are read. */
+    private void readChunkLine(ChannelHandlerContext ctx, ByteBuf in) {
+        int start = in.readerIndex();
+        int lf = in.indexOf(start, in.writerIndex(), (byte) '\n');
+        int end = lf < 0 ? in.writerIndex() : lf + 1;
+        line.append(in.toString(start, end - start, StandardCharsets.ISO_8859_1));
+        ctx.fireChannelRead(in.readRetainedSlice(end - start));
+        if (line.length() > 4096) {
+            refuse(ctx, "", 400, "malformed chunked body");
+            return;
+        }
+        if (lf < 0) {
+            return;
+        }
+        String text = line.toString().replaceAll("\r?\n$", "");
+        line.setLength(0);
+        switch (state) {
+            case CHUNK_SIZE -> {
+                String size = text.contains(";") ? text.substring(0, text.indexOf(';')) : text;
+                size = size.trim();
+                if (!size.matches("[0-9a-fA-F]{1,15}")) {
+                    refuse(ctx, "", 400, "malformed chunk size");
+                    return;
+                }
+                remaining = Long.parseLong(size, 16);
+                state = remaining == 0 ? State.TRAILERS : State.CHUNK_DATA;
+            }
+            case CHUNK_CRLF -> {
+                if (!text.isEmpty()) {
+                    refuse(ctx, "", 400, "malformed chunked body");
+                    return;
+                }
+                state = State.CHUNK_SIZE;
+            }
+            case TRAILERS -> {
+                if (text.isEmpty()) {
+                    state = State.HEAD;
+                }
+            }
+            default -> { }
+        }
+    }
+
+    private void refuse(ChannelHandlerContext ctx, String requestLine, int status, String reason) {
+        state = State.REFUSED;
+        try {
+            onRefused.accept(requestLine, reason);
+        } catch (RuntimeException ignored) {
+            // the refusal goes out whatever the audit says
+        }
+        String body = "{\"message\":\"" + reason.replace("\\", "\\\\").replace("\"", "\\\"") + "\"}\n";
+        String phrase = switch (status) {
+            case 417 -> "Expectation Failed";
+            case 431 -> "Request Header Fields Too Large";
+            case 501 -> "Not Implemented";
+            default -> "Bad Request";
+        };
+        String response = "HTTP/1.1 " + status + " " + phrase + "\r\nContent-Type: application/json\r\nContent-Length: "
+                + body.getBytes(StandardCharsets.UTF_8).length + "\r\nConnection: close\r\n\r\n" + body;
+        ctx.writeAndFlush(Unpooled.copiedBuffer(response, StandardCharsets.UTF_8)).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        if (head != null) {
+            head.release();
+            head = null;
+        }
+    }
+}

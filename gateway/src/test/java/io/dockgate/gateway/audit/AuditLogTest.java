@@ -1,0 +1,111 @@
+package io.dockgate.gateway.audit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dockgate.gateway.Main;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AuditLogTest {
+    @TempDir
+    Path tmp;
+
+    private static Map<String, Object> record(int i) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("type", "decision");
+        m.put("id", "r-" + i);
+        m.put("uri", "/containers/x" + i + "/json\r\nforged: line"); // control characters stay inside the JSON string
+        m.put("decision", i % 3 == 0 ? "deny" : "allow");
+        return m;
+    }
+
+    private Path writeLog(int n) throws Exception {
+        Path file = tmp.resolve("audit/audit.log");
+        try (AuditLog log = AuditLog.open(file)) {
+            for (int i = 1; i <= n; i++) {
+                log.append(record(i)).toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+            }
+        }
+        return file;
+    }
+
+    private static List<String> lines(Path file) throws Exception {
+        return new ArrayList<>(Files.readAllLines(file, StandardCharsets.UTF_8));
+    }
+
+    private static void write(Path file, List<String> lines) throws Exception {
+        Files.writeString(file, String.join("\n", lines) + "\n", StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void aChainOfRecordsVerifiesAndContinuesAcrossRestarts() throws Exception {
+        Path file = writeLog(20);
+        assertThat(Files.getPosixFilePermissions(file)).extracting(Object::toString).containsExactlyInAnyOrder("OWNER_READ", "OWNER_WRITE");
+        assertThat(lines(file)).hasSize(20).allSatisfy(l -> assertThat(l).doesNotContain("\r").startsWith("{\"seq\":"));
+        try (AuditLog log = AuditLog.open(file)) {
+            log.append(record(21)).toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+        }
+        AuditVerifier.Result r = AuditVerifier.verify(file);
+        assertThat(r.ok()).as(r.problem().orElse("")).isTrue();
+        assertThat(r.records()).isEqualTo(21);
+        assertThat(r.lastSeq()).isEqualTo(21);
+        assertThat(Main.run("audit", "verify", file.toString())).isZero();
+    }
+
+    @Test
+    void aTornLastLineIsCutAndTheCutRecorded() throws Exception {
+        Path file = writeLog(5);
+        Files.writeString(file, "{\"seq\":6,\"prev\":\"abc", java.nio.file.StandardOpenOption.APPEND);
+        try (AuditLog log = AuditLog.open(file)) {
+            log.append(record(6)).toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+        }
+        List<String> lines = lines(file);
+        assertThat(lines).hasSize(7);
+        assertThat(lines.get(5)).contains("\"type\":\"recovery\"", "\"tornBytes\":20");
+        assertThat(AuditVerifier.verify(file).ok()).isTrue();
+    }
+
+    @Test
+    void editedRemovedReorderedAndInsertedLinesAreFound() throws Exception {
+        Path file = writeLog(10);
+        List<String> good = lines(file);
+
+        List<String> edited = new ArrayList<>(good);
+        edited.set(2, edited.get(2).replace("\"decision\":\"deny\"", "\"decision\":\"allow\""));
+        assertThat(edited.get(2)).isNotEqualTo(good.get(2));
+        write(file, edited);
+        assertThat(AuditVerifier.verify(file).problem()).hasValueSatisfying(p -> assertThat(p).startsWith("line 4: the hash of line 3"));
+        assertThat(Main.run("audit", "verify", file.toString())).isEqualTo(1);
+
+        List<String> removed = new ArrayList<>(good);
+        removed.remove(6);
+        write(file, removed);
+        assertThat(AuditVerifier.verify(file).problem()).hasValueSatisfying(p -> assertThat(p).startsWith("line 7: record 8 where 7"));
+
+        List<String> reordered = new ArrayList<>(good);
+        reordered.set(2, good.get(4));
+        reordered.set(4, good.get(2));
+        write(file, reordered);
+        assertThat(AuditVerifier.verify(file).ok()).isFalse();
+
+        List<String> inserted = new ArrayList<>(good);
+        inserted.add(5, good.get(5).replace("r-6", "r-66"));
+        write(file, inserted);
+        assertThat(AuditVerifier.verify(file).ok()).isFalse();
+
+        List<String> headless = new ArrayList<>(good.subList(2, good.size()));
+        write(file, headless);
+        assertThat(AuditVerifier.verify(file).problem()).hasValueSatisfying(p -> assertThat(p).contains("records 1 to 2 are missing"));
+
+        write(file, good);
+        assertThat(AuditVerifier.verify(file).ok()).isTrue();
+    }
+}

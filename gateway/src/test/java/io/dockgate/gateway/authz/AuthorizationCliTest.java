@@ -1,0 +1,149 @@
+package io.dockgate.gateway.authz;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dockgate.gateway.testing.AuthzFixture;
+import io.dockgate.gateway.testing.DockerCli;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The policy through the real docker CLI over mutual TLS: an operator who may run, stop, exec and read
+ * logs of their own containers only; a read-only viewer; a CI identity limited to one image pattern
+ * with resource limits required. Every decision lands in the audit log.
+ */
+class AuthorizationCliTest {
+    @TempDir
+    static Path tmp;
+    static AuthzFixture f;
+
+    @BeforeAll
+    static void start() throws Exception {
+        f = new AuthzFixture(tmp);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (f != null) {
+            f.close();
+        }
+    }
+
+    private static void denied(DockerCli.Result r, String message) {
+        assertThat(r.exitCode()).as(r.toString()).isNotZero();
+        assertThat(r.stderr()).contains(message);
+    }
+
+    @Test
+    void anOperatorRunsStopsExecsAndReadsLogsOfTheirOwnContainersOnly() throws Exception {
+        String mine = f.ok("alice", "run", "-d", "--name", "alice-web", "busybox", "sh", "-c", "echo hello from alice; sleep 300");
+        String bobs = f.ok("bob", "run", "-d", "--name", "bob-db", "-e", "SECRET=bob-password", "busybox", "sleep", "300");
+        assertThat(f.ok("alice", "exec", "alice-web", "echo", "inside")).isEqualTo("inside");
+        assertThat(f.ok("alice", "logs", "alice-web")).contains("hello from alice");
+        assertThat(f.ok("alice", "inspect", "-f", "{{index .Config.Labels \"io.dockgate.owner\"}}", "alice-web")).isEqualTo("tls:alice");
+
+        // others' containers do not exist for alice: not in lists, 404 for every operation, not by ID prefix
+        assertThat(f.ok("alice", "ps", "-a", "--format", "{{.Names}}")).isEqualTo("alice-web");
+        assertThat(f.ok("bob", "ps", "-a", "--format", "{{.Names}}")).isEqualTo("bob-db");
+        assertThat(f.root("ps", "-a", "--format", "{{.Names}}").stdout()).contains("alice-web", "bob-db");
+        for (String[] cmd : new String[][] {{"inspect", "bob-db"}, {"stop", "bob-db"}, {"logs", "bob-db"}, {"rm", "-f", "bob-db"},
+                {"exec", "bob-db", "env"}, {"kill", bobs.substring(0, 12)}, {"cp", "bob-db:/etc/passwd", tmp.toString()},
+                {"export", "bob-db"}, {"top", "bob-db"}, {"restart", "bob-db"}}) {
+            DockerCli.Result r = f.as("alice", cmd);
+            if (!cmd[0].equals("rm")) { // rm -f exits 0 on "No such container", as with dockerd
+                assertThat(r.exitCode()).as(String.join(" ", cmd) + "\n" + r).isNotZero();
+            }
+            assertThat(r.stderr()).as(String.join(" ", cmd)).containsIgnoringCase("No such");
+            assertThat(r.stderr()).doesNotContain("authorization");
+        }
+        assertThat(f.root("inspect", "-f", "{{.State.Status}}", "bob-db").stdout().trim()).isEqualTo("running");
+        String denied = f.audit().await("\"operation\":\"container.stop\"", "\"target\":\"bob-db\"", "\"name\":\"alice\"");
+        assertThat(denied).contains("\"decision\":\"deny\"", "\"rule\":\"operators\"", "the container belongs to another owner");
+
+        // what the operator binding does not allow
+        denied(f.as("alice", "run", "--rm", "--privileged", "busybox", "true"),
+                "authorization denied by dockgate: privileged containers are not allowed (binding operators)");
+        denied(f.as("alice", "run", "--rm", "-v", "/etc:/host-etc", "busybox", "true"), "host path /etc is not allowed for bind mounts");
+        denied(f.as("alice", "run", "--rm", "-v", f.shared + ":/data", "busybox", "true"), "may only be mounted read-only");
+        denied(f.as("alice", "run", "--rm", "--mount", "type=bind,src=" + f.shared.resolve("etc-link") + ",dst=/x,readonly",
+                "busybox", "true"), "is not allowed for bind mounts");
+        assertThat(f.ok("alice", "run", "--rm", "-v", f.shared + ":/data:ro", "busybox", "cat", "/data/data.txt")).isEqualTo("shared data");
+        denied(f.as("alice", "exec", "--privileged", "alice-web", "true"), "privileged exec is not allowed");
+        denied(f.as("alice", "rmi", "other:1"), "authorization denied by dockgate: no binding grants image.delete to tls caller \"alice\"");
+
+        // exec output and env stay readable for the owner; the viewer sees the container without its env
+        assertThat(f.ok("alice", "stop", "-t", "1", "alice-web")).isEqualTo("alice-web");
+        assertThat(f.ok("alice", "rm", "alice-web")).isEqualTo("alice-web");
+        assertThat(f.ok("val", "inspect", "-f", "{{.Config.Env}}", "bob-db")).contains("SECRET=<redacted>").doesNotContain("bob-password");
+        assertThat(f.root("inspect", "-f", "{{.Config.Env}}", "bob-db").stdout()).contains("SECRET=bob-password");
+        f.root("rm", "-f", mine, bobs);
+    }
+
+    @Test
+    void aViewerReadsButChangesNothingAndReadsNoData() throws Exception {
+        f.root("run", "-d", "--name", "shown", "busybox", "sh", "-c", "echo secret output; sleep 300");
+        assertThat(f.ok("val", "ps", "--format", "{{.Names}}")).contains("shown");
+        assertThat(f.ok("val", "images", "--format", "{{.Repository}}:{{.Tag}}")).contains("busybox:latest");
+        assertThat(f.ok("val", "inspect", "-f", "{{.State.Running}}", "shown")).isEqualTo("true");
+        denied(f.as("val", "logs", "shown"), "authorization denied by dockgate: no binding grants container.logs to tls caller \"val\"");
+        denied(f.as("val", "run", "--rm", "busybox", "true"), "no binding grants container.create");
+        denied(f.as("val", "stop", "shown"), "no binding grants container.stop");
+        denied(f.as("val", "exec", "shown", "true"), "no binding grants container.exec");
+        denied(f.as("val", "cp", "shown:/etc/passwd", tmp.toString()), "no binding grants container.archive");
+        denied(f.as("val", "export", "shown"), "no binding grants container.export");
+        denied(f.as("val", "attach", "--no-stdin", "shown"), "unable to upgrade to tcp, received 403");
+        f.audit().await("\"operation\":\"container.attach\"", "\"name\":\"val\"", "\"decision\":\"deny\"");
+        // nobody in the policy: not even ping
+        denied(f.as("mallory", "ps"), "authorization denied by dockgate: no binding grants");
+        f.root("rm", "-f", "shown");
+    }
+
+    @Test
+    void theCiIdentityRunsOnlyItsImageWithLimitsAndNotAsRoot() throws Exception {
+        assertThat(f.ok("ci-runner", "run", "--rm", "-m", "128m", "--pids-limit", "50", "-u", "1000:1000", "busybox", "id", "-u"))
+                .isEqualTo("1000");
+        denied(f.as("ci-runner", "run", "--rm", "--pids-limit", "50", "-u", "1000", "busybox", "true"), "a memory limit is required");
+        denied(f.as("ci-runner", "run", "--rm", "-m", "1g", "--pids-limit", "50", "-u", "1000", "busybox", "true"),
+                "memory limit 1073741824 is over the maximum 268435456");
+        denied(f.as("ci-runner", "run", "--rm", "-m", "128m", "-u", "1000", "busybox", "true"), "a pids limit is required");
+        denied(f.as("ci-runner", "run", "--rm", "-m", "128m", "--pids-limit", "50", "busybox", "true"), "running as root is not allowed");
+        for (String user : new String[] {"0", "00", "root", "0:0", "root:root", "+0", "toor"}) {
+            denied(f.as("ci-runner", "run", "--rm", "-m", "128m", "--pids-limit", "50", "-u", user, "busybox", "true"),
+                    "running as root is not allowed");
+        }
+        denied(f.as("ci-runner", "run", "--rm", "-m", "128m", "--pids-limit", "50", "-u", "1000", "other:1", "true"),
+                "image other:1 is not allowed (allowed: busybox:*)");
+        String otherId = f.root("image", "inspect", "-f", "{{.Id}}", "other:1").stdout().trim();
+        assertThat(otherId).startsWith("sha256:");
+        // other:1 and busybox:latest are the same image: allowed through its busybox tag, by name or by ID
+        assertThat(f.ok("ci-runner", "run", "--rm", "-m", "128m", "--pids-limit", "50", "-u", "1000", otherId.substring(7, 19), "true"))
+                .isEmpty();
+        java.nio.file.Files.createDirectories(tmp.resolve("untrusted"));
+        f.root("import", io.dockgate.engine.testing.TestImages.busyboxTar(tmp.resolve("untrusted")).toString(), "untrusted:1");
+        String untrusted = f.root("image", "inspect", "-f", "{{.Id}}", "untrusted:1").stdout().trim();
+        denied(f.as("ci-runner", "run", "--rm", "-m", "128m", "--pids-limit", "50", "-u", "1000", untrusted, "true"), "is not allowed");
+
+        // quota: two containers at once
+        f.ok("ci-runner", "create", "-m", "64m", "--pids-limit", "10", "-u", "1000", "--name", "ci-1", "busybox", "true");
+        f.ok("ci-runner", "create", "-m", "64m", "--pids-limit", "10", "-u", "1000", "--name", "ci-2", "busybox", "true");
+        denied(f.as("ci-runner", "create", "-m", "64m", "--pids-limit", "10", "-u", "1000", "busybox", "true"), "container quota of 2 reached");
+        f.ok("ci-runner", "rm", "ci-1", "ci-2");
+        denied(f.as("ci-runner", "update", "--pids-limit", "50", "ci-missing"), "No such container");
+        denied(f.as("ci-runner", "update", "--pids-limit", "500", "ci-missing"), "pids limit 500 is over the maximum 100");
+    }
+
+    @Test
+    void anOperatorsStreamsAndEventsAreTheirOwn() throws Exception {
+        String since = f.root("version", "-f", "{{.Server.Version}}").stdout().isEmpty() ? "" : String.valueOf(System.currentTimeMillis() / 1000 - 1);
+        f.ok("bob", "run", "--rm", "--name", "bob-event", "busybox", "true");
+        f.ok("alice", "run", "--rm", "--name", "alice-event", "busybox", "true");
+        String until = String.valueOf(System.currentTimeMillis() / 1000 + 1);
+        String events = f.ok("alice", "events", "--since", since, "--until", until, "--format", "{{.Actor.Attributes.name}} {{.Action}}");
+        assertThat(events).contains("alice-event start").doesNotContain("bob-event");
+        assertThat(f.root("events", "--since", since, "--until", until, "--format", "{{.Actor.Attributes.name}}").stdout())
+                .contains("alice-event", "bob-event");
+    }
+}
