@@ -44,9 +44,15 @@ public final class ConstraintChecker {
 
     private static String create(Policy.Constraints c, RequestFacts facts) {
         JsonNode body = facts.json();
-        ContainerSpec spec = (ContainerSpec) facts.model();
-        ContainerSpec.Host host = spec.host();
         JsonNode hc = DockerJson.field(body, "HostConfig");
+        String raw = createJson(c, hc);
+        if (raw != null) {
+            return raw;
+        }
+        if (!(facts.model() instanceof ContainerSpec spec)) {
+            return null; // the engine refuses this body anyway; the caller, who may ask for it, learns why
+        }
+        ContainerSpec.Host host = spec.host();
         if (host.privileged() && !c.privileged()) {
             return "privileged containers are not allowed";
         }
@@ -62,9 +68,6 @@ public final class ConstraintChecker {
                 }
             }
         }
-        if (DockerJson.present(hc, "VolumesFrom")) {
-            return "VolumesFrom is not allowed (it copies another container's mounts)";
-        }
         String ns = namespaces(c, host.networkMode(), hc);
         if (ns != null) {
             return ns;
@@ -74,6 +77,48 @@ public final class ConstraintChecker {
             if (!c.capAdd().contains(name)) {
                 return "adding capability " + name + " is not allowed";
             }
+        }
+        if (!c.root()) {
+            String user = spec.user() == null || spec.user().isEmpty()
+                    ? facts.lookups().imageUser(spec.image()).orElse("") : spec.user();
+            if (!nonRootUser(user)) {
+                return "running as root is not allowed (user \"" + user + "\"; give a numeric non-zero uid)";
+            }
+        }
+        long cpuNanos = host.cpuPeriod() > 0 && host.cpuQuota() > 0 ? host.cpuQuota() * 1_000_000_000L / host.cpuPeriod() : 0;
+        String res = resource("memory", c.memory(), host.memory());
+        if (res == null) {
+            res = resource("cpus", c.cpus(), cpuNanos);
+        }
+        if (res == null) {
+            res = resource("pids", c.pids(), host.pidsLimit());
+        }
+        return res;
+    }
+
+    /**
+     * What the raw HostConfig asks for, judged before the engine translates it: fields the engine does
+     * not support yet are still the policy's to refuse first.
+     */
+    private static String createJson(Policy.Constraints c, JsonNode hc) {
+        if (hc == null) {
+            return null;
+        }
+        if (DockerJson.bool(hc, "Privileged") && !c.privileged()) {
+            return "privileged containers are not allowed";
+        }
+        for (String cap : orEmpty(DockerJson.strings(hc, "CapAdd"))) {
+            String name = PolicyLoader.normaliseCapability(cap);
+            if (!c.capAdd().contains(name)) {
+                return "adding capability " + name + " is not allowed";
+            }
+        }
+        if (DockerJson.present(hc, "VolumesFrom")) {
+            return "VolumesFrom is not allowed (it copies another container's mounts)";
+        }
+        String ns = namespaces(c, DockerJson.text(hc, "NetworkMode"), hc);
+        if (ns != null) {
+            return ns;
         }
         if (!c.devices()) {
             for (String f : List.of("Devices", "DeviceRequests", "DeviceCgroupRules")) {
@@ -102,22 +147,7 @@ public final class ConstraintChecker {
         if (runtime != null && !runtime.isEmpty() && !c.runtimes().contains(runtime)) {
             return "runtime \"" + runtime + "\" is not allowed";
         }
-        if (!c.root()) {
-            String user = spec.user() == null || spec.user().isEmpty()
-                    ? facts.lookups().imageUser(spec.image()).orElse("") : spec.user();
-            if (!nonRootUser(user)) {
-                return "running as root is not allowed (user \"" + user + "\"; give a numeric non-zero uid)";
-            }
-        }
-        long cpuNanos = host.cpuPeriod() > 0 && host.cpuQuota() > 0 ? host.cpuQuota() * 1_000_000_000L / host.cpuPeriod() : 0;
-        String res = resource("memory", c.memory(), host.memory());
-        if (res == null) {
-            res = resource("cpus", c.cpus(), cpuNanos);
-        }
-        if (res == null) {
-            res = resource("pids", c.pids(), host.pidsLimit());
-        }
-        return res;
+        return null;
     }
 
     private static String namespaces(Policy.Constraints c, String networkMode, JsonNode hc) {

@@ -23,8 +23,8 @@ final class BodyReader {
                 return;
             }
             if (body.length() + chunk.length() > limit) {
+                // refused now; the rest is read and dropped while the 413 goes out, then the connection closes
                 promise.tryFail(new EngineException(ErrorKind.TOO_LARGE, "request body exceeds the limit of " + limit + " bytes"));
-                http.connection().close();
                 return;
             }
             body.appendBuffer(chunk);

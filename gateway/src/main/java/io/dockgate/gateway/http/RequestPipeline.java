@@ -153,11 +153,26 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
         trail.decision("deny", rule, reason, status).onComplete(w -> {
             if (bodyPending(http)) {
                 http.response().putHeader(HttpHeaders.CONNECTION, "close");
-                http.response().endHandler(v -> http.connection().close());
+                http.response().endHandler(v -> closeAfterBody(http));
             }
             http.resume();
             ErrorResponses.send(http.response(), http.method(), trail.id(), e);
         });
+    }
+
+    /**
+     * Closes a connection whose request body was refused unread: after the rest of the body arrived (read
+     * and dropped) or two seconds, so that closing with unread data (a TCP reset) does not destroy the
+     * response on its way to the client.
+     */
+    private static void closeAfterBody(HttpServerRequest http) {
+        if (http.isEnded()) {
+            http.connection().close();
+            return;
+        }
+        http.handler(chunk -> { });
+        http.endHandler(v -> http.connection().close());
+        io.vertx.core.Vertx.currentContext().owner().setTimer(2000, t -> http.connection().close());
     }
 
     private static boolean bodyPending(HttpServerRequest http) {
@@ -196,7 +211,16 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
             if (operation.equals("container.create")) {
                 refuseOwnerLabel(json);
             }
-            Object model = route.interpreter() != null ? route.interpreter().apply(json) : null;
+            Object translated = null;
+            EngineException untranslatable = null;
+            if (route.interpreter() != null) {
+                try {
+                    translated = route.interpreter().apply(json);
+                } catch (EngineException e) {
+                    untranslatable = e; // the policy judges the raw body first; an allowed caller learns why it fails
+                }
+            }
+            Object model = translated;
             Map<String, String> query = new HashMap<>();
             http.params().forEach(query::putIfAbsent);
             query.putAll(m.params());
@@ -205,6 +229,9 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
             Decision decision = authorizer.decide(candidates, principal, operation, requestFacts, target);
             if (decision.refuses()) {
                 return deny(decision, m);
+            }
+            if (untranslatable != null) {
+                throw untranslatable;
             }
             Runnable release = () -> { };
             if (decision.allowed() && decision.binding().isPresent()) {

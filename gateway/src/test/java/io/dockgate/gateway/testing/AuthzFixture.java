@@ -99,6 +99,7 @@ public final class AuthzFixture implements AutoCloseable {
         Map<ConfigKey, Object> flags = TestDaemon.tlsFlags(dir, pkiDir);
         flags.put(ConfigKey.HOSTS, List.of("tcp://127.0.0.1:0", "unix://" + socket()));
         flags.put(ConfigKey.AUTHZ_POLICY, policy.toString());
+        flags.put(ConfigKey.MAX_REQUEST_BODY, "256k");
         daemon = TestDaemon.start(flags, dir);
         DockerCli.Result imported = root("import", "-c", "CMD [\"sh\"]", TestImages.busyboxTar(dir).toString(), "busybox:latest");
         assertThat(imported.exitCode()).as(imported.toString()).isZero();
@@ -130,12 +131,15 @@ public final class AuthzFixture implements AutoCloseable {
     public String raw(String who, byte[] request) throws Exception {
         try (TlsClient c = TlsClient.connect(daemon.tcpPort(), pki.ca().certificate(), certs.get(who), "TLSv1.3")) {
             OutputStream out = c.socket().getOutputStream();
-            try {
-                out.write(request);
-                out.flush();
-            } catch (IOException e) {
-                // the daemon may refuse and close before everything is sent (413)
-            }
+            Thread writer = new Thread(() -> {
+                try {
+                    out.write(request);
+                    out.flush();
+                } catch (IOException e) {
+                    // the daemon may refuse and close before everything is sent (413)
+                }
+            });
+            writer.start();
             InputStream in = c.input();
             try {
                 return RawHttp.readResponse(in);

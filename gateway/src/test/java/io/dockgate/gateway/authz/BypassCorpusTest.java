@@ -1,0 +1,237 @@
+package io.dockgate.gateway.authz;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dockgate.gateway.testing.AuthzFixture;
+import io.dockgate.gateway.testing.RawHttp;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The known ways gateways and authorization plugins were bypassed (../shared/reference/gateway-security.md),
+ * each as a raw request over mutual TLS from an identity the policy restricts: encodings, dot segments,
+ * version prefixes, unknown routes and methods, JSON key case and duplicates, Mounts versus Binds,
+ * volume {@code device=}, {@code User: "00"}, namespaces, capabilities, devices, profiles, owner-label
+ * spoofing, others' containers and execs, hijack paths, exfiltration routes, framing and body tricks.
+ * Every one must be refused and the refusal must be in the audit log.
+ */
+class BypassCorpusTest {
+    @TempDir
+    static Path tmp;
+    static AuthzFixture f;
+    static String bobsContainer;
+    static String bobsExec;
+
+    @BeforeAll
+    static void start() throws Exception {
+        f = new AuthzFixture(tmp);
+        f.ok("alice", "run", "-d", "--name", "a1", "busybox", "sleep", "300");
+        bobsContainer = f.ok("bob", "run", "-d", "--name", "b1", "busybox", "sleep", "300");
+        String exec = RawHttp.unix(f.socket(), post("/v1.45/containers/b1/exec", "{\"Cmd\":[\"true\"]}"));
+        assertThat(RawHttp.status(exec)).as(exec).isEqualTo(201);
+        bobsExec = RawHttp.body(exec).replaceAll(".*\"Id\":\"([0-9a-f]+)\".*", "$1").trim();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (f != null) {
+            f.close();
+        }
+    }
+
+    /** One attack: who sends what, and the statuses that count as refused. */
+    record Attack(String name, String who, byte[] request, Set<Integer> refused) {
+    }
+
+    static String get(String target) {
+        return "GET " + target + " HTTP/1.1\r\nHost: docker\r\n\r\n";
+    }
+
+    static String post(String target, String json) {
+        return "POST " + target + " HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: "
+                + json.getBytes(StandardCharsets.UTF_8).length + "\r\n\r\n" + json;
+    }
+
+    static String create(String json) {
+        return post("/v1.45/containers/create", json);
+    }
+
+    static String withHost(String hostConfig) {
+        return "{\"Image\":\"busybox\",\"Cmd\":[\"true\"],\"HostConfig\":" + hostConfig + "}";
+    }
+
+    static Attack a(String name, String who, String request, Integer... refused) {
+        return new Attack(name, who, request.getBytes(StandardCharsets.ISO_8859_1), Set.of(refused));
+    }
+
+    static List<Attack> corpus() {
+        List<Attack> c = new ArrayList<>();
+        // 1. decoding: once, segment by segment
+        c.add(a("encoded dot-dot", "alice", get("/containers/%2e%2e/json"), 400));
+        c.add(a("encoded dot-dot upper case", "alice", get("/v1.45/containers/%2E%2E/json"), 400));
+        c.add(a("raw dot-dot climbing to images", "alice", get("/containers/../images/json"), 400));
+        c.add(a("dot segment", "alice", get("/./containers/json"), 400));
+        c.add(a("double slash", "alice", get("//containers/json"), 400));
+        c.add(a("empty segment", "alice", get("/containers//json"), 400));
+        c.add(a("encoded NUL", "alice", get("/containers/a1%00/json"), 400));
+        c.add(a("double encoding", "alice", get("/containers/%252e%252e/json"), 400));
+        c.add(a("double-encoded slash in image", "alice", "DELETE /images/busybox%252Flatest HTTP/1.1\r\nHost: d\r\n\r\n", 400));
+        c.add(a("encoded route name still names image.load", "alice", post("/%69mages/load", ""), 403));
+        c.add(a("encoded letters in a denied route", "alice", "DELETE /images/%62usybox HTTP/1.1\r\nHost: d\r\n\r\n", 403));
+        c.add(a("encoded slash outside a parameter", "alice", get("/containers%2Fjson"), 404));
+        c.add(a("encoded slash in a container id", "alice", get("/containers/b1%2F..%2F..%2Finfo/json"), 404));
+        c.add(a("malformed escape", "alice", get("/containers/%zz/json"), 400));
+        c.add(a("non-ASCII path", "alice", "GET /containers/\u00e9/json HTTP/1.1\r\nHost: d\r\n\r\n", 400));
+        c.add(a("dot-dot after a version", "alice", get("/v1.45/../v1.45/info"), 400));
+        // 2. version prefixes: every route with and without, and nothing else
+        c.add(a("unsupported version", "alice", post("/v1.99/images/load", ""), 400));
+        c.add(a("too old a version", "alice", post("/v0.1/images/load", ""), 400));
+        c.add(a("upper-case V is no version", "alice", post("/V1.45/images/load", ""), 404));
+        c.add(a("two version prefixes", "alice", post("/v1.45/v1.45/images/load", ""), 404));
+        c.add(a("libpod prefix", "alice", post("/libpod/images/load", ""), 404));
+        c.add(a("unversioned denied route", "alice", post("/images/load", ""), 403));
+        c.add(a("oldest version, denied route", "alice", post("/v1.41/images/load", ""), 403));
+        // 3. unknown routes and methods are denied, never passed through
+        c.add(a("PUT on create", "alice", "PUT /containers/create HTTP/1.1\r\nHost: d\r\nContent-Length: 2\r\n\r\n{}", 404));
+        c.add(a("session", "alice", post("/session", ""), 404));
+        c.add(a("build", "alice", post("/build", ""), 404));
+        c.add(a("swarm init", "alice", post("/swarm/init", "{}"), 404));
+        c.add(a("plugin install", "alice", post("/plugins/pull?remote=evil", "[]"), 404));
+        c.add(a("container commit", "alice", post("/commit?container=a1", "{}"), 404));
+        c.add(a("absolute-form target", "alice", "GET http://docker/containers/json HTTP/1.1\r\nHost: d\r\n\r\n", 400));
+        c.add(a("image pull not granted", "alice", post("/images/create?fromImage=busybox", ""), 403));
+        // 4. bodies: what the engine would run, keys in any case, duplicates refused
+        c.add(a("privileged", "alice", create(withHost("{\"Privileged\":true}")), 403));
+        c.add(a("privileged, lower-case keys", "alice", create("{\"image\":\"busybox\",\"hostconfig\":{\"privileged\":true}}"), 403));
+        c.add(a("privileged, duplicate key in other case", "alice", create(withHost("{\"Privileged\":false,\"privileged\":true}")), 400));
+        c.add(a("duplicate HostConfig", "alice", create("{\"Image\":\"busybox\",\"HostConfig\":{},\"HOSTCONFIG\":{\"Privileged\":true}}"), 400));
+        c.add(a("Binds /etc", "alice", create(withHost("{\"Binds\":[\"/etc:/x\"]}")), 403));
+        c.add(a("Binds / read-only", "alice", create(withHost("{\"Binds\":[\"/:/host:ro\"]}")), 403));
+        c.add(a("binds key lower case", "alice", create(withHost("{\"binds\":[\"/etc:/x:ro\"]}")), 403));
+        c.add(a("Mounts bind /etc", "alice", create(withHost("{\"Mounts\":[{\"Type\":\"bind\",\"Source\":\"/etc\",\"Target\":\"/x\",\"ReadOnly\":true}]}")), 403));
+        c.add(a("Mounts bind shared read-write", "alice", create(withHost("{\"Mounts\":[{\"Type\":\"bind\",\"Source\":\"" + f.shared + "\",\"Target\":\"/x\"}]}")), 403));
+        c.add(a("Binds climbing out of the allowed path", "alice", create(withHost("{\"Binds\":[\"" + f.shared + "/../../../etc:/x:ro\"]}")), 403));
+        c.add(a("Binds through a symlink in the allowed path", "alice", create(withHost("{\"Binds\":[\"" + f.shared + "/etc-link:/x:ro\"]}")), 403));
+        c.add(a("mounts key lower case", "alice", create(withHost("{\"mounts\":[{\"type\":\"bind\",\"source\":\"/etc\",\"target\":\"/x\",\"readonly\":true}]}")), 403));
+        c.add(a("CapAdd SYS_ADMIN", "alice", create(withHost("{\"CapAdd\":[\"SYS_ADMIN\"]}")), 403));
+        c.add(a("CapAdd ALL", "alice", create(withHost("{\"CapAdd\":[\"ALL\"]}")), 403));
+        c.add(a("CapAdd lower case with prefix", "alice", create(withHost("{\"CapAdd\":[\"cap_sys_admin\"]}")), 403));
+        c.add(a("host network", "alice", create(withHost("{\"NetworkMode\":\"host\"}")), 403));
+        c.add(a("host pid", "alice", create(withHost("{\"PidMode\":\"host\"}")), 403));
+        c.add(a("host ipc", "alice", create(withHost("{\"IpcMode\":\"host\"}")), 403));
+        c.add(a("host uts", "alice", create(withHost("{\"UTSMode\":\"host\"}")), 403));
+        c.add(a("host userns", "alice", create(withHost("{\"UsernsMode\":\"host\"}")), 403));
+        c.add(a("join another container's pid namespace", "alice", create(withHost("{\"PidMode\":\"container:b1\"}")), 403));
+        c.add(a("join another container's network", "alice", create(withHost("{\"NetworkMode\":\"container:b1\"}")), 403));
+        c.add(a("host device", "alice", create(withHost("{\"Devices\":[{\"PathOnHost\":\"/dev/sda\",\"PathInContainer\":\"/dev/sda\",\"CgroupPermissions\":\"rwm\"}]}")), 403));
+        c.add(a("device cgroup rule", "alice", create(withHost("{\"DeviceCgroupRules\":[\"b *:* rwm\"]}")), 403));
+        c.add(a("seccomp unconfined", "alice", create(withHost("{\"SecurityOpt\":[\"seccomp=unconfined\"]}")), 403));
+        c.add(a("apparmor unconfined, old syntax", "alice", create(withHost("{\"SecurityOpt\":[\"apparmor:unconfined\"]}")), 403));
+        c.add(a("sysctls", "alice", create(withHost("{\"Sysctls\":{\"kernel.core_pattern\":\"|/tmp/x\"}}")), 403));
+        c.add(a("other runtime", "alice", create(withHost("{\"Runtime\":\"crun\"}")), 403));
+        c.add(a("VolumesFrom another container", "alice", create(withHost("{\"VolumesFrom\":[\"b1\"]}")), 403));
+        c.add(a("owner label spoofed", "alice", create("{\"Image\":\"busybox\",\"Labels\":{\"io.dockgate.owner\":\"tls:bob\"}}"), 403));
+        c.add(a("owner label in other case", "alice", create("{\"Image\":\"busybox\",\"Labels\":{\"IO.DOCKGATE.OWNER\":\"tls:bob\"}}"), 403));
+        c.add(a("owner label under a lower-case labels key", "alice", create("{\"Image\":\"busybox\",\"labels\":{\"io.dockgate.owner\":\"tls:bob\"}}"), 403));
+        c.add(a("User 00 for the CI identity", "ci-runner", create("{\"Image\":\"busybox\",\"User\":\"00\",\"HostConfig\":{\"Memory\":67108864,\"PidsLimit\":10}}"), 403));
+        c.add(a("User 0:0 for the CI identity", "ci-runner", create("{\"Image\":\"busybox\",\"User\":\"0:0\",\"HostConfig\":{\"Memory\":67108864,\"PidsLimit\":10}}"), 403));
+        c.add(a("User root, key lower case", "ci-runner", create("{\"Image\":\"busybox\",\"user\":\"root\",\"HostConfig\":{\"Memory\":67108864,\"PidsLimit\":10}}"), 403));
+        c.add(a("no user: the image's root", "ci-runner", create("{\"Image\":\"busybox\",\"HostConfig\":{\"Memory\":67108864,\"PidsLimit\":10}}"), 403));
+        c.add(a("image outside the pattern", "ci-runner", create("{\"Image\":\"other:1\",\"User\":\"1000\",\"HostConfig\":{\"Memory\":67108864,\"PidsLimit\":10}}"), 403));
+        c.add(a("memory limit missing (0 means none)", "ci-runner", create("{\"Image\":\"busybox\",\"User\":\"1000\",\"HostConfig\":{\"Memory\":0,\"PidsLimit\":10}}"), 403));
+        c.add(a("update lifts the pids limit", "ci-runner", post("/v1.45/containers/ci-none/update", "{\"PidsLimit\":-1}"), 403));
+        // volumes: the local driver's bind device is a host mount
+        c.add(a("volume bind device /", "alice", post("/v1.45/volumes/create", "{\"Name\":\"v1\",\"DriverOpts\":{\"type\":\"none\",\"o\":\"bind\",\"device\":\"/\"}}"), 403));
+        c.add(a("volume bind device /etc, keys lower case", "alice", post("/v1.45/volumes/create", "{\"name\":\"v2\",\"driveropts\":{\"o\":\"bind\",\"device\":\"/etc\"}}"), 403));
+        c.add(a("volume nfs", "alice", post("/v1.45/volumes/create", "{\"Name\":\"v3\",\"DriverOpts\":{\"type\":\"nfs\",\"o\":\"addr=10.0.0.1\",\"device\":\":/export\"}}"), 403));
+        c.add(a("volume driver plugin", "alice", post("/v1.45/volumes/create", "{\"Name\":\"v4\",\"Driver\":\"evil\"}"), 403));
+        // exec
+        c.add(a("privileged exec", "alice", post("/v1.45/containers/a1/exec", "{\"Cmd\":[\"id\"],\"Privileged\":true}"), 403));
+        c.add(a("privileged exec, key lower case", "alice", post("/v1.45/containers/a1/exec", "{\"cmd\":[\"id\"],\"privileged\":true}"), 403));
+        // 10. others' objects: as if they did not exist
+        c.add(a("inspect another's container", "alice", get("/v1.45/containers/b1/json"), 404));
+        c.add(a("stop another's container", "alice", post("/v1.45/containers/b1/stop", ""), 404));
+        c.add(a("delete another's container", "alice", "DELETE /v1.45/containers/b1?force=1 HTTP/1.1\r\nHost: d\r\n\r\n", 404));
+        c.add(a("another's logs", "alice", get("/v1.45/containers/b1/logs?stdout=1&stderr=1"), 404));
+        c.add(a("another's files", "alice", get("/v1.45/containers/b1/archive?path=/etc/passwd"), 404));
+        c.add(a("another's export", "alice", get("/v1.45/containers/b1/export"), 404));
+        c.add(a("exec into another's container", "alice", post("/v1.45/containers/b1/exec", "{\"Cmd\":[\"id\"]}"), 404));
+        c.add(a("another's container by ID prefix", "alice", get("/v1.45/containers/" + bobsContainer.substring(0, 6) + "/json"), 404));
+        c.add(a("another's container by full ID", "alice", post("/v1.45/containers/" + bobsContainer + "/kill", ""), 404));
+        c.add(a("start another's exec", "alice", post("/v1.45/exec/" + bobsExec + "/start", "{\"Detach\":true}"), 404));
+        c.add(a("inspect another's exec", "alice", get("/v1.45/exec/" + bobsExec + "/json"), 404));
+        c.add(a("an ambiguous ID prefix", "alice", get("/v1.45/containers/0/json"), 404, 400));
+        // 7. hijack paths classified like everything else
+        c.add(a("attach to another's container", "alice", "POST /v1.45/containers/b1/attach?stream=1&stdin=1&stdout=1 HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n", 404));
+        c.add(a("attach without the right", "val", "POST /v1.45/containers/a1/attach?stream=1&stdout=1 HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n", 403));
+        c.add(a("exec start without the right", "val", post("/v1.45/exec/" + bobsExec + "/start", "{\"Tty\":false}"), 403));
+        // 9. read exfiltration is its own right
+        c.add(a("logs for a viewer", "val", get("/v1.45/containers/a1/logs?stdout=1"), 403));
+        c.add(a("export for a viewer", "val", get("/v1.45/containers/a1/export"), 403));
+        c.add(a("archive for a viewer", "val", get("/v1.45/containers/a1/archive?path=/"), 403));
+        c.add(a("archive HEAD for a viewer", "val", "HEAD /v1.45/containers/a1/archive?path=/ HTTP/1.1\r\nHost: d\r\n\r\n", 403));
+        c.add(a("image save for a viewer", "val", get("/v1.45/images/get?names=busybox"), 403));
+        // 5 and 8. framing and bodies
+        c.add(a("Content-Length with Transfer-Encoding", "alice", "POST /v1.45/containers/create HTTP/1.1\r\nHost: d\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", 400));
+        c.add(a("duplicate Content-Length", "alice", "POST /v1.45/containers/create HTTP/1.1\r\nHost: d\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}", 400));
+        c.add(a("Transfer-Encoding gzip, chunked", "alice", "POST /v1.45/containers/create HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501));
+        c.add(a("space before a header colon", "alice", "POST /v1.45/containers/create HTTP/1.1\r\nHost: d\r\nTransfer-Encoding : chunked\r\nContent-Length: 2\r\n\r\n{}", 400));
+        c.add(a("folded header", "alice", "GET /v1.45/info HTTP/1.1\r\nHost: d\r\nX-A: 1\r\n continued\r\n\r\n", 400));
+        c.add(a("odd Expect", "alice", "POST /v1.45/containers/create HTTP/1.1\r\nHost: d\r\nExpect: 200-ok\r\nContent-Length: 2\r\n\r\n{}", 417));
+        String privileged = withHost("{\"Privileged\":true}");
+        c.add(a("Content-Length 0 with a body behind it", "alice", "POST /v1.45/containers/create HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\nContent-Length: 0\r\n\r\n" + privileged, 400));
+        c.add(a("chunked body read in full", "alice", "POST /v1.45/containers/create HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + Integer.toHexString(10) + "\r\n" + privileged.substring(0, 10) + "\r\n" + Integer.toHexString(privileged.length() - 10) + "\r\n"
+                + privileged.substring(10) + "\r\n0\r\n\r\n", 403));
+        c.add(a("Content-Type that is not JSON", "alice", "POST /v1.45/containers/create HTTP/1.1\r\nHost: d\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: "
+                + privileged.length() + "\r\n\r\n" + privileged, 403));
+        String padding = " ".repeat(300 * 1024);
+        c.add(a("oversized body padding a privileged create", "alice", create(privileged + padding), 413));
+        c.add(a("oversized chunked body", "alice", "POST /v1.45/containers/create HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + Integer.toHexString(padding.length()) + "\r\n" + padding + "\r\n0\r\n\r\n", 413));
+        c.add(a("not JSON at all", "alice", create("privileged=true"), 400));
+        // 11. no binding: denied, not allowed by default
+        c.add(a("an identity no binding names", "mallory", get("/v1.45/_ping"), 403));
+        c.add(a("nobody may list for mallory", "mallory", get("/v1.45/containers/json"), 403));
+        return c;
+    }
+
+    @TestFactory
+    Stream<DynamicTest> everyAttackIsRefusedAndAudited() {
+        List<Attack> corpus = corpus();
+        assertThat(corpus).hasSizeGreaterThanOrEqualTo(60);
+        return corpus.stream().map(attack -> DynamicTest.dynamicTest(attack.name(), () -> {
+            long before = f.audit().count("\"decision\":\"deny\"");
+            String response = f.raw(attack.who(), attack.request());
+            assertThat(response).as(attack.name() + ": no response").isNotEmpty();
+            int status = RawHttp.status(response);
+            assertThat(attack.refused()).as(attack.name() + " answered " + response).contains(status);
+            assertThat(RawHttp.header(response, "Content-Type")).as(attack.name()).isIn("application/json", null);
+            if (status == 403 && !attack.name().contains("HEAD")) {
+                assertThat(RawHttp.body(response)).startsWith("{\"message\":\"authorization denied by dockgate: ");
+            }
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (f.audit().count("\"decision\":\"deny\"") <= before && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(f.audit().count("\"decision\":\"deny\"")).as(attack.name() + " is audited as a denial").isGreaterThan(before);
+        }));
+    }
+
+    @Test
+    void theChainOfTheAuditLogIsIntactAfterTheCorpus() throws Exception {
+        assertThat(io.dockgate.gateway.audit.AuditVerifier.verify(f.audit().file()).ok()).isTrue();
+        assertThat(f.root("inspect", "-f", "{{.State.Running}}", "b1").stdout().trim()).isEqualTo("true");
+        assertThat(f.root("volume", "ls", "-q").stdout()).doesNotContain("v1", "v2", "v3", "v4");
+    }
+}
