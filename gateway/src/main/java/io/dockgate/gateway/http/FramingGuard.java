@@ -25,7 +25,7 @@ import java.util.function.Predicate;
  */
 public final class FramingGuard extends ChannelInboundHandlerAdapter {
     public static final String NAME = "dockgateFraming";
-    private static final int MAX_HEAD = 16 * 1024;
+    private static final int MAX_HEAD = 128 * 1024; // the decoder's own limits: 64 KiB request line, 64 KiB headers
 
     private enum State { HEAD, BODY, CHUNK_SIZE, CHUNK_DATA, CHUNK_CRLF, TRAILERS, PASSTHROUGH, REFUSED }
 

@@ -36,7 +36,11 @@ public final class ConnectionRegistry {
         ConnectionInfo info = new ConnectionInfo(ids.incrementAndGet(), connection, channel,
                 String.valueOf(connection.remoteAddress()), principal, Instant.now());
         connections.put(connection, info);
-        if (framing != null && channel.pipeline().get("httpDecoder") != null) {
+        if (framing != null) {
+            if (channel.pipeline().get("httpDecoder") == null) {
+                connection.close(); // not HTTP/1.x as configured: nothing passes unchecked
+                return info;
+            }
             channel.pipeline().addBefore("httpDecoder", "dockgateFraming", framing.apply(info));
         }
         connection.closeHandler(v -> connections.remove(connection));

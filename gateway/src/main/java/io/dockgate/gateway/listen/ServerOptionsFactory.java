@@ -21,6 +21,10 @@ final class ServerOptionsFactory {
                 .setMaxInitialLineLength(64 * 1024)
                 .setMaxHeaderSize(64 * 1024)
                 .setUseAlpn(false)
+                // no h2c: Docker speaks HTTP/1.1, and with h2c detection Vert.x creates the connection (and
+                // calls the connection handler that installs the framing guard) only after decoding the
+                // first request
+                .setHttp2ClearTextEnabled(false)
                 .setReuseAddress(true)
                 .setTcpNoDelay(true);
     }

@@ -228,6 +228,43 @@ class BypassCorpusTest {
         }));
     }
 
+    /**
+     * Framing on the Unix socket, each as the first request of its connection (the guard must be in
+     * place before the first byte), and a body that arrives in pieces.
+     */
+    @Test
+    void framingIsCheckedFromTheFirstByteOnTheUnixSocketToo() throws Exception {
+        String[][] attacks = {
+            {"POST /v1.45/containers/create HTTP/1.1\r\nHost: d\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", "400"},
+            {"POST /v1.45/containers/create HTTP/1.1\r\nHost: d\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}", "400"},
+            {"POST /v1.45/containers/create HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n", "501"},
+        };
+        for (String[] attack : attacks) {
+            long before = f.audit().count("\"decision\":\"deny\"");
+            String response = RawHttp.unix(f.socket(), attack[0]);
+            assertThat(RawHttp.status(response)).as(attack[0] + "\n" + response).isEqualTo(Integer.parseInt(attack[1]));
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (f.audit().count("\"decision\":\"deny\"") <= before && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(f.audit().count("\"decision\":\"deny\"")).isGreaterThan(before);
+        }
+        // a body in three pieces, the first request of its connection: followed, not mistaken for a head
+        String body = "{\"Image\":\"busybox\",\"Cmd\":[\"true\"],\"Labels\":{\"split\":\"yes\"}}";
+        try (java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+            ch.connect(java.net.UnixDomainSocketAddress.of(f.socket()));
+            String head = "POST /v1.45/containers/create?name=split HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\nContent-Length: "
+                    + body.length() + "\r\n\r\n";
+            for (String piece : new String[] {head + body.substring(0, 5), body.substring(5, 20), body.substring(20)}) {
+                ch.write(java.nio.ByteBuffer.wrap(piece.getBytes(StandardCharsets.ISO_8859_1)));
+                Thread.sleep(150);
+            }
+            String response = RawHttp.readResponse(java.nio.channels.Channels.newInputStream(ch));
+            assertThat(RawHttp.status(response)).as(response).isEqualTo(201);
+        }
+        f.root("rm", "split");
+    }
+
     @Test
     void theChainOfTheAuditLogIsIntactAfterTheCorpus() throws Exception {
         assertThat(io.dockgate.gateway.audit.AuditVerifier.verify(f.audit().file()).ok()).isTrue();
