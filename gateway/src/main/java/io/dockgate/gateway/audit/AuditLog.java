@@ -82,31 +82,14 @@ public final class AuditLog implements AutoCloseable {
             long length = raf.length();
             long end = length;
             // the chain continues from the last complete line; a torn tail is cut
-            long pos = length - 1;
-            byte[] b = new byte[1];
-            while (pos >= 0) {
-                raf.seek(pos);
-                raf.readFully(b);
-                if (b[0] == '\n') {
-                    break;
-                }
-                pos--;
-            }
+            long pos = lastNewline(raf, length - 1);
             if (pos < length - 1) {
                 torn = length - 1 - pos;
                 end = pos + 1;
                 raf.setLength(end);
             }
             if (end > 0) {
-                long start = end - 2;
-                while (start >= 0) {
-                    raf.seek(start);
-                    raf.readFully(b);
-                    if (b[0] == '\n') {
-                        break;
-                    }
-                    start--;
-                }
+                long start = lastNewline(raf, end - 2);
                 byte[] last = new byte[(int) (end - 1 - (start + 1))];
                 raf.seek(start + 1);
                 raf.readFully(last);
@@ -131,6 +114,19 @@ public final class AuditLog implements AutoCloseable {
             log.record(note);
         }
         return log;
+    }
+
+    /** The position of the last newline at or before pos, or -1. */
+    private static long lastNewline(RandomAccessFile raf, long pos) throws IOException {
+        byte[] b = new byte[1];
+        for (long p = pos; p >= 0; p--) {
+            raf.seek(p);
+            raf.readFully(b);
+            if (b[0] == '\n') {
+                return p;
+            }
+        }
+        return -1;
     }
 
     public Path file() {

@@ -252,8 +252,8 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
             Runnable releaseStream = release;
             trail.onEnd(releaseStream);
             ConnectionInfo info = connections.get(http.connection());
-            if (info != null && info.channel() != null) {
-                info.channel().closeFuture().addListener(f -> releaseStream.run());
+            if (isStream(operation, http) && info != null && info.channel() != null) {
+                info.channel().closeFuture().addListener(f -> releaseStream.run()); // hijacked streams end with their connection
             }
             return trail.decision(decision.decisionWord(), decision.rule(), decision.reason(), 0).<Object>compose(w -> {
                 ApiRequest request = new ApiRequest(id, http, principal, path, version, route, m.params(), bytes, json, model,
