@@ -33,6 +33,7 @@ public final class ConstraintChecker {
         return Optional.ofNullable(switch (operation) {
             case "container.create" -> create(c, facts);
             case "container.exec" -> exec(c, facts);
+            case "exec.start" -> execStart(c, facts);
             case "container.update" -> update(c, facts.json());
             case "volume.create" -> volume(c, facts.json());
             case "image.create" -> pull(c, facts);
@@ -266,6 +267,28 @@ public final class ConstraintChecker {
             }
             if (!nonRootUser(user)) {
                 return "exec as root is not allowed (user \"" + user + "\")";
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Starting an exec is judged again, against the starter's binding: an exec session someone else
+     * created (privileged, or as root) is not a way around the exec constraints.
+     */
+    private static String execStart(Policy.Constraints c, RequestFacts facts) {
+        Optional<RequestFacts.ExecView> exec = facts.lookups().exec(facts.query("id"));
+        if (exec.isEmpty()) {
+            return null; // no such exec: the handler answers 404
+        }
+        if (exec.get().privileged() && !c.exec().privileged()) {
+            return "starting a privileged exec is not allowed";
+        }
+        if (!c.exec().root() || !c.root()) {
+            String user = exec.get().user().isEmpty()
+                    ? facts.lookups().containerUser(exec.get().containerId()).orElse("") : exec.get().user();
+            if (!nonRootUser(user)) {
+                return "starting an exec as root is not allowed (user \"" + user + "\")";
             }
         }
         return null;

@@ -76,6 +76,17 @@ public final class EngineFacts implements RequestFacts.Lookups {
     }
 
     @Override
+    public Optional<RequestFacts.ExecView> exec(String execId) {
+        try {
+            var session = engine.containers().execs().get(execId);
+            return Optional.of(new RequestFacts.ExecView(session.spec().privileged(),
+                    session.spec().user() == null ? "" : session.spec().user(), session.containerId()));
+        } catch (EngineException e) {
+            return Optional.empty();
+        }
+    }
+
+    @Override
     public long ownedContainers(String owner) {
         return engine.containers().list().stream()
                 .filter(c -> c.spec().labels() != null && owner.equals(c.spec().labels().get(Authorizer.OWNER_LABEL)))

@@ -24,6 +24,9 @@ public record RequestFacts(JsonNode json, Object model, Map<String, String> quer
         /** The user a container's processes run as ("" when root by default), empty when it does not exist. */
         Optional<String> containerUser(String reference);
 
+        /** An exec session as created (whoever created it), empty when it does not exist. */
+        Optional<ExecView> exec(String execId);
+
         /** How many containers carry this owner key. */
         long ownedContainers(String owner);
 
@@ -31,6 +34,11 @@ public record RequestFacts(JsonNode json, Object model, Map<String, String> quer
             @Override
             public long ownedContainers(String owner) {
                 return 0;
+            }
+
+            @Override
+            public Optional<ExecView> exec(String execId) {
+                return Optional.empty();
             }
 
             @Override
@@ -48,6 +56,10 @@ public record RequestFacts(JsonNode json, Object model, Map<String, String> quer
                 return Optional.empty();
             }
         };
+    }
+
+    /** What starting an exec would run: privileged or not, and as whom ("" for the container's user). */
+    public record ExecView(boolean privileged, String user, String containerId) {
     }
 
     /** No body, no query. */

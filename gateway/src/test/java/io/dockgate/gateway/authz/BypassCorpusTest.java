@@ -31,6 +31,7 @@ class BypassCorpusTest {
     static AuthzFixture f;
     static String bobsContainer;
     static String bobsExec;
+    static String privilegedExecInAlices;
 
     @BeforeAll
     static void start() throws Exception {
@@ -40,6 +41,9 @@ class BypassCorpusTest {
         String exec = RawHttp.unix(f.socket(), post("/v1.45/containers/b1/exec", "{\"Cmd\":[\"true\"]}"));
         assertThat(RawHttp.status(exec)).as(exec).isEqualTo(201);
         bobsExec = RawHttp.body(exec).replaceAll(".*\"Id\":\"([0-9a-f]+)\".*", "$1").trim();
+        String privileged = RawHttp.unix(f.socket(), post("/v1.45/containers/a1/exec", "{\"Cmd\":[\"id\"],\"Privileged\":true}"));
+        assertThat(RawHttp.status(privileged)).as(privileged).isEqualTo(201);
+        privilegedExecInAlices = RawHttp.body(privileged).replaceAll(".*\"Id\":\"([0-9a-f]+)\".*", "$1").trim();
     }
 
     @AfterAll
@@ -158,6 +162,7 @@ class BypassCorpusTest {
         // exec
         c.add(a("privileged exec", "alice", post("/v1.45/containers/a1/exec", "{\"Cmd\":[\"id\"],\"Privileged\":true}"), 403));
         c.add(a("privileged exec, key lower case", "alice", post("/v1.45/containers/a1/exec", "{\"cmd\":[\"id\"],\"privileged\":true}"), 403));
+        c.add(a("start a privileged exec an administrator created", "alice", post("/v1.45/exec/" + privilegedExecInAlices + "/start", "{\"Detach\":true}"), 403));
         // 10. others' objects: as if they did not exist
         c.add(a("inspect another's container", "alice", get("/v1.45/containers/b1/json"), 404));
         c.add(a("stop another's container", "alice", post("/v1.45/containers/b1/stop", ""), 404));
