@@ -153,7 +153,11 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
         trail.decision("deny", rule, reason, status).onComplete(w -> {
             if (bodyPending(http)) {
                 http.response().putHeader(HttpHeaders.CONNECTION, "close");
-                http.response().endHandler(v -> closeAfterBody(http));
+                HttpServerResponse response = http.response();
+                response.endHandler(v -> {
+                    trail.outcome(response.getStatusCode(), response.bytesWritten(), false);
+                    closeAfterBody(http);
+                });
             }
             http.resume();
             ErrorResponses.send(http.response(), http.method(), trail.id(), e);
