@@ -18,6 +18,11 @@ import java.util.function.Predicate;
  * folded header lines or a space before a header's colon. Such a request is answered with Docker's
  * JSON error and the connection closed; nothing of it reaches the decoder.
  *
+ * <p>A request that stops arriving half-way — a head without its end, a body short of its length — for
+ * longer than the read timeout is answered 408 and its connection closed, so that slow or stalled
+ * clients cannot hold connections (and stream slots) forever. Idle keep-alive connections between
+ * requests, raw hijacked streams, and reads the daemon itself paused (back-pressure) do not count.
+ *
  * <p>It follows the byte stream as the decoder does (request head, then a Content-Length body or chunks)
  * to find each next request head. After the head of a request that may hijack the connection (attach,
  * exec start: decided by the same catalog that routes), the rest of the connection is a raw stream and
@@ -29,8 +34,15 @@ public final class FramingGuard extends ChannelInboundHandlerAdapter {
 
     private enum State { HEAD, BODY, CHUNK_SIZE, CHUNK_DATA, CHUNK_CRLF, TRAILERS, PASSTHROUGH, REFUSED }
 
+    /** How long a request may stall half-way before it is refused. */
+    public static final long DEFAULT_READ_TIMEOUT_MS = 60_000;
+
     private final Predicate<String> hijacks;
     private final BiConsumer<String, String> onRefused;
+    private final long readTimeoutNanos;
+    private long lastProgress;
+    private io.netty.util.concurrent.Ticker ticker = io.netty.util.concurrent.Ticker.systemTicker();
+    private io.netty.util.concurrent.ScheduledFuture<?> timer;
     private State state = State.HEAD;
     private ByteBuf head;
     private long remaining;
@@ -41,12 +53,51 @@ public final class FramingGuard extends ChannelInboundHandlerAdapter {
      * @param onRefused told the request line and the reason of each refusal (the audit)
      */
     public FramingGuard(Predicate<String> hijacks, BiConsumer<String, String> onRefused) {
+        this(hijacks, onRefused, DEFAULT_READ_TIMEOUT_MS);
+    }
+
+    public FramingGuard(Predicate<String> hijacks, BiConsumer<String, String> onRefused, long readTimeoutMs) {
         this.hijacks = hijacks;
         this.onRefused = onRefused;
+        this.readTimeoutNanos = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(readTimeoutMs);
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        ticker = ctx.executor().ticker();
+        lastProgress = ticker.nanoTime();
+        long period = Math.max(1, readTimeoutNanos / 4);
+        timer = ctx.executor().scheduleAtFixedRate(() -> checkStall(ctx), period, period, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+
+    /** In the middle of a request (not between requests, not a raw stream)? */
+    private boolean midRequest() {
+        return switch (state) {
+            case HEAD -> head != null && head.isReadable();
+            case BODY, CHUNK_SIZE, CHUNK_DATA, CHUNK_CRLF, TRAILERS -> true;
+            default -> false;
+        };
+    }
+
+    private void checkStall(ChannelHandlerContext ctx) {
+        long now = ticker.nanoTime();
+        if (!midRequest() || !ctx.channel().config().isAutoRead()) {
+            lastProgress = now; // idle between requests, or paused by the daemon itself: not the client's stall
+            return;
+        }
+        if (now - lastProgress > readTimeoutNanos) {
+            if (head != null) {
+                head.release();
+                head = null;
+            }
+            refuse(ctx, "", 408, "the request stalled: nothing received for "
+                    + java.util.concurrent.TimeUnit.NANOSECONDS.toSeconds(readTimeoutNanos) + " s");
+        }
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        lastProgress = ticker.nanoTime();
         if (!(msg instanceof ByteBuf in) || state == State.PASSTHROUGH) {
             ctx.fireChannelRead(msg);
             return;
@@ -192,6 +243,9 @@ public final class FramingGuard extends ChannelInboundHandlerAdapter {
         ctx.fireChannelRead(complete);
         if (hijacks.test(target)) {
             state = State.PASSTHROUGH;
+            if (timer != null) {
+                timer.cancel(false); // a raw stream from here on: its silences are the application's
+            }
         } else if (transferEncodings == 1) {
             state = State.CHUNK_SIZE;
             line.setLength(0);
@@ -258,6 +312,9 @@ public final class FramingGuard extends ChannelInboundHandlerAdapter {
 
     private void refuse(ChannelHandlerContext ctx, String requestLine, int status, String reason) {
         state = State.REFUSED;
+        if (timer != null) {
+            timer.cancel(false);
+        }
         try {
             onRefused.accept(requestLine, reason);
         } catch (RuntimeException ignored) {
@@ -265,6 +322,7 @@ public final class FramingGuard extends ChannelInboundHandlerAdapter {
         }
         String body = "{\"message\":\"" + reason.replace("\\", "\\\\").replace("\"", "\\\"") + "\"}\n";
         String phrase = switch (status) {
+            case 408 -> "Request Timeout";
             case 417 -> "Expectation Failed";
             case 431 -> "Request Header Fields Too Large";
             case 501 -> "Not Implemented";
@@ -276,7 +334,18 @@ public final class FramingGuard extends ChannelInboundHandlerAdapter {
     }
 
     @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (timer != null) {
+            timer.cancel(false);
+        }
+        ctx.fireChannelInactive();
+    }
+
+    @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
+        if (timer != null) {
+            timer.cancel(false);
+        }
         if (head != null) {
             head.release();
             head = null;
