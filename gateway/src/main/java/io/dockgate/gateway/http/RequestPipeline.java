@@ -51,6 +51,8 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class RequestPipeline implements Handler<HttpServerRequest> {
     /** Operations that hold a request open (counted against the per-identity stream limit). */
     private static final Set<String> STREAMS = Set.of("container.attach", "exec.start", "system.events", "container.wait");
+    /** Operations whose constraints resolve host paths (bind sources, volume devices) on disk. */
+    private static final Set<String> HOST_PATHS = Set.of("container.create", "volume.create");
     /** Operations whose connection may become a raw stream. */
     private static final Set<String> HIJACKS = Set.of("container.attach", "exec.start");
 
@@ -230,44 +232,59 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
             query.putAll(m.params());
             RequestFacts requestFacts = new RequestFacts(json, model, query, facts);
             Target target = facts.target(route, m.params());
-            Decision decision = authorizer.decide(candidates, principal, operation, requestFacts, target);
-            if (decision.refuses()) {
-                return deny(decision, m);
+            EngineException cannotRun = untranslatable;
+            // host paths in a body are resolved on disk (symlinks): that check runs on a worker
+            Future<Decision> judged = !candidates.unrestricted() && HOST_PATHS.contains(operation)
+                    ? io.vertx.core.Vertx.currentContext().owner().executeBlocking(
+                            () -> authorizer.decide(candidates, principal, operation, requestFacts, target), false)
+                    : Future.succeededFuture(authorizer.decide(candidates, principal, operation, requestFacts, target));
+            return judged.compose(decision -> authorized(id, http, principal, path, version, m, trail, bytes, json, model,
+                    decision, cannotRun));
+        });
+    }
+
+    /** After the decision: refusal, limits, the decision record, then the handler. */
+    private Future<Object> authorized(String id, HttpServerRequest http, Principal principal, CanonicalPath path,
+                                      ApiVersion version, OperationCatalog.Match m, AuditTrail trail, byte[] bytes,
+                                      JsonNode json, Object model, Decision decision, EngineException cannotRun) {
+        Route route = m.route();
+        String operation = route.operation();
+        if (decision.refuses()) {
+            return deny(decision, m);
+        }
+        if (cannotRun != null) {
+            return Future.failedFuture(cannotRun);
+        }
+        Runnable release = () -> { };
+        if (decision.allowed() && decision.binding().isPresent()) {
+            var limits = decision.binding().get().limits();
+            Optional<String> rate = limiter.admit(decision.owner(), limits);
+            if (rate.isPresent()) {
+                return refuseLimit(decision, rate.get());
             }
-            if (untranslatable != null) {
-                throw untranslatable;
-            }
-            Runnable release = () -> { };
-            if (decision.allowed() && decision.binding().isPresent()) {
-                var limits = decision.binding().get().limits();
-                Optional<String> rate = limiter.admit(decision.owner(), limits);
-                if (rate.isPresent()) {
-                    return refuseLimit(decision, rate.get());
+            if (isStream(operation, http)) {
+                Optional<Runnable> stream = limiter.openStream(decision.owner(), limits);
+                if (stream.isEmpty()) {
+                    return refuseLimit(decision, "limit of " + limits.streams().getAsLong()
+                            + " concurrent streams reached");
                 }
-                if (isStream(operation, http)) {
-                    Optional<Runnable> stream = limiter.openStream(decision.owner(), limits);
-                    if (stream.isEmpty()) {
-                        return refuseLimit(decision, "limit of " + limits.streams().getAsLong()
-                                + " concurrent streams reached");
-                    }
-                    release = stream.get();
-                }
+                release = stream.get();
             }
-            Runnable releaseStream = release;
-            trail.onEnd(releaseStream);
-            ConnectionInfo info = connections.get(http.connection());
-            if (isStream(operation, http) && info != null && info.channel() != null) {
-                info.channel().closeFuture().addListener(f -> releaseStream.run()); // hijacked streams end with their connection
+        }
+        Runnable releaseStream = release;
+        trail.onEnd(releaseStream);
+        ConnectionInfo info = connections.get(http.connection());
+        if (isStream(operation, http) && info != null && info.channel() != null) {
+            info.channel().closeFuture().addListener(f -> releaseStream.run()); // hijacked streams end with their connection
+        }
+        return trail.decision(decision.decisionWord(), decision.rule(), decision.reason(), 0).<Object>compose(w -> {
+            ApiRequest request = new ApiRequest(id, http, principal, path, version, route, m.params(), bytes, json, model,
+                    new Access(decision, authorizer, principal));
+            request.onHijack(() -> trail.outcome(101, 0, false));
+            if (!route.streamsBody() && !route.readsBody()) {
+                http.resume(); // a body sent to a route without one is read and dropped
             }
-            return trail.decision(decision.decisionWord(), decision.rule(), decision.reason(), 0).<Object>compose(w -> {
-                ApiRequest request = new ApiRequest(id, http, principal, path, version, route, m.params(), bytes, json, model,
-                        new Access(decision, authorizer, principal));
-                request.onHijack(() -> trail.outcome(101, 0, false));
-                if (!route.streamsBody() && !route.readsBody()) {
-                    http.resume(); // a body sent to a route without one is read and dropped
-                }
-                return m.handler().handle(request).map(x -> (Object) x);
-            });
+            return m.handler().handle(request).map(x -> (Object) x);
         });
     }
 
