@@ -190,7 +190,7 @@ public final class Containers implements AutoCloseable {
             }
             ContainerSpec.Host host = spec.host();
             validate(host);
-            host = host.toBuilder().mounts(resolveMounts(host)).build();
+            host = host.toBuilder().mounts(resolveMounts(host, labels.get(ContainerSpec.OWNER_LABEL))).build();
             SpecBuilder.capabilities(host); // refuses unknown capability names now, not at start
             String workingDir = spec.workingDir() != null && !spec.workingDir().isEmpty() ? spec.workingDir() : ic.path("WorkingDir").asText("");
             String user = spec.user() != null && !spec.user().isEmpty() ? spec.user() : ic.path("User").asText("");
@@ -227,7 +227,9 @@ public final class Containers implements AutoCloseable {
     }
 
     /** Checks bind sources and mount targets, and creates the named (or anonymous) volumes that are missing. */
-    private List<ContainerSpec.Mount> resolveMounts(ContainerSpec.Host host) throws IOException {
+    /** Resolves mounts; volumes created on the way belong to the container's owner (when it has one). */
+    private List<ContainerSpec.Mount> resolveMounts(ContainerSpec.Host host, String owner) throws IOException {
+        Map<String, String> volumeLabels = owner == null ? Map.of() : Map.of(ContainerSpec.OWNER_LABEL, owner);
         List<ContainerSpec.Mount> resolved = new ArrayList<>();
         java.util.Set<String> targets = new java.util.HashSet<>(host.tmpfs() == null ? java.util.Set.of() : host.tmpfs().keySet());
         for (ContainerSpec.Mount m : host.mountsOrEmpty()) {
@@ -252,8 +254,9 @@ public final class Containers implements AutoCloseable {
                     resolved.add(new ContainerSpec.Mount(m.type(), source.toString(), target, m.readOnly()));
                 }
                 case ContainerSpec.Mount.VOLUME -> {
-                    Volume v = m.source() == null || m.source().isEmpty() ? volumes.create(null, "local", Map.of(), Map.of())
-                            : volumes.find(m.source()) != null ? volumes.find(m.source()) : volumes.create(m.source(), "local", Map.of(), Map.of());
+                    Volume v = m.source() == null || m.source().isEmpty() ? volumes.create(null, "local", volumeLabels, Map.of())
+                            : volumes.find(m.source()) != null ? volumes.find(m.source())
+                            : volumes.create(m.source(), "local", volumeLabels, Map.of());
                     resolved.add(new ContainerSpec.Mount(m.type(), v.name(), target, m.readOnly()));
                 }
                 default -> throw EngineException.invalid("invalid mount config: mount type \"" + m.type() + "\" is not supported");

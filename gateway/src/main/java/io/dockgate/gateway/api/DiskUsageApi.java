@@ -32,7 +32,7 @@ public final class DiskUsageApi {
         return blocking.run(() -> {
             Map<String, Object> body = new LinkedHashMap<>(images.diskUsage());
             body.put("Containers", containers.diskUsage(request.access()));
-            body.put("Volumes", volumes.diskUsage());
+            body.put("Volumes", volumes.diskUsage(request.access()));
             body.put("BuildCache", List.of());
             return body;
         }).compose(body -> Responses.json(request, 200, body));

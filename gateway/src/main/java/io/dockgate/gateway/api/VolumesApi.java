@@ -55,9 +55,12 @@ public final class VolumesApi {
     }
 
     /** The volumes part of docker system df (blocking): each volume with its size and number of users. */
-    List<Map<String, Object>> diskUsage() throws java.io.IOException {
+    List<Map<String, Object>> diskUsage(io.dockgate.gateway.authz.Access access) throws java.io.IOException {
         List<Map<String, Object>> out = new ArrayList<>();
         for (Volume v : volumes().list()) {
+            if (!access.sees(v.labels())) {
+                continue;
+            }
             Map<String, Object> m = json(v);
             m.put("UsageData", Map.of("Size", volumes().size(v.name()), "RefCount", volumes().usedBy(v.name()).size()));
             out.add(m);
@@ -69,10 +72,15 @@ public final class VolumesApi {
         JsonNode body = request.body().length == 0 ? DockerJson.MAPPER.createObjectNode() : DockerJson.parse(request.body());
         String name = DockerJson.text(body, "Name");
         String driver = DockerJson.text(body, "Driver");
-        Map<String, String> labels = DockerJson.stringMap(body, "Labels");
+        Map<String, String> labels = new LinkedHashMap<>(orEmpty(DockerJson.stringMap(body, "Labels")));
+        labels.put(io.dockgate.engine.container.ContainerSpec.OWNER_LABEL, request.access().owner());
         Map<String, String> options = DockerJson.stringMap(body, "DriverOpts");
         return blocking.run(() -> volumes().create(name, driver, labels, options))
                 .compose(v -> Responses.json(request, 201, json(v)));
+    }
+
+    private static Map<String, String> orEmpty(Map<String, String> m) {
+        return m == null ? Map.of() : m;
     }
 
     Future<?> inspect(ApiRequest request) {
@@ -94,7 +102,7 @@ public final class VolumesApi {
         return blocking.run(() -> {
             List<Map<String, Object>> out = new ArrayList<>();
             for (Volume v : volumes().list()) {
-                if (matches(v, filters)) {
+                if (matches(v, filters) && request.access().sees(v.labels())) {
                     out.add(json(v));
                 }
             }
@@ -136,7 +144,7 @@ public final class VolumesApi {
             List<String> deleted = new ArrayList<>();
             long reclaimed = 0;
             for (Volume v : volumes().list()) {
-                if (!all && !v.anonymous() || !volumes().usedBy(v.name()).isEmpty()) {
+                if (!all && !v.anonymous() || !volumes().usedBy(v.name()).isEmpty() || !request.access().sees(v.labels())) {
                     continue;
                 }
                 if (filters.has("label") && !Filters.labelsMatch(filters.get("label"), DockerJson.MAPPER.valueToTree(v.labels()))) {

@@ -93,6 +93,9 @@ public final class Authorizer {
                     && facts.lookups().ownedContainers(c.owner()) >= b.limits().containers().getAsLong()) {
                 violation = Optional.of("container quota of " + b.limits().containers().getAsLong() + " reached");
             }
+            if (violation.isEmpty() && b.scope() == Policy.Scope.OWN && operation.equals("container.create")) {
+                violation = foreignVolume(facts, c.owner());
+            }
             if (violation.isEmpty() && b.scope() == Policy.Scope.OWN && target.applies() && !target.belongsTo(c.owner())) {
                 if (reason == null) {
                     reason = target.exists() ? "the container belongs to another owner" : "no such object";
@@ -118,6 +121,22 @@ public final class Authorizer {
         }
         Decision d = new Decision(false, true, c.bindings().get(0).name(), reason, notFound, Optional.empty(), c.owner());
         return c.dryRun() ? d.asDryRun() : d;
+    }
+
+    /** Under "own", a create may mount the caller's named volumes or new ones, not another owner's. */
+    private static Optional<String> foreignVolume(RequestFacts facts, String owner) {
+        if (!(facts.model() instanceof io.dockgate.engine.container.ContainerSpec spec)) {
+            return Optional.empty();
+        }
+        for (var m : spec.host().mounts()) {
+            if (m.type().equals(io.dockgate.engine.container.ContainerSpec.Mount.VOLUME) && m.source() != null && !m.source().isEmpty()) {
+                Optional<java.util.Map<String, String>> labels = facts.lookups().volumeLabels(m.source());
+                if (labels.isPresent() && !owner.equals(labels.get().get(OWNER_LABEL))) {
+                    return Optional.of("the volume " + m.source() + " is not yours");
+                }
+            }
+        }
+        return Optional.empty();
     }
 
     private static Decision allow(Policy.Binding b, Candidates c) {

@@ -22,8 +22,12 @@ public final class EngineFacts implements RequestFacts.Lookups {
         this.engine = engine;
     }
 
-    /** The target of a route with a container or exec id in its path, with its owner. */
+    /** The target of a route with a container, exec or volume in its path, with its owner. */
     public Target target(Route route, Map<String, String> params) {
+        if (route.pattern().equals("/volumes/{name}")) {
+            return volumeLabels(params.get("name")).map(l -> Target.ownedBy(l.get(Authorizer.OWNER_LABEL)))
+                    .orElse(Target.missing());
+        }
         String id = params.get("id");
         if (id == null) {
             return Target.NONE;
@@ -84,6 +88,12 @@ public final class EngineFacts implements RequestFacts.Lookups {
         } catch (EngineException e) {
             return Optional.empty();
         }
+    }
+
+    @Override
+    public Optional<Map<String, String>> volumeLabels(String name) {
+        var v = name == null ? null : engine.volumes().find(name);
+        return v == null ? Optional.empty() : Optional.of(v.labels() == null ? Map.of() : v.labels());
     }
 
     @Override

@@ -27,6 +27,9 @@ public record RequestFacts(JsonNode json, Object model, Map<String, String> quer
         /** An exec session as created (whoever created it), empty when it does not exist. */
         Optional<ExecView> exec(String execId);
 
+        /** A named volume's labels, empty when it does not exist. */
+        Optional<Map<String, String>> volumeLabels(String name);
+
         /** How many containers carry this owner key. */
         long ownedContainers(String owner);
 
@@ -38,6 +41,11 @@ public record RequestFacts(JsonNode json, Object model, Map<String, String> quer
 
             @Override
             public Optional<ExecView> exec(String execId) {
+                return Optional.empty();
+            }
+
+            @Override
+            public Optional<Map<String, String>> volumeLabels(String name) {
                 return Optional.empty();
             }
 

@@ -214,7 +214,7 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
         Future<byte[]> body = route.readsBody() ? BodyReader.read(http, maxBodyBytes) : Future.succeededFuture(new byte[0]);
         return body.<Object>compose(bytes -> {
             JsonNode json = route.readsBody() ? DockerJson.parse(bytes) : null;
-            if (operation.equals("container.create")) {
+            if (operation.equals("container.create") || operation.equals("volume.create")) {
                 refuseOwnerLabel(json);
             }
             Object translated = null;
@@ -320,8 +320,12 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
         EngineException error;
         if (decision.notFound()) {
             String id = m.params().getOrDefault("id", "");
-            error = EngineException.notFound(m.route().pattern().startsWith("/exec/") ? "No such exec instance: " + id
-                    : "No such container: " + id);
+            if (m.route().pattern().startsWith("/volumes/")) {
+                error = EngineException.notFound("get " + m.params().get("name") + ": no such volume");
+            } else {
+                error = EngineException.notFound(m.route().pattern().startsWith("/exec/") ? "No such exec instance: " + id
+                        : "No such container: " + id);
+            }
         } else {
             error = new EngineException(ErrorKind.PERMISSION_DENIED, "authorization denied by dockgate: " + decision.reason());
         }

@@ -136,6 +136,27 @@ class AuthorizationCliTest {
     }
 
     @Test
+    void volumesAreTheirOwnersToo() throws Exception {
+        f.ok("bob", "volume", "create", "bob-data");
+        f.ok("bob", "run", "--rm", "-v", "bob-data:/d", "busybox", "sh", "-c", "echo secret > /d/f");
+        f.ok("alice", "volume", "create", "alice-data");
+        assertThat(f.ok("alice", "volume", "ls", "-q")).isEqualTo("alice-data");
+        assertThat(f.root("volume", "ls", "-q").stdout()).contains("alice-data", "bob-data");
+        assertThat(f.ok("alice", "volume", "inspect", "-f", "{{index .Labels \"io.dockgate.owner\"}}", "alice-data")).isEqualTo("tls:alice");
+        denied(f.as("alice", "volume", "inspect", "bob-data"), "no such volume");
+        denied(f.as("alice", "volume", "rm", "bob-data"), "no such volume");
+        denied(f.as("alice", "run", "--rm", "-v", "bob-data:/d", "busybox", "cat", "/d/f"), "the volume bob-data is not yours");
+        denied(f.as("alice", "run", "--rm", "--mount", "type=volume,src=bob-data,dst=/d", "busybox", "true"), "is not yours");
+        denied(f.as("alice", "volume", "create", "--label", "io.dockgate.owner=tls:bob", "spoofed"), "is set by the daemon");
+        // a volume created on the way by run belongs to the container's owner
+        f.ok("alice", "run", "--rm", "-v", "alice-new:/d", "busybox", "true");
+        assertThat(f.ok("alice", "volume", "ls", "-q")).contains("alice-new");
+        assertThat(f.ok("bob", "volume", "ls", "-q")).isEqualTo("bob-data");
+        f.ok("alice", "volume", "rm", "alice-data", "alice-new");
+        f.ok("bob", "volume", "rm", "bob-data");
+    }
+
+    @Test
     void anOperatorsStreamsAndEventsAreTheirOwn() throws Exception {
         String since = f.root("version", "-f", "{{.Server.Version}}").stdout().isEmpty() ? "" : String.valueOf(System.currentTimeMillis() / 1000 - 1);
         f.ok("bob", "run", "--rm", "--name", "bob-event", "busybox", "true");

@@ -38,6 +38,7 @@ class BypassCorpusTest {
         f = new AuthzFixture(tmp);
         f.ok("alice", "run", "-d", "--name", "a1", "busybox", "sleep", "300");
         bobsContainer = f.ok("bob", "run", "-d", "--name", "b1", "busybox", "sleep", "300");
+        f.ok("bob", "volume", "create", "bobvol");
         String exec = RawHttp.unix(f.socket(), post("/v1.45/containers/b1/exec", "{\"Cmd\":[\"true\"]}"));
         assertThat(RawHttp.status(exec)).as(exec).isEqualTo(201);
         bobsExec = RawHttp.body(exec).replaceAll(".*\"Id\":\"([0-9a-f]+)\".*", "$1").trim();
@@ -176,6 +177,11 @@ class BypassCorpusTest {
         c.add(a("start another's exec", "alice", post("/v1.45/exec/" + bobsExec + "/start", "{\"Detach\":true}"), 404));
         c.add(a("inspect another's exec", "alice", get("/v1.45/exec/" + bobsExec + "/json"), 404));
         c.add(a("an ambiguous ID prefix", "alice", get("/v1.45/containers/0/json"), 404, 400));
+        c.add(a("inspect another's volume", "alice", get("/v1.45/volumes/bobvol"), 404));
+        c.add(a("delete another's volume", "alice", "DELETE /v1.45/volumes/bobvol HTTP/1.1\r\nHost: d\r\n\r\n", 404));
+        c.add(a("mount another's volume through Binds", "alice", create(withHost("{\"Binds\":[\"bobvol:/d\"]}")), 403));
+        c.add(a("mount another's volume through Mounts", "alice", create(withHost("{\"Mounts\":[{\"Type\":\"volume\",\"Source\":\"bobvol\",\"Target\":\"/d\"}]}")), 403));
+        c.add(a("owner label on a new volume", "alice", post("/v1.45/volumes/create", "{\"Name\":\"v5\",\"Labels\":{\"io.dockgate.owner\":\"tls:bob\"}}"), 403));
         // 7. hijack paths classified like everything else
         c.add(a("attach to another's container", "alice", "POST /v1.45/containers/b1/attach?stream=1&stdin=1&stdout=1 HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n", 404));
         c.add(a("attach without the right", "val", "POST /v1.45/containers/a1/attach?stream=1&stdout=1 HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n", 403));
@@ -274,6 +280,6 @@ class BypassCorpusTest {
     void theChainOfTheAuditLogIsIntactAfterTheCorpus() throws Exception {
         assertThat(io.dockgate.gateway.audit.AuditVerifier.verify(f.audit().file()).ok()).isTrue();
         assertThat(f.root("inspect", "-f", "{{.State.Running}}", "b1").stdout().trim()).isEqualTo("true");
-        assertThat(f.root("volume", "ls", "-q").stdout()).doesNotContain("v1", "v2", "v3", "v4");
+        assertThat(f.root("volume", "ls", "-q").stdout()).doesNotContain("v1", "v2", "v3", "v4", "v5").contains("bobvol");
     }
 }

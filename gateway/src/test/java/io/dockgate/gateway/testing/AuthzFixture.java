@@ -50,7 +50,7 @@ public final class AuthzFixture implements AutoCloseable {
                   - name: operators
                     subjects: [{group: ops}]
                     roles: [basics, viewer, lifecycle, reader]
-                    operations: [volume.create]
+                    operations: [volume.create, volume.delete]
                     scope: own
                     constraints:
                       bindMounts: [{path: %s, readOnly: true}]
