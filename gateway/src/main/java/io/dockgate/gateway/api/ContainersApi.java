@@ -86,6 +86,7 @@ public final class ContainersApi {
         labels.put(ContainerSpec.OWNER_LABEL, request.access().owner());
         ContainerSpec spec = judged.withLabels(labels);
         return blocking.run(() -> containers().create(name, spec))
+                .recover(e -> Future.failedFuture(hideOthers(request, e)))
                 .compose(c -> Responses.json(request, 201, Map.of("Id", c.id(), "Warnings", List.of())));
     }
 
@@ -204,7 +205,20 @@ public final class ContainersApi {
         if (name.isEmpty()) {
             throw EngineException.invalid("Neither old nor new names may be empty");
         }
-        return noContent(request, () -> containers().rename(id, name));
+        return noContent(request, () -> containers().rename(id, name)).recover(e -> Future.failedFuture(hideOthers(request, e)));
+    }
+
+    /**
+     * A name conflict names the container that holds the name; under a binding scoped to the caller's own
+     * containers, another owner's container ID is left out.
+     */
+    private static Throwable hideOthers(ApiRequest request, Throwable e) {
+        if (request.access().ownScope() && e instanceof EngineException ee && ee.kind() == ErrorKind.CONFLICT
+                && ee.getMessage().contains("is already in use by container")) {
+            String message = ee.getMessage();
+            return EngineException.conflict(message.substring(0, message.indexOf(" by container")) + ".");
+        }
+        return e;
     }
 
     Future<?> export(ApiRequest request) {

@@ -94,7 +94,7 @@ public final class Authorizer {
                 violation = Optional.of("container quota of " + b.limits().containers().getAsLong() + " reached");
             }
             if (violation.isEmpty() && b.scope() == Policy.Scope.OWN && operation.equals("container.create")) {
-                violation = foreignVolume(facts, c.owner());
+                violation = foreignObjects(facts, c.owner());
             }
             if (violation.isEmpty() && b.scope() == Policy.Scope.OWN && target.applies() && !target.belongsTo(c.owner())) {
                 if (reason == null) {
@@ -123,8 +123,22 @@ public final class Authorizer {
         return c.dryRun() ? d.asDryRun() : d;
     }
 
-    /** Under "own", a create may mount the caller's named volumes or new ones, not another owner's. */
-    private static Optional<String> foreignVolume(RequestFacts facts, String owner) {
+    /**
+     * Under "own", a create may mount the caller's named volumes or new ones, not another owner's, and may
+     * not join another owner's container's namespaces ({@code container:<id>} modes).
+     */
+    private static Optional<String> foreignObjects(RequestFacts facts, String owner) {
+        com.fasterxml.jackson.databind.JsonNode hc = io.dockgate.gateway.request.DockerJson.field(facts.json(), "HostConfig");
+        for (String field : new String[] {"NetworkMode", "PidMode", "IpcMode"}) {
+            com.fasterxml.jackson.databind.JsonNode mode = io.dockgate.gateway.request.DockerJson.field(hc, field);
+            if (mode != null && mode.isTextual() && mode.asText().startsWith("container:")) {
+                String ref = mode.asText().substring("container:".length());
+                Optional<String> other = facts.lookups().containerOwner(ref);
+                if (other.isEmpty() || !other.get().equals(owner)) {
+                    return Optional.of("HostConfig." + field + " joins a container that is not yours");
+                }
+            }
+        }
         if (!(facts.model() instanceof io.dockgate.engine.container.ContainerSpec spec)) {
             return Optional.empty();
         }

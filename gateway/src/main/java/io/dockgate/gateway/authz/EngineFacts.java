@@ -91,6 +91,11 @@ public final class EngineFacts implements RequestFacts.Lookups {
     }
 
     @Override
+    public Optional<String> containerOwner(String reference) {
+        return container(reference).map(c -> c.spec().labels() == null ? null : c.spec().labels().get(Authorizer.OWNER_LABEL));
+    }
+
+    @Override
     public Optional<Map<String, String>> volumeLabels(String name) {
         var v = name == null ? null : engine.volumes().find(name);
         return v == null ? Optional.empty() : Optional.of(v.labels() == null ? Map.of() : v.labels());

@@ -27,6 +27,9 @@ public record RequestFacts(JsonNode json, Object model, Map<String, String> quer
         /** An exec session as created (whoever created it), empty when it does not exist. */
         Optional<ExecView> exec(String execId);
 
+        /** A container's owner key, empty when it does not exist or has none. */
+        Optional<String> containerOwner(String reference);
+
         /** A named volume's labels, empty when it does not exist. */
         Optional<Map<String, String>> volumeLabels(String name);
 
@@ -46,6 +49,11 @@ public record RequestFacts(JsonNode json, Object model, Map<String, String> quer
 
             @Override
             public Optional<Map<String, String>> volumeLabels(String name) {
+                return Optional.empty();
+            }
+
+            @Override
+            public Optional<String> containerOwner(String reference) {
                 return Optional.empty();
             }
 

@@ -60,6 +60,8 @@ class AuthorizationCliTest {
             assertThat(r.stderr()).doesNotContain("authorization");
         }
         assertThat(f.root("inspect", "-f", "{{.State.Status}}", "bob-db").stdout().trim()).isEqualTo("running");
+        DockerCli.Result taken = f.as("alice", "create", "--name", "bob-db", "busybox", "true");
+        assertThat(taken.stderr()).contains("The container name \"/bob-db\" is already in use").doesNotContain(bobs.substring(0, 12));
         String denied = f.audit().await("\"operation\":\"container.stop\"", "\"target\":\"bob-db\"", "\"name\":\"alice\"");
         assertThat(denied).contains("\"decision\":\"deny\"", "\"rule\":\"operators\"", "the container belongs to another owner");
 
