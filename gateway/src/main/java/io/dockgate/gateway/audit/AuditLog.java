@@ -180,17 +180,20 @@ public final class AuditLog implements AutoCloseable {
                 failure = e;
                 LOG.error("audit log {}: write failed: {}", file, e.toString());
             }
+            // one task per event loop completes all of its waiting requests
+            Throwable f = failure;
+            java.util.Map<Context, List<Promise<Void>>> byContext = new java.util.IdentityHashMap<>();
             for (Pending p : batch) {
                 if (p.promise() == null) {
                     continue;
                 }
-                Throwable f = failure;
-                if (p.context() != null) {
-                    p.context().runOnContext(v -> complete(p.promise(), f));
-                } else {
+                if (p.context() == null) {
                     complete(p.promise(), f);
+                } else {
+                    byContext.computeIfAbsent(p.context(), k -> new ArrayList<>()).add(p.promise());
                 }
             }
+            byContext.forEach((context, promises) -> context.runOnContext(v -> promises.forEach(pr -> complete(pr, f))));
             batch.clear();
             if (last) {
                 return;
