@@ -132,4 +132,27 @@ class DaemonConfigLoaderTest {
         assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(ConfigKey.HOSTS, List.of("tcp://127.0.0.1:99999")), Optional.of(empty)))
                 .hasMessageContaining("port out of range");
     }
+
+    @Test
+    void authorizationAndAuditKeys() throws Exception {
+        DaemonConfig defaults = DaemonConfigLoader.load(Map.of(ConfigKey.DATA_ROOT, "/srv/dg"), Optional.of(file("{}")));
+        assertThat(defaults.authz().policy()).isEmpty();
+        assertThat(defaults.authz().auditLog()).isEqualTo(Path.of("/srv/dg/audit/audit.log"));
+        assertThat(defaults.authz().maxRequestBody()).isEqualTo(4L << 20);
+
+        DaemonConfig set = DaemonConfigLoader.load(Map.of(ConfigKey.AUTHZ_DRY_RUN, true), Optional.of(file(
+                "{\"authorization-policy\": \"/etc/dockgate/policy.yaml\", \"audit-log\": \"/var/log/dg/audit.log\","
+                        + " \"max-request-body\": \"1m\"}")));
+        assertThat(set.authz().policy()).contains(Path.of("/etc/dockgate/policy.yaml"));
+        assertThat(set.authz().dryRun()).isTrue();
+        assertThat(set.authz().auditLog()).isEqualTo(Path.of("/var/log/dg/audit.log"));
+        assertThat(set.authz().maxRequestBody()).isEqualTo(1L << 20);
+
+        assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(ConfigKey.AUTHZ_DRY_RUN, true), Optional.of(file("{}"))))
+                .isInstanceOf(ConfigException.class).hasMessage("flag --authz-dry-run: dry-run needs a policy (--authz-policy)");
+        assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(ConfigKey.MAX_REQUEST_BODY, "lots"), Optional.of(file("{}"))))
+                .isInstanceOf(ConfigException.class).hasMessageStartingWith("flag --max-request-body: invalid size \"lots\"");
+        assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(ConfigKey.MAX_REQUEST_BODY, "100"), Optional.of(file("{}"))))
+                .isInstanceOf(ConfigException.class).hasMessage("flag --max-request-body: must be at least 1k");
+    }
 }

@@ -238,15 +238,25 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
                     ? io.vertx.core.Vertx.currentContext().owner().executeBlocking(
                             () -> authorizer.decide(candidates, principal, operation, requestFacts, target), false)
                     : Future.succeededFuture(authorizer.decide(candidates, principal, operation, requestFacts, target));
-            return judged.compose(decision -> authorized(id, http, principal, path, version, m, trail, bytes, json, model,
-                    decision, cannotRun));
+            Routed routed = new Routed(id, http, principal, path, version, m, trail);
+            return judged.compose(decision -> authorized(routed, new Body(bytes, json, model), decision, cannotRun));
         });
     }
 
+    /** A request after routing: what the steps after the decision need. */
+    private record Routed(String id, HttpServerRequest http, Principal principal, CanonicalPath path, ApiVersion version,
+                          OperationCatalog.Match match, AuditTrail trail) {
+    }
+
+    /** The body as read, parsed and translated (empty for routes without one). */
+    private record Body(byte[] bytes, JsonNode json, Object model) {
+    }
+
     /** After the decision: refusal, limits, the decision record, then the handler. */
-    private Future<Object> authorized(String id, HttpServerRequest http, Principal principal, CanonicalPath path,
-                                      ApiVersion version, OperationCatalog.Match m, AuditTrail trail, byte[] bytes,
-                                      JsonNode json, Object model, Decision decision, EngineException cannotRun) {
+    private Future<Object> authorized(Routed r, Body body, Decision decision, EngineException cannotRun) {
+        HttpServerRequest http = r.http();
+        OperationCatalog.Match m = r.match();
+        AuditTrail trail = r.trail();
         Route route = m.route();
         String operation = route.operation();
         if (decision.refuses()) {
@@ -278,8 +288,8 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
             info.channel().closeFuture().addListener(f -> releaseStream.run()); // hijacked streams end with their connection
         }
         return trail.decision(decision.decisionWord(), decision.rule(), decision.reason(), 0).<Object>compose(w -> {
-            ApiRequest request = new ApiRequest(id, http, principal, path, version, route, m.params(), bytes, json, model,
-                    new Access(decision, authorizer, principal));
+            ApiRequest request = new ApiRequest(r.id(), http, r.principal(), r.path(), r.version(), route, m.params(),
+                    body.bytes(), body.json(), body.model(), new Access(decision, authorizer, r.principal()));
             request.onHijack(() -> trail.outcome(101, 0, false));
             if (!route.streamsBody() && !route.readsBody()) {
                 http.resume(); // a body sent to a route without one is read and dropped
