@@ -2,35 +2,16 @@ package io.dockgate.gateway.authz;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.dockgate.gateway.testing.AuthzFixture;
 import io.dockgate.gateway.testing.DockerCli;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The policy through the real docker CLI over mutual TLS: an operator who may run, stop, exec and read
  * logs of their own containers only; a read-only viewer; a CI identity limited to one image pattern
  * with resource limits required. Every decision lands in the audit log.
  */
-class AuthorizationCliTest {
-    @TempDir
-    static Path tmp;
-    static AuthzFixture f;
-
-    @BeforeAll
-    static void start() throws Exception {
-        f = new AuthzFixture(tmp);
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (f != null) {
-            f.close();
-        }
-    }
+class AuthorizationCliTest extends AuthzFixtureTest {
 
     private static void denied(DockerCli.Result r, String message) {
         assertThat(r.exitCode()).as(r.toString()).isNotZero();

@@ -2,7 +2,6 @@ package io.dockgate.gateway.authz;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.dockgate.gateway.testing.AuthzFixture;
 import io.dockgate.gateway.testing.RawHttp;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -10,12 +9,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The known ways gateways and authorization plugins were bypassed (../shared/reference/gateway-security.md),
@@ -25,17 +22,13 @@ import org.junit.jupiter.api.io.TempDir;
  * spoofing, others' containers and execs, hijack paths, exfiltration routes, framing and body tricks.
  * Every one must be refused and the refusal must be in the audit log.
  */
-class BypassCorpusTest {
-    @TempDir
-    static Path tmp;
-    static AuthzFixture f;
+class BypassCorpusTest extends AuthzFixtureTest {
     static String bobsContainer;
     static String bobsExec;
     static String privilegedExecInAlices;
 
     @BeforeAll
-    static void start() throws Exception {
-        f = new AuthzFixture(tmp);
+    static void createOthersObjects() throws Exception {
         f.ok("alice", "run", "-d", "--name", "a1", "busybox", "sleep", "300");
         bobsContainer = f.ok("bob", "run", "-d", "--name", "b1", "busybox", "sleep", "300");
         f.ok("bob", "volume", "create", "bobvol");
@@ -45,13 +38,6 @@ class BypassCorpusTest {
         String privileged = RawHttp.unix(f.socket(), post("/v1.45/containers/a1/exec", "{\"Cmd\":[\"id\"],\"Privileged\":true}"));
         assertThat(RawHttp.status(privileged)).as(privileged).isEqualTo(201);
         privilegedExecInAlices = RawHttp.body(privileged).replaceAll(".*\"Id\":\"([0-9a-f]+)\".*", "$1").trim();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (f != null) {
-            f.close();
-        }
     }
 
     /** One attack: who sends what, and the statuses that count as refused. */

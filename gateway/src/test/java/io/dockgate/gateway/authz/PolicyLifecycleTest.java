@@ -3,7 +3,6 @@ package io.dockgate.gateway.authz;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.dockgate.gateway.Main;
-import io.dockgate.gateway.testing.AuthzFixture;
 import io.dockgate.gateway.testing.DockerCli;
 import io.dockgate.gateway.testing.RawHttp;
 import io.dockgate.gateway.testing.TlsClient;
@@ -16,28 +15,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Reload (file change, SIGHUP path), dry run, limits, refused handshakes in the audit, and the policy tools. */
-class PolicyLifecycleTest {
-    @TempDir
-    static Path tmp;
-    static AuthzFixture f;
-
-    @BeforeAll
-    static void start() throws Exception {
-        f = new AuthzFixture(tmp);
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (f != null) {
-            f.close();
-        }
-    }
+class PolicyLifecycleTest extends AuthzFixtureTest {
 
     private static void awaitDecision(String who, String... args) throws Exception {
         long deadline = System.nanoTime() + 10_000_000_000L;
