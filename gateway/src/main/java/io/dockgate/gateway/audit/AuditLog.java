@@ -2,10 +2,7 @@ package io.dockgate.gateway.audit;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.vertx.core.Context;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
-import io.vertx.core.Vertx;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -18,52 +15,78 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
+import java.time.Instant;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The tamper-evident audit log: one JSON line per record, each carrying its sequence number and the
  * SHA-256 of the line before it ({@code prev}; 64 zeros for the first), so that an edited, removed or
- * reordered line breaks the chain ({@link AuditVerifier}). One writer thread appends in the order
- * records arrive and writes what queued up meanwhile in one system call; {@link #append} completes,
- * on the caller's context, once its line is in the file: the pipeline sends a response only after
- * that. At open, the chain continues from the file's last line; a torn last line (a crash mid-write)
- * is cut off and the cut recorded.
+ * reordered line breaks the chain ({@link AuditVerifier}). Records are written on the caller's thread
+ * to the page cache, as nginx writes its access log from its event loop: a record is serialised outside
+ * the lock, and only numbering, hashing and the write are serialised. {@link #append} (a decision)
+ * returns a completed future once its line is in the file, so the pipeline acts only after that, without
+ * a hop to another thread and back; {@link #record} (an outcome) takes its place in the chain at once and
+ * goes out with the next decision, so that a request costs one {@code write}. At open, the chain continues from the file's
+ * last line; a torn last line (a crash mid-write) is cut off and the cut recorded.
  */
 public final class AuditLog implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AuditLog.class);
     static final ObjectMapper JSON = new ObjectMapper().disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
     static final String GENESIS = "0".repeat(64);
-
-    private record Pending(Map<String, Object> fields, Promise<Void> promise, Context context) {
-    }
-
-    private static final Pending STOP = new Pending(Map.of(), null, null);
+    private static final byte[] SEQ = utf8("{\"seq\":");
+    private static final byte[] PREV = utf8(",\"prev\":\"");
+    private static final HexFormat HEX = HexFormat.of();
+    private static final long FLUSH_MS = 20;
+    private static final int MAX_PENDING = 64 * 1024;
+    /** Writes records nobody waits for when no awaited record took them along. */
+    private static final ScheduledExecutorService FLUSHER = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "dockgate-audit-flush");
+        t.setDaemon(true);
+        return t;
+    });
 
     private final Path file;
     private final FileChannel channel;
-    private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
-    private final Thread writer;
     private final MessageDigest sha256;
+    private final ReentrantLock lock = new ReentrantLock();
+    /** Chained lines not written yet (records nobody waits for). */
+    private final Lines pending = new Lines();
+    private boolean flushScheduled;
     private volatile boolean closed;
     private long seq;
-    private String prev;
+    private byte[] prev;
+    private long written;
+    private long writtenSeq;
+    private byte[] writtenPrev;
 
-    private AuditLog(Path file, FileChannel channel, long seq, String prev) throws NoSuchAlgorithmException {
+    /** A byte buffer whose array the digest and the write read in place. */
+    private static final class Lines extends ByteArrayOutputStream {
+        Lines() {
+            super(8192);
+        }
+
+        byte[] array() {
+            return buf;
+        }
+    }
+
+    private AuditLog(Path file, FileChannel channel, long seq, String prev) throws IOException, NoSuchAlgorithmException {
         this.file = file;
         this.channel = channel;
         this.seq = seq;
-        this.prev = prev;
+        this.prev = utf8(prev);
+        this.writtenSeq = seq;
+        this.writtenPrev = this.prev;
+        this.written = channel.position();
         this.sha256 = MessageDigest.getInstance("SHA-256");
-        this.writer = new Thread(this::run, "dockgate-audit");
-        this.writer.setDaemon(true);
     }
 
     /** Opens (or creates, mode 0600) the log and continues its chain. */
@@ -105,7 +128,6 @@ public final class AuditLog implements AutoCloseable {
             channel.close();
             throw new IOException(e);
         }
-        log.writer.start();
         if (torn > 0) {
             LOG.warn("audit log {}: cut a torn last line of {} bytes (a crash while writing)", file, torn);
             Map<String, Object> note = new LinkedHashMap<>();
@@ -133,89 +155,190 @@ public final class AuditLog implements AutoCloseable {
         return file;
     }
 
-    /** Appends a record; the future completes on the caller's Vert.x context once the line is written. */
+    /**
+     * Appends a record and writes it, with any records waiting, before returning: the returned future is
+     * complete, succeeded once the line is in the file, or failed.
+     */
     public Future<Void> append(Map<String, Object> fields) {
-        Context context = Vertx.currentContext();
-        Promise<Void> promise = Promise.promise();
-        if (closed) {
-            promise.fail(new IOException("audit log closed"));
-            return promise.future();
+        try {
+            write(fields, true);
+            return Future.succeededFuture();
+        } catch (IOException | RuntimeException e) {
+            return Future.failedFuture(e);
         }
-        queue.add(new Pending(fields, promise, context));
-        return promise.future();
     }
 
-    /** Appends without waiting (records from threads outside Vert.x: refused handshakes). */
+    /**
+     * Appends a record nobody waits for (an outcome, a refused handshake, a reload): it takes its place in
+     * the chain at once and reaches the file with the next awaited record or within {@value #FLUSH_MS} ms,
+     * so that a request usually costs one write. A failure is logged.
+     */
     public void record(Map<String, Object> fields) {
-        if (!closed) {
-            queue.add(new Pending(fields, null, null));
+        try {
+            write(fields, false);
+        } catch (IOException | RuntimeException e) {
+            LOG.error("audit log {}: record lost: {}", file, e.toString());
         }
     }
 
-    private void run() {
-        List<Pending> batch = new ArrayList<>();
-        ByteArrayOutputStream out = new ByteArrayOutputStream(8192);
-        while (true) {
-            try {
-                batch.add(queue.take());
-            } catch (InterruptedException e) {
-                continue;
+    private void write(Map<String, Object> fields, boolean now) throws IOException {
+        if (closed) {
+            throw new IOException("audit log closed");
+        }
+        byte[] body = serialize(fields); // "{...}", outside the lock
+        lock.lock();
+        try {
+            if (closed) {
+                throw new IOException("audit log closed");
             }
-            queue.drainTo(batch);
-            boolean last = batch.remove(STOP);
-            out.reset();
-            Throwable failure = null;
-            try {
-                for (Pending p : batch) {
-                    byte[] line = line(p.fields());
-                    out.write(line);
-                    out.write('\n');
-                    prev = HexFormat.of().formatHex(sha256.digest(line));
-                }
-                ByteBuffer buffer = ByteBuffer.wrap(out.toByteArray());
-                while (buffer.hasRemaining()) {
-                    channel.write(buffer);
-                }
-            } catch (IOException | RuntimeException e) {
-                failure = e;
-                LOG.error("audit log {}: write failed: {}", file, e.toString());
+            long next = seq + 1;
+            int start = pending.size();
+            pending.write(SEQ);
+            pending.write(utf8(Long.toString(next)));
+            pending.write(PREV);
+            pending.write(prev);
+            pending.write('"');
+            if (body.length > 2) {
+                pending.write(',');
             }
-            // one task per event loop completes all of its waiting requests
-            Throwable f = failure;
-            java.util.Map<Context, List<Promise<Void>>> byContext = new java.util.IdentityHashMap<>();
-            for (Pending p : batch) {
-                if (p.promise() == null) {
-                    continue;
-                }
-                if (p.context() == null) {
-                    complete(p.promise(), f);
-                } else {
-                    byContext.computeIfAbsent(p.context(), k -> new ArrayList<>()).add(p.promise());
-                }
+            pending.write(body, 1, body.length - 1);
+            sha256.update(pending.array(), start, pending.size() - start);
+            pending.write('\n');
+            seq = next;
+            prev = utf8(HEX.formatHex(sha256.digest()));
+            if (now || pending.size() >= MAX_PENDING) {
+                flush();
+            } else if (!flushScheduled) {
+                flushScheduled = true;
+                FLUSHER.schedule(this::flushLater, FLUSH_MS, TimeUnit.MILLISECONDS);
             }
-            byContext.forEach((context, promises) -> context.runOnContext(v -> promises.forEach(pr -> complete(pr, f))));
-            batch.clear();
-            if (last) {
-                return;
-            }
+        } finally {
+            lock.unlock();
         }
     }
 
-    private static void complete(Promise<Void> promise, Throwable failure) {
-        if (failure == null) {
-            promise.tryComplete();
+    private void flushLater() {
+        lock.lock();
+        try {
+            flushScheduled = false;
+            if (!closed) {
+                flush();
+            }
+        } catch (IOException | RuntimeException e) {
+            // logged by flush
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Writes the waiting lines (under the lock). On failure the file is cut back to its last complete
+     * line and the chain to the last record written: the lost records are logged, the chain stays whole.
+     */
+    private void flush() throws IOException {
+        if (pending.size() == 0) {
+            return;
+        }
+        try {
+            ByteBuffer buffer = ByteBuffer.wrap(pending.array(), 0, pending.size());
+            while (buffer.hasRemaining()) {
+                channel.write(buffer);
+            }
+            written = channel.position();
+            writtenSeq = seq;
+            writtenPrev = prev;
+        } catch (IOException | RuntimeException e) {
+            LOG.error("audit log {}: write failed, records {} to {} lost: {}", file, writtenSeq + 1, seq, e.toString());
+            seq = writtenSeq;
+            prev = writtenPrev;
+            try {
+                channel.truncate(written);
+            } catch (IOException ignored) {
+                // a torn line is cut at the next start
+            }
+            throw e;
+        } finally {
+            pending.reset();
+        }
+    }
+
+    /** A record as one JSON object, through Jackson's streaming generator (no tree, no serializer lookup). */
+    static byte[] serialize(Map<String, Object> fields) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(512);
+        try (JsonGenerator g = JSON.getFactory().createGenerator(out)) {
+            value(g, fields);
+        }
+        return out.toByteArray();
+    }
+
+    private static void value(JsonGenerator g, Object v) throws IOException {
+        if (v == null) {
+            g.writeNull();
+        } else if (v instanceof String s) {
+            g.writeString(s);
+        } else if (v instanceof Map<?, ?> m) {
+            g.writeStartObject();
+            for (Map.Entry<?, ?> e : m.entrySet()) {
+                g.writeFieldName(String.valueOf(e.getKey()));
+                value(g, e.getValue());
+            }
+            g.writeEndObject();
+        } else if (v instanceof Iterable<?> items) {
+            g.writeStartArray();
+            for (Object item : items) {
+                value(g, item);
+            }
+            g.writeEndArray();
+        } else if (v instanceof Integer || v instanceof Long || v instanceof Short || v instanceof Byte) {
+            g.writeNumber(((Number) v).longValue());
+        } else if (v instanceof Double || v instanceof Float) {
+            g.writeNumber(((Number) v).doubleValue());
+        } else if (v instanceof Boolean b) {
+            g.writeBoolean(b);
         } else {
-            promise.tryFail(failure);
+            g.writeObject(v); // anything else through the mapper
         }
     }
 
-    private byte[] line(Map<String, Object> fields) throws IOException {
-        Map<String, Object> record = new LinkedHashMap<>();
-        record.put("seq", ++seq);
-        record.put("prev", prev);
-        record.putAll(fields);
-        return JSON.writeValueAsBytes(record);
+    /** The current time as {@link Instant#toString()} writes it, with the second's text cached per thread. */
+    public static String now() {
+        Instant t = Instant.now();
+        Second cached = SECOND.get();
+        if (cached.epochSecond != t.getEpochSecond()) {
+            String text = Instant.ofEpochSecond(t.getEpochSecond()).toString();
+            cached.epochSecond = t.getEpochSecond();
+            cached.text = text.substring(0, text.length() - 1); // without the Z
+        }
+        int nano = t.getNano();
+        if (nano == 0) {
+            return cached.text + "Z";
+        }
+        StringBuilder sb = new StringBuilder(cached.text.length() + 11).append(cached.text).append('.');
+        int digits;
+        int value;
+        if (nano % 1_000_000 == 0) {
+            digits = 3;
+            value = nano / 1_000_000;
+        } else if (nano % 1000 == 0) {
+            digits = 6;
+            value = nano / 1000;
+        } else {
+            digits = 9;
+            value = nano;
+        }
+        String v = Integer.toString(value);
+        for (int i = v.length(); i < digits; i++) {
+            sb.append('0');
+        }
+        return sb.append(v).append('Z').toString();
     }
+
+    private static final class Second {
+        long epochSecond = Long.MIN_VALUE;
+        String text;
+    }
+
+    private static final ThreadLocal<Second> SECOND = ThreadLocal.withInitial(Second::new);
 
     static String hex(byte[] line) {
         try {
@@ -225,22 +348,26 @@ public final class AuditLog implements AutoCloseable {
         }
     }
 
-    /** Writes what is queued and closes the file. */
+    /** Flushes and closes the file; later records fail. */
     @Override
     public void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        queue.add(STOP);
+        lock.lock();
         try {
-            writer.join(5000);
+            if (closed) {
+                return;
+            }
+            closed = true;
+            try {
+                flush();
+            } catch (IOException | RuntimeException e) {
+                // logged by flush
+            }
             channel.force(false);
             channel.close();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         } catch (IOException e) {
             LOG.warn("audit log {}: close failed: {}", file, e.toString());
+        } finally {
+            lock.unlock();
         }
     }
 

@@ -4,7 +4,6 @@ import io.dockgate.gateway.audit.AuditLog;
 import io.dockgate.gateway.auth.Principal;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpServerRequest;
-import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -61,7 +60,7 @@ final class AuditTrail {
         decided = true;
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("type", "decision");
-        r.put("time", Instant.now().toString());
+        r.put("time", AuditLog.now());
         r.put("id", id);
         r.putAll(request);
         r.putIfAbsent("operation", null);
@@ -82,7 +81,7 @@ final class AuditTrail {
         }
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("type", "outcome");
-        r.put("time", Instant.now().toString());
+        r.put("time", AuditLog.now());
         r.put("id", id);
         r.put("status", status);
         r.put("bytes", bytes);

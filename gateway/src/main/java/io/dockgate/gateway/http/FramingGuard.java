@@ -6,7 +6,8 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import java.nio.charset.StandardCharsets;
-import java.util.Locale;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.BiConsumer;
 import java.util.function.Predicate;
 
@@ -142,18 +143,19 @@ public final class FramingGuard extends ChannelInboundHandlerAdapter {
             head = ctx.alloc().buffer(256);
         }
         while (in.isReadable()) {
-            byte b = in.readByte();
-            head.writeByte(b);
-            if (b == '\n' && endsHead(head)) {
-                ByteBuf complete = head;
-                head = null;
-                checkHead(ctx, complete);
-                return;
-            }
-            if (head.readableBytes() > MAX_HEAD) {
+            int lf = in.indexOf(in.readerIndex(), in.writerIndex(), (byte) '\n');
+            int n = (lf < 0 ? in.writerIndex() : lf + 1) - in.readerIndex();
+            if (head.readableBytes() + n > MAX_HEAD) {
                 head.release();
                 head = null;
                 refuse(ctx, "", 431, "request header fields too large");
+                return;
+            }
+            head.writeBytes(in, n);
+            if (lf >= 0 && endsHead(head)) {
+                ByteBuf complete = head;
+                head = null;
+                checkHead(ctx, complete);
                 return;
             }
         }
@@ -168,18 +170,20 @@ public final class FramingGuard extends ChannelInboundHandlerAdapter {
     }
 
     private void checkHead(ChannelHandlerContext ctx, ByteBuf complete) {
-        String text = complete.toString(StandardCharsets.ISO_8859_1);
-        String[] lines = text.split("\r?\n", -1);
+        List<String> lines = lines(complete.toString(StandardCharsets.ISO_8859_1));
         int first = 0;
-        while (first < lines.length && lines[first].isEmpty()) {
+        while (first < lines.size() && lines.get(first).isEmpty()) {
             first++; // empty lines before a request line are tolerated (RFC 9112 2.2)
         }
-        if (first >= lines.length - 1) {
+        if (first >= lines.size() - 1) {
             ctx.fireChannelRead(complete);
             return;
         }
-        String requestLine = lines[first];
-        String target = requestLine.split(" ").length >= 2 ? requestLine.split(" ")[1] : "";
+        String requestLine = lines.get(first);
+        int sp1 = requestLine.indexOf(' ');
+        int sp2 = sp1 < 0 ? -1 : requestLine.indexOf(' ', sp1 + 1);
+        String target = sp1 < 0 ? "" : sp2 < 0 ? requestLine.substring(sp1 + 1) : requestLine.substring(sp1 + 1, sp2);
+        boolean post = requestLine.startsWith("POST ");
         int contentLengths = 0;
         int transferEncodings = 0;
         String contentLength = null;
@@ -189,8 +193,8 @@ public final class FramingGuard extends ChannelInboundHandlerAdapter {
         if (!requestLine.endsWith(" HTTP/1.1") && !requestLine.endsWith(" HTTP/1.0")) {
             reason = "unsupported HTTP version or malformed request line";
         }
-        for (int i = first + 1; i < lines.length && reason == null; i++) {
-            String h = lines[i];
+        for (int i = first + 1; i < lines.size() && reason == null; i++) {
+            String h = lines.get(i);
             if (h.isEmpty()) {
                 break;
             }
@@ -199,28 +203,22 @@ public final class FramingGuard extends ChannelInboundHandlerAdapter {
                 break;
             }
             int colon = h.indexOf(':');
-            if (colon <= 0 || !token(h.substring(0, colon))) {
+            if (colon <= 0 || !token(h, colon)) {
                 reason = "malformed header line";
                 break;
             }
-            String name = h.substring(0, colon).toLowerCase(Locale.ROOT);
-            String value = h.substring(colon + 1).trim();
-            switch (name) {
-                case "content-length" -> {
-                    contentLengths++;
-                    contentLength = value;
+            if (named(h, colon, "content-length")) {
+                contentLengths++;
+                contentLength = h.substring(colon + 1).trim();
+            } else if (named(h, colon, "transfer-encoding")) {
+                transferEncodings++;
+                transferEncoding = h.substring(colon + 1).trim();
+            } else if (named(h, colon, "expect")) {
+                String value = h.substring(colon + 1).trim();
+                if (!value.equalsIgnoreCase("100-continue")) {
+                    reason = "unsupported Expect: " + value;
+                    status = 417;
                 }
-                case "transfer-encoding" -> {
-                    transferEncodings++;
-                    transferEncoding = value;
-                }
-                case "expect" -> {
-                    if (!value.equalsIgnoreCase("100-continue")) {
-                        reason = "unsupported Expect: " + value;
-                        status = 417;
-                    }
-                }
-                default -> { }
             }
         }
         if (reason == null) {
@@ -231,7 +229,7 @@ public final class FramingGuard extends ChannelInboundHandlerAdapter {
             } else if (transferEncodings > 1 || transferEncodings == 1 && !transferEncoding.equalsIgnoreCase("chunked")) {
                 reason = "unsupported Transfer-Encoding: only chunked is accepted";
                 status = 501;
-            } else if (contentLengths == 1 && !contentLength.matches("[0-9]{1,18}")) {
+            } else if (contentLengths == 1 && !digits(contentLength, 18, false)) {
                 reason = "invalid Content-Length";
             }
         }
@@ -241,7 +239,7 @@ public final class FramingGuard extends ChannelInboundHandlerAdapter {
             return;
         }
         ctx.fireChannelRead(complete);
-        if (hijacks.test(target)) {
+        if (post && hijacks.test(target)) { // only POST routes hijack
             state = State.PASSTHROUGH;
             if (timer != null) {
                 timer.cancel(false); // a raw stream from here on: its silences are the application's
@@ -257,14 +255,49 @@ public final class FramingGuard extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private static boolean token(String name) {
-        for (int i = 0; i < name.length(); i++) {
-            char c = name.charAt(i);
+    /** The lines of a head, split at LF with an optional CR before it. */
+    private static List<String> lines(String text) {
+        List<String> lines = new ArrayList<>(16);
+        int start = 0;
+        while (true) {
+            int lf = text.indexOf('\n', start);
+            if (lf < 0) {
+                lines.add(text.substring(start));
+                return lines;
+            }
+            int end = lf > start && text.charAt(lf - 1) == '\r' ? lf - 1 : lf;
+            lines.add(text.substring(start, end));
+            start = lf + 1;
+        }
+    }
+
+    private static boolean named(String header, int colon, String name) {
+        return colon == name.length() && header.regionMatches(true, 0, name, 0, colon);
+    }
+
+    /** 1 to max digits (hexadecimal ones when hex). */
+    private static boolean digits(String s, int max, boolean hex) {
+        if (s.isEmpty() || s.length() > max) {
+            return false;
+        }
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            boolean ok = c >= '0' && c <= '9' || hex && (c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F');
+            if (!ok) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean token(String header, int end) {
+        for (int i = 0; i < end; i++) {
+            char c = header.charAt(i);
             if (c <= ' ' || c >= 0x7f || "()<>@,;:\\\"/[]?={}".indexOf(c) >= 0) {
                 return false;
             }
         }
-        return !name.isEmpty();
+        return end > 0;
     }
 
     /** Chunk-size lines, the CRLF after chunk data and trailer lines: forwarded as they are read. */
@@ -287,7 +320,7 @@ public final class FramingGuard extends ChannelInboundHandlerAdapter {
             case CHUNK_SIZE -> {
                 String size = text.contains(";") ? text.substring(0, text.indexOf(';')) : text;
                 size = size.trim();
-                if (!size.matches("[0-9a-fA-F]{1,15}")) {
+                if (!digits(size, 15, true)) {
                     refuse(ctx, "", 400, "malformed chunk size");
                     return;
                 }

@@ -35,14 +35,15 @@ public final class OperationCatalog {
     }
 
     public Optional<Match> find(String method, CanonicalPath path) {
+        Map<String, String> params = new HashMap<>(4);
         for (Entry e : entries) {
             if (!e.route().methods().contains(method)) {
                 continue;
             }
-            Map<String, String> params = new HashMap<>();
             if (e.route().matches(path.segments(), params)) {
                 return Optional.of(new Match(e.route(), e.handler(), params));
             }
+            params.clear(); // what a partial match put there
         }
         return Optional.empty();
     }

@@ -123,7 +123,7 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
     public void framingRefused(ConnectionInfo connection, String requestLine, String reason) {
         Map<String, Object> r = new java.util.LinkedHashMap<>();
         r.put("type", "decision");
-        r.put("time", java.time.Instant.now().toString());
+        r.put("time", AuditLog.now());
         r.put("id", idPrefix + "-" + Long.toHexString(sequence.incrementAndGet()));
         r.put("remote", connection.remote());
         Principal p = connection.principal().result();

@@ -108,4 +108,51 @@ class AuditLogTest {
         write(file, good);
         assertThat(AuditVerifier.verify(file).ok()).isTrue();
     }
+
+    @Test
+    void recordsNobodyWaitsForGoOutWithTheNextDecisionOrSoonAfter() throws Exception {
+        Path file = tmp.resolve("audit/audit.log");
+        try (AuditLog log = AuditLog.open(file)) {
+            log.record(record(1)); // an outcome: in the chain at once, in the file shortly
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (lines(file).isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertThat(lines(file)).hasSize(1);
+            log.record(record(2));
+            log.append(record(3)).toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+            // the awaited record took the waiting one along, in chain order, in one write
+            List<String> lines = lines(file);
+            assertThat(lines).hasSize(3);
+            assertThat(lines.get(1)).contains("\"seq\":2", "\"id\":\"r-2\"");
+            assertThat(lines.get(2)).contains("\"seq\":3", "\"id\":\"r-3\"");
+            log.record(record(4));
+        }
+        // closing writes what waits
+        assertThat(lines(file)).hasSize(4);
+        assertThat(AuditVerifier.verify(file).ok()).isTrue();
+    }
+
+    @Test
+    void valuesAreWrittenAsTheirJsonTypes() throws Exception {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("s", "a\"b");
+        m.put("n", 7L);
+        m.put("d", 0.5);
+        m.put("b", true);
+        m.put("null", null);
+        m.put("list", List.of("x", 1));
+        m.put("map", Map.of("k", "v"));
+        assertThat(new String(AuditLog.serialize(m), StandardCharsets.UTF_8))
+                .isEqualTo("{\"s\":\"a\\\"b\",\"n\":7,\"d\":0.5,\"b\":true,\"null\":null,\"list\":[\"x\",1],\"map\":{\"k\":\"v\"}}");
+    }
+
+    @Test
+    void theTimestampReadsAsInstantWritesIt() {
+        for (int i = 0; i < 1000; i++) {
+            String now = AuditLog.now();
+            java.time.Instant parsed = java.time.Instant.parse(now);
+            assertThat(parsed.toString()).isEqualTo(now);
+        }
+    }
 }
