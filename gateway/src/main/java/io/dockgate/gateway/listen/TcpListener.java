@@ -9,6 +9,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.net.SocketAddress;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
@@ -20,15 +21,16 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A TCP listener: mutual TLS (the normal case), or plain HTTP on a loopback address when the operator
- * opted in. Every connection is registered with the principal taken from its verified certificate.
+ * opted in. Every connection is registered with the principal taken from its verified certificate. One
+ * server per event loop shares the socket ({@link SharedServers}).
  */
 public final class TcpListener implements Listener {
     private static final Logger LOG = LoggerFactory.getLogger(TcpListener.class);
 
-    private final HttpServer server;
+    private final SharedServers server;
     private final String address;
 
-    private TcpListener(HttpServer server, String address) {
+    private TcpListener(SharedServers server, String address) {
         this.server = server;
         this.address = address;
     }
@@ -40,12 +42,14 @@ public final class TcpListener implements Listener {
      */
     public static Future<Listener> start(Vertx vertx, ListenAddress.Tcp at, ReloadableTls tls, ConnectionRegistry registry,
                                          HandshakeListener handshakes, Handler<HttpServerRequest> handler) {
-        HttpServer server = vertx.createHttpServer(tls != null ? ServerOptionsFactory.mutualTls(tls) : ServerOptionsFactory.base());
         String name = at.toString();
-        server.connectionHandler(connection -> registry.register(connection, principalOf(connection, tls != null)));
-        server.exceptionHandler(failure -> reportFailure(name, failure, handshakes));
-        server.requestHandler(handler);
-        return server.listen(at.port(), at.host())
+        return SharedServers.listen(vertx, SharedServers.instances(), v -> {
+                    HttpServer server = v.createHttpServer(tls != null ? ServerOptionsFactory.mutualTls(tls) : ServerOptionsFactory.base());
+                    server.connectionHandler(connection -> registry.register(connection, principalOf(connection, tls != null)));
+                    server.exceptionHandler(failure -> reportFailure(name, failure, handshakes));
+                    server.requestHandler(handler);
+                    return server;
+                }, SocketAddress.inetSocketAddress(at.port(), at.host()))
                 .map(s -> {
                     String actual = "tcp://" + (at.host().contains(":") ? "[" + at.host() + "]" : at.host()) + ":" + s.actualPort();
                     LOG.info("listening on {}{}", actual, tls != null ? " (mutual TLS)" : " (PLAIN HTTP, loopback opt-in: no caller identity)");

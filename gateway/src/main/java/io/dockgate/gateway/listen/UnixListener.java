@@ -36,10 +36,10 @@ import org.slf4j.LoggerFactory;
 public final class UnixListener implements Listener {
     private static final Logger LOG = LoggerFactory.getLogger(UnixListener.class);
 
-    private final HttpServer server;
+    private final SharedServers server;
     private final Path path;
 
-    private UnixListener(HttpServer server, Path path) {
+    private UnixListener(SharedServers server, Path path) {
         this.server = server;
         this.path = path;
     }
@@ -55,10 +55,12 @@ public final class UnixListener implements Listener {
             prepare(path);
             return null;
         }).compose(v -> {
-            HttpServer server = vertx.createHttpServer(ServerOptionsFactory.base());
-            server.connectionHandler(connection -> registry.register(connection, principalOf(vertx, connection, accounts)));
-            server.requestHandler(handler);
-            return server.listen(SocketAddress.domainSocketAddress(path.toString()));
+            return SharedServers.listen(vertx, SharedServers.instances(), loop -> {
+                HttpServer server = loop.createHttpServer(ServerOptionsFactory.base());
+                server.connectionHandler(connection -> registry.register(connection, principalOf(loop, connection, accounts)));
+                server.requestHandler(handler);
+                return server;
+            }, SocketAddress.domainSocketAddress(path.toString()));
         }).compose(server -> vertx.<Listener>executeBlocking(() -> {
             secure(path, group, accounts);
             LOG.info("listening on unix://{}", path);
