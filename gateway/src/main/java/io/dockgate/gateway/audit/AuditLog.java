@@ -34,8 +34,9 @@ import org.slf4j.LoggerFactory;
  * the lock, and only numbering, hashing and the write are serialised. {@link #append} (a decision)
  * returns a completed future once its line is in the file, so the pipeline acts only after that, without
  * a hop to another thread and back; {@link #record} (an outcome) takes its place in the chain at once and
- * goes out with the next decision, so that a request costs one {@code write}. At open, the chain continues from the file's
- * last line; a torn last line (a crash mid-write) is cut off and the cut recorded.
+ * goes out with the next decision, so that a request costs one {@code write}. At open, the chain
+ * continues from the file's last line; a torn last line (a crash mid-write) is cut off and the cut
+ * recorded.
  */
 public final class AuditLog implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AuditLog.class);

@@ -18,9 +18,9 @@ import java.util.function.Function;
  * connection's TLS, parsing and pipeline would run on one thread whatever the number of cores.
  */
 final class SharedServers {
+    private static final AtomicInteger RANDOM_PORTS = new AtomicInteger();
     private final Vertx vertx;
     private final List<HttpServer> servers;
-    private static final AtomicInteger RANDOM_PORTS = new AtomicInteger();
     private final String deployment;
 
     private SharedServers(Vertx vertx, List<HttpServer> servers, String deployment) {
@@ -53,7 +53,8 @@ final class SharedServers {
             listen = server -> server.listen(address);
         }
         List<HttpServer> servers = new CopyOnWriteArrayList<>();
-        return vertx.deployVerticle(() -> new ServerVerticle(create, listen, servers), new DeploymentOptions().setInstances(instances))
+        return vertx.deployVerticle(() -> new ServerVerticle(create, listen, servers),
+                        new DeploymentOptions().setInstances(instances))
                 .map(id -> new SharedServers(vertx, servers, id));
     }
 
@@ -71,7 +72,8 @@ final class SharedServers {
         private final Function<HttpServer, Future<HttpServer>> listen;
         private final List<HttpServer> servers;
 
-        ServerVerticle(Function<Vertx, HttpServer> create, Function<HttpServer, Future<HttpServer>> listen, List<HttpServer> servers) {
+        ServerVerticle(Function<Vertx, HttpServer> create, Function<HttpServer, Future<HttpServer>> listen,
+                       List<HttpServer> servers) {
             this.create = create;
             this.listen = listen;
             this.servers = servers;
