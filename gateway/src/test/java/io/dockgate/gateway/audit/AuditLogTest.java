@@ -155,4 +155,41 @@ class AuditLogTest {
             assertThat(parsed.toString()).isEqualTo(now);
         }
     }
+
+    @Test
+    void aFailedWriteIsCutBackAndTheChainGoesOnWhenSpaceReturns() throws Exception {
+        // a 16 KiB file system (tmpfs; the tests run as root) fills up under the log
+        Path mount = tmp.resolve("small");
+        Files.createDirectories(mount);
+        Process m = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", mount.toString()).inheritIO().start();
+        assertThat(m.waitFor()).isZero();
+        try {
+            Path file = mount.resolve("audit.log");
+            Path filler = mount.resolve("filler");
+            Files.write(filler, new byte[8192]);
+            int written = 0;
+            Throwable failure = null;
+            try (AuditLog log = AuditLog.open(file)) {
+                for (int i = 1; i <= 200 && failure == null; i++) {
+                    var result = log.append(record(i));
+                    if (result.failed()) {
+                        failure = result.cause();
+                    } else {
+                        written++;
+                    }
+                }
+                assertThat(failure).as("the file system filled up").isNotNull();
+                assertThat(lines(file)).hasSize(written); // nothing of the failed record is left
+                assertThat(AuditVerifier.verify(file).ok()).isTrue();
+                Files.delete(filler);
+                assertThat(log.append(record(1000)).succeeded()).isTrue();
+            }
+            List<String> lines = lines(file);
+            assertThat(lines).hasSize(written + 1);
+            assertThat(lines.get(written)).contains("\"seq\":" + (written + 1), "\"id\":\"r-1000\"");
+            assertThat(AuditVerifier.verify(file).ok()).isTrue();
+        } finally {
+            new ProcessBuilder("umount", mount.toString()).inheritIO().start().waitFor();
+        }
+    }
 }
