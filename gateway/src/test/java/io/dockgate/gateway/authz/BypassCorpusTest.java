@@ -26,6 +26,8 @@ class BypassCorpusTest extends AuthzFixtureTest {
     static String bobsContainer;
     static String bobsExec;
     static String privilegedExecInAlices;
+    /** A hex digit that begins none of alice's containers (bob's first digit when possible): IDs are random. */
+    static String prefixNoneOfAlicesHas;
 
     @BeforeAll
     static void createOthersObjects() throws Exception {
@@ -38,6 +40,11 @@ class BypassCorpusTest extends AuthzFixtureTest {
         String privileged = RawHttp.unix(f.socket(), post("/v1.45/containers/a1/exec", "{\"Cmd\":[\"id\"],\"Privileged\":true}"));
         assertThat(RawHttp.status(privileged)).as(privileged).isEqualTo(201);
         privilegedExecInAlices = RawHttp.body(privileged).replaceAll(".*\"Id\":\"([0-9a-f]+)\".*", "$1").trim();
+        String alices = f.ok("alice", "ps", "-aq", "--no-trunc");
+        prefixNoneOfAlicesHas = (bobsContainer.charAt(0) + "0123456789abcdef").chars()
+                .mapToObj(ch -> String.valueOf((char) ch))
+                .filter(d -> alices.lines().noneMatch(id -> id.startsWith(d)))
+                .findFirst().orElseThrow();
     }
 
     /** One attack: who sends what, and the statuses that count as refused. */
@@ -162,7 +169,8 @@ class BypassCorpusTest extends AuthzFixtureTest {
         c.add(a("another's container by full ID", "alice", post("/v1.45/containers/" + bobsContainer + "/kill", ""), 404));
         c.add(a("start another's exec", "alice", post("/v1.45/exec/" + bobsExec + "/start", "{\"Detach\":true}"), 404));
         c.add(a("inspect another's exec", "alice", get("/v1.45/exec/" + bobsExec + "/json"), 404));
-        c.add(a("an ambiguous ID prefix", "alice", get("/v1.45/containers/0/json"), 404, 400));
+        c.add(a("a one-character ID prefix none of alice's containers has", "alice",
+                get("/v1.45/containers/" + prefixNoneOfAlicesHas + "/json"), 404, 400));
         c.add(a("inspect another's volume", "alice", get("/v1.45/volumes/bobvol"), 404));
         c.add(a("delete another's volume", "alice", "DELETE /v1.45/volumes/bobvol HTTP/1.1\r\nHost: d\r\n\r\n", 404));
         c.add(a("mount another's volume through Binds", "alice", create(withHost("{\"Binds\":[\"bobvol:/d\"]}")), 403));
