@@ -262,12 +262,12 @@ public final class Daemon {
                     authorizer.install(p);
                     LOG.info("authorization policy {} reloaded: {} binding(s){}", file, p.bindings().size(),
                             authorizer.dryRun() ? ", DRY RUN" : "");
-                    audit.record(new java.util.LinkedHashMap<>(java.util.Map.of("type", "policy", "time", Instant.now().toString(),
+                    audit.record(new java.util.LinkedHashMap<>(java.util.Map.of("type", "policy", "time", AuditLog.now(),
                             "event", "reloaded", "file", file.toString())));
                 })
                 .onFailure(e -> {
                     LOG.error("policy reload failed, keeping the policy in force: {}", e.getMessage());
-                    audit.record(new java.util.LinkedHashMap<>(java.util.Map.of("type", "policy", "time", Instant.now().toString(),
+                    audit.record(new java.util.LinkedHashMap<>(java.util.Map.of("type", "policy", "time", AuditLog.now(),
                             "event", "reload-refused", "file", file.toString(), "reason", String.valueOf(e.getMessage()))));
                 })
                 .mapEmpty();
@@ -285,7 +285,7 @@ public final class Daemon {
     private void auditRejection(HandshakeRejection r) {
         java.util.Map<String, Object> rec = new java.util.LinkedHashMap<>();
         rec.put("type", "handshake");
-        rec.put("time", Instant.now().toString());
+        rec.put("time", AuditLog.now());
         rec.put("listener", r.listener());
         rec.put("remote", r.remote());
         rec.put("decision", "deny");

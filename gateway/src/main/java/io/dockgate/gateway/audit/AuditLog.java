@@ -175,6 +175,9 @@ public final class AuditLog implements AutoCloseable {
      * so that a request usually costs one write. A failure is logged.
      */
     public void record(Map<String, Object> fields) {
+        if (closed) {
+            return; // outcomes of requests that end while the daemon stops, after the log's last write
+        }
         try {
             write(fields, false);
         } catch (IOException | RuntimeException e) {
