@@ -2,7 +2,6 @@ package io.dockgate.gateway.listen;
 
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.ClientAuth;
-import io.vertx.core.net.JdkSSLEngineOptions;
 import io.vertx.core.net.KeyCertOptions;
 import io.vertx.core.net.TrustOptions;
 import java.util.LinkedHashSet;
@@ -36,7 +35,7 @@ final class ServerOptionsFactory {
     static HttpServerOptions mutualTls(ReloadableTls tls) {
         HttpServerOptions options = base()
                 .setSsl(true)
-                .setSslEngineOptions(new JdkSSLEngineOptions())
+                .setSslEngineOptions(new ServerSslContexts())
                 .setKeyCertOptions(KeyCertOptions.wrap(tls.keyManager()))
                 .setTrustOptions(TrustOptions.wrap(tls.trustManager()))
                 .setClientAuth(ClientAuth.REQUIRED)

@@ -1,0 +1,98 @@
+package io.dockgate.gateway.listen;
+
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.IdentityCipherSuiteFilter;
+import io.netty.handler.ssl.JdkSslContext;
+import io.netty.handler.ssl.SslContext;
+import io.vertx.core.net.JdkSSLEngineOptions;
+import io.vertx.core.spi.tls.SslContextFactory;
+import java.security.GeneralSecurityException;
+import java.util.Set;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.TrustManagerFactory;
+
+/**
+ * The JDK engine with the server's {@link SSLContext} built here, from the listener's own key and trust
+ * managers, and handed to Netty as a ready {@link JdkSslContext}.
+ *
+ * <p>Vert.x's default factory goes through Netty's {@code SslContextBuilder}, whose server context class
+ * probes once per JVM whether it may wrap trust managers: it parses a built-in PEM key through
+ * BouncyCastle (instantiating the whole BouncyCastle JCA provider, some 400 classes and 2 MiB of
+ * service tables), builds a key store and loads the JDK's CA bundle, all kept for the life of the
+ * daemon. None of it serves a listener whose managers are already given: about 4 MiB of metaspace and
+ * 2-4 MiB of heap less. Server contexts only; the daemon makes no TLS client connections.
+ */
+final class ServerSslContexts extends JdkSSLEngineOptions {
+
+    ServerSslContexts() {
+    }
+
+    @Override
+    public SslContextFactory sslContextFactory() {
+        return new Factory();
+    }
+
+    @Override
+    public ServerSslContexts copy() {
+        return new ServerSslContexts();
+    }
+
+    private static final class Factory implements SslContextFactory {
+        private boolean forClient;
+        private ClientAuth clientAuth = ClientAuth.NONE;
+        private KeyManagerFactory keyManagers;
+        private TrustManagerFactory trustManagers;
+        private Set<String> cipherSuites;
+
+        @Override
+        public SslContextFactory forClient(boolean forClient) {
+            this.forClient = forClient;
+            return this;
+        }
+
+        @Override
+        public SslContextFactory clientAuth(ClientAuth clientAuth) {
+            this.clientAuth = clientAuth;
+            return this;
+        }
+
+        @Override
+        public SslContextFactory keyMananagerFactory(KeyManagerFactory kmf) {
+            this.keyManagers = kmf;
+            return this;
+        }
+
+        @Override
+        public SslContextFactory trustManagerFactory(TrustManagerFactory tmf) {
+            this.trustManagers = tmf;
+            return this;
+        }
+
+        @Override
+        public SslContextFactory enabledCipherSuites(Set<String> enabledCipherSuites) {
+            this.cipherSuites = enabledCipherSuites;
+            return this;
+        }
+
+        @Override
+        public SslContext create() throws SSLException {
+            if (forClient) {
+                throw new SSLException("dockgate's TLS engine options serve listeners only, not clients");
+            }
+            if (keyManagers == null || trustManagers == null) {
+                throw new SSLException("a mutual-TLS listener needs its key and trust managers");
+            }
+            try {
+                SSLContext context = SSLContext.getInstance("TLS");
+                context.init(keyManagers.getKeyManagers(), trustManagers.getTrustManagers(), null);
+                // protocols are set on each engine by Vert.x (enabledSecureTransportProtocols)
+                return new JdkSslContext(context, false, cipherSuites == null || cipherSuites.isEmpty() ? null : cipherSuites,
+                        IdentityCipherSuiteFilter.INSTANCE, null, clientAuth, null, false);
+            } catch (GeneralSecurityException e) {
+                throw new SSLException("cannot initialise the listener's TLS context: " + e.getMessage(), e);
+            }
+        }
+    }
+}
