@@ -27,6 +27,15 @@ public final class Main implements Runnable {
         // Shims and runc are spawned on every container start: vfork spawns them without the extra exec
         // of jspawnhelper. Read once, when the first process starts.
         System.setProperty("jdk.lang.Process.launchMechanism", "VFORK");
+        // Netty's pooled allocator in 1 MiB chunks instead of its adaptive one: the daemon's buffers are
+        // small (request heads, TLS records, stream frames), and idle it keeps about 3.5 MiB less
+        // resident (docs/benchmarks.md, session 5). Read when Netty's allocator class first loads; a
+        // -D on the command line wins.
+        System.setProperty("io.netty.allocator.type", System.getProperty("io.netty.allocator.type", "pooled"));
+        System.setProperty("io.netty.allocator.maxOrder", System.getProperty("io.netty.allocator.maxOrder", "7"));
+        // Netty's buffer-allocation events for Flight Recorder: registering them initialises JFR's whole
+        // event metadata (130 classes, about 2 MiB) in a daemon that never records.
+        System.setProperty("io.netty.jfr.enabled", System.getProperty("io.netty.jfr.enabled", "false"));
         System.exit(run(args));
     }
 
