@@ -4,14 +4,13 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vertx.core.Future;
 import java.io.ByteArrayOutputStream;
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.RandomAccessFile;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -55,6 +54,8 @@ public final class AuditLog implements AutoCloseable {
     });
 
     private final Path file;
+    /** Appends go through the stream (one write(2), no channel bookkeeping); the channel cuts and syncs. */
+    private final FileOutputStream out;
     private final FileChannel channel;
     private final MessageDigest sha256;
     private final ReentrantLock lock = new ReentrantLock();
@@ -79,9 +80,10 @@ public final class AuditLog implements AutoCloseable {
         }
     }
 
-    private AuditLog(Path file, FileChannel channel, long seq, String prev) throws IOException, NoSuchAlgorithmException {
+    private AuditLog(Path file, FileOutputStream out, long seq, String prev) throws IOException, NoSuchAlgorithmException {
         this.file = file;
-        this.channel = channel;
+        this.out = out;
+        this.channel = out.getChannel();
         this.seq = seq;
         this.prev = utf8(prev);
         this.writtenSeq = seq;
@@ -121,12 +123,12 @@ public final class AuditLog implements AutoCloseable {
                 prev = hex(last);
             }
         }
-        FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+        FileOutputStream out = new FileOutputStream(file.toFile(), true);
         AuditLog log;
         try {
-            log = new AuditLog(file, channel, seq, prev);
+            log = new AuditLog(file, out, seq, prev);
         } catch (NoSuchAlgorithmException e) {
-            channel.close();
+            out.close();
             throw new IOException(e);
         }
         if (torn > 0) {
@@ -244,11 +246,8 @@ public final class AuditLog implements AutoCloseable {
             return;
         }
         try {
-            ByteBuffer buffer = ByteBuffer.wrap(pending.array(), 0, pending.size());
-            while (buffer.hasRemaining()) {
-                channel.write(buffer);
-            }
-            written = channel.position();
+            out.write(pending.array(), 0, pending.size());
+            written += pending.size();
             writtenSeq = seq;
             writtenPrev = prev;
         } catch (IOException | RuntimeException e) {
@@ -367,7 +366,7 @@ public final class AuditLog implements AutoCloseable {
                 // logged by flush
             }
             channel.force(false);
-            channel.close();
+            out.close();
         } catch (IOException e) {
             LOG.warn("audit log {}: close failed: {}", file, e.toString());
         } finally {
