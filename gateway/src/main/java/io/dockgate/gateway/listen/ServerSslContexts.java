@@ -19,10 +19,10 @@ import javax.net.ssl.TrustManagerFactory;
  *
  * <p>Vert.x's default factory goes through Netty's {@code SslContextBuilder}, whose server context class
  * probes once per JVM whether it may wrap trust managers: it parses a built-in PEM key through
- * BouncyCastle (instantiating the whole BouncyCastle JCA provider, some 400 classes and 2 MiB of
- * service tables), builds a key store and loads the JDK's CA bundle, all kept for the life of the
- * daemon. None of it serves a listener whose managers are already given: about 4 MiB of metaspace and
- * 2-4 MiB of heap less. Server contexts only; the daemon makes no TLS client connections.
+ * BouncyCastle, which instantiates BouncyCastle's whole JCA provider (its service tables stay on the
+ * heap), and builds a key store and key manager factory. None of it serves a listener whose managers
+ * are already given: about 410 classes fewer and 3-4 MiB less idle RSS (docs/benchmarks.md, session 5).
+ * Server contexts only; the daemon makes no TLS client connections.
  */
 final class ServerSslContexts extends JdkSSLEngineOptions {
 
