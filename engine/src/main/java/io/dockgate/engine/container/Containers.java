@@ -113,7 +113,7 @@ public final class Containers implements AutoCloseable {
         attrs.put("image", c.imageRef());
         attrs.put("name", c.name().startsWith("/") ? c.name().substring(1) : c.name());
         attrs.putAll(Events.attributes(extra));
-        events.emit("container", action, c.id(), attrs);
+        events.emit("container", action, c.id(), attrs, c.spec().labels() == null ? Map.of() : c.spec().labels());
     }
 
     private void emitVolumes(ContainerRecord c, String action) {
@@ -122,7 +122,8 @@ public final class Containers implements AutoCloseable {
                 events.emit("volume", action, m.source(), action.equals("mount")
                         ? Events.attributes("container", c.id(), "destination", m.target(), "driver", "local", "propagation", "",
                         "read/write", Boolean.toString(!m.readOnly()))
-                        : Events.attributes("container", c.id(), "driver", "local"));
+                        : Events.attributes("container", c.id(), "driver", "local"),
+                        c.spec().labels() == null ? Map.of() : c.spec().labels()); // the container's owner mounted it
             }
         }
     }

@@ -27,12 +27,17 @@ public final class Events {
 
     /** Emits an event now; attributes may be given as alternating keys and values. */
     public void emit(String type, String action, String id, Map<String, String> attributes) {
+        emit(type, action, id, attributes, Map.of());
+    }
+
+    /** Emits an event about an object with labels that scope who may see it (see {@link Event#scope()}). */
+    public void emit(String type, String action, String id, Map<String, String> attributes, Map<String, String> scope) {
         Event e;
         synchronized (recent) {
             Instant now = Instant.now();
             long nano = Math.max(now.getEpochSecond() * 1_000_000_000L + now.getNano(), lastNano + 1); // strictly increasing
             lastNano = nano;
-            e = new Event(type, action, id, Map.copyOf(new LinkedHashMap<>(attributes)), nano);
+            e = new Event(type, action, id, Map.copyOf(new LinkedHashMap<>(attributes)), nano, scope == null ? Map.of() : Map.copyOf(scope));
             recent.addLast(e);
             if (recent.size() > KEEP) {
                 recent.removeFirst();

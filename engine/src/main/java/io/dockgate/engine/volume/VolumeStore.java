@@ -95,7 +95,7 @@ public final class VolumeStore {
         AtomicFiles.write(tmp.resolve("volume.json"), JSON.writeValueAsBytes(v), AtomicFiles.PRIVATE);
         Files.move(tmp, dir, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         volumes.put(n, v);
-        events.emit("volume", "create", n, io.dockgate.engine.events.Events.attributes("driver", "local"));
+        events.emit("volume", "create", n, io.dockgate.engine.events.Events.attributes("driver", "local"), v.labels());
         return v;
     }
 
@@ -152,9 +152,9 @@ public final class VolumeStore {
             Path dir = root.resolve(name);
             Path trash = root.resolve(".rm-" + name);
             Files.move(dir, trash, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            volumes.remove(name);
+            Volume removed = volumes.remove(name);
             LayerStore.deleteTree(trash);
-            events.emit("volume", "destroy", name, io.dockgate.engine.events.Events.attributes("driver", "local"));
+            events.emit("volume", "destroy", name, io.dockgate.engine.events.Events.attributes("driver", "local"), removed.labels());
         }
     }
 

@@ -54,8 +54,7 @@ public final class EventsApi {
         Promise<Void> done = Promise.promise();
         Events.Subscription[] subscription = new Events.Subscription[1];
         subscription[0] = engine.events().subscribe(since, e -> {
-            if (until != null && e.timeNano() > until || !matches(e, filters)
-                    || e.type().equals("container") && !request.access().sees(e.attributes())) {
+            if (until != null && e.timeNano() > until || !matches(e, filters) || !visible(e, request)) {
                 return;
             }
             Buffer line = Buffer.buffer(DockerJson.MAPPER.valueToTree(json(e)).toString() + "\n");
@@ -75,6 +74,14 @@ public final class EventsApi {
             subscription[0].close();
             return response.ended() ? Future.succeededFuture() : response.end();
         });
+    }
+
+    /**
+     * A caller scoped to its own objects sees the events of its containers (and of the volumes they mount)
+     * and of its volumes; image events concern shared images and are seen by all.
+     */
+    private static boolean visible(Event e, ApiRequest request) {
+        return e.type().equals("image") || request.access().sees(e.scope());
     }
 
     private static long nanos(Instant t) {

@@ -142,12 +142,19 @@ class AuthorizationCliTest extends AuthzFixtureTest {
     @Test
     void anOperatorsStreamsAndEventsAreTheirOwn() throws Exception {
         String since = f.root("version", "-f", "{{.Server.Version}}").stdout().isEmpty() ? "" : String.valueOf(System.currentTimeMillis() / 1000 - 1);
-        f.ok("bob", "run", "--rm", "--name", "bob-event", "busybox", "true");
-        f.ok("alice", "run", "--rm", "--name", "alice-event", "busybox", "true");
+        f.ok("bob", "run", "--rm", "--name", "bob-event", "-v", "bob-event-vol:/d", "busybox", "true");
+        f.ok("bob", "volume", "rm", "bob-event-vol");
+        f.ok("alice", "run", "--rm", "--name", "alice-event", "-v", "alice-event-vol:/d", "busybox", "true");
+        f.ok("alice", "volume", "rm", "alice-event-vol");
         String until = String.valueOf(System.currentTimeMillis() / 1000 + 1);
-        String events = f.ok("alice", "events", "--since", since, "--until", until, "--format", "{{.Actor.Attributes.name}} {{.Action}}");
-        assertThat(events).contains("alice-event start").doesNotContain("bob-event");
-        assertThat(f.root("events", "--since", since, "--until", until, "--format", "{{.Actor.Attributes.name}}").stdout())
-                .contains("alice-event", "bob-event");
+        String format = "{{.Type}} {{.Actor.ID}} {{.Actor.Attributes.name}} {{.Action}}";
+        String events = f.ok("alice", "events", "--since", since, "--until", until, "--format", format);
+        // a volume's create and destroy are its owner's, its mount and unmount the mounting container's owner's
+        assertThat(events).contains("alice-event start", "volume alice-event-vol <no value> create",
+                "volume alice-event-vol <no value> mount", "volume alice-event-vol <no value> unmount",
+                "volume alice-event-vol <no value> destroy").doesNotContain("bob-event");
+        assertThat(f.root("events", "--since", since, "--until", until, "--format", format).stdout())
+                .contains("alice-event", "bob-event start", "volume bob-event-vol <no value> create", "volume bob-event-vol <no value> mount",
+                        "volume bob-event-vol <no value> destroy");
     }
 }
