@@ -43,7 +43,6 @@ public final class AuditLog implements AutoCloseable {
     static final String GENESIS = "0".repeat(64);
     private static final byte[] SEQ = utf8("{\"seq\":");
     private static final byte[] PREV = utf8(",\"prev\":\"");
-    private static final HexFormat HEX = HexFormat.of();
     private static final long FLUSH_MS = 20;
     private static final int MAX_PENDING = 64 * 1024;
     /** Writes records nobody waits for when no awaited record took them along. */
@@ -71,14 +70,36 @@ public final class AuditLog implements AutoCloseable {
 
     /** A byte buffer whose array the digest and the write read in place. */
     private static final class Lines extends ByteArrayOutputStream {
+        /** A per-thread buffer that grew past this goes back to this size after use. */
+        private static final int KEEP = 8192;
+
         Lines() {
-            super(8192);
+            super(1024);
         }
 
         byte[] array() {
             return buf;
         }
+
+        /** A non-negative number in decimal, without a String. */
+        void writeAscii(long n) {
+            if (n >= 10) {
+                writeAscii(n / 10);
+            }
+            write((int) ('0' + n % 10));
+        }
+
+        /** Empties the buffer, and lets go of an array an unusually large record grew. */
+        void release() {
+            reset();
+            if (buf.length > KEEP) {
+                buf = new byte[1024];
+            }
+        }
     }
+
+    /** Each thread serialises its records into a buffer of its own, reused: no per-record arrays. */
+    private static final ThreadLocal<Lines> SCRATCH = ThreadLocal.withInitial(Lines::new);
 
     private AuditLog(Path file, FileOutputStream out, long seq, String prev) throws IOException, NoSuchAlgorithmException {
         this.file = file;
@@ -191,7 +212,17 @@ public final class AuditLog implements AutoCloseable {
         if (closed) {
             throw new IOException("audit log closed");
         }
-        byte[] body = serialize(fields); // "{...}", outside the lock
+        Lines body = SCRATCH.get();
+        try {
+            serialize(fields, body); // "{...}", outside the lock, into this thread's buffer
+            chain(body, now);
+        } finally {
+            body.release();
+        }
+    }
+
+    /** Numbers, links and queues (or writes) a serialised record. */
+    private void chain(Lines body, boolean now) throws IOException {
         lock.lock();
         try {
             if (closed) {
@@ -200,18 +231,18 @@ public final class AuditLog implements AutoCloseable {
             long next = seq + 1;
             int start = pending.size();
             pending.write(SEQ);
-            pending.write(utf8(Long.toString(next)));
+            pending.writeAscii(next);
             pending.write(PREV);
             pending.write(prev);
             pending.write('"');
-            if (body.length > 2) {
+            if (body.size() > 2) {
                 pending.write(',');
             }
-            pending.write(body, 1, body.length - 1);
+            pending.write(body.array(), 1, body.size() - 1);
             sha256.update(pending.array(), start, pending.size() - start);
             pending.write('\n');
             seq = next;
-            prev = utf8(HEX.formatHex(sha256.digest()));
+            prev = hexBytes(sha256.digest());
             if (now || pending.size() >= MAX_PENDING) {
                 flush();
             } else if (!flushScheduled) {
@@ -268,10 +299,14 @@ public final class AuditLog implements AutoCloseable {
     /** A record as one JSON object, through Jackson's streaming generator (no tree, no serializer lookup). */
     static byte[] serialize(Map<String, Object> fields) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream(512);
+        serialize(fields, out);
+        return out.toByteArray();
+    }
+
+    private static void serialize(Map<String, Object> fields, ByteArrayOutputStream out) throws IOException {
         try (JsonGenerator g = JSON.getFactory().createGenerator(out)) {
             value(g, fields);
         }
-        return out.toByteArray();
     }
 
     private static void value(JsonGenerator g, Object v) throws IOException {
@@ -342,6 +377,18 @@ public final class AuditLog implements AutoCloseable {
     }
 
     private static final ThreadLocal<Second> SECOND = ThreadLocal.withInitial(Second::new);
+
+    private static final byte[] HEX_DIGITS = utf8("0123456789abcdef");
+
+    /** A digest as lower-case hex, in ASCII bytes. */
+    private static byte[] hexBytes(byte[] digest) {
+        byte[] hex = new byte[digest.length * 2];
+        for (int i = 0; i < digest.length; i++) {
+            hex[2 * i] = HEX_DIGITS[(digest[i] >> 4) & 0xf];
+            hex[2 * i + 1] = HEX_DIGITS[digest[i] & 0xf];
+        }
+        return hex;
+    }
 
     static String hex(byte[] line) {
         try {

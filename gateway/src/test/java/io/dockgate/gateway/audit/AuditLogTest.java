@@ -61,6 +61,51 @@ class AuditLogTest {
     }
 
     @Test
+    void recordsFromManyThreadsOfEverySizeChainInOrder() throws Exception {
+        Path file = tmp.resolve("audit/audit.log");
+        int threads = 4;
+        int perThread = 300;
+        try (AuditLog log = AuditLog.open(file)) {
+            List<Thread> writers = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int writer = t;
+                Thread w = new Thread(() -> {
+                    for (int i = 0; i < perThread; i++) {
+                        Map<String, Object> m = record(i);
+                        m.put("writer", writer);
+                        // now and then a record far larger than a thread's reused buffer keeps, then small ones again
+                        m.put("padding", "x".repeat(i % 50 == 7 ? 20_000 + i : i % 40));
+                        if (i % 2 == 0) {
+                            log.append(m);
+                        } else {
+                            log.record(m);
+                        }
+                    }
+                });
+                w.start();
+                writers.add(w);
+            }
+            for (Thread w : writers) {
+                w.join();
+            }
+        }
+        List<String> lines = lines(file);
+        assertThat(lines).hasSize(threads * perThread);
+        var strict = AuditLog.JSON.reader().with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (int i = 0; i < lines.size(); i++) {
+            var node = strict.readTree(lines.get(i)); // one object per line, nothing after it
+            assertThat(node.path("seq").asLong()).isEqualTo(i + 1);
+            assertThat(seen.add(node.path("writer").asInt() + "/" + node.path("id").asText())).isTrue();
+            int n = Integer.parseInt(node.path("id").asText().substring(2));
+            assertThat(node.path("padding").asText()).hasSize(n % 50 == 7 ? 20_000 + n : n % 40);
+        }
+        AuditVerifier.Result r = AuditVerifier.verify(file);
+        assertThat(r.ok()).as(r.problem().orElse("")).isTrue();
+        assertThat(r.records()).isEqualTo(threads * perThread);
+    }
+
+    @Test
     void aTornLastLineIsCutAndTheCutRecorded() throws Exception {
         Path file = writeLog(5);
         Files.writeString(file, "{\"seq\":6,\"prev\":\"abc", java.nio.file.StandardOpenOption.APPEND);
