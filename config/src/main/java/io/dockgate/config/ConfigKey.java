@@ -5,7 +5,8 @@ import java.util.Optional;
 
 /**
  * Every key the daemon configuration file accepts. Names and meanings follow dockerd's daemon.json
- * where the concept is the same; {@code tlscrl}, {@code insecure-tcp-loopback}, the authorization and audit keys are dockgate's own.
+ * where the concept is the same; {@code tlscrl}, {@code insecure-tcp-loopback}, the authorization and audit keys and the
+ * connection limits are dockgate's own.
  */
 public enum ConfigKey {
     HOSTS("hosts", Type.STRING_LIST, "-H"),
@@ -24,11 +25,13 @@ public enum ConfigKey {
     AUTHZ_POLICY("authorization-policy", Type.STRING, "--authz-policy"),
     AUTHZ_DRY_RUN("authorization-dry-run", Type.BOOLEAN, "--authz-dry-run"),
     AUDIT_LOG("audit-log", Type.STRING, "--audit-log"),
-    MAX_REQUEST_BODY("max-request-body", Type.STRING, "--max-request-body");
+    MAX_REQUEST_BODY("max-request-body", Type.STRING, "--max-request-body"),
+    MAX_CONNECTIONS_PER_IDENTITY("max-connections-per-identity", Type.INTEGER, "--max-connections-per-identity"),
+    IDLE_CONNECTION_TIMEOUT("idle-connection-timeout", Type.INTEGER, "--idle-connection-timeout");
 
     /** The JSON types a key may take. */
     public enum Type {
-        STRING("a string"), BOOLEAN("a boolean"), STRING_LIST("an array of strings");
+        STRING("a string"), BOOLEAN("a boolean"), STRING_LIST("an array of strings"), INTEGER("a whole number");
 
         private final String description;
 

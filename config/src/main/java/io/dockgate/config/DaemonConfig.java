@@ -18,10 +18,11 @@ import java.util.Optional;
  * @param logLevel   debug, info, warn or error; default info
  * @param configFile the file that was read, if any
  * @param authz      authorization policy, audit log and request limits
+ * @param connections limits on client connections
  */
 public record DaemonConfig(List<ListenAddress> hosts, Optional<TlsConfig> tls, boolean insecureTcpLoopback,
                            String group, Path dataRoot, Path execRoot, Path pidfile, String logLevel,
-                           Optional<Path> configFile, AuthzConfig authz) {
+                           Optional<Path> configFile, AuthzConfig authz, ConnectionLimits connections) {
     public static final String DEFAULT_SOCKET = "unix:///var/run/dockgate.sock";
     public static final String DEFAULT_GROUP = "docker";
     public static final Path DEFAULT_DATA_ROOT = Path.of("/var/lib/dockgate");
@@ -57,5 +58,25 @@ public record DaemonConfig(List<ListenAddress> hosts, Optional<TlsConfig> tls, b
      * @param maxRequestBody the largest JSON body read before a decision ({@code --max-request-body}); over it: 413
      */
     public record AuthzConfig(Optional<Path> policy, boolean dryRun, Path auditLog, long maxRequestBody) {
+    }
+
+    /** Default limit on the connections one identity holds open at once. */
+    public static final int DEFAULT_MAX_CONNECTIONS_PER_IDENTITY = 512;
+    /** Default time a connection may sit idle between requests, in seconds. */
+    public static final int DEFAULT_IDLE_CONNECTION_TIMEOUT = 300;
+
+    /**
+     * Limits on client connections (dockerd has neither).
+     *
+     * @param maxPerIdentity        connections one identity (certificate CN, or Unix uid) may hold open at once
+     *                              ({@code --max-connections-per-identity}); requests on one more are answered 429
+     *                              and it is closed; 0: no limit. Root on the Unix socket is not limited.
+     * @param idleTimeoutSeconds    a connection with no request in progress and no byte read or written for this
+     *                              long is closed ({@code --idle-connection-timeout}); streams (events, logs
+     *                              --follow, wait, attach, exec) are never cut; 0: never
+     */
+    public record ConnectionLimits(int maxPerIdentity, int idleTimeoutSeconds) {
+        public static final ConnectionLimits DEFAULTS = new ConnectionLimits(DEFAULT_MAX_CONNECTIONS_PER_IDENTITY,
+                DEFAULT_IDLE_CONNECTION_TIMEOUT);
     }
 }

@@ -130,6 +130,12 @@ public final class DaemonConfigLoader {
                 }
                 return List.copyOf(list);
             }
+            case INTEGER -> {
+                if (!node.isIntegralNumber() || !node.canConvertToInt()) {
+                    throw wrongType(key, node, where);
+                }
+                return node.intValue();
+            }
             default -> throw new IllegalStateException(key.type().name());
         }
     }
@@ -217,10 +223,25 @@ public final class DaemonConfigLoader {
             throw new ConfigException(values.get(ConfigKey.AUTHZ_DRY_RUN).source() + ": dry-run needs a policy ("
                     + ConfigKey.AUTHZ_POLICY.flag() + ")");
         }
+        DaemonConfig.ConnectionLimits connections = new DaemonConfig.ConnectionLimits(
+                count(values, ConfigKey.MAX_CONNECTIONS_PER_IDENTITY, DaemonConfig.DEFAULT_MAX_CONNECTIONS_PER_IDENTITY, 1_000_000),
+                count(values, ConfigKey.IDLE_CONNECTION_TIMEOUT, DaemonConfig.DEFAULT_IDLE_CONNECTION_TIMEOUT, 30 * 24 * 3600));
         return new DaemonConfig(hosts, tls, insecure, group, dataRoot,
                 optionalPath(values, ConfigKey.EXEC_ROOT).orElse(DaemonConfig.DEFAULT_EXEC_ROOT),
                 optionalPath(values, ConfigKey.PIDFILE).orElse(DaemonConfig.DEFAULT_PIDFILE),
-                logLevel, fileRead, authz);
+                logLevel, fileRead, authz, connections);
+    }
+
+    /** A whole number from 0 (no limit) to max, or the default when not set. */
+    private static int count(Map<ConfigKey, Sourced> values, ConfigKey key, int defaultValue, int max) {
+        if (!values.containsKey(key)) {
+            return defaultValue;
+        }
+        Sourced v = values.get(key);
+        if (!(v.value() instanceof Number n) || n.longValue() < 0 || n.longValue() > max) {
+            throw new ConfigException(v.source() + ": must be a whole number from 0 (no limit) to " + max + ", found " + v.value());
+        }
+        return n.intValue();
     }
 
     private static boolean bool(Map<ConfigKey, Sourced> values, ConfigKey key) {

@@ -155,4 +155,26 @@ class DaemonConfigLoaderTest {
         assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(ConfigKey.MAX_REQUEST_BODY, "100"), Optional.of(file("{}"))))
                 .isInstanceOf(ConfigException.class).hasMessage("flag --max-request-body: must be at least 1k");
     }
+
+    @Test
+    void connectionLimits() throws Exception {
+        DaemonConfig defaults = DaemonConfigLoader.load(Map.of(), Optional.of(file("{}")));
+        assertThat(defaults.connections()).isEqualTo(new DaemonConfig.ConnectionLimits(512, 300));
+
+        DaemonConfig set = DaemonConfigLoader.load(Map.of(ConfigKey.IDLE_CONNECTION_TIMEOUT, 0),
+                Optional.of(file("{\"max-connections-per-identity\": 16}")));
+        assertThat(set.connections()).isEqualTo(new DaemonConfig.ConnectionLimits(16, 0));
+
+        Path f = file("{\"max-connections-per-identity\": -1}");
+        assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(), Optional.of(f))).isInstanceOf(ConfigException.class)
+                .hasMessage(f + ":1: key \"max-connections-per-identity\": must be a whole number from 0 (no limit) to 1000000, found -1");
+        Path g = file("{\"idle-connection-timeout\": \"5m\"}");
+        assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(), Optional.of(g)))
+                .hasMessageContaining("key \"idle-connection-timeout\" must be a whole number, found string");
+        Path h = file("{\"idle-connection-timeout\": 1.5}");
+        assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(), Optional.of(h)))
+                .hasMessageContaining("key \"idle-connection-timeout\" must be a whole number, found number");
+        assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(ConfigKey.IDLE_CONNECTION_TIMEOUT, 99_999_999), Optional.of(file("{}"))))
+                .hasMessage("flag --idle-connection-timeout: must be a whole number from 0 (no limit) to 2592000, found 99999999");
+    }
 }

@@ -135,6 +135,7 @@ public final class Daemon {
                 new DockerHeaders(engine.version().version()), stats, authorizer, new Limiter(), new EngineFacts(engine),
                 audit, config.authz().maxRequestBody());
         handshakeListeners.add(this::auditRejection);
+        connections.limits(config.connections());
         connections.framing(info -> new io.dockgate.gateway.http.FramingGuard(pipeline::mayHijack,
                 (line, reason) -> pipeline.framingRefused(info, line, reason)));
         UnixAccounts accounts = new UnixAccounts();

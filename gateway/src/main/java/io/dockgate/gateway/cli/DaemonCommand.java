@@ -72,6 +72,12 @@ public final class DaemonCommand implements Callable<Integer> {
     @Option(names = "--max-request-body", paramLabel = "SIZE",
             description = "largest create/exec/update body read before the decision (default 4m); larger: 413")
     String maxRequestBody;
+    @Option(names = "--max-connections-per-identity", paramLabel = "N",
+            description = "connections one identity may hold open at once (default 512; 0: no limit; root on the Unix socket is not limited)")
+    Integer maxConnectionsPerIdentity;
+    @Option(names = "--idle-connection-timeout", paramLabel = "SECONDS",
+            description = "close a connection idle this long between requests (default 300; 0: never; streams are never cut)")
+    Integer idleConnectionTimeout;
 
     Map<ConfigKey, Object> flags() {
         Map<ConfigKey, Object> flags = new EnumMap<>(ConfigKey.class);
@@ -94,6 +100,8 @@ public final class DaemonCommand implements Callable<Integer> {
         put(flags, ConfigKey.AUTHZ_DRY_RUN, authzDryRun);
         put(flags, ConfigKey.AUDIT_LOG, auditLog);
         put(flags, ConfigKey.MAX_REQUEST_BODY, maxRequestBody);
+        put(flags, ConfigKey.MAX_CONNECTIONS_PER_IDENTITY, maxConnectionsPerIdentity);
+        put(flags, ConfigKey.IDLE_CONNECTION_TIMEOUT, idleConnectionTimeout);
         return flags;
     }
 

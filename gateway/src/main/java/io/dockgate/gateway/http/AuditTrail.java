@@ -21,10 +21,13 @@ final class AuditTrail {
     private final AtomicBoolean ended = new AtomicBoolean();
     private volatile boolean decided;
     private volatile Runnable onEnd = () -> { };
+    private final java.util.function.IntConsumer finished;
 
-    AuditTrail(AuditLog log, String id, HttpServerRequest http) {
+    /** @param finished told the outcome's status once the request is over (101: it became a raw stream) */
+    AuditTrail(AuditLog log, String id, HttpServerRequest http, java.util.function.IntConsumer finished) {
         this.log = log;
         this.id = id;
+        this.finished = finished;
         request.put("remote", String.valueOf(http.remoteAddress()));
         request.put("method", http.method().name());
         request.put("uri", http.uri());
@@ -93,5 +96,6 @@ final class AuditTrail {
         if (status != 101) {
             onEnd.run();
         }
+        finished.accept(status);
     }
 }

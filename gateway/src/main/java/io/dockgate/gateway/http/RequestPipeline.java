@@ -11,6 +11,7 @@ import io.dockgate.gateway.authz.Decision;
 import io.dockgate.gateway.authz.EngineFacts;
 import io.dockgate.gateway.authz.Limiter;
 import io.dockgate.gateway.authz.RequestFacts;
+import io.dockgate.gateway.authz.Subjects;
 import io.dockgate.gateway.authz.Target;
 import io.dockgate.gateway.listen.ConnectionInfo;
 import io.dockgate.gateway.listen.ConnectionRegistry;
@@ -33,7 +34,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * The request pipeline, assembled here and nowhere else. In order:
  * <ol>
  *   <li>request id and the Docker headers every response carries;</li>
- *   <li>authenticate: the principal of the connection (certificate or SO_PEERCRED);</li>
+ *   <li>authenticate: the principal of the connection (certificate or SO_PEERCRED); a connection beyond its
+ *       identity's connection limit gets 429 and is closed;</li>
  *   <li>canonicalise: the path decoded once into segments, the version prefix checked;</li>
  *   <li>route: the operation named by the catalog, or 404 {@code page not found};</li>
  *   <li>authorize, phase one: may this caller do this operation at all (before any body is read);</li>
@@ -55,6 +57,8 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
     private static final Set<String> HOST_PATHS = Set.of("container.create", "volume.create");
     /** Operations whose connection may become a raw stream. */
     private static final Set<String> HIJACKS = Set.of("container.attach", "exec.start");
+    /** The rule of a refusal on a connection over its identity's connection limit (the connection is then closed). */
+    static final String CONNECTION_LIMIT = "connection-limit";
 
     private final ConnectionRegistry connections;
     private final OperationCatalog catalog;
@@ -88,11 +92,18 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
         http.pause(); // nothing is read before the route decides what to do with the body
         HttpServerResponse response = http.response();
         headers.apply(response);
-        AuditTrail trail = new AuditTrail(audit, id, http);
+        ConnectionInfo connection = connections.get(http.connection());
+        if (connection != null) {
+            connection.requestStarted();
+        }
+        AuditTrail trail = new AuditTrail(audit, id, http, status -> {
+            if (connection != null) {
+                connection.requestEnded(status == 101);
+            }
+        });
         response.endHandler(v -> trail.outcome(response.getStatusCode(), response.bytesWritten(), false));
         response.closeHandler(v -> trail.outcome(response.getStatusCode(), response.bytesWritten(), true));
 
-        ConnectionInfo connection = connections.get(http.connection());
         Future<Principal> principal = connection != null ? connection.principal()
                 : Future.failedFuture(new EngineException(ErrorKind.UNAUTHENTICATED, "unknown connection"));
         principal
@@ -100,6 +111,11 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
                         "caller could not be identified: " + e.getMessage())))
                 .compose(p -> {
                     trail.principal(p);
+                    Optional<String> tooMany = connection.refusal();
+                    if (tooMany.isPresent()) {
+                        return Future.failedFuture(new Refusal(new Decision(false, true, CONNECTION_LIMIT, tooMany.get(), false,
+                                Optional.empty(), Subjects.ownerKey(p)), new EngineException(ErrorKind.RESOURCE_EXHAUSTED, tooMany.get())));
+                    }
                     return dispatch(id, http, p, trail);
                 })
                 .onFailure(e -> refuse(http, trail, e));
@@ -152,8 +168,9 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
             rule = r.decision.rule();
             reason = r.decision.reason();
         }
+        boolean overLimit = rule.equals(CONNECTION_LIMIT);
         trail.decision("deny", rule, reason, status).onComplete(w -> {
-            if (bodyPending(http)) {
+            if (bodyPending(http) || overLimit) {
                 http.response().putHeader(HttpHeaders.CONNECTION, "close");
                 HttpServerResponse response = http.response();
                 response.endHandler(v -> {

@@ -1,8 +1,11 @@
 package io.dockgate.gateway.listen;
 
 import io.dockgate.certs.RevocationList;
+import io.dockgate.config.DaemonConfig;
 import io.dockgate.gateway.auth.CertificateIdentity;
 import io.dockgate.gateway.auth.Principal;
+import io.dockgate.gateway.auth.Transport;
+import io.dockgate.gateway.authz.Subjects;
 import io.netty.channel.Channel;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpConnection;
@@ -16,7 +19,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Every open connection of every listener, so that the pipeline can find who is calling and a new CRL
- * can cut the connections of the certificates it revokes.
+ * can cut the connections of the certificates it revokes; and the connection limits: how many one
+ * identity may hold open (requests on one more are refused by the pipeline, which then closes it), and
+ * how long one may sit idle between requests.
  */
 public final class ConnectionRegistry {
     private static final Logger LOG = LoggerFactory.getLogger(ConnectionRegistry.class);
@@ -24,6 +29,14 @@ public final class ConnectionRegistry {
     private final Map<HttpConnection, ConnectionInfo> connections = new ConcurrentHashMap<>();
     private final AtomicLong ids = new AtomicLong();
     private volatile java.util.function.Function<ConnectionInfo, io.netty.channel.ChannelHandler> framing;
+    private volatile DaemonConfig.ConnectionLimits limits = new DaemonConfig.ConnectionLimits(0, 0);
+    /** Open connections per identity (owner key), counted once the principal is known. */
+    private final Map<String, Integer> perIdentity = new ConcurrentHashMap<>();
+
+    /** Sets the limits for connections opened from now on. */
+    public void limits(DaemonConfig.ConnectionLimits limits) {
+        this.limits = limits;
+    }
 
     /** Installs, on every new connection, a handler ahead of the HTTP decoder (the framing guard). */
     public void framing(java.util.function.Function<ConnectionInfo, io.netty.channel.ChannelHandler> factory) {
@@ -43,8 +56,48 @@ public final class ConnectionRegistry {
             }
             channel.pipeline().addBefore("httpDecoder", "dockgateFraming", framing.apply(info));
         }
+        DaemonConfig.ConnectionLimits l = limits;
+        if (l.idleTimeoutSeconds() > 0 && channel.pipeline().get("httpDecoder") != null) {
+            // after TLS and before HTTP: it sees the requests' bytes and the responses' as they go out
+            channel.pipeline().addBefore("httpDecoder", "dockgateIdle", new IdleConnectionCloser(info, l.idleTimeoutSeconds()));
+        }
         connection.closeHandler(v -> connections.remove(connection));
+        channel.closeFuture().addListener(f -> info.closed()); // also after a hijack, whatever handlers it set
+        principal.onSuccess(p -> count(info, p, l.maxPerIdentity()));
         return info;
+    }
+
+    /**
+     * Counts the connection against its identity's limit, or marks it refused when the identity already
+     * holds the limit. Root on the Unix socket is not limited (it owns the daemon's host).
+     */
+    private void count(ConnectionInfo info, Principal p, int max) {
+        if (max <= 0 || p.transport() == Transport.UNIX && p.peer().map(c -> c.uid() == 0).orElse(false)) {
+            return;
+        }
+        String key = Subjects.ownerKey(p);
+        boolean[] admitted = {false};
+        perIdentity.compute(key, (k, open) -> {
+            int n = open == null ? 0 : open;
+            if (n >= max) {
+                return open;
+            }
+            admitted[0] = true;
+            return n + 1;
+        });
+        if (!admitted[0]) {
+            LOG.warn("connection {} from {}: {} already holds {} connections, the limit: its requests are refused",
+                    info.id(), info.remote(), key, max);
+            info.refuse("too many connections: " + key + " already holds " + max
+                    + " open connections, the limit (--max-connections-per-identity); close some and retry");
+            return;
+        }
+        info.onClose(() -> perIdentity.computeIfPresent(key, (k, open) -> open <= 1 ? null : open - 1));
+    }
+
+    /** How many connections an identity (owner key, e.g. {@code tls:alice}) holds open and counted. */
+    public int openBy(String identity) {
+        return perIdentity.getOrDefault(identity, 0);
     }
 
     public ConnectionInfo get(HttpConnection connection) {

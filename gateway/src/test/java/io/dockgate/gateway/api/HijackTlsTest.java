@@ -33,7 +33,7 @@ class HijackTlsTest {
     @ValueSource(strings = {"TLSv1.2", "TLSv1.3"})
     void outputFlowsAfterTheClientsCloseNotify(String protocol) throws Exception {
         TestPki pki = TestPki.create();
-        try (TestDaemon d = start(pki)) {
+        try (TestDaemon d = start(pki, 1)) {
             DockerCli.Result created = DockerCli.run(config, env, "create", "--name", "hj", "busybox", "sh", "-c",
                     "sleep 0.3; echo one; sleep 0.3; echo two >&2");
             assertThat(created.exitCode()).as(created.toString()).isZero();
@@ -44,6 +44,7 @@ class HijackTlsTest {
                 String head = readHead(in);
                 assertThat(head).startsWith("HTTP/1.1 101 UPGRADED\r\n").contains("Upgrade: tcp", "application/vnd.docker.multiplexed-stream");
                 client.socket().shutdownOutput(); // close_notify: what the CLI sends when it has no stdin
+                Thread.sleep(2500); // silent for longer than the idle timeout: a hijacked stream is not idle
                 DockerCli.Result started = DockerCli.run(config, env, "start", "hj");
                 assertThat(started.exitCode()).as(started.toString()).isZero();
                 List<String> frames = readFrames(in);
@@ -55,7 +56,7 @@ class HijackTlsTest {
     @Test
     void revokingTheClientCutsItsHijackedStream() throws Exception {
         TestPki pki = TestPki.create();
-        try (TestDaemon d = start(pki)) {
+        try (TestDaemon d = start(pki, 300)) {
             assertThat(DockerCli.run(config, env, "run", "-d", "--name", "ticker", "busybox", "sh", "-c",
                     "while true; do echo tick; sleep 0.1; done").exitCode()).isZero();
             var bob = pki.client("bob");
@@ -89,13 +90,14 @@ class HijackTlsTest {
     private Map<String, String> env;
 
     /** A daemon on mutual TLS (free port) and a Unix socket, with the busybox image imported. */
-    private TestDaemon start(TestPki pki) throws Exception {
+    private TestDaemon start(TestPki pki, int idleTimeoutSeconds) throws Exception {
         io.dockgate.gateway.testing.Prerequisites.requireRoot();
         pkiDir = Files.createDirectories(tmp.resolve("pki"));
         pki.writeServerFiles(pkiDir);
         socket = tmp.resolve("dg.sock");
         Map<ConfigKey, Object> flags = TestDaemon.tlsFlags(tmp, pkiDir);
         flags.put(ConfigKey.HOSTS, List.of("tcp://127.0.0.1:0", "unix://" + socket));
+        flags.put(ConfigKey.IDLE_CONNECTION_TIMEOUT, idleTimeoutSeconds);
         TestDaemon d = TestDaemon.start(flags, tmp);
         config = tmp.resolve("docker-config");
         env = DockerCli.unixEnv(socket);
