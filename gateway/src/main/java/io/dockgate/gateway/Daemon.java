@@ -215,19 +215,20 @@ public final class Daemon {
     }
 
     /**
-     * Reloads the TLS material (SIGHUP or a file change). New handshakes use the new files; open
-     * connections go on, except those whose certificate the new CRL revokes, which are closed. A broken
-     * file is reported and the old material stays in force.
+     * Reloads the TLS material and the policy, and reopens the audit log's path (SIGHUP or a file change).
+     * New handshakes use the new files; open connections go on, except those whose certificate the new CRL
+     * revokes, which are closed. A broken file is reported and the old material stays in force.
      */
     public Future<Void> reload() {
         if (state != State.RUNNING) {
             return Future.succeededFuture();
         }
+        Future<Void> auditReopened = reopenAudit();
         Future<Void> policy = reloadPolicy();
         if (tls == null) {
-            return policy;
+            return Future.join(auditReopened, policy).mapEmpty();
         }
-        return vertx.executeBlocking(tls::reload, false)
+        Future<Void> tlsReloaded = vertx.executeBlocking(tls::reload, false)
                 .onSuccess(material -> {
                     logMaterial("reloaded", material);
                     int closed = connections.closeRevoked(material.validator().revocations());
@@ -237,6 +238,18 @@ public final class Daemon {
                 })
                 .onFailure(e -> LOG.error("TLS reload failed, keeping the previous material: {}", e.getMessage()))
                 .mapEmpty();
+        return Future.join(auditReopened, tlsReloaded).mapEmpty();
+    }
+
+    /** Reopens the audit log's path (after a rotation moved the file); a failure keeps the open file. */
+    private Future<Void> reopenAudit() {
+        return vertx.<Void>executeBlocking(() -> {
+            audit.reopen();
+            return null;
+        }, false).onSuccess(v -> LOG.info("audit log {} reopened", audit.file()))
+                .onFailure(e -> LOG.error("audit log {} not reopened, still writing to the file open before: {}",
+                        audit.file(), e.getMessage()))
+                .otherwiseEmpty();
     }
 
     private void watchPolicy() {

@@ -54,8 +54,8 @@ public final class AuditLog implements AutoCloseable {
 
     private final Path file;
     /** Appends go through the stream (one write(2), no channel bookkeeping); the channel cuts and syncs. */
-    private final FileOutputStream out;
-    private final FileChannel channel;
+    private FileOutputStream out;
+    private FileChannel channel;
     private final MessageDigest sha256;
     private final ReentrantLock lock = new ReentrantLock();
     /** Chained lines not written yet (records nobody waits for). */
@@ -115,13 +115,7 @@ public final class AuditLog implements AutoCloseable {
 
     /** Opens (or creates, mode 0600) the log and continues its chain. */
     public static AuditLog open(Path file) throws IOException {
-        Path dir = file.toAbsolutePath().getParent();
-        if (!Files.isDirectory(dir)) {
-            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        }
-        if (!Files.exists(file)) {
-            Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        }
+        create(file);
         long seq = 0;
         String prev = GENESIS;
         long torn = 0;
@@ -160,6 +154,50 @@ public final class AuditLog implements AutoCloseable {
             log.record(note);
         }
         return log;
+    }
+
+    /** Creates the file (0600) and its directory (0700) if they do not exist. */
+    private static void create(Path file) throws IOException {
+        Path dir = file.toAbsolutePath().getParent();
+        if (!Files.isDirectory(dir)) {
+            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        }
+        if (!Files.exists(file)) {
+            try {
+                Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                // created meanwhile: appended to as it is
+            }
+        }
+    }
+
+    /**
+     * Reopens the log's path (SIGHUP): after the file was moved away (rotation), the chain goes on in a
+     * new file, whose first record follows the old file's last one ({@code dockgate audit verify OLD NEW});
+     * if it was not moved, appending simply goes on. Records waiting are written to the old file first,
+     * which is synced before it is closed. On failure the old file stays in use.
+     */
+    public void reopen() throws IOException {
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            flush();
+            create(file);
+            FileOutputStream next = new FileOutputStream(file.toFile(), true);
+            FileOutputStream old = out;
+            try {
+                channel.force(false);
+            } finally {
+                out = next;
+                channel = next.getChannel();
+                written = channel.size();
+                old.close();
+            }
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** The position of the last newline at or before pos, or -1. */

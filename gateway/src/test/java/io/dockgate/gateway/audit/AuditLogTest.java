@@ -106,6 +106,54 @@ class AuditLogTest {
     }
 
     @Test
+    void aRotatedLogGoesOnInANewFileThatContinuesTheChain() throws Exception {
+        Path file = tmp.resolve("audit/audit.log");
+        Path rotated = tmp.resolve("audit/audit.log.1");
+        try (AuditLog log = AuditLog.open(file)) {
+            for (int i = 1; i <= 5; i++) {
+                log.append(record(i));
+            }
+            log.record(record(6)); // waiting when the file is moved: it still goes to the old file
+            Files.move(file, rotated);
+            log.reopen();
+            assertThat(Files.getPosixFilePermissions(file)).extracting(Object::toString)
+                    .containsExactlyInAnyOrder("OWNER_READ", "OWNER_WRITE");
+            for (int i = 7; i <= 9; i++) {
+                log.append(record(i));
+            }
+            log.reopen(); // not moved this time: appending goes on in the same file
+            log.append(record(10));
+        }
+        assertThat(lines(rotated)).hasSize(6);
+        assertThat(lines(file)).hasSize(4);
+        AuditVerifier.Result old = AuditVerifier.verify(rotated);
+        assertThat(old.ok()).isTrue();
+        AuditVerifier.Result both = AuditVerifier.verify(List.of(rotated, file), java.util.Optional.empty());
+        assertThat(both.ok()).as(both.problem().orElse("")).isTrue();
+        assertThat(both.records()).isEqualTo(10);
+        assertThat(both.lastSeq()).isEqualTo(10);
+        assertThat(Main.run("audit", "verify", rotated.toString(), file.toString())).isZero();
+
+        // the new file alone: only after the hash the old one ended with
+        assertThat(AuditVerifier.verify(file).problem()).hasValueSatisfying(p -> assertThat(p)
+                .startsWith("line 1: the log starts at record 7: records 1 to 6 are missing (a rotated log"));
+        assertThat(AuditVerifier.verify(List.of(file), java.util.Optional.of(old.lastHash())).ok()).isTrue();
+        assertThat(Main.run("audit", "verify", "--after", old.lastHash(), file.toString())).isZero();
+        assertThat(AuditVerifier.verify(List.of(file), java.util.Optional.of(AuditLog.GENESIS)).problem())
+                .hasValueSatisfying(p -> assertThat(p).startsWith("line 1: record 7 does not follow the hash"));
+        // out of order, or a file missing in between
+        assertThat(AuditVerifier.verify(List.of(file, rotated), java.util.Optional.empty()).ok()).isFalse();
+        List<String> oldLines = lines(rotated);
+        write(rotated, oldLines.subList(0, 5));
+        assertThat(AuditVerifier.verify(List.of(rotated, file), java.util.Optional.empty()).problem()).hasValueSatisfying(p -> assertThat(p)
+                .startsWith("audit.log: line 1: record 7 where 6 was expected"));
+        oldLines.set(5, oldLines.get(5).replace("\"id\":\"r-6\"", "\"id\":\"r-66\""));
+        write(rotated, oldLines);
+        assertThat(AuditVerifier.verify(List.of(rotated, file), java.util.Optional.empty()).problem()).hasValueSatisfying(p -> assertThat(p)
+                .startsWith("audit.log: line 1: the hash of the previous file's last line does not match"));
+    }
+
+    @Test
     void aTornLastLineIsCutAndTheCutRecorded() throws Exception {
         Path file = writeLog(5);
         Files.writeString(file, "{\"seq\":6,\"prev\":\"abc", java.nio.file.StandardOpenOption.APPEND);

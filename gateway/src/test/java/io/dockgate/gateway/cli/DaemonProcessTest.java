@@ -23,7 +23,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * {@code dockgate daemon} as a separate process, as an operator runs it: configuration errors stop the
  * start with exit code 3 and a message naming file and key; a running daemon serves the docker CLI,
- * reloads on SIGHUP, refuses a second instance on the same pid file, and cleans up on SIGTERM.
+ * reloads on SIGHUP (and reopens a rotated audit log), refuses a second instance on the same pid file, and cleans up on SIGTERM.
  */
 class DaemonProcessTest {
     @TempDir
@@ -110,10 +110,23 @@ class DaemonProcessTest {
             DockerCli.Result version = DockerCli.run(tmp.resolve("docker-config"), DockerCli.unixEnv(socket), "version");
             assertThat(version.exitCode()).as(version.toString()).isZero();
 
+            // rotation as logrotate does it: move the audit log, then SIGHUP
+            Path audit = tmp.resolve("data/audit/audit.log");
+            Path rotated = tmp.resolve("data/audit/audit.log.1");
+            Files.move(audit, rotated);
             new ProcessBuilder("kill", "-HUP", Long.toString(p.pid())).start().waitFor();
             awaitLog(log, "SIGHUP: reloading", p);
             awaitLog(log, "TLS material reloaded", p);
+            awaitLog(log, "audit log " + audit + " reopened", p);
             assertThat(RawHttp.status(RawHttp.unixGet(socket, "/_ping"))).isEqualTo(200);
+            assertThat(Files.readString(rotated)).contains("\"operation\":\"system.version\"");
+            long deadline = System.currentTimeMillis() + 5000;
+            while (!Files.readString(audit).contains("\"operation\":\"system.ping\"") && System.currentTimeMillis() < deadline) {
+                Thread.sleep(50);
+            }
+            assertThat(Files.readString(audit)).contains("\"operation\":\"system.ping\"").doesNotContain("system.version");
+            var chain = io.dockgate.gateway.audit.AuditVerifier.verify(List.of(rotated, audit), java.util.Optional.empty());
+            assertThat(chain.ok()).as(chain.problem().orElse("")).isTrue();
 
             Path secondLog = tmp.resolve("second.log");
             Process second = daemon(secondLog, concat(roots(), "-H", "unix://" + tmp.resolve("other.sock"),
