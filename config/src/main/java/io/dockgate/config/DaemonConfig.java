@@ -62,8 +62,12 @@ public record DaemonConfig(List<ListenAddress> hosts, Optional<TlsConfig> tls, b
 
     /** Default limit on the connections one identity holds open at once. */
     public static final int DEFAULT_MAX_CONNECTIONS_PER_IDENTITY = 512;
-    /** Default time a connection may sit idle between requests, in seconds. */
-    public static final int DEFAULT_IDLE_CONNECTION_TIMEOUT = 300;
+    /**
+     * Default time a connection may sit idle between requests, in seconds: 0, never, as with dockerd.
+     * docker-java (and so Testcontainers) sends its next request on a pooled connection the server closed
+     * and fails a POST with "failed to respond" instead of retrying: a timeout is an operator's choice.
+     */
+    public static final int DEFAULT_IDLE_CONNECTION_TIMEOUT = 0;
 
     /**
      * Limits on client connections (dockerd has neither).

@@ -76,7 +76,8 @@ public final class DaemonCommand implements Callable<Integer> {
             description = "connections one identity may hold open at once (default 512; 0: no limit; root on the Unix socket is not limited)")
     Integer maxConnectionsPerIdentity;
     @Option(names = "--idle-connection-timeout", paramLabel = "SECONDS",
-            description = "close a connection idle this long between requests (default 300; 0: never; streams are never cut)")
+            description = "close a connection idle this long between requests (default 0: never, as dockerd; streams are never cut;"
+                    + " docker-java clients fail a request on a pooled connection closed this way)")
     Integer idleConnectionTimeout;
 
     Map<ConfigKey, Object> flags() {
