@@ -128,10 +128,14 @@ public final class DaemonCommand implements Callable<Integer> {
             }
             throw new IllegalStateException(cause.getMessage(), cause);
         }
-        Signals.onHangup(() -> {
+        boolean hangups = Signals.onHangup(() -> {
             LOG.info("SIGHUP: reloading");
             daemon.reload();
         });
+        if (!hangups) {
+            LOG.warn("SIGHUP is ignored in this process (started under nohup?): it will not reload the TLS files, the policy"
+                    + " or reopen the audit log; start the daemon without nohup (setsid, systemd)");
+        }
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             LOG.info("shutting down");
             try {

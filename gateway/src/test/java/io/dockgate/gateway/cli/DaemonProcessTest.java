@@ -30,7 +30,13 @@ class DaemonProcessTest {
     Path tmp;
 
     private Process daemon(Path log, String... args) throws IOException {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        return daemon(List.of(), log, args);
+    }
+
+    /** The daemon as a process, behind a launcher prefix (nohup) if any. */
+    private Process daemon(List<String> prefix, Path log, String... args) throws IOException {
+        List<String> command = new ArrayList<>(prefix);
+        command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), Main.class.getName(), "daemon"));
         command.addAll(List.of(args));
         return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
@@ -105,7 +111,7 @@ class DaemonProcessTest {
         Path log = tmp.resolve("daemon.log");
         Process p = daemon(log, concat(roots(), "--config-file", config.toString()));
         try {
-            awaitLog(log, "running, listening on", p);
+            assertThat(awaitLog(log, "running, listening on", p)).doesNotContain("SIGHUP is ignored");
             assertThat(Files.readString(tmp.resolve("dockgate.pid")).trim()).isEqualTo(Long.toString(p.pid()));
             DockerCli.Result version = DockerCli.run(tmp.resolve("docker-config"), DockerCli.unixEnv(socket), "version");
             assertThat(version.exitCode()).as(version.toString()).isZero();
@@ -141,6 +147,20 @@ class DaemonProcessTest {
         assertThat(Files.readString(log)).contains("dockgate stopped");
         assertThat(socket).doesNotExist();
         assertThat(tmp.resolve("dockgate.pid")).doesNotExist();
+    }
+
+    @Test
+    void underNohupTheDaemonSaysThatSighupCannotReload() throws Exception {
+        Path log = tmp.resolve("nohup.log");
+        Process p = daemon(List.of("nohup"), log, concat(roots(), "-H", "unix://" + tmp.resolve("nohup.sock"),
+                "--config-file", emptyConfig().toString()));
+        try {
+            awaitLog(log, "running, listening on", p);
+            assertThat(Files.readString(log)).contains("SIGHUP is ignored in this process (started under nohup?)");
+        } finally {
+            p.destroy();
+            assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        }
     }
 
     private static String[] concat(String[] a, String... b) {
