@@ -119,6 +119,16 @@ public final class DaemonCommand implements Callable<Integer> {
         config.configFile().ifPresent(f -> LOG.info("configuration read from {}", f));
         Daemon daemon = new Daemon(config);
         CountDownLatch stopped = new CountDownLatch(1);
+        // before the start: a SIGHUP meanwhile (a log rotation during a restart) is a reload that finds the
+        // daemon not running yet and does nothing, where the JVM's own handler would have shut it down
+        boolean hangups = Signals.onHangup(() -> {
+            LOG.info("SIGHUP: reloading");
+            daemon.reload();
+        });
+        if (!hangups) {
+            LOG.warn("SIGHUP is ignored in this process (started under nohup?): it will not reload the TLS files, the policy"
+                    + " or reopen the audit log; start the daemon without nohup (setsid, systemd)");
+        }
         try {
             daemon.start().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
         } catch (java.util.concurrent.ExecutionException e) {
@@ -127,14 +137,6 @@ public final class DaemonCommand implements Callable<Integer> {
                 throw re;
             }
             throw new IllegalStateException(cause.getMessage(), cause);
-        }
-        boolean hangups = Signals.onHangup(() -> {
-            LOG.info("SIGHUP: reloading");
-            daemon.reload();
-        });
-        if (!hangups) {
-            LOG.warn("SIGHUP is ignored in this process (started under nohup?): it will not reload the TLS files, the policy"
-                    + " or reopen the audit log; start the daemon without nohup (setsid, systemd)");
         }
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             LOG.info("shutting down");
