@@ -153,6 +153,52 @@ class ConnectionLimitsTest {
         }
     }
 
+    /** curl as nobody (uid 65534) on the daemon's socket. */
+    private Process asNobody(String... curlArgs) throws IOException {
+        List<String> command = new ArrayList<>(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                "curl", "-s", "--unix-socket", tmp.resolve("dg.sock").toString()));
+        command.addAll(List.of(curlArgs));
+        return new ProcessBuilder(command).redirectErrorStream(true).start();
+    }
+
+    private static void awaitOpen(TestDaemon d, String identity, int n) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (d.daemon().connections().openBy(identity) != n && System.currentTimeMillis() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(d.daemon().connections().openBy(identity)).as(identity).isEqualTo(n);
+    }
+
+    @Test
+    void aUnixUserIsCountedByUid() throws Exception {
+        try (TestDaemon d = daemon(2, 0)) {
+            // the socket opened to everyone for this test only, so that another user can call
+            Files.setPosixFilePermissions(tmp.resolve("dg.sock"), java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw-rw-"));
+            Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
+            List<Process> streams = new ArrayList<>();
+            try {
+                for (int i = 0; i < 2; i++) {
+                    streams.add(asNobody("-N", "http://docker/events")); // each holds a connection open
+                }
+                awaitOpen(d, "unix:65534", 2);
+                Process third = asNobody("http://docker/_ping");
+                String out = new String(third.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertThat(third.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+                assertThat(out).isEqualTo("{\"message\":\"too many connections: unix:65534 already holds 2 open connections, "
+                        + "the limit (--max-connections-per-identity); close some and retry\"}\n");
+                assertThat(RawHttp.status(RawHttp.unixGet(tmp.resolve("dg.sock"), "/_ping"))).as("root").isEqualTo(200);
+            } finally {
+                for (Process p : streams) {
+                    p.destroy();
+                    p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+                }
+            }
+            awaitOpen(d, "unix:65534", 0);
+            Process again = asNobody("http://docker/_ping");
+            assertThat(new String(again.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("OK");
+        }
+    }
+
     @Test
     void connectionsIdleBetweenRequestsAreClosedStreamsAreNot() throws Exception {
         IssuedCertificate alice = pki.client("alice");
