@@ -178,6 +178,7 @@ public final class AuditLog implements AutoCloseable {
      * which is synced before it is closed. On failure the old file stays in use.
      */
     public void reopen() throws IOException {
+        FileOutputStream old;
         lock.lock();
         try {
             if (closed) {
@@ -186,17 +187,16 @@ public final class AuditLog implements AutoCloseable {
             flush();
             create(file);
             FileOutputStream next = new FileOutputStream(file.toFile(), true);
-            FileOutputStream old = out;
-            try {
-                channel.force(false);
-            } finally {
-                out = next;
-                channel = next.getChannel();
-                written = channel.size();
-                old.close();
-            }
+            old = out;
+            out = next;
+            channel = next.getChannel();
+            written = channel.size();
         } finally {
             lock.unlock();
+        }
+        // outside the lock: request threads append to the new file while the old one is synced
+        try (old) {
+            old.getChannel().force(false);
         }
     }
 
