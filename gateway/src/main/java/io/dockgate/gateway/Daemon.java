@@ -9,6 +9,7 @@ import io.dockgate.gateway.api.DiskUsageApi;
 import io.dockgate.gateway.api.ExecApi;
 import io.dockgate.gateway.api.VolumesApi;
 import io.dockgate.gateway.api.StatsApi;
+import io.dockgate.gateway.api.SwarmApi;
 import io.dockgate.gateway.api.ArchiveApi;
 import io.dockgate.gateway.api.EventsApi;
 import io.dockgate.gateway.api.NetworksApi;
@@ -185,6 +186,7 @@ public final class Daemon {
         new ArchiveApi(engine, blocking).register(catalog);
         new EventsApi(engine).register(catalog);
         new NetworksApi(engine, blocking).register(catalog);
+        new SwarmApi().register(catalog);
         return catalog;
     }
 

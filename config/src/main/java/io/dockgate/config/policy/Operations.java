@@ -45,6 +45,8 @@ public final class Operations {
         read("exec.inspect");
         read("network.list", "network.inspect");
         write("network.create", "network.prune", "network.connect", "network.disconnect", "network.delete");
+        read("swarm.inspect"); // swarm, nodes, services, tasks, secrets, configs: 503 (not in a swarm), as dockerd
+        write("swarm.manage");
     }
 
     private Operations() {

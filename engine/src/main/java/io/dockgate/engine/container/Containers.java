@@ -387,7 +387,14 @@ public final class Containers implements AutoCloseable {
     public ContainerRecord start(String ref) throws IOException {
         ContainerRecord c = store.resolve(ref);
         restarts.userStarted(c.id());
-        return startProcess(c.id());
+        try {
+            return startProcess(c.id());
+        } catch (IOException | RuntimeException e) {
+            if (c.spec().host().autoRemove() && !(e instanceof EngineException ee && ee.kind() == ErrorKind.NOT_MODIFIED)) {
+                autoRemove(c.id()); // as dockerd: a --rm container whose start failed is removed (docker run waits for that)
+            }
+            throw e;
+        }
     }
 
     /** Starts the container's process (a user's start, or a restart by the policy). */
@@ -554,10 +561,11 @@ public final class Containers implements AutoCloseable {
         }
     }
 
-    private void failPending(String id, String message) {
+    /** The container is gone: clients still waiting for its start are let go, with nothing to read (as dockerd ends them). */
+    private void endPending(String id) {
         List<PendingAttach> list = pendingAttach.remove(id);
         if (list != null) {
-            list.forEach(p -> p.future().completeExceptionally(EngineException.conflict(message)));
+            list.forEach(p -> p.future().cancel(false));
         }
     }
 
@@ -644,27 +652,7 @@ public final class Containers implements AutoCloseable {
         } catch (EngineException e) {
             LOG.debug("stop signal to {}: {}", c.id(), e.getMessage());
         }
-        try {
-            exited.get(Math.max(0, timeout), TimeUnit.SECONDS);
-            emit(c, "stop");
-            return true;
-        } catch (java.util.concurrent.TimeoutException e) {
-            try {
-                runc.kill(c.id(), 9, true);
-            } catch (EngineException ignored) {
-                // it may have just exited
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException("interrupted");
-        } catch (java.util.concurrent.ExecutionException e) {
-            throw new IOException(e.getCause());
-        }
-        try {
-            exited.get(30, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            throw new EngineException(ErrorKind.INTERNAL, "container " + c.id() + " did not exit after SIGKILL", e);
-        }
+        awaitExit(c, exited, Math.max(0, timeout));
         emit(c, "stop");
         return true;
     }
@@ -712,8 +700,43 @@ public final class Containers implements AutoCloseable {
             throw EngineException.conflict("Container " + c.id() + " is not running");
         }
         markStoppedByUser(c.id());
+        CompletableFuture<ContainerRecord> exited = sig == 9 ? waitFor(c.id(), "not-running") : null;
         runc.kill(c.id(), sig, false);
         emit(c, "kill", "signal", Integer.toString(sig));
+        if (exited != null && c.status().state() == ContainerState.PAUSED) {
+            try {
+                runc.resume(c.id()); // frozen processes die only once thawed
+            } catch (EngineException e) {
+                LOG.debug("thaw after SIGKILL of {}: {}", c.id(), e.getMessage()); // runc thawed it already
+            }
+        }
+        if (exited != null) {
+            awaitExit(c, exited, 10); // as dockerd: a SIGKILL returns once the container has stopped (kill, then rm)
+        }
+    }
+
+    /** Waits for the container's exit to be recorded; after {@code seconds}, every process of it gets SIGKILL. */
+    private void awaitExit(ContainerRecord c, CompletableFuture<ContainerRecord> exited, int seconds) throws IOException {
+        try {
+            exited.get(seconds, TimeUnit.SECONDS);
+            return;
+        } catch (java.util.concurrent.TimeoutException e) {
+            try {
+                runc.kill(c.id(), 9, true);
+            } catch (EngineException ignored) {
+                // it may have just exited
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted");
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IOException(e.getCause());
+        }
+        try {
+            exited.get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new EngineException(ErrorKind.INTERNAL, "container " + c.id() + " did not exit after SIGKILL", e);
+        }
     }
 
     // ------------------------------------------------------------------ pause, rename, top
@@ -901,7 +924,7 @@ public final class Containers implements AutoCloseable {
                     }
                 }
             }
-            failPending(c.id(), "container " + c.id() + " was removed");
+            endPending(c.id());
             emit(current, "destroy");
             notify(c.id(), current, "removed", "not-running", "next-exit");
         }
@@ -1016,9 +1039,9 @@ public final class Containers implements AutoCloseable {
         }
     }
 
-    /** docker diff. */
+    /** docker diff: without the mount points the engine adds (the container's /etc files, and those runc makes). */
     public List<SnapshotService.Change> changes(String ref) throws IOException {
-        return snapshots.changes(store.resolve(ref).id());
+        return snapshots.changes(store.resolve(ref).id(), SpecBuilder.ENGINE_MOUNT_POINTS);
     }
 
     /** Bytes in the container's writable layer (SizeRw). */

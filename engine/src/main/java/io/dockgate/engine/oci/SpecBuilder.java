@@ -118,6 +118,13 @@ public final class SpecBuilder {
             Map.entry("stack", "RLIMIT_STACK"), Map.entry("as", "RLIMIT_AS"));
 
     /**
+     * The mount points the engine (and runc, for its kernel file systems) puts into every container's
+     * writable layer: not the user's changes, so docker diff leaves them out.
+     */
+    public static final java.util.Set<String> ENGINE_MOUNT_POINTS = java.util.Set.of("/etc/hostname", "/etc/hosts",
+            "/etc/resolv.conf", "/proc", "/dev", "/sys", "/.dockerenv");
+
+    /**
      * The container's config.json. {@code hostPaths} gives the host directory behind each bind mount or
      * named volume of the spec.
      */

@@ -165,9 +165,12 @@ public final class SnapshotService {
     /**
      * docker diff: what the writable layer adds, modifies or deletes, read from the upper directory
      * (whiteouts are deletions; a path that exists in a lower layer is a modification), with the parent
-     * directories of every change reported as modified, as Docker does.
+     * directories of every change reported as modified, as Docker does. {@code hidden} are the mount
+     * points the engine itself puts in the layer (the container's /etc files): they and what lies below
+     * them are left out, as dockerd keeps them in an init layer under the container's. A directory the
+     * image already has is reported only as the parent of a change, or when it was replaced (opaque).
      */
-    public List<Change> changes(String key) throws IOException {
+    public List<Change> changes(String key, java.util.Set<String> hidden) throws IOException {
         Snapshot s = get(key).orElseThrow(() -> EngineException.notFound("no snapshot " + key));
         java.util.TreeMap<String, Integer> changes = new java.util.TreeMap<>();
         if (!Files.exists(s.upper())) {
@@ -179,11 +182,18 @@ public final class SnapshotService {
                     continue;
                 }
                 String rel = "/" + s.upper().relativize(p);
-                boolean whiteout = !Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)
+                if (hidden.stream().anyMatch(h -> rel.equals(h) || rel.startsWith(h + "/"))) {
+                    continue;
+                }
+                boolean directory = Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS);
+                boolean whiteout = !directory
                         && Integer.valueOf(0020000).equals(((Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS)) & 0170000)
                         && Long.valueOf(0).equals(Files.getAttribute(p, "unix:rdev", LinkOption.NOFOLLOW_LINKS));
-                int kind = whiteout ? 2 : inLower(s, rel) ? 0 : 1;
-                changes.put(rel, kind);
+                boolean existed = inLower(s, rel);
+                if (directory && existed && Syscalls.lgetxattr(p.toString(), "trusted.overlay.opaque") == null) {
+                    continue; // copied up because something below it changed: reported as that change's parent
+                }
+                changes.put(rel, whiteout ? 2 : existed ? 0 : 1);
                 for (Path parent = Path.of(rel).getParent(); parent != null && !parent.toString().equals("/"); parent = parent.getParent()) {
                     changes.putIfAbsent(parent.toString(), inLower(s, parent.toString()) ? 0 : 1);
                 }

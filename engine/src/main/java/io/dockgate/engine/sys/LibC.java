@@ -54,5 +54,14 @@ public interface LibC {
     @SaveError
     long write(int fd, @In byte[] buffer, long length);
 
+    @SaveError
+    int epoll_create1(int flags);
+
+    @SaveError
+    int epoll_ctl(int epfd, int op, int fd, @In byte[] event);
+
+    @SaveError
+    int epoll_wait(int epfd, @Out byte[] events, int maxEvents, int timeout);
+
     String strerror(int errnum);
 }

@@ -30,7 +30,11 @@ final class AttachedStream {
         CompletableFuture<Attachment> apply(Attachment.Sink sink) throws Exception;
     }
 
-    /** How to stream. {@code preface} is sent before the live output (attach's logs=1). */
+    /**
+     * How to stream. {@code tty}: the output goes raw, not in stdcopy frames; {@code keys}: the detach keys
+     * watched on stdin (null: none, stdin is binary data); {@code preface} is sent before the live output
+     * (attach's logs=1).
+     */
     record Options(boolean tty, boolean stdin, DetachKeys keys, Buffer preface) {
     }
 
@@ -62,6 +66,22 @@ final class AttachedStream {
         });
     }
 
+    /**
+     * attach with stream=0: the logs so far and nothing live. A client that asked to upgrade gets the 101,
+     * the logs and the end of the connection, as dockerd does; the others a plain response.
+     */
+    static Future<Void> logsOnly(ApiRequest request, String contentType, Buffer logs) {
+        if (request.http().getHeader("Upgrade") == null) {
+            return request.response().setStatusCode(200).putHeader("Content-Type", contentType).end(logs);
+        }
+        return Hijack.upgrade(request.http(), contentType).compose(up -> {
+            request.hijacked();
+            up.socket().handler(data -> { }); // nothing is read from the client
+            up.socket().resume();
+            return up.socket().write(logs).eventually(() -> up.socket().close());
+        });
+    }
+
     private static Future<Void> stream(io.vertx.core.streams.WriteStream<Buffer> out, Future<Void> closed, NetSocket socket,
                                        Future<Void> inputEnded, Context context, Blocking blocking, Options options,
                                        EngineAttach attach) {
@@ -89,7 +109,7 @@ final class AttachedStream {
         });
         if (socket != null) {
             if (options.stdin()) {
-                AttachBridge.pipeStdin(socket, inputEnded, attachment, blocking, options.tty() ? options.keys() : null, () -> ready.onSuccess(Attachment::close));
+                AttachBridge.pipeStdin(socket, inputEnded, attachment, blocking, options.keys(), () -> ready.onSuccess(Attachment::close));
             } else {
                 socket.handler(data -> { }); // no stdin wanted: bytes are dropped
                 socket.resume();
@@ -97,7 +117,9 @@ final class AttachedStream {
         }
         ready.onFailure(e -> {
             Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
-            if (!(cause instanceof java.util.concurrent.CancellationException)) {
+            if (cause instanceof java.util.concurrent.CancellationException) {
+                done.tryComplete(); // the client left first, or the container was removed before it started
+            } else {
                 writeError(out, options.tty(), cause).onComplete(v -> done.tryComplete());
             }
         });

@@ -646,7 +646,8 @@ public final class ContainersApi {
             Promise<Void> closed = Promise.promise();
             response.closeHandler(v -> closed.tryComplete());
             LogStreamer.Options options = new LogStreamer.Options(stdout, stderr, follow, timestamps, tail, since, until);
-            return new LogStreamer(blocking, containers()).stream(c, options, response, closed.future())
+            Future<Void> head = follow ? response.writeHead() : Future.succeededFuture(); // a follower gets the headers at once
+            return head.compose(v -> new LogStreamer(blocking, containers()).stream(c, options, response, closed.future()))
                     .compose(v -> response.end(), e -> {
                         response.reset();
                         return Future.succeededFuture();
@@ -672,7 +673,7 @@ public final class ContainersApi {
             ContainerRecord c = containers().inspect(id);
             Buffer preface = Buffer.buffer();
             if (logs) {
-                for (LogReader.Entry e : LogReader.readAll(Path.of(c.logPath()))) {
+                for (LogReader.Entry e : LogReader.readAll(Path.of(c.logPath()), !c.status().state().active())) {
                     if (e.stderr() ? stderr : stdout) {
                         byte[] text = e.text().getBytes(StandardCharsets.UTF_8);
                         preface.appendBuffer(AttachBridge.frame(c.spec().tty(), e.stderr() ? 2 : 1, text, 0, text.length));
@@ -683,12 +684,11 @@ public final class ContainersApi {
         }).compose(found -> {
             ContainerRecord c = found.getKey();
             if (!stream) {
-                HttpServerResponse response = request.response();
-                response.setStatusCode(200).putHeader("Content-Type", AttachedStream.contentType(c.spec().tty()));
-                return response.end(found.getValue());
+                return AttachedStream.logsOnly(request, AttachedStream.contentType(c.spec().tty()), found.getValue());
             }
             boolean withStdin = stdin && c.spec().openStdin();
-            AttachedStream.Options options = new AttachedStream.Options(c.spec().tty(), withStdin, keys, found.getValue());
+            AttachedStream.Options options = new AttachedStream.Options(c.spec().tty(), withStdin,
+                    c.spec().tty() ? keys : null, found.getValue());
             return AttachedStream.run(request, blocking, options,
                     sink -> containers().attach(c.id(), new Attachment.Streams(withStdin, stdout, stderr), sink));
         });

@@ -76,8 +76,9 @@ public final class ExecApi {
                         .compose(a -> request.response().setStatusCode(200).end());
             }
             Execs.ExecSpec e = s.spec();
-            AttachedStream.Options options = new AttachedStream.Options(e.tty(), e.attachStdin(),
-                    DetachKeys.parse(e.detachKeys()), null);
+            // As dockerd: the start request's Tty decides the framing (raw or stdcopy), whatever the exec was created with.
+            AttachedStream.Options options = new AttachedStream.Options(DockerJson.bool(body, "Tty"), e.attachStdin(),
+                    e.tty() ? DetachKeys.parse(e.detachKeys()) : null, null);
             return AttachedStream.run(request, blocking, options,
                     sink -> CompletableFuture.completedFuture(execs().start(s.id(), sink, size[0], size[1])));
         });

@@ -479,20 +479,20 @@ public final class ImagesApi {
     private Future<?> save(ApiRequest request, List<String> names) {
         Context context = Vertx.currentContext();
         return blocking.run(() -> {
-            names.forEach(store::resolve); // unknown names fail before any byte is sent
+            names.forEach(store::resolve); // unknown names fail (404) before any byte is sent
             return null;
         }).compose(v -> {
             request.response().setStatusCode(200).setChunked(true).putHeader("Content-Type", "application/x-tar");
-            return request.response().writeHead();
-        }).compose(v -> blocking.run(() -> {
-            try (OutputStream out = new BufferedOutputStream(new ResponseOutputStream(request.response(), context), 256 * 1024)) {
-                store.save(names, out);
-            }
-            return null;
-        })).compose(v -> request.response().end(), e -> {
-            LOG.warn("request {}: save failed after the archive started: {}", request.id(), e.toString());
-            request.response().reset();
-            return Future.succeededFuture();
+            return request.response().writeHead().compose(x -> blocking.run(() -> {
+                try (OutputStream out = new BufferedOutputStream(new ResponseOutputStream(request.response(), context), 256 * 1024)) {
+                    store.save(names, out);
+                }
+                return null;
+            })).compose(x -> request.response().end(), e -> {
+                LOG.warn("request {}: save failed after the archive started: {}", request.id(), e.toString());
+                request.response().reset();
+                return Future.succeededFuture();
+            });
         });
     }
 

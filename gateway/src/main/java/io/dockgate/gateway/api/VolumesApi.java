@@ -136,10 +136,14 @@ public final class VolumesApi {
         return true;
     }
 
-    /** docker volume prune: unused anonymous volumes, or every unused one with the filter all=true. */
+    /**
+     * docker volume prune: unused anonymous volumes, or every unused one with the filter all=true. Before
+     * API 1.42 every unused volume, named ones too (the default changed in 1.42; the filter does not exist before).
+     */
     Future<?> prune(ApiRequest request) {
-        Filters filters = Filters.parse(request.query("filters").orElse(null), Set.of("label", "all"));
-        boolean all = filters.has("all") && Set.of("true", "1").contains(filters.get("all").get(0));
+        boolean before142 = !request.version().atLeast(1, 42);
+        Filters filters = Filters.parse(request.query("filters").orElse(null), before142 ? Set.of("label") : Set.of("label", "all"));
+        boolean all = before142 || filters.has("all") && Set.of("true", "1").contains(filters.get("all").get(0));
         return blocking.run(() -> {
             List<String> deleted = new ArrayList<>();
             long reclaimed = 0;

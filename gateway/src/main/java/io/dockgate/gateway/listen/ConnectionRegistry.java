@@ -61,8 +61,11 @@ public final class ConnectionRegistry {
             // after TLS and before HTTP: it sees the requests' bytes and the responses' as they go out
             channel.pipeline().addBefore("httpDecoder", "dockgateIdle", new IdleConnectionCloser(info, l.idleTimeoutSeconds()));
         }
-        connection.closeHandler(v -> connections.remove(connection));
-        channel.closeFuture().addListener(f -> info.closed()); // also after a hijack, whatever handlers it set
+        // the channel's close, not the connection's close handler: after a hijack Vert.x may not call that one
+        channel.closeFuture().addListener(f -> {
+            connections.remove(connection);
+            info.closed();
+        });
         principal.onSuccess(p -> count(info, p, l.maxPerIdentity()));
         return info;
     }

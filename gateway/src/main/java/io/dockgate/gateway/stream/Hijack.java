@@ -1,6 +1,7 @@
 package io.dockgate.gateway.stream;
 
 import io.dockgate.gateway.listen.ConnectionRegistry;
+import io.dockgate.gateway.listen.HangupWatcher;
 import io.netty.channel.Channel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannelConfig;
@@ -31,6 +32,7 @@ public final class Hijack {
             duplex.setAllowHalfClosure(true);
         }
         Tls12AlertFilter.installIfTls12(channel);
+        HangupWatcher.watch(channel); // a Unix client that dies after its half-close would spin the event loop
         Http1xServerConnection connection = (Http1xServerConnection) request.connection();
         request.resume();
         return connection.netSocket().compose(socket -> {

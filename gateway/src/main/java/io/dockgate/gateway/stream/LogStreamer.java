@@ -42,14 +42,15 @@ public final class LogStreamer {
         boolean[] first = {true};
         Runnable[] poll = new Runnable[1];
         poll[0] = () -> blocking.run(() -> {
-            LogReader.Chunk chunk = LogReader.read(log, offset[0]);
+            // The state first: a log read after the process is gone is complete (its last partial line is sent).
+            ContainerRecord now = containers.store().get(c.id());
+            boolean running = now != null && now.status().state().active();
+            LogReader.Chunk chunk = LogReader.read(log, offset[0], !running);
             if (first[0]) {
                 List<LogReader.Entry> all = LogReader.readRotated(log);
                 all.addAll(chunk.entries());
                 chunk = new LogReader.Chunk(all, chunk.offset());
             }
-            ContainerRecord now = containers.store().get(c.id());
-            boolean running = now != null && now.status().state().active();
             return new Object[] {chunk, running};
         }).onComplete(ar -> {
             if (done.future().isComplete()) {

@@ -86,6 +86,11 @@ public final class CliSession implements AutoCloseable {
         return DockerCli.runInTerminal(config, env, typed, args);
     }
 
+    /** Starts the command in the background; the caller ends it. */
+    public Process dockerBackground(String... args) throws Exception {
+        return DockerCli.start(config, env, args);
+    }
+
     /** Runs the command and fails the test unless it exits 0. */
     public DockerCli.Result ok(String... args) throws Exception {
         DockerCli.Result r = docker(args);

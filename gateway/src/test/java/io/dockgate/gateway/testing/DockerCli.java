@@ -48,6 +48,19 @@ public final class DockerCli {
         return execute(command, configDir, env, input, null);
     }
 
+    /** Starts the CLI in the background (stdin a pipe the caller may use, output discarded); the caller ends it. */
+    public static Process start(Path configDir, Map<String, String> env, String... args) throws IOException {
+        List<String> command = new ArrayList<>();
+        command.add(binary());
+        command.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(command);
+        pb.environment().keySet().removeIf(k -> k.startsWith("DOCKER_"));
+        pb.environment().put("DOCKER_CONFIG", configDir.toString());
+        pb.environment().putAll(env);
+        pb.redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD);
+        return pb.start();
+    }
+
     /**
      * Runs the CLI in a pseudo-terminal (util-linux script) of 30 rows and 100 columns; each string is
      * typed after a pause of 700 ms. Output is what the terminal showed; the exit code is the CLI's.

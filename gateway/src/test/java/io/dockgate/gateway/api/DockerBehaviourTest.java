@@ -1,0 +1,237 @@
+package io.dockgate.gateway.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dockgate.engine.testing.TestImages;
+import io.dockgate.gateway.testing.CliSession;
+import io.dockgate.gateway.testing.DockerCli;
+import io.dockgate.gateway.testing.RawHttp;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Docker behaviours clients depend on, each found by trying dockgate as new users would (issue 14):
+ * a --rm run whose start fails, kill then remove, exec framing by the start request, a last line without
+ * a newline, follow headers, attach without a stream, save of a missing image, docker diff, volume prune
+ * by API version, swarm routes. The docker CLI where the symptom is in the CLI, raw HTTP elsewhere.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class DockerBehaviourTest {
+    @TempDir
+    static Path tmp;
+    private CliSession cli;
+    private Path socket;
+
+    @BeforeAll
+    void start() throws Exception {
+        cli = CliSession.start(tmp);
+        socket = cli.socket();
+        cli.ok("import", "-c", "CMD [\"sh\"]", TestImages.busyboxTar(tmp).toString(), "busybox");
+    }
+
+    @AfterEach
+    void clean() throws Exception {
+        for (String id : cli.ok("ps", "-aq").stdout().split("\\s+")) {
+            if (!id.isBlank()) {
+                cli.ok("rm", "-f", id);
+            }
+        }
+    }
+
+    @AfterAll
+    void stop() throws Exception {
+        if (cli != null) {
+            cli.close();
+        }
+    }
+
+    private String raw(String method, String path, String body) throws Exception {
+        String request = method + " " + path + " HTTP/1.1\r\nHost: docker\r\n"
+                + (body == null ? "" : "Content-Type: application/json\r\nContent-Length: " + body.getBytes(StandardCharsets.UTF_8).length + "\r\n")
+                + "\r\n" + (body == null ? "" : body);
+        return RawHttp.unix(socket, request);
+    }
+
+    @Test
+    void aRemovedOnExitContainerWhoseStartFailsIsRemovedAndTheCliExitsWithDockersCodes() throws Exception {
+        DockerCli.Result missing = cli.docker("run", "--rm", "busybox", "/no/such/binary");
+        assertThat(missing.exitCode()).as(missing.toString()).isEqualTo(127);
+        assertThat(missing.stderr()).contains("no such file or directory");
+        assertThat(missing.stdout()).isEmpty(); // nothing written into the attached stream
+        DockerCli.Result notExecutable = cli.docker("run", "--rm", "busybox", "/etc");
+        assertThat(notExecutable.exitCode()).as(notExecutable.toString()).isEqualTo(126);
+        DockerCli.Result badMount = cli.docker("run", "--rm", "--mount", "type=volume,target=/etc/hostname/x", "busybox", "true");
+        assertThat(badMount.exitCode()).as(badMount.toString()).isNotZero();
+        assertThat(cli.ok("ps", "-aq").stdout()).as("every --rm container whose start failed is gone").isBlank();
+        DockerCli.Result kept = cli.docker("run", "--name", "kept", "busybox", "/no/such/binary");
+        assertThat(kept.exitCode()).isEqualTo(127);
+        assertThat(cli.ok("ps", "-a", "--format", "{{.Names}}").stdout().trim()).as("without --rm it stays").isEqualTo("kept");
+    }
+
+    @Test
+    void killWithSigkillReturnsOnceTheContainerHasStoppedSoItCanBeRemovedAtOnce() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            cli.ok("run", "-d", "--name", "killme", "busybox", "sleep", "300");
+            assertThat(RawHttp.status(raw("POST", "/v1.50/containers/killme/kill", null))).isEqualTo(204);
+            String inspect = raw("GET", "/v1.50/containers/killme/json", null);
+            assertThat(inspect).contains("\"Running\":false", "\"ExitCode\":137");
+            assertThat(RawHttp.status(raw("DELETE", "/v1.50/containers/killme", null))).isEqualTo(204);
+        }
+        cli.ok("run", "-d", "--name", "paused", "busybox", "sleep", "300");
+        cli.ok("pause", "paused");
+        assertThat(RawHttp.status(raw("POST", "/v1.50/containers/paused/kill", null))).isEqualTo(204);
+        assertThat(RawHttp.status(raw("DELETE", "/v1.50/containers/paused", null))).isEqualTo(204);
+    }
+
+    @Test
+    void execOutputIsFramedAsTheStartRequestAsks() throws Exception {
+        cli.ok("run", "-d", "--name", "ex", "busybox", "sleep", "300");
+        String created = raw("POST", "/v1.50/containers/ex/exec",
+                "{\"Tty\":true,\"AttachStdout\":true,\"AttachStderr\":true,\"Cmd\":[\"echo\",\"framed\"]}");
+        String id = RawHttp.body(created).replaceAll(".*\"Id\":\"([0-9a-f]+)\".*", "$1").trim();
+        byte[] multiplexed = hijack(execStart(id, "{\"Detach\":false,\"Tty\":false}"));
+        String text = new String(multiplexed, StandardCharsets.ISO_8859_1);
+        assertThat(text).contains("application/vnd.docker.multiplexed-stream");
+        byte[] payload = java.util.Arrays.copyOfRange(multiplexed, text.indexOf("\r\n\r\n") + 4, multiplexed.length);
+        assertThat(payload[0]).as("a stdcopy header (stdout)").isEqualTo((byte) 1);
+        assertThat(new String(payload, 8, payload.length - 8, StandardCharsets.UTF_8)).isEqualTo("framed\r\n");
+
+        String again = raw("POST", "/v1.50/containers/ex/exec", "{\"Tty\":true,\"AttachStdout\":true,\"Cmd\":[\"echo\",\"raw\"]}");
+        String id2 = RawHttp.body(again).replaceAll(".*\"Id\":\"([0-9a-f]+)\".*", "$1").trim();
+        byte[] rawStream = hijack(execStart(id2, "{\"Detach\":false,\"Tty\":true}"));
+        String rawText = new String(rawStream, StandardCharsets.ISO_8859_1);
+        assertThat(rawText).contains("application/vnd.docker.raw-stream").endsWith("\r\n\r\nraw\r\n");
+    }
+
+    private static String execStart(String id, String body) {
+        return "POST /v1.50/exec/" + id + "/start HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\n"
+                + "Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: " + body.length() + "\r\n\r\n" + body;
+    }
+
+    /** Sends the request on a Unix connection and reads until the daemon closes it. */
+    private byte[] hijack(String request) throws Exception {
+        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            channel.connect(UnixDomainSocketAddress.of(socket));
+            channel.write(ByteBuffer.wrap(request.getBytes(StandardCharsets.ISO_8859_1)));
+            return readUntilClosed(Channels.newInputStream(channel), 10);
+        }
+    }
+
+    private static byte[] readUntilClosed(InputStream in, int seconds) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        var reader = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            reader.submit(() -> in.transferTo(out)).get(seconds, TimeUnit.SECONDS);
+        } finally {
+            reader.shutdownNow();
+        }
+        return out.toByteArray();
+    }
+
+    @Test
+    void aLastLineWithoutANewlineIsInTheLogs() throws Exception {
+        cli.ok("run", "--name", "partial", "busybox", "sh", "-c", "echo first; printf no-newline");
+        assertThat(cli.ok("logs", "partial").stdout()).isEqualTo("first\nno-newline");
+        assertThat(cli.ok("logs", "-f", "partial").stdout()).isEqualTo("first\nno-newline");
+        assertThat(cli.ok("run", "--rm", "busybox", "printf", "alone").stdout()).isEqualTo("alone");
+        DockerCli.Result attachLogs = cli.docker("attach", "partial");
+        assertThat(attachLogs.stdout() + attachLogs.stderr()).contains("You cannot attach to a stopped container");
+    }
+
+    @Test
+    void followedLogsSendTheirHeadersAtOnce() throws Exception {
+        cli.ok("run", "-d", "--name", "quiet", "busybox", "sleep", "300");
+        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            channel.connect(UnixDomainSocketAddress.of(socket));
+            channel.write(ByteBuffer.wrap("GET /v1.50/containers/quiet/logs?follow=1&stdout=1 HTTP/1.1\r\nHost: docker\r\n\r\n"
+                    .getBytes(StandardCharsets.ISO_8859_1)));
+            InputStream in = Channels.newInputStream(channel);
+            var reader = java.util.concurrent.Executors.newSingleThreadExecutor();
+            try {
+                byte[] head = reader.submit(() -> in.readNBytes(12)).get(3, TimeUnit.SECONDS);
+                assertThat(new String(head, StandardCharsets.ISO_8859_1)).isEqualTo("HTTP/1.1 200");
+            } finally {
+                reader.shutdownNow();
+            }
+        }
+    }
+
+    @Test
+    void attachWithoutAStreamUpgradesWritesTheLogsAndCloses() throws Exception {
+        cli.ok("run", "--name", "said", "busybox", "echo", "hello");
+        byte[] response = hijack("POST /v1.50/containers/said/attach?logs=1&stream=0&stdout=1 HTTP/1.1\r\nHost: docker\r\n"
+                + "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n");
+        String text = new String(response, StandardCharsets.ISO_8859_1);
+        assertThat(text).startsWith("HTTP/1.1 101 UPGRADED\r\n").endsWith("\r\n\r\n\u0001\u0000\u0000\u0000\u0000\u0000\u0000\u0006hello\n");
+        String plain = raw("POST", "/v1.50/containers/said/attach?logs=1&stream=0&stdout=1", null);
+        assertThat(RawHttp.status(plain)).isEqualTo(200);
+        assertThat(RawHttp.body(plain)).endsWith("hello\n");
+    }
+
+    @Test
+    void savingAMissingImageIsA404BeforeAnyArchiveByte() throws Exception {
+        String one = raw("GET", "/v1.50/images/no-such-image/get", null);
+        assertThat(RawHttp.status(one)).isEqualTo(404);
+        assertThat(RawHttp.body(one).trim()).isEqualTo("{\"message\":\"No such image: no-such-image\"}");
+        assertThat(RawHttp.header(one, "Content-Type")).isEqualTo("application/json");
+        String many = raw("GET", "/v1.50/images/get?names=busybox&names=no-such-image", null);
+        assertThat(RawHttp.status(many)).isEqualTo(404);
+        DockerCli.Result save = cli.docker("save", "-o", tmp.resolve("x.tar").toString(), "no-such-image");
+        assertThat(save.exitCode()).isNotZero();
+        assertThat(save.stderr()).contains("No such image: no-such-image");
+    }
+
+    @Test
+    void diffLeavesOutTheDaemonsOwnMountPoints() throws Exception {
+        cli.ok("run", "--name", "changed", "busybox", "sh", "-c", "touch /tmp/new; rm /bin/ls; cat /etc/hosts >/dev/null");
+        assertThat(cli.ok("diff", "changed").stdout()).isEqualTo("C /bin\nD /bin/ls\nC /tmp\nA /tmp/new\n");
+        cli.ok("run", "--name", "etc", "busybox", "sh", "-c", "echo x > /etc/extra");
+        assertThat(cli.ok("diff", "etc").stdout()).isEqualTo("C /etc\nA /etc/extra\n");
+        cli.ok("run", "--name", "nothing", "busybox", "true");
+        assertThat(cli.ok("diff", "nothing").stdout()).isEmpty();
+    }
+
+    @Test
+    void volumePruneFollowsTheApiVersionOfTheRequest() throws Exception {
+        cli.ok("volume", "create", "named-old");
+        cli.ok("volume", "create", "named-new");
+        String v142 = raw("POST", "/v1.42/volumes/prune", null);
+        assertThat(RawHttp.body(v142)).doesNotContain("named-old", "named-new");
+        String v141 = raw("POST", "/v1.41/volumes/prune", null);
+        assertThat(RawHttp.status(v141)).isEqualTo(200);
+        assertThat(RawHttp.body(v141)).contains("named-old", "named-new");
+        assertThat(cli.ok("volume", "ls", "-q").stdout()).doesNotContain("named-");
+    }
+
+    @Test
+    void swarmRoutesAnswerAsANodeOutsideASwarm() throws Exception {
+        String notManager = "This node is not a swarm manager. Use \\\"docker swarm init\\\" or \\\"docker swarm join\\\" to connect "
+                + "this node to swarm and try again.";
+        for (String path : new String[] {"/v1.41/swarm", "/v1.41/nodes", "/v1.41/services", "/v1.41/tasks", "/v1.41/secrets",
+                "/v1.41/configs", "/v1.41/services/x", "/swarm"}) {
+            String r = raw("GET", path, null);
+            assertThat(RawHttp.status(r)).as(path).isEqualTo(503);
+            assertThat(RawHttp.body(r).trim()).as(path).isEqualTo("{\"message\":\"" + notManager + "\"}");
+        }
+        String leave = raw("POST", "/v1.41/swarm/leave?force=1", null);
+        assertThat(RawHttp.status(leave)).isEqualTo(503);
+        assertThat(RawHttp.body(leave)).contains("This node is not part of a swarm");
+        assertThat(RawHttp.status(raw("POST", "/v1.41/swarm/init", "{}"))).isEqualTo(501);
+        DockerCli.Result ls = cli.docker("service", "ls");
+        assertThat(ls.stderr()).contains("This node is not a swarm manager");
+    }
+}
