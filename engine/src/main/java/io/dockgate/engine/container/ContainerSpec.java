@@ -25,6 +25,19 @@ public record ContainerSpec(
     /** The label recording who created the container (the gateway stamps it; images cannot carry it). */
     public static final String OWNER_LABEL = "io.dockgate.owner";
 
+    /**
+     * The labels a client sees (inspect, lists, label filters, events): without the owner label, which is
+     * dockgate's own record, so that clients read back exactly the labels they set.
+     */
+    public static Map<String, String> visibleLabels(Map<String, String> labels) {
+        if (labels == null || !labels.containsKey(OWNER_LABEL)) {
+            return labels;
+        }
+        Map<String, String> visible = new java.util.LinkedHashMap<>(labels);
+        visible.remove(OWNER_LABEL);
+        return visible;
+    }
+
     /** The same spec with other labels. */
     public ContainerSpec withLabels(Map<String, String> newLabels) {
         return new ContainerSpec(image, entrypoint, cmd, env, workingDir, user, hostname, java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(newLabels)), tty, openStdin,

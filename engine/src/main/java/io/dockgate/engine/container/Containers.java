@@ -109,7 +109,7 @@ public final class Containers implements AutoCloseable {
 
     /** Emits a container event with Docker's attributes: image, name, the labels, and the action's own. */
     void emit(ContainerRecord c, String action, String... extra) {
-        Map<String, String> attrs = new java.util.TreeMap<>(c.spec().labels() == null ? Map.of() : c.spec().labels());
+        Map<String, String> attrs = new java.util.TreeMap<>(c.spec().labels() == null ? Map.of() : ContainerSpec.visibleLabels(c.spec().labels()));
         attrs.put("image", c.imageRef());
         attrs.put("name", c.name().startsWith("/") ? c.name().substring(1) : c.name());
         attrs.putAll(Events.attributes(extra));
@@ -886,7 +886,8 @@ public final class Containers implements AutoCloseable {
         }
         if (c.status().state().hasProcess()) {
             if (!force) {
-                throw EngineException.conflict("cannot remove container \"" + c.name() + "\": container is running: stop the container "
+                throw EngineException.conflict("cannot remove container \"" + c.name() + "\": container is " + c.status().state().wire()
+                        + ": stop the container "
                         + "before removing or force remove");
             }
             CompletableFuture<ContainerRecord> exited = waitFor(c.id(), "not-running");

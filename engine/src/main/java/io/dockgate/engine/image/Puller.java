@@ -33,8 +33,8 @@ final class Puller {
             throws IOException {
         RegistryClient client = new RegistryClient(ref, credentials);
         String target = ref.digest() != null ? ref.digest() : ref.tag();
+        RegistryClient.Manifest manifest = client.manifest(target); // an unreachable registry or unknown tag fails before any output
         listener.status(ref.digest() != null ? ref.digest() : ref.tag(), "Pulling from " + ref.familiarName());
-        RegistryClient.Manifest manifest = client.manifest(target);
         Digest manifestDigest = manifest.digest();
         if (isIndex(manifest)) {
             JsonNode chosen = null;

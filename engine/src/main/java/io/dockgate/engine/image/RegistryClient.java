@@ -146,16 +146,22 @@ final class RegistryClient {
         } catch (ConnectException | SSLException e) {
             if (scheme.equals("https") && isLoopback()) {
                 scheme = "http";
-                return sendOnce(path, accept, handler, true);
+                return send(path, accept, handler);
             }
-            throw new EngineException(ErrorKind.UNAVAILABLE, "cannot reach registry " + host + ": " + e.getMessage(), e);
+            throw unreachable(e);
         } catch (IOException e) {
             if (scheme.equals("https") && isLoopback() && String.valueOf(e.getMessage()).contains("HTTP")) {
                 scheme = "http";
-                return sendOnce(path, accept, handler, true);
+                return send(path, accept, handler);
             }
-            throw new EngineException(ErrorKind.UNAVAILABLE, "registry " + host + ": " + e.getMessage(), e);
+            throw unreachable(e);
         }
+    }
+
+    /** The registry could not be reached or broke off: what the client is told, naming the registry. */
+    private EngineException unreachable(IOException e) {
+        String why = e.getMessage() != null ? e.getMessage() : e instanceof ConnectException ? "connection refused" : e.toString();
+        return new EngineException(ErrorKind.UNAVAILABLE, "cannot reach registry " + host + " (" + scheme + "): " + why, e);
     }
 
     private boolean isLoopback() {

@@ -42,7 +42,8 @@ import java.util.regex.Pattern;
  * for safety or behaviour and that the engine cannot honour yet are refused with 400, never ignored.
  */
 public final class ContainersApi {
-    private static final Set<String> LIST_FILTERS = Set.of("id", "name", "label", "status", "ancestor", "exited", "before", "since");
+    private static final Set<String> LIST_FILTERS = Set.of("id", "name", "label", "status", "ancestor", "exited", "before", "since",
+            "owner");
     private final Engine engine;
     private final Blocking blocking;
 
@@ -127,7 +128,32 @@ public final class ContainersApi {
         if (request.queryBool("link")) {
             throw EngineException.invalid("links are not supported");
         }
-        return noContent(request, () -> containers().remove(id, force, request.queryBool("v")));
+        return noContent(request, () -> containers().remove(id, force, request.queryBool("v")))
+                .recover(e -> Future.failedFuture(removalWording(request, e)));
+    }
+
+    private static final Pattern ACTIVE = Pattern.compile("cannot remove container \"[^\"]*\": container is (running|paused|restarting):.*");
+
+    /**
+     * dockerd's wording before API 1.42 for a container that is still active, which clients match
+     * (docker-py among them): "You cannot remove a running container ID. Stop the container ...".
+     */
+    private Throwable removalWording(ApiRequest request, Throwable e) {
+        if (request.version().atLeast(1, 42) || !(e instanceof EngineException ee) || ee.kind() != ErrorKind.CONFLICT) {
+            return e;
+        }
+        java.util.regex.Matcher m = ACTIVE.matcher(ee.getMessage());
+        if (!m.matches()) {
+            return e;
+        }
+        String id;
+        try {
+            id = containers().inspect(request.param("id")).id();
+        } catch (EngineException gone) {
+            return e;
+        }
+        return EngineException.conflict("You cannot remove a " + m.group(1) + " container " + id
+                + ". Stop the container before attempting removal or force remove");
     }
 
     /** Runs an engine action on a worker and answers 204 No Content. */
@@ -171,7 +197,8 @@ public final class ContainersApi {
                 if (c.status().state().active() || !request.access().sees(c.spec().labels())) {
                     continue;
                 }
-                if (filters.has("label") && !Filters.labelsMatch(filters.get("label"), DockerJson.MAPPER.valueToTree(c.spec().labels()))) {
+                if (filters.has("label") && !Filters.labelsMatch(filters.get("label"),
+                        DockerJson.MAPPER.valueToTree(ContainerSpec.visibleLabels(c.spec().labels())))) {
                     continue;
                 }
                 if (until != null && !Instant.parse(c.created()).isBefore(until)) {
@@ -405,7 +432,7 @@ public final class ContainersApi {
         config.put("WorkingDir", c.spec().workingDir());
         config.put("Entrypoint", c.spec().entrypoint().isEmpty() ? null : c.spec().entrypoint());
         config.put("OnBuild", null);
-        config.put("Labels", c.spec().labels());
+        config.put("Labels", ContainerSpec.visibleLabels(c.spec().labels()));
         if (c.spec().stopSignal() != null && !c.spec().stopSignal().isEmpty()) {
             config.put("StopSignal", c.spec().stopSignal());
         }
@@ -504,10 +531,13 @@ public final class ContainersApi {
             return false;
         }
         if (f.has("label")) {
-            JsonNode labels = DockerJson.MAPPER.valueToTree(c.spec().labels());
+            JsonNode labels = DockerJson.MAPPER.valueToTree(ContainerSpec.visibleLabels(c.spec().labels()));
             if (!Filters.labelsMatch(f.get("label"), labels)) {
                 return false;
             }
+        }
+        if (f.has("owner") && !f.get("owner").contains(c.spec().labels() == null ? "" : c.spec().labels().get(ContainerSpec.OWNER_LABEL))) {
+            return false; // dockgate's own filter: who created it (an owner key, tls:NAME or unix:NAME)
         }
         if (f.has("status") && !f.get("status").contains(c.status().state().wire())) {
             return false;
@@ -558,7 +588,7 @@ public final class ContainersApi {
         m.put("Command", String.join(" ", command));
         m.put("Created", Instant.parse(c.created()).getEpochSecond());
         m.put("Ports", List.of());
-        m.put("Labels", c.spec().labels());
+        m.put("Labels", ContainerSpec.visibleLabels(c.spec().labels()));
         m.put("State", c.status().state().wire());
         m.put("Status", statusText(c));
         m.put("HostConfig", Map.of("NetworkMode", c.spec().host().networkMode()));

@@ -13,6 +13,7 @@ import io.dockgate.engine.image.RegistryCredentials;
 import io.dockgate.engine.image.Reference;
 import io.dockgate.gateway.http.ApiRequest;
 import io.dockgate.gateway.http.Blocking;
+import io.dockgate.gateway.http.ClientGone;
 import io.dockgate.gateway.http.OperationCatalog;
 import io.dockgate.gateway.http.Responses;
 import io.dockgate.gateway.request.Filters;
@@ -317,7 +318,9 @@ public final class ImagesApi {
                 Throwable t = ar.cause();
                 String message = t instanceof EngineException ee && ee.kind() != ErrorKind.INTERNAL ? t.getMessage()
                         : "internal error (request " + request.id() + ")";
-                if (!(t instanceof EngineException ee2) || ee2.kind() == ErrorKind.INTERNAL) {
+                if (ClientGone.is(request.http(), t)) {
+                    LOG.debug("request {}: the client went away during the load: {}", request.id(), t.toString());
+                } else if (!(t instanceof EngineException ee2) || ee2.kind() == ErrorKind.INTERNAL) {
                     LOG.error("request {}: load failed", request.id(), t);
                 }
                 out.error(message);
@@ -357,7 +360,9 @@ public final class ImagesApi {
             } else {
                 Throwable t = ar.cause();
                 boolean internal = !(t instanceof EngineException ee) || ee.kind() == ErrorKind.INTERNAL;
-                if (internal) {
+                if (ClientGone.is(request.http(), t)) {
+                    LOG.debug("request {}: the client went away during the import: {}", request.id(), t.toString());
+                } else if (internal) {
                     LOG.error("request {}: import failed", request.id(), t);
                 }
                 out.error(internal ? "internal error (request " + request.id() + ")" : t.getMessage());
@@ -416,7 +421,12 @@ public final class ImagesApi {
             } else {
                 Throwable t = ar.cause();
                 boolean internal = !(t instanceof EngineException ee) || ee.kind() == ErrorKind.INTERNAL;
-                if (internal) {
+                if (!request.response().headWritten()) {
+                    return Future.failedFuture(t); // nothing sent yet (registry unreachable, unknown tag): an error status, as dockerd
+                }
+                if (ClientGone.is(request.http(), t)) {
+                    LOG.debug("request {}: the client went away during the pull: {}", request.id(), t.toString());
+                } else if (internal) {
                     LOG.error("request {}: pull failed", request.id(), t);
                 }
                 out.error(internal ? "internal error (request " + request.id() + ")" : t.getMessage());

@@ -3,6 +3,7 @@ package io.dockgate.gateway.api;
 import io.dockgate.gateway.request.DockerJson;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.dockgate.engine.Engine;
+import io.dockgate.engine.container.ContainerSpec;
 import io.dockgate.engine.volume.Volume;
 import io.dockgate.engine.volume.VolumeStore;
 import io.dockgate.gateway.http.ApiRequest;
@@ -20,7 +21,7 @@ import java.util.Set;
 
 /** Named volumes with the local driver: create, list, inspect, remove, prune. */
 public final class VolumesApi {
-    private static final Set<String> LIST_FILTERS = Set.of("dangling", "driver", "label", "name");
+    private static final Set<String> LIST_FILTERS = Set.of("dangling", "driver", "label", "name", "owner");
 
     private final Engine engine;
     private final Blocking blocking;
@@ -46,7 +47,7 @@ public final class VolumesApi {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("CreatedAt", v.createdAt());
         m.put("Driver", v.driver());
-        m.put("Labels", v.labels());
+        m.put("Labels", ContainerSpec.visibleLabels(v.labels()));
         m.put("Mountpoint", v.mountpoint());
         m.put("Name", v.name());
         m.put("Options", v.options());
@@ -120,8 +121,11 @@ public final class VolumesApi {
         if (filters.has("driver") && !filters.get("driver").contains(v.driver())) {
             return false;
         }
-        if (filters.has("label") && !Filters.labelsMatch(filters.get("label"), DockerJson.MAPPER.valueToTree(v.labels()))) {
+        if (filters.has("label") && !Filters.labelsMatch(filters.get("label"), DockerJson.MAPPER.valueToTree(ContainerSpec.visibleLabels(v.labels())))) {
             return false;
+        }
+        if (filters.has("owner") && !filters.get("owner").contains(v.labels() == null ? "" : v.labels().get(ContainerSpec.OWNER_LABEL))) {
+            return false; // dockgate's own filter: who created it
         }
         if (filters.has("dangling")) {
             boolean dangling = volumes().usedBy(v.name()).isEmpty();
@@ -151,7 +155,7 @@ public final class VolumesApi {
                 if (!all && !v.anonymous() || !volumes().usedBy(v.name()).isEmpty() || !request.access().sees(v.labels())) {
                     continue;
                 }
-                if (filters.has("label") && !Filters.labelsMatch(filters.get("label"), DockerJson.MAPPER.valueToTree(v.labels()))) {
+                if (filters.has("label") && !Filters.labelsMatch(filters.get("label"), DockerJson.MAPPER.valueToTree(ContainerSpec.visibleLabels(v.labels())))) {
                     continue;
                 }
                 long size = volumes().size(v.name());

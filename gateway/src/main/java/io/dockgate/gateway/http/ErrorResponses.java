@@ -36,8 +36,11 @@ public final class ErrorResponses {
 
     /** Writes the error for a failure, unless the response has already started (then it is closed). */
     public static void send(HttpServerResponse response, HttpMethod method, String requestId, Throwable failure) {
-        if (response.closed()) {
+        if (response.closed() || ClientGone.is(failure)) {
             LOG.debug("request {}: the client went away: {}", requestId, failure.toString());
+            if (!response.closed()) {
+                response.reset();
+            }
             return;
         }
         ErrorKind kind;

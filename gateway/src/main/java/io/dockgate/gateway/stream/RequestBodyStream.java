@@ -16,6 +16,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * the end discards the rest, so the connection stays usable.
  */
 public final class RequestBodyStream extends InputStream {
+    /** How a failure of the client's connection while reading the body begins. */
+    public static final String FAILED = "request body failed: ";
+
     private static final int HIGH_WATER = 4 << 20;
     private static final int LOW_WATER = 1 << 20;
     private static final Object END = new Object();
@@ -81,7 +84,7 @@ public final class RequestBodyStream extends InputStream {
             }
             if (next instanceof Throwable t) {
                 ended = true;
-                throw new IOException("request body failed: " + t.getMessage(), t);
+                throw new IOException(FAILED + t.getMessage(), t);
             }
             current = (byte[]) next;
             position = 0;

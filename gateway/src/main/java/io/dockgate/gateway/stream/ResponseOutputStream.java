@@ -15,6 +15,9 @@ import java.util.concurrent.ExecutionException;
  * Wrap it in a BufferedOutputStream: each write is one hop to the event loop.
  */
 public final class ResponseOutputStream extends OutputStream {
+    /** The failure of a write after the client closed the connection. */
+    public static final String CLIENT_CLOSED = "the client closed the connection";
+
     private final HttpServerResponse response;
     private final Context context;
     private volatile boolean closedByPeer;
@@ -33,7 +36,7 @@ public final class ResponseOutputStream extends OutputStream {
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
         if (closedByPeer) {
-            throw new IOException("the client closed the connection");
+            throw new IOException(CLIENT_CLOSED);
         }
         if (len == 0) {
             return;
@@ -42,7 +45,7 @@ public final class ResponseOutputStream extends OutputStream {
         CompletableFuture<Void> writable = new CompletableFuture<>();
         context.runOnContext(v -> {
             if (closedByPeer) {
-                writable.completeExceptionally(new IOException("the client closed the connection"));
+                writable.completeExceptionally(new IOException(CLIENT_CLOSED));
                 return;
             }
             response.write(buffer);

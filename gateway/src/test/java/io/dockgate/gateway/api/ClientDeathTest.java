@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.dockgate.engine.testing.TestImages;
 import io.dockgate.gateway.testing.CliSession;
+import io.dockgate.gateway.testing.LogCapture;
 import java.lang.management.ManagementFactory;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -123,6 +124,34 @@ class ClientDeathTest {
         Thread.sleep(500);
         assertThat(cpuSecondsOverTwoSeconds()).as("daemon CPU after the client died").isLessThan(0.5);
         awaitConnections(before);
+    }
+
+    @Test
+    void clientsThatLeaveMidRequestAreNotInternalErrors() throws Exception {
+        unix.ok("run", "-d", "--name", "target", "busybox", "sleep", "300");
+        try (LogCapture log = LogCapture.of("io.dockgate")) {
+            for (String head : new String[] {
+                    "POST /v1.50/images/load HTTP/1.1\r\nHost: d\r\nContent-Type: application/x-tar\r\nContent-Length: 50000000\r\n\r\n",
+                    "POST /v1.50/images/create?fromSrc=-&repo=half HTTP/1.1\r\nHost: d\r\nContent-Length: 50000000\r\n\r\n",
+                    "PUT /v1.50/containers/target/archive?path=/tmp HTTP/1.1\r\nHost: d\r\nContent-Length: 50000000\r\n\r\n",
+                    "POST /v1.50/containers/create HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n",
+                    "POST /v1.50/images/load HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked\r\n\r\n2000\r\n"}) {
+                try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                    channel.connect(UnixDomainSocketAddress.of(unix.socket()));
+                    channel.write(ByteBuffer.wrap(head.getBytes(StandardCharsets.ISO_8859_1)));
+                    channel.write(ByteBuffer.wrap(new byte[4096])); // part of the body, then the client is gone
+                    Thread.sleep(300);
+                }
+            }
+            for (String[] args : new String[][] {{"logs", "-f", "target"}, {"save", "busybox"}, {"export", "target"}, {"events"},
+                    {"stats", "target"}, {"wait", "target"}}) {
+                Process p = unix.dockerBackground(args);
+                Thread.sleep(700);
+                p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            }
+            Thread.sleep(1000);
+            assertThat(log.errors()).as("errors logged for clients that went away").isEmpty();
+        }
     }
 
     private static String[] concat(String[] a, String[] b) {

@@ -234,4 +234,36 @@ class DockerBehaviourTest {
         DockerCli.Result ls = cli.docker("service", "ls");
         assertThat(ls.stderr()).contains("This node is not a swarm manager");
     }
+
+    @Test
+    void theOwnerIsNotAmongTheLabelsClientsReadBackButAdminsCanFilterByIt() throws Exception {
+        cli.ok("volume", "create", "--label", "team=core", "labelled");
+        cli.ok("run", "-d", "--name", "lab", "--label", "team=core", "-v", "labelled:/data", "busybox", "sleep", "300");
+        assertThat(cli.ok("volume", "inspect", "-f", "{{json .Labels}}", "labelled").stdout().trim()).isEqualTo("{\"team\":\"core\"}");
+        assertThat(cli.ok("volume", "ls", "--format", "{{.Labels}}").stdout().trim()).isEqualTo("team=core");
+        assertThat(cli.ok("inspect", "-f", "{{json .Config.Labels}}", "lab").stdout().trim()).isEqualTo("{\"team\":\"core\"}");
+        assertThat(cli.ok("ps", "--format", "{{.Labels}}").stdout().trim()).isEqualTo("team=core");
+        assertThat(cli.ok("ps", "-q", "--filter", "label=io.dockgate.owner").stdout()).isBlank();
+        String owner = "unix:0"; // root on the Unix socket: owner keys are tls:CN or unix:UID
+        assertThat(cli.ok("ps", "--filter", "owner=" + owner, "--format", "{{.Names}}").stdout().trim()).isEqualTo("lab");
+        assertThat(cli.ok("ps", "--filter", "owner=tls:someone-else", "--format", "{{.Names}}").stdout()).isBlank();
+        assertThat(cli.ok("volume", "ls", "-q", "--filter", "owner=" + owner).stdout().trim()).isEqualTo("labelled");
+        String events = RawHttp.body(raw("GET", "/v1.50/events?since=0&until=" + (System.currentTimeMillis() / 1000 + 1)
+                + "&filters=%7B%22type%22%3A%5B%22container%22%2C%22volume%22%5D%7D", null));
+        assertThat(events).contains("\"team\":\"core\"").doesNotContain("io.dockgate.owner");
+    }
+
+    @Test
+    void removingAnActiveContainerUsesTheWordingOfTheRequestsApiVersion() throws Exception {
+        String id = cli.ok("run", "-d", "--name", "busy", "busybox", "sleep", "300").stdout().trim();
+        String old = raw("DELETE", "/v1.41/containers/busy", null);
+        assertThat(RawHttp.status(old)).isEqualTo(409);
+        assertThat(RawHttp.body(old)).contains("You cannot remove a running container " + id
+                + ". Stop the container before attempting removal or force remove");
+        String now = raw("DELETE", "/v1.42/containers/busy", null);
+        assertThat(RawHttp.body(now)).contains("cannot remove container \\\"/busy\\\": container is running: stop the container "
+                + "before removing or force remove");
+        cli.ok("pause", "busy");
+        assertThat(RawHttp.body(raw("DELETE", "/v1.40/containers/busy", null))).contains("You cannot remove a paused container " + id);
+    }
 }

@@ -154,6 +154,25 @@ class PullTest {
         assertThat(missing.stderr() + missing.stdout()).contains("not found");
     }
 
+    @Test
+    void aPullThatCannotStartFailsWithAnErrorStatusNotInsideAStream() throws Exception {
+        String unknownTag = io.dockgate.gateway.testing.RawHttp.unix(socket, "POST /v1.50/images/create?fromImage="
+                + registry.host() + "/nothing&tag=here HTTP/1.1\r\nHost: docker\r\n\r\n");
+        assertThat(io.dockgate.gateway.testing.RawHttp.status(unknownTag)).isEqualTo(404);
+        assertThat(io.dockgate.gateway.testing.RawHttp.body(unknownTag)).startsWith("{\"message\":").contains("not found");
+        int closedPort;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            closedPort = s.getLocalPort(); // nothing listens there once closed
+        }
+        String unreachable = io.dockgate.gateway.testing.RawHttp.unix(socket, "POST /v1.50/images/create?fromImage=127.0.0.1:"
+                + closedPort + "/x&tag=1 HTTP/1.1\r\nHost: docker\r\n\r\n");
+        assertThat(io.dockgate.gateway.testing.RawHttp.status(unreachable)).as(unreachable).isGreaterThanOrEqualTo(500);
+        assertThat(io.dockgate.gateway.testing.RawHttp.body(unreachable)).contains("127.0.0.1:" + closedPort);
+        DockerCli.Result cliPull = docker("pull", "127.0.0.1:" + closedPort + "/x:1");
+        assertThat(cliPull.exitCode()).isNotZero();
+        assertThat(cliPull.stderr()).startsWith("Error response from daemon:");
+    }
+
     private static long sizeOf(Path p) {
         try {
             return Files.size(p);

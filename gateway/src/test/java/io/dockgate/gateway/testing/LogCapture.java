@@ -11,10 +11,14 @@ import org.slf4j.LoggerFactory;
 public final class LogCapture implements AutoCloseable {
     private final Logger logger;
     private final List<String> messages = new CopyOnWriteArrayList<>();
+    private final List<String> errors = new CopyOnWriteArrayList<>();
     private final AppenderBase<ILoggingEvent> appender = new AppenderBase<>() {
         @Override
         protected void append(ILoggingEvent event) {
             messages.add(event.getFormattedMessage());
+            if (event.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.ERROR)) {
+                errors.add(event.getLoggerName() + ": " + event.getFormattedMessage());
+            }
         }
     };
 
@@ -30,6 +34,11 @@ public final class LogCapture implements AutoCloseable {
 
     public List<String> messages() {
         return List.copyOf(messages);
+    }
+
+    /** The ERROR messages, each with its logger's name. */
+    public List<String> errors() {
+        return List.copyOf(errors);
     }
 
     /** Waits up to 5 s for a message containing the text. */
