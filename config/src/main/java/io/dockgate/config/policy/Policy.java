@@ -75,12 +75,13 @@ public record Policy(Mode mode, Map<String, Set<String>> roles, List<Binding> bi
 
     /**
      * Constraints on bodies. Defaults are the safe ones: nothing privileged, no host paths, no host
-     * namespaces, no added capabilities, no devices, no unconfined profiles, no sysctls, the runc runtime
-     * only; running as root and any image are allowed unless restricted. {@code unrestricted} lifts them
-     * all (an administrator's binding).
+     * namespaces, no added capabilities, no devices, no unconfined profiles, no sysctls, no OOM-killer
+     * exemptions ({@code oom}: OomKillDisable, a negative OomScoreAdj), the runc runtime only; running as
+     * root and any image are allowed unless restricted. {@code unrestricted} lifts them all (an
+     * administrator's binding).
      */
     public record Constraints(boolean unrestricted, boolean privileged, List<HostPath> bindMounts, Set<String> namespaces,
-                              Set<String> capAdd, boolean devices, boolean unconfined, boolean sysctls, Set<String> runtimes,
+                              Set<String> capAdd, boolean devices, boolean unconfined, boolean sysctls, boolean oom, Set<String> runtimes,
                               boolean root, List<String> images, Resource memory, Resource cpus, Resource pids,
                               ExecRules exec) {
         public static final Set<String> NAMESPACES = Set.of("network", "pid", "ipc", "uts", "userns", "cgroup");
@@ -94,7 +95,7 @@ public record Policy(Mode mode, Map<String, Set<String>> roles, List<Binding> bi
         }
 
         public static Constraints defaults() {
-            return new Constraints(false, false, List.of(), Set.of(), Set.of(), false, false, false, Set.of("runc"), true,
+            return new Constraints(false, false, List.of(), Set.of(), Set.of(), false, false, false, false, Set.of("runc"), true,
                     List.of(), Resource.FREE, Resource.FREE, Resource.FREE, new ExecRules(false, true));
         }
     }

@@ -346,7 +346,7 @@ public final class PolicyLoader {
 
         private Policy.Constraints constraints(Node n) {
             Map<String, Node> c = object(n, Set.of("unrestricted", "privileged", "bindMounts", "namespaces", "capAdd", "devices",
-                    "unconfined", "sysctls", "runtimes", "root", "images", "resources", "exec"));
+                    "unconfined", "sysctls", "oom", "runtimes", "root", "images", "resources", "exec"));
             Policy.Constraints d = Policy.Constraints.defaults();
             boolean unrestricted = c.containsKey("unrestricted") && bool(c.get("unrestricted"));
             if (unrestricted && c.size() > 1) {
@@ -432,6 +432,7 @@ public final class PolicyLoader {
                     c.containsKey("devices") && bool(c.get("devices")),
                     c.containsKey("unconfined") && bool(c.get("unconfined")),
                     c.containsKey("sysctls") && bool(c.get("sysctls")),
+                    c.containsKey("oom") && bool(c.get("oom")),
                     runtimes,
                     !c.containsKey("root") || bool(c.get("root")),
                     images, memory, cpus, pids, exec);

@@ -112,7 +112,15 @@ public record ContainerSpec(
             boolean noNewPrivileges,
             LogConfig log,
             int consoleHeight,
-            int consoleWidth) {
+            int consoleWidth,
+            long shmSize,
+            int oomScoreAdj,
+            boolean oomKillDisable,
+            Long memorySwappiness,
+            long memoryReservation,
+            List<String> groupAdd) {
+        /** /dev/shm's size when none is given, as Docker's. */
+        public static final long DEFAULT_SHM_SIZE = 64L << 20;
 
         public static HostBuilder builder() {
             return new HostBuilder();
@@ -125,7 +133,18 @@ public record ContainerSpec(
             b.cpuQuota = cpuQuota; b.cpuPeriod = cpuPeriod; b.pidsLimit = pidsLimit; b.cpusetCpus = cpusetCpus;
             b.autoRemove = autoRemove; b.restartPolicy = restartPolicy; b.mounts = mounts; b.ulimits = ulimits;
             b.noNewPrivileges = noNewPrivileges; b.log = log; b.consoleHeight = consoleHeight; b.consoleWidth = consoleWidth;
+            b.shmSize = shmSize; b.oomScoreAdj = oomScoreAdj; b.oomKillDisable = oomKillDisable; b.memorySwappiness = memorySwappiness;
+            b.memoryReservation = memoryReservation; b.groupAdd = groupAdd;
             return b;
+        }
+
+        /** The size of /dev/shm in bytes (Docker's 64 MiB unless given). */
+        public long shmSizeOrDefault() {
+            return shmSize > 0 ? shmSize : DEFAULT_SHM_SIZE;
+        }
+
+        public List<String> groupAddOrEmpty() {
+            return groupAdd == null ? List.of() : groupAdd;
         }
 
         public List<Mount> mountsOrEmpty() {
@@ -164,6 +183,12 @@ public record ContainerSpec(
         private LogConfig log = LogConfig.DEFAULT;
         private int consoleHeight;
         private int consoleWidth;
+        private long shmSize;
+        private int oomScoreAdj;
+        private boolean oomKillDisable;
+        private Long memorySwappiness;
+        private long memoryReservation;
+        private List<String> groupAdd = List.of();
 
         public HostBuilder networkMode(String v) { networkMode = v; return this; }
         public HostBuilder privileged(boolean v) { privileged = v; return this; }
@@ -185,11 +210,17 @@ public record ContainerSpec(
         public HostBuilder noNewPrivileges(boolean v) { noNewPrivileges = v; return this; }
         public HostBuilder log(LogConfig v) { log = v; return this; }
         public HostBuilder consoleSize(int height, int width) { consoleHeight = height; consoleWidth = width; return this; }
+        public HostBuilder shmSize(long v) { shmSize = v; return this; }
+        public HostBuilder oomScoreAdj(int v) { oomScoreAdj = v; return this; }
+        public HostBuilder oomKillDisable(boolean v) { oomKillDisable = v; return this; }
+        public HostBuilder memorySwappiness(Long v) { memorySwappiness = v; return this; }
+        public HostBuilder memoryReservation(long v) { memoryReservation = v; return this; }
+        public HostBuilder groupAdd(List<String> v) { groupAdd = v; return this; }
 
         public Host build() {
             return new Host(networkMode, privileged, readonlyRootfs, capAdd, capDrop, tmpfs, memory, memorySwap, cpuShares, cpuQuota,
                     cpuPeriod, pidsLimit, cpusetCpus, autoRemove, restartPolicy, mounts, ulimits, noNewPrivileges, log, consoleHeight,
-                    consoleWidth);
+                    consoleWidth, shmSize, oomScoreAdj, oomKillDisable, memorySwappiness, memoryReservation, groupAdd);
         }
     }
 
@@ -206,9 +237,20 @@ public record ContainerSpec(
     public record Ulimit(String name, long soft, long hard) {
     }
 
-    /** The k8s-file log's rotation: a file is rotated at maxSize bytes (0: never), maxFile files are kept. */
-    public record LogConfig(long maxSize, int maxFile) {
-        public static final LogConfig DEFAULT = new LogConfig(0, 1);
+    /**
+     * The log: Docker's driver name (json-file or local: both kept as conmon's k8s-file log here) and its
+     * rotation: a file is rotated at maxSize bytes (0: never), maxFile files are kept.
+     */
+    public record LogConfig(long maxSize, int maxFile, String type) {
+        public static final LogConfig DEFAULT = new LogConfig(0, 1, "json-file");
+
+        public LogConfig(long maxSize, int maxFile) {
+            this(maxSize, maxFile, "json-file");
+        }
+
+        public String typeOrDefault() {
+            return type == null || type.isEmpty() ? "json-file" : type;
+        }
     }
 
     /** Docker's restart policy: no, on-failure[:N], always, unless-stopped. */

@@ -334,6 +334,22 @@ public final class Containers implements AutoCloseable {
         if (host.cpuQuota() != 0 && host.cpuQuota() < 1000) {
             throw EngineException.invalid("CPU cfs quota can not be less than 1ms (i.e. 1000)");
         }
+        if (host.shmSize() < 0) {
+            throw EngineException.invalid("SHM size can not be less than 0");
+        }
+        if (host.oomScoreAdj() < -1000 || host.oomScoreAdj() > 1000) {
+            throw EngineException.invalid("Invalid value " + host.oomScoreAdj() + ", range for oom score adj is [-1000, 1000]");
+        }
+        if (host.memorySwappiness() != null && host.memorySwappiness() != -1
+                && (host.memorySwappiness() < 0 || host.memorySwappiness() > 100)) {
+            throw EngineException.invalid("Invalid value: " + host.memorySwappiness() + ", valid memory swappiness range is 0-100");
+        }
+        if (host.memoryReservation() < 0 || host.memoryReservation() > 0 && host.memoryReservation() < 6L << 20) {
+            throw EngineException.invalid("Minimum memory reservation allowed is 6MB");
+        }
+        if (host.memory() > 0 && host.memoryReservation() > host.memory()) {
+            throw EngineException.invalid("Minimum memory limit can not be less than memory reservation limit, see usage");
+        }
         if (host.memory() > 1L << 50) {
             throw EngineException.invalid("memory limit " + host.memory() + " is larger than any machine");
         }
@@ -414,7 +430,8 @@ public final class Containers implements AutoCloseable {
                 if (!Files.exists(etc.resolve("hostname")) || Files.size(etc.resolve("hostname")) == 0) {
                     writeEtc(etc, c.spec().hostname(), "host".equals(c.spec().host().networkMode())); // lost in a crash
                 }
-                UserResolver.User user = UserResolver.resolve(rootfs, c.spec().user());
+                UserResolver.User user = UserResolver.withGroups(rootfs, UserResolver.resolve(rootfs, c.spec().user()),
+                        c.spec().host().groupAddOrEmpty());
                 ObjectNode config = SpecBuilder.build(c, rootfs, store.directory(c.id()).resolve("etc"), user, m -> hostPath(m, rootfs));
                 AtomicFiles.writeUnsynced(bundle.resolve("config.json"), JSON.writeValueAsBytes(config), AtomicFiles.PRIVATE);
                 runc.delete(c.id());

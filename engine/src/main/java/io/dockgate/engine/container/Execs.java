@@ -265,7 +265,9 @@ public final class Execs {
             process.put("cwd", e.workingDir());
         }
         if (e.user() != null && !e.user().isEmpty()) {
-            SpecBuilder.putUser(process, UserResolver.resolve(Path.of(config.path("root").path("path").asText()), e.user()));
+            Path rootfs = Path.of(config.path("root").path("path").asText());
+            SpecBuilder.putUser(process, UserResolver.withGroups(rootfs, UserResolver.resolve(rootfs, e.user()),
+                    c.spec().host().groupAddOrEmpty())); // as dockerd: the container's --group-add holds for its execs
         }
         if (e.privileged()) {
             SpecBuilder.putAllCapabilities(process);

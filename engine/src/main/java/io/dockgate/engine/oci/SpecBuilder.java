@@ -156,6 +156,9 @@ public final class SpecBuilder {
         capabilities.putArray("inheritable");
         capabilities.putArray("ambient");
         process.put("noNewPrivileges", host.noNewPrivileges());
+        if (host.oomScoreAdj() != 0) {
+            process.put("oomScoreAdj", host.oomScoreAdj());
+        }
         if (!host.ulimitsOrEmpty().isEmpty()) {
             ArrayNode rlimits = process.putArray("rlimits");
             for (ContainerSpec.Ulimit ul : host.ulimitsOrEmpty()) {
@@ -180,7 +183,7 @@ public final class SpecBuilder {
         mount(mounts, "/sys", "sysfs", "sysfs", "nosuid", "noexec", "nodev", "ro");
         mount(mounts, "/sys/fs/cgroup", "cgroup", "cgroup", "ro", "nosuid", "noexec", "nodev");
         mount(mounts, "/dev/mqueue", "mqueue", "mqueue", "nosuid", "noexec", "nodev");
-        mount(mounts, "/dev/shm", "shm", "tmpfs", "nosuid", "noexec", "nodev", "mode=1777", "size=65536k");
+        mount(mounts, "/dev/shm", "shm", "tmpfs", "nosuid", "noexec", "nodev", "mode=1777", "size=" + host.shmSizeOrDefault());
         for (String f : List.of("hostname", "hosts", "resolv.conf")) {
             if (hostNetwork && f.equals("hostname")) {
                 continue;
@@ -260,10 +263,21 @@ public final class SpecBuilder {
             device(devices, "c", 136, null, "rwm");
             device(devices, "c", 10, 200, "rwm");
         }
-        if (host.memory() > 0) {
+        if (host.memory() > 0 || host.memoryReservation() > 0 || host.memorySwappiness() != null || host.oomKillDisable()) {
             ObjectNode memory = resources.putObject("memory");
-            memory.put("limit", host.memory());
-            memory.put("swap", swapLimit(host));
+            if (host.memory() > 0) {
+                memory.put("limit", host.memory());
+                memory.put("swap", swapLimit(host));
+            }
+            if (host.memoryReservation() > 0) {
+                memory.put("reservation", host.memoryReservation());
+            }
+            if (host.memorySwappiness() != null && host.memorySwappiness() >= 0) {
+                memory.put("swappiness", host.memorySwappiness());
+            }
+            if (host.oomKillDisable()) {
+                memory.put("disableOOMKiller", true);
+            }
         }
         if (host.cpuShares() > 0 || host.cpuQuota() != 0 || host.cpuPeriod() > 0 || (host.cpusetCpus() != null && !host.cpusetCpus().isEmpty())) {
             ObjectNode cpu = resources.putObject("cpu");

@@ -74,6 +74,37 @@ public final class UserResolver {
         return new User(uid, gid, additional, home);
     }
 
+    /**
+     * The user with Docker's {@code --group-add} groups as well: names through the image's /etc/group,
+     * numbers as they are; an unknown name is an error, as dockerd's.
+     */
+    public static User withGroups(Path rootfs, User user, List<String> groups) throws IOException {
+        if (groups == null || groups.isEmpty()) {
+            return user;
+        }
+        List<String[]> group = parse(RootfsPaths.readIfPresent(rootfs, "/etc/group"));
+        List<Integer> additional = new ArrayList<>(user.additionalGids());
+        for (String wanted : groups) {
+            Integer gid = null;
+            for (String[] g : group) {
+                if (g.length >= 3 && g[0].equals(wanted)) {
+                    gid = Integer.parseInt(g[2]);
+                    break;
+                }
+            }
+            if (gid == null) {
+                if (!isNumber(wanted)) {
+                    throw EngineException.invalid("Unable to find group " + wanted + ": no matching entries in group file");
+                }
+                gid = Integer.parseInt(wanted);
+            }
+            if (gid != user.gid() && !additional.contains(gid)) {
+                additional.add(gid);
+            }
+        }
+        return new User(user.uid(), user.gid(), additional, user.home());
+    }
+
     private static boolean isNumber(String s) {
         return !s.isEmpty() && s.chars().allMatch(Character::isDigit) && s.length() < 10;
     }

@@ -404,9 +404,18 @@ public final class ContainersApi {
         Map<String, String> logOpts = new LinkedHashMap<>();
         if (h.logOrDefault().maxSize() > 0) {
             logOpts.put("max-size", Long.toString(h.logOrDefault().maxSize()));
+        }
+        if (h.logOrDefault().maxFile() > 1) {
             logOpts.put("max-file", Integer.toString(h.logOrDefault().maxFile()));
         }
-        hc.put("LogConfig", Map.of("Type", "json-file", "Config", logOpts));
+        hc.put("LogConfig", Map.of("Type", h.logOrDefault().typeOrDefault(), "Config", logOpts));
+        hc.put("ShmSize", h.shmSizeOrDefault());
+        hc.put("OomScoreAdj", h.oomScoreAdj());
+        hc.put("OomKillDisable", h.oomKillDisable());
+        hc.put("MemorySwappiness", h.memorySwappiness());
+        hc.put("MemoryReservation", h.memoryReservation());
+        hc.put("GroupAdd", h.groupAddOrEmpty().isEmpty() ? null : h.groupAddOrEmpty());
+        hc.put("Isolation", "");
         hc.put("Ulimits", h.ulimitsOrEmpty().stream().map(u -> Map.of("Name", u.name(), "Soft", u.soft(), "Hard", u.hard())).toList());
         hc.put("SecurityOpt", h.noNewPrivileges() ? List.of("no-new-privileges") : null);
         hc.put("Mounts", h.mountsOrEmpty().stream().map(mt -> Map.of("Type", mt.type(), "Source", mt.source(), "Target", mt.target(),
@@ -435,6 +444,9 @@ public final class ContainersApi {
         config.put("Labels", ContainerSpec.visibleLabels(c.spec().labels()));
         if (c.spec().stopSignal() != null && !c.spec().stopSignal().isEmpty()) {
             config.put("StopSignal", c.spec().stopSignal());
+        }
+        if (c.spec().stopTimeout() != null) {
+            config.put("StopTimeout", c.spec().stopTimeout());
         }
         m.put("Config", config);
         Map<String, Object> networks = new LinkedHashMap<>();

@@ -17,13 +17,26 @@ import java.util.Set;
  * cannot honour is refused with 400, never ignored.
  */
 final class CreateRequest {
+    /**
+     * Docker's HostConfig fields that dockgate does not honour yet: a request that sets one (any value but
+     * null, false, 0, "" or an empty list or map) is refused with 400 naming it, never silently dropped.
+     * Fields Docker does not know are ignored, as dockerd ignores them.
+     */
     private static final List<String> UNSUPPORTED_HOST_FIELDS = List.of("VolumesFrom", "PortBindings", "Links",
             "Devices", "DeviceRequests", "DeviceCgroupRules", "Sysctls", "PidMode", "IpcMode", "UTSMode",
-            "UsernsMode", "Cgroup", "CgroupParent", "ExtraHosts", "Dns", "DnsSearch", "DnsOptions", "GroupAdd",
+            "UsernsMode", "Cgroup", "CgroupParent", "ExtraHosts", "Dns", "DnsSearch", "DnsOptions",
             "BlkioWeight", "BlkioWeightDevice", "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps",
-            "BlkioDeviceWriteIOps", "KernelMemory", "MemoryReservation", "CpuRealtimePeriod", "CpuRealtimeRuntime",
-            "CpusetMems", "OomKillDisable", "StorageOpt", "VolumeDriver", "Init", "MaskedPaths", "ReadonlyPaths",
-            "PublishAllPorts");
+            "BlkioDeviceWriteIOps", "KernelMemory", "KernelMemoryTCP", "CpuRealtimePeriod", "CpuRealtimeRuntime",
+            "CpusetMems", "StorageOpt", "VolumeDriver", "Init", "PublishAllPorts", "Annotations", "CpuCount", "CpuPercent",
+            "IOMaximumIOps", "IOMaximumBandwidth");
+    /** Config fields not honoured yet, refused when set as above. */
+    private static final List<String> UNSUPPORTED_CONFIG_FIELDS = List.of("Domainname", "ExposedPorts", "MacAddress", "OnBuild",
+            "Shell", "ArgsEscaped");
+    /** Endpoint settings of NetworkingConfig that need networks dockgate does not have yet. */
+    private static final List<String> UNSUPPORTED_ENDPOINT_FIELDS = List.of("IPAMConfig", "Links", "Aliases", "MacAddress",
+            "DriverOpts", "NetworkID", "EndpointID", "Gateway", "IPAddress", "IPPrefixLen", "IPv6Gateway", "GlobalIPv6Address",
+            "GlobalIPv6PrefixLen", "DNSNames", "GwPriority");
+
     static final Set<String> ULIMITS = Set.of("core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile",
             "nproc", "rss", "rtprio", "rttime", "sigpending", "stack", "as");
     private static final Set<String> PRIVATE_PROPAGATION = Set.of("", "private", "rprivate");
@@ -42,12 +55,25 @@ final class CreateRequest {
                 throw EngineException.invalid("Healthcheck is not supported yet");
             }
         }
+        for (String f : UNSUPPORTED_CONFIG_FIELDS) {
+            if (isSet(DockerJson.field(body, f))) {
+                throw EngineException.invalid("Config." + f + " is not supported by dockgate yet");
+            }
+        }
+        networkingConfig(DockerJson.field(body, "NetworkingConfig"));
         JsonNode hc = DockerJson.field(body, "HostConfig");
         if (hc != null) {
             for (String f : UNSUPPORTED_HOST_FIELDS) {
-                if (DockerJson.present(hc, f)) {
+                if (isSet(DockerJson.field(hc, f))) {
                     throw EngineException.invalid("HostConfig." + f + " is not supported by dockgate yet");
                 }
+            }
+            JsonNode masked = DockerJson.field(hc, "MaskedPaths");
+            JsonNode readonly = DockerJson.field(hc, "ReadonlyPaths");
+            if (masked != null && !masked.isNull() || readonly != null && !readonly.isNull()) {
+                // an empty list means "none": weaker than Docker's defaults, which dockgate always applies
+                throw EngineException.invalid("HostConfig." + (masked != null && !masked.isNull() ? "MaskedPaths" : "ReadonlyPaths")
+                        + " is not supported by dockgate yet: Docker's default masked and read-only paths always apply");
             }
             String runtime = DockerJson.text(hc, "Runtime");
             if (runtime != null && !runtime.isEmpty() && !runtime.equals("runc")) {
@@ -105,9 +131,13 @@ final class CreateRequest {
             if (shm < 0) {
                 throw EngineException.invalid("SHM size can not be less than 0");
             }
-            if (shm != 0 && shm != 64L << 20) {
-                throw EngineException.invalid("HostConfig.ShmSize other than the default 64MB is not supported by dockgate yet");
-            }
+            JsonNode swappiness = DockerJson.field(hc, "MemorySwappiness");
+            host.shmSize(shm)
+                    .oomScoreAdj((int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, DockerJson.number(hc, "OomScoreAdj"))))
+                    .oomKillDisable(DockerJson.bool(hc, "OomKillDisable"))
+                    .memorySwappiness(swappiness == null || swappiness.isNull() || swappiness.asLong() == -1 ? null : swappiness.asLong())
+                    .memoryReservation(DockerJson.number(hc, "MemoryReservation"))
+                    .groupAdd(orEmpty(DockerJson.strings(hc, "GroupAdd")));
             int[] console = ExecApi.consoleSize(hc);
             host.consoleSize(console[0], console[1]);
             tmpfs.putAll(DockerJson.stringMap(hc, "Tmpfs"));
@@ -223,8 +253,9 @@ final class CreateRequest {
                     + "(json-file semantics, with max-size and max-file)");
         }
         Map<String, String> config = DockerJson.stringMap(lc, "Config");
-        long maxSize = 0;
-        int maxFile = 1;
+        boolean local = type.equals("local");
+        long maxSize = local ? 20L << 20 : 0; // the local driver's defaults: 20 MB, 5 files
+        int maxFile = local ? 5 : 1;
         for (Map.Entry<String, String> e : config.entrySet()) {
             switch (e.getKey()) {
                 case "max-size" -> maxSize = parseSize(e.getValue(), "max-size");
@@ -238,13 +269,12 @@ final class CreateRequest {
                         throw EngineException.invalid("max-file cannot be less than 1");
                     }
                 }
-                default -> throw EngineException.invalid("unknown log opt '" + e.getKey() + "' for json-file log driver");
+                default -> throw EngineException.invalid("unknown log opt '" + e.getKey() + "' for " + (local ? "local" : "json-file")
+                        + " log driver");
             }
         }
-        if (maxFile > 1 && maxSize == 0) {
-            throw EngineException.invalid("max-file cannot be set without max-size");
-        }
-        return new ContainerSpec.LogConfig(maxSize, maxFile);
+        // max-file without max-size is accepted, as dockerd 20.10 does: nothing is rotated without a size
+        return new ContainerSpec.LogConfig(maxSize, maxFile, type.isEmpty() || type.equals("k8s-file") ? "json-file" : type);
     }
 
     /** Docker's size syntax: 10k, 10m, 1g (binary units), or bytes. */
@@ -382,6 +412,49 @@ final class CreateRequest {
             throw EngineException.invalid("Duplicate mount point: " + m.target());
         }
         mounts.add(m);
+    }
+
+    /** A value a client set on purpose: not absent, null, false, 0, "" or an empty list or map. */
+    static boolean isSet(JsonNode v) {
+        if (v == null || v.isNull() || v.isMissingNode()) {
+            return false;
+        }
+        if (v.isBoolean()) {
+            return v.asBoolean();
+        }
+        if (v.isNumber()) {
+            return v.asDouble() != 0;
+        }
+        if (v.isTextual()) {
+            return !v.asText().isEmpty();
+        }
+        return v.size() > 0;
+    }
+
+    /**
+     * NetworkingConfig: the built-in networks (none, host, and bridge or default, which are none here)
+     * may be named, with no endpoint settings; anything else needs networks dockgate does not have yet.
+     */
+    private static void networkingConfig(JsonNode nc) {
+        JsonNode endpoints = nc == null ? null : DockerJson.field(nc, "EndpointsConfig");
+        if (endpoints == null || endpoints.isNull()) {
+            return;
+        }
+        var names = endpoints.fieldNames();
+        while (names.hasNext()) {
+            String network = names.next();
+            if (!Set.of("none", "host", "bridge", "default").contains(network)) {
+                throw EngineException.invalid("NetworkingConfig.EndpointsConfig." + network
+                        + " is not supported by dockgate yet: there are no user-defined networks");
+            }
+            JsonNode settings = endpoints.get(network);
+            for (String f : UNSUPPORTED_ENDPOINT_FIELDS) {
+                if (settings != null && isSet(DockerJson.field(settings, f))) {
+                    throw EngineException.invalid("NetworkingConfig.EndpointsConfig." + network + "." + f
+                            + " is not supported by dockgate yet");
+                }
+            }
+        }
     }
 
     private static List<String> orEmpty(List<String> list) {

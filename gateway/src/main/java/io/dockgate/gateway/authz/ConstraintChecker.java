@@ -85,6 +85,15 @@ public final class ConstraintChecker {
             if (!nonRootUser(user)) {
                 return "running as root is not allowed (user \"" + user + "\"; give a numeric non-zero uid)";
             }
+            for (String group : host.groupAddOrEmpty()) {
+                if (!group.matches("[0-9]{1,10}") || Long.parseLong(group) == 0) {
+                    return "adding group \"" + group + "\" is not allowed when root is not (give a numeric non-zero gid)";
+                }
+            }
+        }
+        if (!c.oom() && (host.oomKillDisable() || host.oomScoreAdj() < 0)) {
+            return "exempting a container from the OOM killer is not allowed (OomKillDisable, or OomScoreAdj "
+                    + host.oomScoreAdj() + " below 0)";
         }
         long cpuNanos = host.cpuPeriod() > 0 && host.cpuQuota() > 0 ? host.cpuQuota() * 1_000_000_000L / host.cpuPeriod() : 0;
         String res = resource("memory", c.memory(), host.memory());

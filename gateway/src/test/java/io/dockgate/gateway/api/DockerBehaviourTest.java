@@ -266,4 +266,39 @@ class DockerBehaviourTest {
         cli.ok("pause", "busy");
         assertThat(RawHttp.body(raw("DELETE", "/v1.40/containers/busy", null))).contains("You cannot remove a paused container " + id);
     }
+
+    @Test
+    void createFieldsAreHonouredAndShownOrRefusedNamingThem() throws Exception {
+        DockerCli.Result run = cli.docker("run", "--rm", "--shm-size", "128m", "--oom-score-adj", "300", "--memory", "64m",
+                "--memory-reservation", "32m", "--memory-swappiness", "10", "--group-add", "4242", "busybox", "sh", "-c",
+                "df -k /dev/shm | tail -1; cat /proc/self/oom_score_adj; id -G; cat /sys/fs/cgroup/memory/memory.swappiness "
+                        + "/sys/fs/cgroup/memory/memory.soft_limit_in_bytes");
+        assertThat(run.exitCode()).as(run.toString()).isZero();
+        assertThat(run.stdout()).contains(" 131072 ").contains("\n300\n", "\n0 4242\n", "\n10\n", "\n33554432\n");
+        cli.ok("run", "-d", "--name", "shown", "--shm-size", "128m", "--stop-timeout", "7", "--oom-kill-disable", "--memory", "64m",
+                "--log-driver", "local", "--group-add", "4242", "busybox", "sleep", "300");
+        assertThat(cli.ok("inspect", "-f", "{{.HostConfig.ShmSize}} {{.Config.StopTimeout}} {{.HostConfig.OomKillDisable}} "
+                + "{{.HostConfig.LogConfig.Type}} {{.HostConfig.GroupAdd}} {{.HostConfig.Isolation}}|", "shown").stdout().trim())
+                .isEqualTo("134217728 7 true local [4242] |");
+        cli.ok("run", "-d", "--name", "files", "--log-opt", "max-file=3", "busybox", "sleep", "300"); // as dockerd 20.10
+        assertThat(cli.ok("inspect", "-f", "{{json .HostConfig.LogConfig.Config}}", "files").stdout().trim()).isEqualTo("{\"max-file\":\"3\"}");
+
+        DockerCli.Result exposed = cli.docker("run", "--rm", "--expose", "80", "busybox", "true");
+        assertThat(exposed.exitCode()).isEqualTo(125);
+        assertThat(exposed.stderr()).contains("Config.ExposedPorts is not supported by dockgate yet");
+        DockerCli.Result dns = cli.docker("run", "--rm", "--dns", "192.0.2.1", "busybox", "true");
+        assertThat(dns.stderr()).contains("HostConfig.Dns is not supported by dockgate yet");
+        String masked = raw("POST", "/v1.50/containers/create", "{\"Image\":\"busybox\",\"HostConfig\":{\"MaskedPaths\":[]}}");
+        assertThat(RawHttp.status(masked)).isEqualTo(400);
+        assertThat(RawHttp.body(masked)).contains("HostConfig.MaskedPaths");
+        String network = raw("POST", "/v1.50/containers/create", "{\"Image\":\"busybox\",\"NetworkingConfig\":{\"EndpointsConfig\":"
+                + "{\"mynet\":{}}}}");
+        assertThat(RawHttp.body(network)).contains("NetworkingConfig.EndpointsConfig.mynet");
+        String defaults = raw("POST", "/v1.50/containers/create", "{\"Image\":\"busybox\",\"Domainname\":\"\",\"ExposedPorts\":{},"
+                + "\"HostConfig\":{\"Dns\":[],\"Links\":null,\"BlkioWeight\":0,\"MaskedPaths\":null}}");
+        assertThat(RawHttp.status(defaults)).as("default values of fields not honoured are fine").isEqualTo(201);
+        String swappiness = raw("POST", "/v1.50/containers/create", "{\"Image\":\"busybox\",\"HostConfig\":{\"MemorySwappiness\":101}}");
+        assertThat(RawHttp.status(swappiness)).isEqualTo(400);
+        assertThat(RawHttp.body(swappiness)).contains("valid memory swappiness range is 0-100");
+    }
 }

@@ -103,7 +103,8 @@ class BypassCorpusTest extends AuthzFixtureTest {
         c.add(a("PUT on create", "alice", "PUT /containers/create HTTP/1.1\r\nHost: d\r\nContent-Length: 2\r\n\r\n{}", 404));
         c.add(a("session", "alice", post("/session", ""), 404));
         c.add(a("build", "alice", post("/build", ""), 404));
-        c.add(a("swarm init", "alice", post("/swarm/init", "{}"), 404));
+        c.add(a("swarm init (a route now, not granted)", "alice", post("/swarm/init", "{}"), 403));
+        c.add(a("swarm leave, not granted", "alice", post("/v1.41/swarm/leave?force=1", ""), 403));
         c.add(a("plugin install", "alice", post("/plugins/pull?remote=evil", "[]"), 404));
         c.add(a("container commit", "alice", post("/commit?container=a1", "{}"), 404));
         c.add(a("absolute-form target", "alice", "GET http://docker/containers/json HTTP/1.1\r\nHost: d\r\n\r\n", 400));
@@ -137,6 +138,15 @@ class BypassCorpusTest extends AuthzFixtureTest {
         c.add(a("apparmor unconfined, old syntax", "alice", create(withHost("{\"SecurityOpt\":[\"apparmor:unconfined\"]}")), 403));
         c.add(a("sysctls", "alice", create(withHost("{\"Sysctls\":{\"kernel.core_pattern\":\"|/tmp/x\"}}")), 403));
         c.add(a("other runtime", "alice", create(withHost("{\"Runtime\":\"crun\"}")), 403));
+        c.add(a("OOM killer disabled", "alice", create(withHost("{\"Memory\":67108864,\"OomKillDisable\":true}")), 403));
+        c.add(a("OOM killer disabled, lower-case key", "alice", create(withHost("{\"oomkilldisable\":true}")), 403));
+        c.add(a("negative OOM score: others die first", "alice", create(withHost("{\"OomScoreAdj\":-1000}")), 403));
+        c.add(a("root group added when root is not allowed", "ci-runner", create("{\"Image\":\"busybox\",\"User\":\"1000\","
+                + "\"HostConfig\":{\"Memory\":67108864,\"PidsLimit\":10,\"GroupAdd\":[\"0\"]}}"), 403));
+        c.add(a("group added by name when root is not allowed", "ci-runner", create("{\"Image\":\"busybox\",\"User\":\"1000\","
+                + "\"HostConfig\":{\"Memory\":67108864,\"PidsLimit\":10,\"GroupAdd\":[\"root\"]}}"), 403));
+        c.add(a("MaskedPaths emptied", "alice", create(withHost("{\"MaskedPaths\":[]}")), 400, 403));
+        c.add(a("cgroup parent outside dockgate's", "alice", create(withHost("{\"CgroupParent\":\"/\"}")), 400, 403));
         c.add(a("VolumesFrom another container", "alice", create(withHost("{\"VolumesFrom\":[\"b1\"]}")), 403));
         c.add(a("owner label spoofed", "alice", create("{\"Image\":\"busybox\",\"Labels\":{\"io.dockgate.owner\":\"tls:bob\"}}"), 403));
         c.add(a("owner label in other case", "alice", create("{\"Image\":\"busybox\",\"Labels\":{\"IO.DOCKGATE.OWNER\":\"tls:bob\"}}"), 403));
