@@ -118,7 +118,8 @@ public record ContainerSpec(
             boolean oomKillDisable,
             Long memorySwappiness,
             long memoryReservation,
-            List<String> groupAdd) {
+            List<String> groupAdd,
+            Map<String, String> sysctls) {
         /** /dev/shm's size when none is given, as Docker's. */
         public static final long DEFAULT_SHM_SIZE = 64L << 20;
 
@@ -134,7 +135,7 @@ public record ContainerSpec(
             b.autoRemove = autoRemove; b.restartPolicy = restartPolicy; b.mounts = mounts; b.ulimits = ulimits;
             b.noNewPrivileges = noNewPrivileges; b.log = log; b.consoleHeight = consoleHeight; b.consoleWidth = consoleWidth;
             b.shmSize = shmSize; b.oomScoreAdj = oomScoreAdj; b.oomKillDisable = oomKillDisable; b.memorySwappiness = memorySwappiness;
-            b.memoryReservation = memoryReservation; b.groupAdd = groupAdd;
+            b.memoryReservation = memoryReservation; b.groupAdd = groupAdd; b.sysctls = sysctls;
             return b;
         }
 
@@ -145,6 +146,10 @@ public record ContainerSpec(
 
         public List<String> groupAddOrEmpty() {
             return groupAdd == null ? List.of() : groupAdd;
+        }
+
+        public Map<String, String> sysctlsOrEmpty() {
+            return sysctls == null ? Map.of() : sysctls;
         }
 
         public List<Mount> mountsOrEmpty() {
@@ -189,6 +194,7 @@ public record ContainerSpec(
         private Long memorySwappiness;
         private long memoryReservation;
         private List<String> groupAdd = List.of();
+        private Map<String, String> sysctls = Map.of();
 
         public HostBuilder networkMode(String v) { networkMode = v; return this; }
         public HostBuilder privileged(boolean v) { privileged = v; return this; }
@@ -216,11 +222,13 @@ public record ContainerSpec(
         public HostBuilder memorySwappiness(Long v) { memorySwappiness = v; return this; }
         public HostBuilder memoryReservation(long v) { memoryReservation = v; return this; }
         public HostBuilder groupAdd(List<String> v) { groupAdd = v; return this; }
+        public HostBuilder sysctls(Map<String, String> v) { sysctls = v; return this; }
 
         public Host build() {
             return new Host(networkMode, privileged, readonlyRootfs, capAdd, capDrop, tmpfs, memory, memorySwap, cpuShares, cpuQuota,
                     cpuPeriod, pidsLimit, cpusetCpus, autoRemove, restartPolicy, mounts, ulimits, noNewPrivileges, log, consoleHeight,
-                    consoleWidth, shmSize, oomScoreAdj, oomKillDisable, memorySwappiness, memoryReservation, groupAdd);
+                    consoleWidth, shmSize, oomScoreAdj, oomKillDisable, memorySwappiness, memoryReservation, groupAdd,
+                    sysctls);
         }
     }
 

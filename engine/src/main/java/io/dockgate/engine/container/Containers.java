@@ -334,6 +334,7 @@ public final class Containers implements AutoCloseable {
         if (host.cpuQuota() != 0 && host.cpuQuota() < 1000) {
             throw EngineException.invalid("CPU cfs quota can not be less than 1ms (i.e. 1000)");
         }
+        SpecBuilder.validateSysctls(host.sysctlsOrEmpty(), host.networkMode());
         if (host.shmSize() < 0) {
             throw EngineException.invalid("SHM size can not be less than 0");
         }

@@ -117,6 +117,26 @@ public final class SpecBuilder {
             Map.entry("rtprio", "RLIMIT_RTPRIO"), Map.entry("rttime", "RLIMIT_RTTIME"), Map.entry("sigpending", "RLIMIT_SIGPENDING"),
             Map.entry("stack", "RLIMIT_STACK"), Map.entry("as", "RLIMIT_AS"));
 
+    /** The IPC sysctls a container's own namespace holds (Docker's list); fs.mqueue.* and net.* are namespaced too. */
+    private static final java.util.Set<String> IPC_SYSCTLS = java.util.Set.of("kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
+            "kernel.sem", "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced");
+
+    /**
+     * Refuses a sysctl that is not namespaced (it would change the host), with dockerd's wording; net.*
+     * only in a network namespace of the container's own.
+     */
+    public static void validateSysctls(Map<String, String> sysctls, String networkMode) {
+        for (String key : sysctls.keySet()) {
+            boolean net = key.startsWith("net.");
+            if (!(IPC_SYSCTLS.contains(key) || key.startsWith("fs.mqueue.") || net)) {
+                throw EngineException.invalid("sysctl '" + key + "' is not whitelisted");
+            }
+            if (net && "host".equals(networkMode)) {
+                throw EngineException.invalid("sysctl '" + key + "' not allowed in host network namespace");
+            }
+        }
+    }
+
     /**
      * The mount points the engine (and runc, for its kernel file systems) puts into every container's
      * writable layer: not the user's changes, so docker diff leaves them out.
@@ -242,6 +262,10 @@ public final class SpecBuilder {
             ArrayNode readonly = linux.putArray("readonlyPaths");
             READONLY.forEach(readonly::add);
             linux.set("seccomp", SeccompProfile.forCapabilities(caps));
+        }
+        if (!host.sysctlsOrEmpty().isEmpty()) {
+            ObjectNode sysctl = linux.putObject("sysctl");
+            host.sysctlsOrEmpty().forEach(sysctl::put);
         }
         linux.put("cgroupsPath", "/dockgate/" + c.id());
         ObjectNode resources = linux.putObject("resources");

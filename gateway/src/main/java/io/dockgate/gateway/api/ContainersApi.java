@@ -415,6 +415,7 @@ public final class ContainersApi {
         hc.put("MemorySwappiness", h.memorySwappiness());
         hc.put("MemoryReservation", h.memoryReservation());
         hc.put("GroupAdd", h.groupAddOrEmpty().isEmpty() ? null : h.groupAddOrEmpty());
+        hc.put("Sysctls", h.sysctlsOrEmpty().isEmpty() ? null : h.sysctlsOrEmpty());
         hc.put("Isolation", "");
         hc.put("Ulimits", h.ulimitsOrEmpty().stream().map(u -> Map.of("Name", u.name(), "Soft", u.soft(), "Hard", u.hard())).toList());
         hc.put("SecurityOpt", h.noNewPrivileges() ? List.of("no-new-privileges") : null);

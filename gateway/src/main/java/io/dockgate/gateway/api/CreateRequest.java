@@ -23,7 +23,7 @@ final class CreateRequest {
      * Fields Docker does not know are ignored, as dockerd ignores them.
      */
     private static final List<String> UNSUPPORTED_HOST_FIELDS = List.of("VolumesFrom", "PortBindings", "Links",
-            "Devices", "DeviceRequests", "DeviceCgroupRules", "Sysctls", "PidMode", "IpcMode", "UTSMode",
+            "Devices", "DeviceRequests", "DeviceCgroupRules", "PidMode", "IpcMode", "UTSMode",
             "UsernsMode", "Cgroup", "CgroupParent", "ExtraHosts", "Dns", "DnsSearch", "DnsOptions",
             "BlkioWeight", "BlkioWeightDevice", "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps",
             "BlkioDeviceWriteIOps", "KernelMemory", "KernelMemoryTCP", "CpuRealtimePeriod", "CpuRealtimeRuntime",
@@ -137,7 +137,8 @@ final class CreateRequest {
                     .oomKillDisable(DockerJson.bool(hc, "OomKillDisable"))
                     .memorySwappiness(swappiness == null || swappiness.isNull() || swappiness.asLong() == -1 ? null : swappiness.asLong())
                     .memoryReservation(DockerJson.number(hc, "MemoryReservation"))
-                    .groupAdd(orEmpty(DockerJson.strings(hc, "GroupAdd")));
+                    .groupAdd(orEmpty(DockerJson.strings(hc, "GroupAdd")))
+                    .sysctls(DockerJson.stringMap(hc, "Sysctls"));
             int[] console = ExecApi.consoleSize(hc);
             host.consoleSize(console[0], console[1]);
             tmpfs.putAll(DockerJson.stringMap(hc, "Tmpfs"));

@@ -283,6 +283,17 @@ class DockerBehaviourTest {
         cli.ok("run", "-d", "--name", "files", "--log-opt", "max-file=3", "busybox", "sleep", "300"); // as dockerd 20.10
         assertThat(cli.ok("inspect", "-f", "{{json .HostConfig.LogConfig.Config}}", "files").stdout().trim()).isEqualTo("{\"max-file\":\"3\"}");
 
+        DockerCli.Result sysctl = cli.docker("run", "--rm", "--sysctl", "kernel.shmmax=1048576", "--sysctl", "net.ipv4.ip_forward=1",
+                "busybox", "cat", "/proc/sys/kernel/shmmax", "/proc/sys/net/ipv4/ip_forward");
+        assertThat(sysctl.stdout()).as(sysctl.toString()).isEqualTo("1048576\n1\n");
+        String hostSysctl = raw("POST", "/v1.50/containers/create", "{\"Image\":\"busybox\",\"HostConfig\":{\"Sysctls\":"
+                + "{\"kernel.core_pattern\":\"|/tmp/x\"}}}");
+        assertThat(RawHttp.status(hostSysctl)).isEqualTo(400);
+        assertThat(RawHttp.body(hostSysctl)).contains("sysctl 'kernel.core_pattern' is not whitelisted");
+        String hostNet = raw("POST", "/v1.50/containers/create", "{\"Image\":\"busybox\",\"HostConfig\":{\"NetworkMode\":\"host\","
+                + "\"Sysctls\":{\"net.ipv4.ip_forward\":\"1\"}}}");
+        assertThat(RawHttp.body(hostNet)).contains("not allowed in host network namespace");
+
         DockerCli.Result exposed = cli.docker("run", "--rm", "--expose", "80", "busybox", "true");
         assertThat(exposed.exitCode()).isEqualTo(125);
         assertThat(exposed.stderr()).contains("Config.ExposedPorts is not supported by dockgate yet");
