@@ -119,7 +119,13 @@ public record ContainerSpec(
             Long memorySwappiness,
             long memoryReservation,
             List<String> groupAdd,
-            Map<String, String> sysctls) {
+            Map<String, String> sysctls,
+            List<Device> devices,
+            List<String> deviceCgroupRules,
+            String pidMode,
+            String ipcMode,
+            String utsMode,
+            boolean init) {
         /** /dev/shm's size when none is given, as Docker's. */
         public static final long DEFAULT_SHM_SIZE = 64L << 20;
 
@@ -136,6 +142,8 @@ public record ContainerSpec(
             b.noNewPrivileges = noNewPrivileges; b.log = log; b.consoleHeight = consoleHeight; b.consoleWidth = consoleWidth;
             b.shmSize = shmSize; b.oomScoreAdj = oomScoreAdj; b.oomKillDisable = oomKillDisable; b.memorySwappiness = memorySwappiness;
             b.memoryReservation = memoryReservation; b.groupAdd = groupAdd; b.sysctls = sysctls;
+            b.devices = devices; b.deviceCgroupRules = deviceCgroupRules; b.pidMode = pidMode; b.ipcMode = ipcMode; b.utsMode = utsMode;
+            b.init = init;
             return b;
         }
 
@@ -150,6 +158,25 @@ public record ContainerSpec(
 
         public Map<String, String> sysctlsOrEmpty() {
             return sysctls == null ? Map.of() : sysctls;
+        }
+
+        public List<Device> devicesOrEmpty() {
+            return devices == null ? List.of() : devices;
+        }
+
+        public List<String> deviceCgroupRulesOrEmpty() {
+            return deviceCgroupRules == null ? List.of() : deviceCgroupRules;
+        }
+
+        /** The namespace mode for pid, ipc or uts: "" (the container's own), "host", or "container:ID". */
+        public String namespaceMode(String type) {
+            String mode = switch (type) {
+                case "pid" -> pidMode;
+                case "ipc" -> ipcMode;
+                case "uts" -> utsMode;
+                default -> throw new IllegalArgumentException(type);
+            };
+            return mode == null || mode.equals("private") || mode.equals("shareable") ? "" : mode;
         }
 
         public List<Mount> mountsOrEmpty() {
@@ -195,6 +222,12 @@ public record ContainerSpec(
         private long memoryReservation;
         private List<String> groupAdd = List.of();
         private Map<String, String> sysctls = Map.of();
+        private List<Device> devices = List.of();
+        private List<String> deviceCgroupRules = List.of();
+        private String pidMode = "";
+        private String ipcMode = "";
+        private String utsMode = "";
+        private boolean init;
 
         public HostBuilder networkMode(String v) { networkMode = v; return this; }
         public HostBuilder privileged(boolean v) { privileged = v; return this; }
@@ -223,12 +256,19 @@ public record ContainerSpec(
         public HostBuilder memoryReservation(long v) { memoryReservation = v; return this; }
         public HostBuilder groupAdd(List<String> v) { groupAdd = v; return this; }
         public HostBuilder sysctls(Map<String, String> v) { sysctls = v; return this; }
+        public HostBuilder devices(List<Device> v) { devices = v; return this; }
+        public HostBuilder deviceCgroupRules(List<String> v) { deviceCgroupRules = v; return this; }
+        public HostBuilder pidMode(String v) { pidMode = v; return this; }
+        public HostBuilder ipcMode(String v) { ipcMode = v; return this; }
+        public HostBuilder utsMode(String v) { utsMode = v; return this; }
+        public HostBuilder init(boolean v) { init = v; return this; }
 
         public Host build() {
             return new Host(networkMode, privileged, readonlyRootfs, capAdd, capDrop, tmpfs, memory, memorySwap, cpuShares, cpuQuota,
                     cpuPeriod, pidsLimit, cpusetCpus, autoRemove, restartPolicy, mounts, ulimits, noNewPrivileges, log, consoleHeight,
                     consoleWidth, shmSize, oomScoreAdj, oomKillDisable, memorySwappiness, memoryReservation, groupAdd,
-                    sysctls);
+                    sysctls, devices, deviceCgroupRules, pidMode, ipcMode, utsMode,
+                    init);
         }
     }
 
@@ -239,6 +279,10 @@ public record ContainerSpec(
     public record Mount(String type, String source, String target, boolean readOnly) {
         public static final String BIND = "bind";
         public static final String VOLUME = "volume";
+    }
+
+    /** A host device made available in the container ({@code --device}): permissions a subset of "rwm". */
+    public record Device(String pathOnHost, String pathInContainer, String permissions) {
     }
 
     /** A resource limit (RLIMIT_NOFILE and friends), by Docker's short name ("nofile"). */
@@ -258,6 +302,11 @@ public record ContainerSpec(
 
         public String typeOrDefault() {
             return type == null || type.isEmpty() ? "json-file" : type;
+        }
+
+        /** The "none" driver: nothing is kept, docker logs answers that it cannot read. */
+        public boolean keepsNothing() {
+            return "none".equals(type);
         }
     }
 

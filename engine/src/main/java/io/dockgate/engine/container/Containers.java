@@ -189,7 +189,7 @@ public final class Containers implements AutoCloseable {
             if (spec.labels() != null) {
                 labels.putAll(spec.labels());
             }
-            ContainerSpec.Host host = spec.host();
+            ContainerSpec.Host host = resolveNamespaces(spec.host(), spec.hostname());
             validate(host);
             host = host.toBuilder().mounts(resolveMounts(host, labels.get(ContainerSpec.OWNER_LABEL))).build();
             SpecBuilder.capabilities(host); // refuses unknown capability names now, not at start
@@ -356,6 +356,64 @@ public final class Containers implements AutoCloseable {
         }
     }
 
+    /**
+     * Checks the pid, ipc and uts modes (dockerd's choices) and names a joined container by its full ID, so
+     * that a rename does not change what is joined; the container must exist (404 otherwise).
+     */
+    private ContainerSpec.Host resolveNamespaces(ContainerSpec.Host host, String hostname) {
+        ContainerSpec.HostBuilder b = host.toBuilder();
+        for (String ns : List.of("pid", "ipc", "uts")) {
+            String mode = host.namespaceMode(ns);
+            String raw = ns.equals("pid") ? host.pidMode() : ns.equals("ipc") ? host.ipcMode() : host.utsMode();
+            boolean allowed = mode.isEmpty() && (raw == null || raw.isEmpty() || ns.equals("ipc"))
+                    || mode.equals("host") || mode.startsWith("container:") && !ns.equals("uts");
+            if (!allowed) {
+                throw EngineException.invalid("invalid " + ns.toUpperCase(java.util.Locale.ROOT) + " mode: " + raw);
+            }
+            if (mode.startsWith("container:")) {
+                String target = store.resolve(mode.substring("container:".length())).id();
+                String resolved = "container:" + target;
+                switch (ns) {
+                    case "pid" -> b.pidMode(resolved);
+                    case "ipc" -> b.ipcMode(resolved);
+                    default -> { }
+                }
+            }
+        }
+        if (host.namespaceMode("uts").equals("host") && hostname != null && !hostname.isEmpty()) {
+            throw EngineException.invalid("Conflicting options: hostname and the UTS mode");
+        }
+        for (ContainerSpec.Device d : host.devicesOrEmpty()) {
+            io.dockgate.engine.oci.HostDevice.checkPermissions(d.permissions(), d.pathOnHost());
+            io.dockgate.engine.oci.HostDevice.of(d.pathOnHost());
+            if (!d.pathInContainer().startsWith("/")) {
+                throw EngineException.invalid(d.pathInContainer() + " is not an absolute path");
+            }
+        }
+        host.deviceCgroupRulesOrEmpty().forEach(io.dockgate.engine.oci.HostDevice::rule);
+        if (host.init()) {
+            SpecBuilder.initBinary(); // refused now, not at start, when it is missing
+        }
+        return b.build();
+    }
+
+    /** The namespaces a starting container joins: type to /proc/PID/ns/TYPE of the running container it names. */
+    private Map<String, String> joinedNamespaces(ContainerSpec.Host host) {
+        Map<String, String> joined = new LinkedHashMap<>();
+        for (String ns : List.of("pid", "ipc")) {
+            String mode = host.namespaceMode(ns);
+            if (mode.startsWith("container:")) {
+                ContainerRecord target = store.get(mode.substring("container:".length()));
+                if (target == null || !target.status().state().hasProcess() || target.status().pid() <= 0) {
+                    throw EngineException.conflict("cannot join " + ns.toUpperCase(java.util.Locale.ROOT) + " of a non running container: "
+                            + mode.substring("container:".length()));
+                }
+                joined.put(ns, "/proc/" + target.status().pid() + "/ns/" + ns);
+            }
+        }
+        return joined;
+    }
+
     /** Adds NAME=value (or a bare NAME) to an environment, the later entry winning. */
     static void putEnv(Map<String, String> env, String entry) {
         int eq = entry.indexOf('=');
@@ -433,10 +491,12 @@ public final class Containers implements AutoCloseable {
                 }
                 UserResolver.User user = UserResolver.withGroups(rootfs, UserResolver.resolve(rootfs, c.spec().user()),
                         c.spec().host().groupAddOrEmpty());
-                ObjectNode config = SpecBuilder.build(c, rootfs, store.directory(c.id()).resolve("etc"), user, m -> hostPath(m, rootfs));
+                ObjectNode config = SpecBuilder.build(c, rootfs, store.directory(c.id()).resolve("etc"), user, m -> hostPath(m, rootfs),
+                        joinedNamespaces(c.spec().host()));
                 AtomicFiles.writeUnsynced(bundle.resolve("config.json"), JSON.writeValueAsBytes(config), AtomicFiles.PRIVATE);
                 runc.delete(c.id());
-                Conmon.Created created = conmon.create(c.id(), c.name().substring(1), bundle, Path.of(c.logPath()),
+                Path log = c.spec().host().logOrDefault().keepsNothing() ? Path.of("/dev/null") : Path.of(c.logPath());
+                Conmon.Created created = conmon.create(c.id(), c.name().substring(1), bundle, log,
                         LogRotation.conmonLimit(c.spec().host().logOrDefault()),
                         new Conmon.Stdio(c.spec().tty(), c.spec().openStdin(), c.spec().stdinOnce()));
                 ContainerRecord running = c.withStatus(new ContainerRecord.Status(ContainerState.RUNNING, created.pid(),

@@ -117,6 +117,21 @@ public final class SpecBuilder {
             Map.entry("rtprio", "RLIMIT_RTPRIO"), Map.entry("rttime", "RLIMIT_RTTIME"), Map.entry("sigpending", "RLIMIT_SIGPENDING"),
             Map.entry("stack", "RLIMIT_STACK"), Map.entry("as", "RLIMIT_AS"));
 
+    /** Where --init's binary appears in the container, as dockerd's docker-init. */
+    public static final String INIT_PATH = "/sbin/docker-init";
+
+    /**
+     * The init binary for --init: Debian's statically linked tini (it must run in any image, libc or not);
+     * {@code dockgate.init} overrides the path.
+     */
+    public static Path initBinary() {
+        Path p = Path.of(System.getProperty("dockgate.init", "/usr/bin/tini-static"));
+        if (!java.nio.file.Files.isExecutable(p)) {
+            throw EngineException.invalid("--init needs " + p + ": install Debian's tini package (the setup script does)");
+        }
+        return p;
+    }
+
     /** The IPC sysctls a container's own namespace holds (Docker's list); fs.mqueue.* and net.* are namespaced too. */
     private static final java.util.Set<String> IPC_SYSCTLS = java.util.Set.of("kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
             "kernel.sem", "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced");
@@ -149,7 +164,8 @@ public final class SpecBuilder {
      * named volume of the spec.
      */
     public static ObjectNode build(ContainerRecord c, Path rootfs, Path etcDir, UserResolver.User user,
-                                   java.util.function.Function<ContainerSpec.Mount, String> hostPaths) {
+                                   java.util.function.Function<ContainerSpec.Mount, String> hostPaths,
+                                   Map<String, String> joinedNamespaces) {
         ContainerSpec spec = c.spec();
         ContainerSpec.Host host = spec.host();
         Set<String> caps = capabilities(host);
@@ -163,6 +179,9 @@ public final class SpecBuilder {
         }
         putUser(process, user);
         ArrayNode args = process.putArray("args");
+        if (host.init()) {
+            args.add(INIT_PATH).add("--"); // --init: tini reaps zombies and forwards signals, as dockerd's docker-init
+        }
         args.add(c.path());
         c.args().forEach(args::add);
         ArrayNode env = process.putArray("env");
@@ -192,7 +211,8 @@ public final class SpecBuilder {
 
         root.putObject("root").put("path", rootfs.toString()).put("readonly", host.readonlyRootfs());
         boolean hostNetwork = "host".equals(host.networkMode());
-        if (!hostNetwork) {
+        boolean ownUts = !hostNetwork && host.namespaceMode("uts").isEmpty();
+        if (ownUts) {
             root.put("hostname", spec.hostname());
         }
 
@@ -233,6 +253,11 @@ public final class SpecBuilder {
             }
         }
 
+        if (host.init()) {
+            ObjectNode m = mounts.addObject();
+            m.put("destination", INIT_PATH).put("type", "bind").put("source", initBinary().toString());
+            m.putArray("options").add("bind").add("ro");
+        }
         List<ContainerSpec.Mount> userMounts = new ArrayList<>(host.mountsOrEmpty());
         // parents before children, as Docker sorts them
         userMounts.sort(java.util.Comparator.comparingInt(m -> Path.of(m.target()).normalize().getNameCount()));
@@ -249,12 +274,28 @@ public final class SpecBuilder {
 
         ObjectNode linux = root.putObject("linux");
         ArrayNode namespaces = linux.putArray("namespaces");
-        for (String ns : List.of("pid", "ipc", "mount")) {
-            namespaces.addObject().put("type", ns);
+        // pid, ipc, uts: the container's own, the host's (left out), or another container's (joined by path)
+        for (String ns : List.of("pid", "ipc", "uts")) {
+            String mode = host.namespaceMode(ns);
+            if (ns.equals("uts") && !ownUts && mode.isEmpty() || mode.equals("host")) {
+                continue;
+            }
+            ObjectNode n = namespaces.addObject().put("type", ns);
+            if (mode.startsWith("container:")) {
+                n.put("path", joinedNamespaces.get(ns));
+            }
         }
+        namespaces.addObject().put("type", "mount");
         if (!hostNetwork) {
-            namespaces.addObject().put("type", "uts");
             namespaces.addObject().put("type", "network");
+        }
+        if (!host.devicesOrEmpty().isEmpty()) {
+            ArrayNode nodes = linux.putArray("devices");
+            for (ContainerSpec.Device d : host.devicesOrEmpty()) {
+                HostDevice hd = HostDevice.of(d.pathOnHost());
+                nodes.addObject().put("path", d.pathInContainer()).put("type", hd.type()).put("major", hd.major())
+                        .put("minor", hd.minor()).put("fileMode", hd.mode()).put("uid", 0).put("gid", 0);
+            }
         }
         if (!host.privileged()) {
             ArrayNode masked = linux.putArray("maskedPaths");
@@ -286,6 +327,16 @@ public final class SpecBuilder {
             device(devices, "c", 5, 2, "rwm");
             device(devices, "c", 136, null, "rwm");
             device(devices, "c", 10, 200, "rwm");
+        }
+        if (!host.privileged()) {
+            for (ContainerSpec.Device d : host.devicesOrEmpty()) {
+                HostDevice hd = HostDevice.of(d.pathOnHost());
+                device(devices, hd.type(), hd.major(), hd.minor(), d.permissions());
+            }
+            for (String rule : host.deviceCgroupRulesOrEmpty()) {
+                HostDevice.Rule r = HostDevice.rule(rule);
+                device(devices, r.type(), r.major(), r.minor(), r.access());
+            }
         }
         if (host.memory() > 0 || host.memoryReservation() > 0 || host.memorySwappiness() != null || host.oomKillDisable()) {
             ObjectNode memory = resources.putObject("memory");

@@ -83,6 +83,12 @@ public final class ContainersApi {
     Future<?> create(ApiRequest request) {
         String name = request.query("name").orElse("");
         ContainerSpec judged = request.model(ContainerSpec.class); // the spec the authorizer judged, nothing re-read
+        for (String ns : List.of("pid", "ipc")) {
+            String mode = judged.host().namespaceMode(ns);
+            if (mode.startsWith("container:")) {
+                visible(request, mode.substring("container:".length())); // another owner's container is not there to join
+            }
+        }
         Map<String, String> labels = new LinkedHashMap<>(judged.labels() == null ? Map.of() : judged.labels());
         labels.put(ContainerSpec.OWNER_LABEL, request.access().owner());
         ContainerSpec spec = judged.withLabels(labels);
@@ -374,7 +380,7 @@ public final class ContainersApi {
         m.put("ResolvConfPath", dir.resolve("etc/resolv.conf").toString());
         m.put("HostnamePath", dir.resolve("etc/hostname").toString());
         m.put("HostsPath", dir.resolve("etc/hosts").toString());
-        m.put("LogPath", c.logPath());
+        m.put("LogPath", c.spec().host().logOrDefault().keepsNothing() ? "" : c.logPath());
         m.put("Name", c.name());
         m.put("RestartCount", c.restartCount());
         m.put("Driver", "overlay2");
@@ -416,6 +422,13 @@ public final class ContainersApi {
         hc.put("MemoryReservation", h.memoryReservation());
         hc.put("GroupAdd", h.groupAddOrEmpty().isEmpty() ? null : h.groupAddOrEmpty());
         hc.put("Sysctls", h.sysctlsOrEmpty().isEmpty() ? null : h.sysctlsOrEmpty());
+        hc.put("PidMode", h.pidMode() == null ? "" : h.pidMode());
+        hc.put("IpcMode", h.ipcMode() == null || h.ipcMode().isEmpty() ? "private" : h.ipcMode());
+        hc.put("UTSMode", h.utsMode() == null ? "" : h.utsMode());
+        hc.put("Devices", h.devicesOrEmpty().stream().map(d -> Map.of("PathOnHost", d.pathOnHost(), "PathInContainer",
+                d.pathInContainer(), "CgroupPermissions", d.permissions())).toList());
+        hc.put("DeviceCgroupRules", h.deviceCgroupRulesOrEmpty().isEmpty() ? null : h.deviceCgroupRulesOrEmpty());
+        hc.put("Init", h.init() ? Boolean.TRUE : null);
         hc.put("Isolation", "");
         hc.put("Ulimits", h.ulimitsOrEmpty().stream().map(u -> Map.of("Name", u.name(), "Soft", u.soft(), "Hard", u.hard())).toList());
         hc.put("SecurityOpt", h.noNewPrivileges() ? List.of("no-new-privileges") : null);
@@ -683,6 +696,9 @@ public final class ContainersApi {
         Instant since = request.query("since").filter(x -> !x.isEmpty() && !x.equals("0")).map(ContainersApi::time).orElse(null);
         Instant until = request.query("until").filter(x -> !x.isEmpty() && !x.equals("0")).map(ContainersApi::time).orElse(null);
         return blocking.run(() -> containers().inspect(id)).compose(c -> {
+            if (c.spec().host().logOrDefault().keepsNothing()) {
+                throw EngineException.invalid("configured logging driver does not support reading");
+            }
             HttpServerResponse response = request.response();
             response.setStatusCode(200).setChunked(true).putHeader("Content-Type",
                     c.spec().tty() ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream");

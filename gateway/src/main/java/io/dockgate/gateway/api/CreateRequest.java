@@ -23,11 +23,10 @@ final class CreateRequest {
      * Fields Docker does not know are ignored, as dockerd ignores them.
      */
     private static final List<String> UNSUPPORTED_HOST_FIELDS = List.of("VolumesFrom", "PortBindings", "Links",
-            "Devices", "DeviceRequests", "DeviceCgroupRules", "PidMode", "IpcMode", "UTSMode",
-            "UsernsMode", "Cgroup", "CgroupParent", "ExtraHosts", "Dns", "DnsSearch", "DnsOptions",
+            "DeviceRequests", "UsernsMode", "Cgroup", "CgroupParent", "ExtraHosts", "Dns", "DnsSearch", "DnsOptions",
             "BlkioWeight", "BlkioWeightDevice", "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps",
             "BlkioDeviceWriteIOps", "KernelMemory", "KernelMemoryTCP", "CpuRealtimePeriod", "CpuRealtimeRuntime",
-            "CpusetMems", "StorageOpt", "VolumeDriver", "Init", "PublishAllPorts", "Annotations", "CpuCount", "CpuPercent",
+            "CpusetMems", "StorageOpt", "VolumeDriver", "PublishAllPorts", "Annotations", "CpuCount", "CpuPercent",
             "IOMaximumIOps", "IOMaximumBandwidth");
     /** Config fields not honoured yet, refused when set as above. */
     private static final List<String> UNSUPPORTED_CONFIG_FIELDS = List.of("Domainname", "ExposedPorts", "MacAddress", "OnBuild",
@@ -138,7 +137,13 @@ final class CreateRequest {
                     .memorySwappiness(swappiness == null || swappiness.isNull() || swappiness.asLong() == -1 ? null : swappiness.asLong())
                     .memoryReservation(DockerJson.number(hc, "MemoryReservation"))
                     .groupAdd(orEmpty(DockerJson.strings(hc, "GroupAdd")))
-                    .sysctls(DockerJson.stringMap(hc, "Sysctls"));
+                    .sysctls(DockerJson.stringMap(hc, "Sysctls"))
+                    .devices(devices(DockerJson.field(hc, "Devices")))
+                    .deviceCgroupRules(orEmpty(DockerJson.strings(hc, "DeviceCgroupRules")))
+                    .pidMode(orEmpty(DockerJson.text(hc, "PidMode")))
+                    .ipcMode(orEmpty(DockerJson.text(hc, "IpcMode")))
+                    .utsMode(orEmpty(DockerJson.text(hc, "UTSMode")))
+                    .init(DockerJson.bool(hc, "Init"));
             int[] console = ExecApi.consoleSize(hc);
             host.consoleSize(console[0], console[1]);
             tmpfs.putAll(DockerJson.stringMap(hc, "Tmpfs"));
@@ -249,6 +254,13 @@ final class CreateRequest {
             return ContainerSpec.LogConfig.DEFAULT;
         }
         String type = orEmpty(DockerJson.text(lc, "Type"));
+        if (type.equals("none")) {
+            if (!DockerJson.stringMap(lc, "Config").isEmpty()) {
+                throw EngineException.invalid("unknown log opt '" + DockerJson.stringMap(lc, "Config").keySet().iterator().next()
+                        + "' for none log driver");
+            }
+            return new ContainerSpec.LogConfig(0, 1, "none");
+        }
         if (!Set.of("", "json-file", "k8s-file", "local").contains(type)) {
             throw EngineException.invalid("logging driver \"" + type + "\" is not supported: dockgate keeps logs in files "
                     + "(json-file semantics, with max-size and max-file)");
@@ -413,6 +425,27 @@ final class CreateRequest {
             throw EngineException.invalid("Duplicate mount point: " + m.target());
         }
         mounts.add(m);
+    }
+
+    /** HostConfig.Devices: PathOnHost, PathInContainer (default: the same path), CgroupPermissions (default rwm). */
+    private static List<ContainerSpec.Device> devices(JsonNode list) {
+        List<ContainerSpec.Device> out = new ArrayList<>();
+        if (list == null || list.isNull()) {
+            return out;
+        }
+        if (!list.isArray()) {
+            throw EngineException.invalid("invalid JSON: Devices must be a list");
+        }
+        for (JsonNode d : list) {
+            String onHost = orEmpty(DockerJson.text(d, "PathOnHost"));
+            String inContainer = orEmpty(DockerJson.text(d, "PathInContainer"));
+            String permissions = orEmpty(DockerJson.text(d, "CgroupPermissions"));
+            if (onHost.isEmpty()) {
+                throw EngineException.invalid("invalid device: PathOnHost is required");
+            }
+            out.add(new ContainerSpec.Device(onHost, inContainer.isEmpty() ? onHost : inContainer, permissions.isEmpty() ? "rwm" : permissions));
+        }
+        return out;
     }
 
     /** A value a client set on purpose: not absent, null, false, 0, "" or an empty list or map. */

@@ -312,4 +312,39 @@ class DockerBehaviourTest {
         assertThat(RawHttp.status(swappiness)).isEqualTo(400);
         assertThat(RawHttp.body(swappiness)).contains("valid memory swappiness range is 0-100");
     }
+
+    @Test
+    void hostAccessFieldsOfCreateAreHonoured() throws Exception {
+        DockerCli.Result device = cli.docker("run", "--rm", "--device", "/dev/fuse:/dev/myfuse:rw", "busybox", "sh", "-c",
+                "ls -l /dev/myfuse; exec 3<>/dev/myfuse && echo opened");
+        assertThat(device.stdout()).as(device.toString()).contains("10,", "229", "/dev/myfuse", "opened");
+        DockerCli.Result noDevice = cli.docker("run", "--rm", "busybox", "sh", "-c", "mknod /tmp/f c 10 229; exec 3<>/tmp/f && echo opened");
+        assertThat(noDevice.stdout()).as("without a rule the cgroup refuses").doesNotContain("opened");
+        DockerCli.Result rule = cli.docker("run", "--rm", "--device-cgroup-rule", "c 10:229 rw", "busybox", "sh", "-c",
+                "mknod /tmp/f c 10 229; exec 3<>/tmp/f && echo opened");
+        assertThat(rule.stdout()).as(rule.toString()).contains("opened");
+        DockerCli.Result missing = cli.docker("run", "--rm", "--device", "/dev/no-such-device", "busybox", "true");
+        assertThat(missing.stderr()).contains("error gathering device information while adding custom device \"/dev/no-such-device\"");
+
+        String hostPid = cli.ok("run", "--rm", "--pid", "host", "busybox", "sh", "-c", "test -d /proc/" + ProcessHandle.current().pid()
+                + " && echo sees-the-host").stdout();
+        assertThat(hostPid).isEqualTo("sees-the-host\n");
+        cli.ok("run", "-d", "--name", "pidbox", "busybox", "sleep", "301");
+        assertThat(cli.ok("run", "--rm", "--pid", "container:pidbox", "busybox", "ps", "-o", "args").stdout()).contains("sleep 301");
+        assertThat(cli.ok("run", "--rm", "--uts", "host", "busybox", "hostname").stdout().trim())
+                .isEqualTo(java.net.InetAddress.getLocalHost().getHostName());
+        assertThat(cli.ok("inspect", "-f", "{{.HostConfig.PidMode}}|{{.HostConfig.IpcMode}}", "pidbox").stdout().trim()).isEqualTo("|private");
+        cli.ok("run", "-d", "--name", "ipcbox", "--ipc", "container:pidbox", "busybox", "sleep", "300");
+        assertThat(cli.ok("inspect", "-f", "{{.HostConfig.IpcMode}}", "ipcbox").stdout().trim())
+                .startsWith("container:").hasSize("container:".length() + 64);
+
+        assertThat(cli.ok("run", "--rm", "--init", "busybox", "ps", "-o", "pid,comm").stdout()).containsPattern("\\s1 docker-init");
+
+        DockerCli.Result quiet = cli.docker("run", "--name", "nolog", "--log-driver", "none", "busybox", "echo", "attached");
+        assertThat(quiet.stdout()).isEqualTo("attached\n");
+        DockerCli.Result logs = cli.docker("logs", "nolog");
+        assertThat(logs.exitCode()).isNotZero();
+        assertThat(logs.stderr()).contains("configured logging driver does not support reading");
+        assertThat(cli.ok("inspect", "-f", "{{.HostConfig.LogConfig.Type}}|{{.LogPath}}|", "nolog").stdout().trim()).isEqualTo("none||");
+    }
 }

@@ -134,6 +134,11 @@ class BypassCorpusTest extends AuthzFixtureTest {
         c.add(a("join another container's network", "alice", create(withHost("{\"NetworkMode\":\"container:b1\"}")), 403));
         c.add(a("host device", "alice", create(withHost("{\"Devices\":[{\"PathOnHost\":\"/dev/sda\",\"PathInContainer\":\"/dev/sda\",\"CgroupPermissions\":\"rwm\"}]}")), 403));
         c.add(a("device cgroup rule", "alice", create(withHost("{\"DeviceCgroupRules\":[\"b *:* rwm\"]}")), 403));
+        c.add(a("host device, lower-case keys", "alice", create(withHost("{\"devices\":[{\"pathonhost\":\"/dev/fuse\"}]}")), 403));
+        c.add(a("device cgroup rule, any device", "alice", create(withHost("{\"DeviceCgroupRules\":[\"a *:* rwm\"]}")), 403));
+        c.add(a("host pid, lower-case key", "alice", create(withHost("{\"pidmode\":\"host\"}")), 403));
+        c.add(a("join another container's ipc namespace", "alice", create(withHost("{\"IpcMode\":\"container:b1\"}")), 403));
+        c.add(a("sysctl even namespaced", "alice", create(withHost("{\"Sysctls\":{\"kernel.shmmax\":\"1\"}}")), 403));
         c.add(a("seccomp unconfined", "alice", create(withHost("{\"SecurityOpt\":[\"seccomp=unconfined\"]}")), 403));
         c.add(a("apparmor unconfined, old syntax", "alice", create(withHost("{\"SecurityOpt\":[\"apparmor:unconfined\"]}")), 403));
         c.add(a("sysctls", "alice", create(withHost("{\"Sysctls\":{\"kernel.core_pattern\":\"|/tmp/x\"}}")), 403));
