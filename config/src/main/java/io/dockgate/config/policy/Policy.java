@@ -76,12 +76,14 @@ public record Policy(Mode mode, Map<String, Set<String>> roles, List<Binding> bi
     /**
      * Constraints on bodies. Defaults are the safe ones: nothing privileged, no host paths, no host
      * namespaces, no added capabilities, no devices, no unconfined profiles, no sysctls, no OOM-killer
-     * exemptions ({@code oom}: OomKillDisable, a negative OomScoreAdj), the runc runtime only; running as
+     * exemptions ({@code oom}: OomKillDisable, a negative OomScoreAdj), no cgroup parent of the caller's
+     * choosing ({@code cgroupParent}), the runc runtime only; running as
      * root and any image are allowed unless restricted. {@code unrestricted} lifts them all (an
      * administrator's binding).
      */
     public record Constraints(boolean unrestricted, boolean privileged, List<HostPath> bindMounts, Set<String> namespaces,
-                              Set<String> capAdd, boolean devices, boolean unconfined, boolean sysctls, boolean oom, Set<String> runtimes,
+                              Set<String> capAdd, boolean devices, boolean unconfined, boolean sysctls, boolean oom, boolean cgroupParent,
+                              Set<String> runtimes,
                               boolean root, List<String> images, Resource memory, Resource cpus, Resource pids,
                               ExecRules exec) {
         public static final Set<String> NAMESPACES = Set.of("network", "pid", "ipc", "uts", "userns", "cgroup");
@@ -95,7 +97,7 @@ public record Policy(Mode mode, Map<String, Set<String>> roles, List<Binding> bi
         }
 
         public static Constraints defaults() {
-            return new Constraints(false, false, List.of(), Set.of(), Set.of(), false, false, false, false, Set.of("runc"), true,
+            return new Constraints(false, false, List.of(), Set.of(), Set.of(), false, false, false, false, false, Set.of("runc"), true,
                     List.of(), Resource.FREE, Resource.FREE, Resource.FREE, new ExecRules(false, true));
         }
     }

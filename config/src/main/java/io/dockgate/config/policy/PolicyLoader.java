@@ -346,7 +346,7 @@ public final class PolicyLoader {
 
         private Policy.Constraints constraints(Node n) {
             Map<String, Node> c = object(n, Set.of("unrestricted", "privileged", "bindMounts", "namespaces", "capAdd", "devices",
-                    "unconfined", "sysctls", "oom", "runtimes", "root", "images", "resources", "exec"));
+                    "unconfined", "sysctls", "oom", "cgroupParent", "runtimes", "root", "images", "resources", "exec"));
             Policy.Constraints d = Policy.Constraints.defaults();
             boolean unrestricted = c.containsKey("unrestricted") && bool(c.get("unrestricted"));
             if (unrestricted && c.size() > 1) {
@@ -433,6 +433,7 @@ public final class PolicyLoader {
                     c.containsKey("unconfined") && bool(c.get("unconfined")),
                     c.containsKey("sysctls") && bool(c.get("sysctls")),
                     c.containsKey("oom") && bool(c.get("oom")),
+                    c.containsKey("cgroupParent") && bool(c.get("cgroupParent")),
                     runtimes,
                     !c.containsKey("root") || bool(c.get("root")),
                     images, memory, cpus, pids, exec);

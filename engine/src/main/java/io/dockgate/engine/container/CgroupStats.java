@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Resource usage of a container read from its cgroup v1 controllers ({@code <controller>/dockgate/<id>}):
+ * Resource usage of a container read from its cgroup v1 controllers ({@code <controller>/dockgate/<id>}, or the CgroupParent's):
  * memory, cpuacct and cpu (throttling), pids, blkio; and the host's CPU time from /proc/stat, which
  * clients need to turn CPU time into a percentage. A read costs a handful of small file reads.
  */
@@ -32,16 +32,17 @@ public final class CgroupStats {
     private CgroupStats() {
     }
 
-    static Path group(String controller, String id) {
-        return ROOT.resolve(controller).resolve("dockgate").resolve(id);
+    static Path group(String controller, String cgroupPath) {
+        return ROOT.resolve(controller).resolve(cgroupPath.substring(1));
     }
 
-    public static Sample read(String id) throws IOException {
-        Path mem = group("memory", id);
-        Path acct = group("cpuacct", id);
-        Path cpu = group("cpu", id);
-        Path pids = group("pids", id);
-        Path blkio = group("blkio", id);
+    /** A reading of the cgroup at cgroupPath (as below each controller: /dockgate/ID). */
+    public static Sample read(String cgroupPath) throws IOException {
+        Path mem = group("memory", cgroupPath);
+        Path acct = group("cpuacct", cgroupPath);
+        Path cpu = group("cpu", cgroupPath);
+        Path pids = group("pids", cgroupPath);
+        Path blkio = group("blkio", cgroupPath);
         Map<String, Long> memStat = keyValues(mem.resolve("memory.stat"));
         Map<String, Long> acctStat = keyValues(acct.resolve("cpuacct.stat"));
         Map<String, Long> cpuStat = keyValues(cpu.resolve("cpu.stat"));

@@ -125,7 +125,9 @@ public record ContainerSpec(
             String pidMode,
             String ipcMode,
             String utsMode,
-            boolean init) {
+            boolean init,
+            List<String> volumesFrom,
+            String cgroupParent) {
         /** /dev/shm's size when none is given, as Docker's. */
         public static final long DEFAULT_SHM_SIZE = 64L << 20;
 
@@ -143,7 +145,7 @@ public record ContainerSpec(
             b.shmSize = shmSize; b.oomScoreAdj = oomScoreAdj; b.oomKillDisable = oomKillDisable; b.memorySwappiness = memorySwappiness;
             b.memoryReservation = memoryReservation; b.groupAdd = groupAdd; b.sysctls = sysctls;
             b.devices = devices; b.deviceCgroupRules = deviceCgroupRules; b.pidMode = pidMode; b.ipcMode = ipcMode; b.utsMode = utsMode;
-            b.init = init;
+            b.init = init; b.volumesFrom = volumesFrom; b.cgroupParent = cgroupParent;
             return b;
         }
 
@@ -158,6 +160,16 @@ public record ContainerSpec(
 
         public Map<String, String> sysctlsOrEmpty() {
             return sysctls == null ? Map.of() : sysctls;
+        }
+
+        public List<String> volumesFromOrEmpty() {
+            return volumesFrom == null ? List.of() : volumesFrom;
+        }
+
+        /** The container's cgroup path below each controller: /dockgate/ID, or /PARENT/ID with a CgroupParent. */
+        public String cgroupPath(String id) {
+            String parent = cgroupParent == null || cgroupParent.isEmpty() ? "dockgate" : cgroupParent.replaceAll("^/+|/+$", "");
+            return "/" + parent + "/" + id;
         }
 
         public List<Device> devicesOrEmpty() {
@@ -228,6 +240,8 @@ public record ContainerSpec(
         private String ipcMode = "";
         private String utsMode = "";
         private boolean init;
+        private List<String> volumesFrom = List.of();
+        private String cgroupParent = "";
 
         public HostBuilder networkMode(String v) { networkMode = v; return this; }
         public HostBuilder privileged(boolean v) { privileged = v; return this; }
@@ -262,13 +276,15 @@ public record ContainerSpec(
         public HostBuilder ipcMode(String v) { ipcMode = v; return this; }
         public HostBuilder utsMode(String v) { utsMode = v; return this; }
         public HostBuilder init(boolean v) { init = v; return this; }
+        public HostBuilder volumesFrom(List<String> v) { volumesFrom = v; return this; }
+        public HostBuilder cgroupParent(String v) { cgroupParent = v; return this; }
 
         public Host build() {
             return new Host(networkMode, privileged, readonlyRootfs, capAdd, capDrop, tmpfs, memory, memorySwap, cpuShares, cpuQuota,
                     cpuPeriod, pidsLimit, cpusetCpus, autoRemove, restartPolicy, mounts, ulimits, noNewPrivileges, log, consoleHeight,
                     consoleWidth, shmSize, oomScoreAdj, oomKillDisable, memorySwappiness, memoryReservation, groupAdd,
                     sysctls, devices, deviceCgroupRules, pidMode, ipcMode, utsMode,
-                    init);
+                    init, volumesFrom, cgroupParent);
         }
     }
 

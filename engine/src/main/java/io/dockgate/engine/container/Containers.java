@@ -189,7 +189,7 @@ public final class Containers implements AutoCloseable {
             if (spec.labels() != null) {
                 labels.putAll(spec.labels());
             }
-            ContainerSpec.Host host = resolveNamespaces(spec.host(), spec.hostname());
+            ContainerSpec.Host host = withMountsFrom(resolveNamespaces(spec.host(), spec.hostname()));
             validate(host);
             host = host.toBuilder().mounts(resolveMounts(host, labels.get(ContainerSpec.OWNER_LABEL))).build();
             SpecBuilder.capabilities(host); // refuses unknown capability names now, not at start
@@ -335,6 +335,11 @@ public final class Containers implements AutoCloseable {
             throw EngineException.invalid("CPU cfs quota can not be less than 1ms (i.e. 1000)");
         }
         SpecBuilder.validateSysctls(host.sysctlsOrEmpty(), host.networkMode());
+        String parent = host.cgroupParent();
+        if (parent != null && !parent.isEmpty() && (!parent.matches("[A-Za-z0-9_.@/-]+") || List.of(parent.split("/")).contains("..")
+                || parent.replace("/", "").isEmpty())) {
+            throw EngineException.invalid("invalid cgroup parent \"" + parent + "\": a path of names below each controller's root");
+        }
         if (host.shmSize() < 0) {
             throw EngineException.invalid("SHM size can not be less than 0");
         }
@@ -395,6 +400,42 @@ public final class Containers implements AutoCloseable {
             SpecBuilder.initBinary(); // refused now, not at start, when it is missing
         }
         return b.build();
+    }
+
+    /**
+     * {@code --volumes-from C[:ro|rw]}: C's bind mounts and volumes, at the same targets, read-only or not
+     * as C has them unless the suffix says; a target the new container mounts itself keeps its own mount.
+     */
+    private ContainerSpec.Host withMountsFrom(ContainerSpec.Host host) {
+        if (host.volumesFromOrEmpty().isEmpty()) {
+            return host;
+        }
+        List<ContainerSpec.Mount> mounts = new ArrayList<>(host.mountsOrEmpty());
+        java.util.Set<String> taken = new java.util.HashSet<>(host.tmpfs() == null ? java.util.Set.of() : host.tmpfs().keySet());
+        mounts.forEach(m -> taken.add(Path.of(m.target()).normalize().toString()));
+        for (String entry : host.volumesFromOrEmpty()) {
+            FromSpec from = FromSpec.parse(entry);
+            ContainerRecord source = store.resolve(from.container());
+            for (ContainerSpec.Mount m : source.spec().host().mountsOrEmpty()) {
+                if (taken.add(Path.of(m.target()).normalize().toString())) {
+                    mounts.add(new ContainerSpec.Mount(m.type(), m.source(), m.target(), from.mode() == null ? m.readOnly() : from.mode().equals("ro")));
+                }
+            }
+        }
+        return host.toBuilder().mounts(mounts).build();
+    }
+
+    /** One entry of VolumesFrom: a container and an optional mode, ro or rw. */
+    public record FromSpec(String container, String mode) {
+        public static FromSpec parse(String entry) {
+            int colon = entry.lastIndexOf(':');
+            String container = colon > 0 ? entry.substring(0, colon) : entry;
+            String mode = colon > 0 ? entry.substring(colon + 1) : null;
+            if (container.isEmpty() || mode != null && !mode.equals("ro") && !mode.equals("rw")) {
+                throw EngineException.invalid("invalid mode for volumes-from: " + entry);
+            }
+            return new FromSpec(container, mode);
+        }
     }
 
     /** The namespaces a starting container joins: type to /proc/PID/ns/TYPE of the running container it names. */
@@ -878,7 +919,7 @@ public final class Containers implements AutoCloseable {
         if (!c.status().state().hasProcess()) {
             return null;
         }
-        return CgroupStats.read(c.id());
+        return CgroupStats.read(c.spec().host().cgroupPath(c.id()));
     }
 
     /** docker update: new resource limits (applied to a running container at once) and restart policy. */

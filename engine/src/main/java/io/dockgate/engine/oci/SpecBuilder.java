@@ -308,7 +308,7 @@ public final class SpecBuilder {
             ObjectNode sysctl = linux.putObject("sysctl");
             host.sysctlsOrEmpty().forEach(sysctl::put);
         }
-        linux.put("cgroupsPath", "/dockgate/" + c.id());
+        linux.put("cgroupsPath", host.cgroupPath(c.id()));
         ObjectNode resources = linux.putObject("resources");
         ArrayNode devices = resources.putArray("devices");
         if (host.privileged()) {

@@ -89,6 +89,9 @@ public final class ContainersApi {
                 visible(request, mode.substring("container:".length())); // another owner's container is not there to join
             }
         }
+        for (String from : judged.host().volumesFromOrEmpty()) {
+            visible(request, Containers.FromSpec.parse(from).container()); // nor are its mounts there to copy
+        }
         Map<String, String> labels = new LinkedHashMap<>(judged.labels() == null ? Map.of() : judged.labels());
         labels.put(ContainerSpec.OWNER_LABEL, request.access().owner());
         ContainerSpec spec = judged.withLabels(labels);
@@ -429,6 +432,8 @@ public final class ContainersApi {
                 d.pathInContainer(), "CgroupPermissions", d.permissions())).toList());
         hc.put("DeviceCgroupRules", h.deviceCgroupRulesOrEmpty().isEmpty() ? null : h.deviceCgroupRulesOrEmpty());
         hc.put("Init", h.init() ? Boolean.TRUE : null);
+        hc.put("VolumesFrom", h.volumesFromOrEmpty().isEmpty() ? null : h.volumesFromOrEmpty());
+        hc.put("CgroupParent", h.cgroupParent() == null ? "" : h.cgroupParent());
         hc.put("Isolation", "");
         hc.put("Ulimits", h.ulimitsOrEmpty().stream().map(u -> Map.of("Name", u.name(), "Soft", u.soft(), "Hard", u.hard())).toList());
         hc.put("SecurityOpt", h.noNewPrivileges() ? List.of("no-new-privileges") : null);

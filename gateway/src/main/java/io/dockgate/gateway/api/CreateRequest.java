@@ -22,8 +22,8 @@ final class CreateRequest {
      * null, false, 0, "" or an empty list or map) is refused with 400 naming it, never silently dropped.
      * Fields Docker does not know are ignored, as dockerd ignores them.
      */
-    private static final List<String> UNSUPPORTED_HOST_FIELDS = List.of("VolumesFrom", "PortBindings", "Links",
-            "DeviceRequests", "UsernsMode", "Cgroup", "CgroupParent", "ExtraHosts", "Dns", "DnsSearch", "DnsOptions",
+    private static final List<String> UNSUPPORTED_HOST_FIELDS = List.of("PortBindings", "Links",
+            "DeviceRequests", "UsernsMode", "Cgroup", "ExtraHosts", "Dns", "DnsSearch", "DnsOptions",
             "BlkioWeight", "BlkioWeightDevice", "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps",
             "BlkioDeviceWriteIOps", "KernelMemory", "KernelMemoryTCP", "CpuRealtimePeriod", "CpuRealtimeRuntime",
             "CpusetMems", "StorageOpt", "VolumeDriver", "PublishAllPorts", "Annotations", "CpuCount", "CpuPercent",
@@ -143,7 +143,10 @@ final class CreateRequest {
                     .pidMode(orEmpty(DockerJson.text(hc, "PidMode")))
                     .ipcMode(orEmpty(DockerJson.text(hc, "IpcMode")))
                     .utsMode(orEmpty(DockerJson.text(hc, "UTSMode")))
-                    .init(DockerJson.bool(hc, "Init"));
+                    .init(DockerJson.bool(hc, "Init"))
+                    .volumesFrom(orEmpty(DockerJson.strings(hc, "VolumesFrom")))
+                    .cgroupParent(orEmpty(DockerJson.text(hc, "CgroupParent")));
+            orEmpty(DockerJson.strings(hc, "VolumesFrom")).forEach(io.dockgate.engine.container.Containers.FromSpec::parse);
             int[] console = ExecApi.consoleSize(hc);
             host.consoleSize(console[0], console[1]);
             tmpfs.putAll(DockerJson.stringMap(hc, "Tmpfs"));

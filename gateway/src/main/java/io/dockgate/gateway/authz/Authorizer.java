@@ -124,8 +124,9 @@ public final class Authorizer {
     }
 
     /**
-     * Under "own", a create may mount the caller's named volumes or new ones, not another owner's, and may
-     * not join another owner's container's namespaces ({@code container:<id>} modes).
+     * Under "own", a create may mount the caller's named volumes or new ones, not another owner's, may
+     * not join another owner's container's namespaces ({@code container:<id>} modes) nor copy its mounts
+     * ({@code VolumesFrom}).
      */
     private static Optional<String> foreignObjects(RequestFacts facts, String owner) {
         com.fasterxml.jackson.databind.JsonNode hc = io.dockgate.gateway.request.DockerJson.field(facts.json(), "HostConfig");
@@ -141,6 +142,18 @@ public final class Authorizer {
         }
         if (!(facts.model() instanceof io.dockgate.engine.container.ContainerSpec spec)) {
             return Optional.empty();
+        }
+        for (String entry : spec.host().volumesFromOrEmpty()) {
+            String ref;
+            try {
+                ref = io.dockgate.engine.container.Containers.FromSpec.parse(entry).container();
+            } catch (RuntimeException e) {
+                return Optional.of("invalid HostConfig.VolumesFrom " + entry);
+            }
+            Optional<String> other = facts.lookups().containerOwner(ref);
+            if (other.isEmpty() || !other.get().equals(owner)) {
+                return Optional.of("HostConfig.VolumesFrom copies the mounts of a container that is not yours");
+            }
         }
         for (var m : spec.host().mounts()) {
             if (m.type().equals(io.dockgate.engine.container.ContainerSpec.Mount.VOLUME) && m.source() != null && !m.source().isEmpty()) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.dockgate.config.policy.Policy;
 import io.dockgate.config.policy.PolicyLoader;
 import io.dockgate.engine.container.ContainerSpec;
+import io.dockgate.engine.container.Containers;
 import io.dockgate.engine.image.Reference;
 import io.dockgate.gateway.request.DockerJson;
 import java.io.IOException;
@@ -69,6 +70,26 @@ public final class ConstraintChecker {
                 }
             }
         }
+        for (String entry : host.volumesFromOrEmpty()) {
+            // the bind mounts copied from another container are judged as if this body asked for them
+            Containers.FromSpec from;
+            try {
+                from = Containers.FromSpec.parse(entry);
+            } catch (RuntimeException e) {
+                return "invalid VolumesFrom " + entry;
+            }
+            for (ContainerSpec.Mount m : facts.lookups().containerMounts(from.container()).orElse(List.of())) {
+                if (m.type().equals(ContainerSpec.Mount.BIND)) {
+                    String why = hostPath(c, m.source(), from.mode() == null ? m.readOnly() : from.mode().equals("ro"));
+                    if (why != null) {
+                        return why + " (through VolumesFrom " + from.container() + ")";
+                    }
+                }
+            }
+        }
+        if (host.cgroupParent() != null && !host.cgroupParent().isEmpty() && !c.cgroupParent()) {
+            return "a cgroup parent is not allowed (HostConfig.CgroupParent " + host.cgroupParent() + ")";
+        }
         String ns = namespaces(c, host.networkMode(), hc);
         if (ns != null) {
             return ns;
@@ -122,9 +143,6 @@ public final class ConstraintChecker {
             if (!c.capAdd().contains(name)) {
                 return "adding capability " + name + " is not allowed";
             }
-        }
-        if (DockerJson.present(hc, "VolumesFrom")) {
-            return "VolumesFrom is not allowed (it copies another container's mounts)";
         }
         String ns = namespaces(c, DockerJson.text(hc, "NetworkMode"), hc);
         if (ns != null) {

@@ -75,6 +75,11 @@ public final class EngineFacts implements RequestFacts.Lookups {
     }
 
     @Override
+    public Optional<List<io.dockgate.engine.container.ContainerSpec.Mount>> containerMounts(String reference) {
+        return container(reference).map(c -> c.spec().host().mountsOrEmpty());
+    }
+
+    @Override
     public Optional<String> containerUser(String reference) {
         return container(reference).map(c -> c.spec().user() == null ? "" : c.spec().user());
     }

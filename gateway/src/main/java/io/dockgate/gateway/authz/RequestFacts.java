@@ -36,6 +36,11 @@ public record RequestFacts(JsonNode json, Object model, Map<String, String> quer
         /** How many containers carry this owner key. */
         long ownedContainers(String owner);
 
+        /** A container's mounts (binds with their host paths, volumes by name), empty when it does not exist. */
+        default Optional<List<io.dockgate.engine.container.ContainerSpec.Mount>> containerMounts(String reference) {
+            return Optional.empty();
+        }
+
         Lookups NONE = new Lookups() {
             @Override
             public long ownedContainers(String owner) {

@@ -347,4 +347,35 @@ class DockerBehaviourTest {
         assertThat(logs.stderr()).contains("configured logging driver does not support reading");
         assertThat(cli.ok("inspect", "-f", "{{.HostConfig.LogConfig.Type}}|{{.LogPath}}|", "nolog").stdout().trim()).isEqualTo("none||");
     }
+
+    @Test
+    void volumesFromCopiesMountsAndCgroupParentPlacesTheContainer() throws Exception {
+        java.nio.file.Path shared = java.nio.file.Files.createDirectories(tmp.resolve("shared-dir"));
+        java.nio.file.Files.writeString(shared.resolve("greeting"), "hello\n");
+        cli.ok("run", "-d", "--name", "holder", "-v", shared + ":/shared", "-v", "held:/data", "busybox", "sh", "-c",
+                "echo kept > /data/f; sleep 300");
+        Thread.sleep(300);
+        assertThat(cli.ok("run", "--rm", "--volumes-from", "holder", "busybox", "sh", "-c", "cat /shared/greeting /data/f; "
+                + "touch /data/g && echo writable").stdout()).isEqualTo("hello\nkept\nwritable\n");
+        DockerCli.Result readOnly = cli.docker("run", "--rm", "--volumes-from", "holder:ro", "busybox", "touch", "/data/h");
+        assertThat(readOnly.exitCode()).isNotZero();
+        assertThat(readOnly.stderr()).contains("Read-only file system");
+        cli.ok("run", "-d", "--name", "copier", "--volumes-from", "holder:ro", "busybox", "sleep", "300");
+        assertThat(cli.ok("inspect", "-f", "{{.HostConfig.VolumesFrom}} {{len .Mounts}}", "copier").stdout().trim()).isEqualTo("[holder:ro] 2");
+        String noSource = raw("POST", "/v1.50/containers/create", "{\"Image\":\"busybox\",\"HostConfig\":{\"VolumesFrom\":[\"no-such-container\"]}}");
+        assertThat(RawHttp.status(noSource)).isEqualTo(404); // as dockerd (the CLI then tries a pull, as with dockerd)
+        assertThat(RawHttp.body(noSource)).contains("No such container: no-such-container");
+
+        String id = cli.ok("run", "-d", "--cgroup-parent", "dockgate-test-parent", "--name", "parented", "busybox", "sleep", "300")
+                .stdout().trim();
+        assertThat(java.nio.file.Files.isDirectory(java.nio.file.Path.of("/sys/fs/cgroup/memory/dockgate-test-parent", id))).isTrue();
+        assertThat(cli.ok("stats", "--no-stream", "--format", "{{.Name}}", "parented").stdout().trim()).isEqualTo("parented");
+        assertThat(cli.ok("inspect", "-f", "{{.HostConfig.CgroupParent}}", "parented").stdout().trim()).isEqualTo("dockgate-test-parent");
+        cli.ok("rm", "-f", "parented");
+        String escape = raw("POST", "/v1.50/containers/create", "{\"Image\":\"busybox\",\"HostConfig\":{\"CgroupParent\":\"../x\"}}");
+        assertThat(RawHttp.status(escape)).isEqualTo(400);
+        for (String controller : new String[] {"memory", "cpu", "cpuacct", "pids", "blkio", "freezer", "devices", "cpuset"}) {
+            java.nio.file.Files.deleteIfExists(java.nio.file.Path.of("/sys/fs/cgroup", controller, "dockgate-test-parent"));
+        }
+    }
 }

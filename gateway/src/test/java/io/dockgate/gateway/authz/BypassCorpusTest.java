@@ -151,8 +151,10 @@ class BypassCorpusTest extends AuthzFixtureTest {
         c.add(a("group added by name when root is not allowed", "ci-runner", create("{\"Image\":\"busybox\",\"User\":\"1000\","
                 + "\"HostConfig\":{\"Memory\":67108864,\"PidsLimit\":10,\"GroupAdd\":[\"root\"]}}"), 403));
         c.add(a("MaskedPaths emptied", "alice", create(withHost("{\"MaskedPaths\":[]}")), 400, 403));
-        c.add(a("cgroup parent outside dockgate's", "alice", create(withHost("{\"CgroupParent\":\"/\"}")), 400, 403));
-        c.add(a("VolumesFrom another container", "alice", create(withHost("{\"VolumesFrom\":[\"b1\"]}")), 403));
+        c.add(a("VolumesFrom another owner's container", "alice", create(withHost("{\"VolumesFrom\":[\"b1\"]}")), 403));
+        c.add(a("VolumesFrom another owner's container read-only, lower-case key", "alice",
+                create(withHost("{\"volumesfrom\":[\"b1:ro\"]}")), 403));
+        c.add(a("cgroup parent of the caller's choosing", "alice", create(withHost("{\"CgroupParent\":\"/system.slice\"}")), 403));
         c.add(a("owner label spoofed", "alice", create("{\"Image\":\"busybox\",\"Labels\":{\"io.dockgate.owner\":\"tls:bob\"}}"), 403));
         c.add(a("owner label in other case", "alice", create("{\"Image\":\"busybox\",\"Labels\":{\"IO.DOCKGATE.OWNER\":\"tls:bob\"}}"), 403));
         c.add(a("owner label under a lower-case labels key", "alice", create("{\"Image\":\"busybox\",\"labels\":{\"io.dockgate.owner\":\"tls:bob\"}}"), 403));
