@@ -816,7 +816,7 @@ public final class Containers implements AutoCloseable {
             return; // no process between runs: the policy decides at the next exit, as dockerd does
         }
         if (!c.status().state().hasProcess()) {
-            throw EngineException.conflict("Container " + c.id() + " is not running");
+            throw EngineException.conflict("Cannot kill container: " + ref + ": Container " + c.id() + " is not running"); // dockerd's words
         }
         markStoppedByUser(c.id());
         CompletableFuture<ContainerRecord> exited = sig == 9 ? waitFor(c.id(), "not-running") : null;
@@ -902,7 +902,15 @@ public final class Containers implements AutoCloseable {
         ContainerRecord c = store.resolve(ref);
         synchronized (lock(c.id())) {
             c = store.get(c.id());
-            String reserved = store.reserveName(newName, c.id());
+            String reserved;
+            try {
+                reserved = store.reserveName(newName, c.id());
+            } catch (EngineException e) {
+                if (e.kind() == ErrorKind.CONFLICT) {
+                    throw EngineException.conflict("Error when allocating new name: " + e.getMessage()); // dockerd's words
+                }
+                throw e;
+            }
             try {
                 store.save(c.withName(reserved));
                 emit(c.withName(reserved), "rename", "oldName", c.name());

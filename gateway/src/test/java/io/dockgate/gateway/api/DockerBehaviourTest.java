@@ -265,6 +265,13 @@ class DockerBehaviourTest {
                 + "before removing or force remove");
         cli.ok("pause", "busy");
         assertThat(RawHttp.body(raw("DELETE", "/v1.40/containers/busy", null))).contains("You cannot remove a paused container " + id);
+        // dockerd 20.10's words, compared side by side with it
+        String stopped = cli.ok("create", "--name", "idle", "busybox", "true").stdout().trim();
+        String kill = raw("POST", "/v1.41/containers/idle/kill", null);
+        assertThat(RawHttp.status(kill)).isEqualTo(409);
+        assertThat(RawHttp.body(kill)).contains("Cannot kill container: idle: Container " + stopped + " is not running");
+        String rename = raw("POST", "/v1.41/containers/idle/rename?name=busy", null);
+        assertThat(RawHttp.body(rename)).contains("Error when allocating new name: Conflict. The container name \\\"/busy\\\" is already in use");
     }
 
     @Test
