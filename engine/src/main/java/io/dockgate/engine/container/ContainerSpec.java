@@ -21,7 +21,26 @@ public record ContainerSpec(
         boolean stdinOnce,
         String stopSignal,
         Integer stopTimeout,
-        Host host) {
+        Host host,
+        Shown shown) {
+    /**
+     * What the client gave that changes nothing here and is shown by inspect as given: the attach flags
+     * (the CLI attaches with a request of its own) and Config.Volumes (its anonymous volumes are mounts).
+     */
+    public record Shown(boolean attachStdin, boolean attachStdout, boolean attachStderr, List<String> volumes) {
+        public static final Shown NONE = new Shown(false, false, false, List.of());
+    }
+
+    public Shown shownOrNone() {
+        return shown == null ? Shown.NONE : shown;
+    }
+
+    /** The same spec with another host part (docker update). */
+    public ContainerSpec withHost(Host newHost) {
+        return new ContainerSpec(image, entrypoint, cmd, env, workingDir, user, hostname, labels, tty, openStdin, stdinOnce,
+                stopSignal, stopTimeout, newHost, shown);
+    }
+
     /** The label recording who created the container (the gateway stamps it; images cannot carry it). */
     public static final String OWNER_LABEL = "io.dockgate.owner";
 
@@ -41,7 +60,7 @@ public record ContainerSpec(
     /** The same spec with other labels. */
     public ContainerSpec withLabels(Map<String, String> newLabels) {
         return new ContainerSpec(image, entrypoint, cmd, env, workingDir, user, hostname, java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(newLabels)), tty, openStdin,
-                stdinOnce, stopSignal, stopTimeout, host);
+                stdinOnce, stopSignal, stopTimeout, host, shown);
     }
 
     public static Builder builder(String image) {
@@ -64,6 +83,7 @@ public record ContainerSpec(
         private String stopSignal;
         private Integer stopTimeout;
         private Host host = Host.builder().build();
+        private Shown shown = Shown.NONE;
 
         private Builder(String image) {
             this.image = image;
@@ -83,10 +103,11 @@ public record ContainerSpec(
         public Builder stopSignal(String v) { stopSignal = v; return this; }
         public Builder stopTimeout(Integer v) { stopTimeout = v; return this; }
         public Builder host(Host v) { host = v; return this; }
+        public Builder shown(Shown v) { shown = v; return this; }
 
         public ContainerSpec build() {
             return new ContainerSpec(image, entrypoint, cmd, env, workingDir, user, hostname, labels, tty, openStdin, stdinOnce,
-                    stopSignal, stopTimeout, host);
+                    stopSignal, stopTimeout, host, shown);
         }
     }
 
@@ -127,7 +148,9 @@ public record ContainerSpec(
             String utsMode,
             boolean init,
             List<String> volumesFrom,
-            String cgroupParent) {
+            String cgroupParent,
+            long nanoCpus,
+            List<String> binds) {
         /** /dev/shm's size when none is given, as Docker's. */
         public static final long DEFAULT_SHM_SIZE = 64L << 20;
 
@@ -146,6 +169,7 @@ public record ContainerSpec(
             b.memoryReservation = memoryReservation; b.groupAdd = groupAdd; b.sysctls = sysctls;
             b.devices = devices; b.deviceCgroupRules = deviceCgroupRules; b.pidMode = pidMode; b.ipcMode = ipcMode; b.utsMode = utsMode;
             b.init = init; b.volumesFrom = volumesFrom; b.cgroupParent = cgroupParent;
+            b.nanoCpus = nanoCpus; b.binds = binds;
             return b;
         }
 
@@ -242,6 +266,8 @@ public record ContainerSpec(
         private boolean init;
         private List<String> volumesFrom = List.of();
         private String cgroupParent = "";
+        private long nanoCpus;
+        private List<String> binds = List.of();
 
         public HostBuilder networkMode(String v) { networkMode = v; return this; }
         public HostBuilder privileged(boolean v) { privileged = v; return this; }
@@ -278,13 +304,17 @@ public record ContainerSpec(
         public HostBuilder init(boolean v) { init = v; return this; }
         public HostBuilder volumesFrom(List<String> v) { volumesFrom = v; return this; }
         public HostBuilder cgroupParent(String v) { cgroupParent = v; return this; }
+        /** NanoCpus as the client gave them (shown by inspect; the limit itself is CpuQuota over CpuPeriod). */
+        public HostBuilder nanoCpus(long v) { nanoCpus = v; return this; }
+        /** Binds as the client wrote them (shown by inspect; the mounts themselves are in mounts). */
+        public HostBuilder binds(List<String> v) { binds = v; return this; }
 
         public Host build() {
             return new Host(networkMode, privileged, readonlyRootfs, capAdd, capDrop, tmpfs, memory, memorySwap, cpuShares, cpuQuota,
                     cpuPeriod, pidsLimit, cpusetCpus, autoRemove, restartPolicy, mounts, ulimits, noNewPrivileges, log, consoleHeight,
                     consoleWidth, shmSize, oomScoreAdj, oomKillDisable, memorySwappiness, memoryReservation, groupAdd,
                     sysctls, devices, deviceCgroupRules, pidMode, ipcMode, utsMode,
-                    init, volumesFrom, cgroupParent);
+                    init, volumesFrom, cgroupParent, nanoCpus, binds);
         }
     }
 

@@ -200,7 +200,7 @@ public final class Containers implements AutoCloseable {
                 Signals.parse(stopSignal);
             }
             ContainerSpec merged = new ContainerSpec(spec.image(), entrypoint, cmd, envList, workingDir, user, hostname, labels,
-                    spec.tty(), spec.openStdin(), spec.stdinOnce(), stopSignal, spec.stopTimeout(), host);
+                    spec.tty(), spec.openStdin(), spec.stdinOnce(), stopSignal, spec.stopTimeout(), host, spec.shown());
             Path dir = store.directory(id);
             Files.createDirectories(dir.resolve("etc"));
             writeEtc(dir.resolve("etc"), hostname, "host".equals(host.networkMode()));
@@ -949,7 +949,7 @@ public final class Containers implements AutoCloseable {
                 b.cpuShares(changes.cpuShares());
             }
             if (changes.cpuQuota() != 0) {
-                b.cpuQuota(changes.cpuQuota());
+                b.cpuQuota(changes.cpuQuota()).nanoCpus(changes.nanoCpus()); // a quota given as such shows no NanoCpus
             }
             if (changes.cpuPeriod() != 0) {
                 b.cpuPeriod(changes.cpuPeriod());
@@ -969,10 +969,8 @@ public final class Containers implements AutoCloseable {
                 runc.update(c.id(), updated.memory(), updated.memory() > 0 ? SpecBuilder.swapLimit(updated) : 0, updated.cpuShares(),
                         updated.cpuQuota(), updated.cpuPeriod(), updated.pidsLimit(), updated.cpusetCpus());
             }
-            ContainerSpec s = c.spec();
             ContainerRecord saved = new ContainerRecord(c.id(), c.name(), c.created(), c.imageId(), c.imageRef(),
-                    new ContainerSpec(s.image(), s.entrypoint(), s.cmd(), s.env(), s.workingDir(), s.user(), s.hostname(), s.labels(),
-                            s.tty(), s.openStdin(), s.stdinOnce(), s.stopSignal(), s.stopTimeout(), updated),
+                    c.spec().withHost(updated),
                     c.path(), c.args(), c.status(), c.restartCount(), c.logPath());
             store.save(saved);
             emit(saved, "update");

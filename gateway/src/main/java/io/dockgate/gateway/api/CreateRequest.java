@@ -124,7 +124,7 @@ final class CreateRequest {
                     throw EngineException.invalid("Range of CPUs is from 0.01 to " + Runtime.getRuntime().availableProcessors()
                             + ".00, as there are only " + Runtime.getRuntime().availableProcessors() + " CPUs available");
                 }
-                host.cpuPeriod(100_000).cpuQuota(Math.max(1000, nanoCpus / 10_000));
+                host.cpuPeriod(100_000).cpuQuota(Math.max(1000, nanoCpus / 10_000)).nanoCpus(nanoCpus);
             }
             long shm = DockerJson.number(hc, "ShmSize");
             if (shm < 0) {
@@ -151,13 +151,16 @@ final class CreateRequest {
             host.consoleSize(console[0], console[1]);
             tmpfs.putAll(DockerJson.stringMap(hc, "Tmpfs"));
             binds(DockerJson.strings(hc, "Binds"), mounts);
+            host.binds(orEmpty(DockerJson.strings(hc, "Binds")));
             mountsField(DockerJson.field(hc, "Mounts"), mounts, tmpfs);
             if (host.build().autoRemove() && !host.build().restartPolicy().name().equals("no")) {
                 throw EngineException.invalid("can't create 'AutoRemove' container with restart policy");
             }
         }
         JsonNode volumes = DockerJson.field(body, "Volumes");
+        List<String> volumeTargets = new ArrayList<>();
         if (volumes != null && volumes.isObject()) {
+            volumes.fieldNames().forEachRemaining(volumeTargets::add);
             volumes.fieldNames().forEachRemaining(target -> {
                 if (mounts.stream().noneMatch(m -> m.target().equals(target)) && !tmpfs.containsKey(target)) {
                     mounts.add(new ContainerSpec.Mount(ContainerSpec.Mount.VOLUME, "", target, false));
@@ -180,6 +183,8 @@ final class CreateRequest {
                 .stopSignal(DockerJson.text(body, "StopSignal"))
                 .stopTimeout(stopTimeout == null ? null : stopTimeout.asInt())
                 .host(host.build())
+                .shown(new ContainerSpec.Shown(DockerJson.bool(body, "AttachStdin"), DockerJson.bool(body, "AttachStdout"),
+                        DockerJson.bool(body, "AttachStderr"), volumeTargets))
                 .build();
     }
 

@@ -185,7 +185,7 @@ public final class StatsApi {
                 .restartPolicy(DockerJson.field(body, "RestartPolicy") == null ? null : CreateRequest.restartPolicy(body));
         long nanoCpus = DockerJson.number(body, "NanoCpus");
         if (nanoCpus > 0) {
-            b.cpuPeriod(100_000).cpuQuota(Math.max(1000, nanoCpus / 10_000));
+            b.cpuPeriod(100_000).cpuQuota(Math.max(1000, nanoCpus / 10_000)).nanoCpus(nanoCpus);
         }
         ContainerSpec.Host changes = b.build();
         return blocking.run(() -> containers().update(id, changes))

@@ -287,6 +287,13 @@ class DockerBehaviourTest {
         assertThat(cli.ok("inspect", "-f", "{{.HostConfig.ShmSize}} {{.Config.StopTimeout}} {{.HostConfig.OomKillDisable}} "
                 + "{{.HostConfig.LogConfig.Type}} {{.HostConfig.GroupAdd}} {{.HostConfig.Isolation}}|", "shown").stdout().trim())
                 .isEqualTo("134217728 7 true local [4242] |");
+        cli.ok("create", "--name", "given", "--cpus", "1.5", "-v", tmp + ":/host:ro", "-v", "/anon", "busybox", "true");
+        assertThat(cli.ok("inspect", "-f", "{{.HostConfig.NanoCpus}} {{.HostConfig.CpuQuota}} {{.HostConfig.Binds}} {{json .Config.Volumes}} "
+                + "{{.Config.AttachStdout}} {{.Config.AttachStdin}}", "given").stdout().trim())
+                .isEqualTo("1500000000 150000 [" + tmp + ":/host:ro] {\"/anon\":{}} true false");
+        cli.ok("update", "--cpus", "0.5", "given");
+        assertThat(cli.ok("inspect", "-f", "{{.HostConfig.NanoCpus}} {{.HostConfig.CpuQuota}}", "given").stdout().trim())
+                .isEqualTo("500000000 50000");
         cli.ok("run", "-d", "--name", "files", "--log-opt", "max-file=3", "busybox", "sleep", "300"); // as dockerd 20.10
         assertThat(cli.ok("inspect", "-f", "{{json .HostConfig.LogConfig.Config}}", "files").stdout().trim()).isEqualTo("{\"max-file\":\"3\"}");
 
