@@ -240,14 +240,15 @@ class DockerBehaviourTest {
         cli.ok("volume", "create", "--label", "team=core", "labelled");
         cli.ok("run", "-d", "--name", "lab", "--label", "team=core", "-v", "labelled:/data", "busybox", "sleep", "300");
         assertThat(cli.ok("volume", "inspect", "-f", "{{json .Labels}}", "labelled").stdout().trim()).isEqualTo("{\"team\":\"core\"}");
-        assertThat(cli.ok("volume", "ls", "--format", "{{.Labels}}").stdout().trim()).isEqualTo("team=core");
+        assertThat(cli.ok("volume", "ls", "--filter", "name=labelled", "--format", "{{.Labels}}").stdout().trim()).isEqualTo("team=core");
         assertThat(cli.ok("inspect", "-f", "{{json .Config.Labels}}", "lab").stdout().trim()).isEqualTo("{\"team\":\"core\"}");
         assertThat(cli.ok("ps", "--format", "{{.Labels}}").stdout().trim()).isEqualTo("team=core");
         assertThat(cli.ok("ps", "-q", "--filter", "label=io.dockgate.owner").stdout()).isBlank();
         String owner = "unix:0"; // root on the Unix socket: owner keys are tls:CN or unix:UID
         assertThat(cli.ok("ps", "--filter", "owner=" + owner, "--format", "{{.Names}}").stdout().trim()).isEqualTo("lab");
         assertThat(cli.ok("ps", "--filter", "owner=tls:someone-else", "--format", "{{.Names}}").stdout()).isBlank();
-        assertThat(cli.ok("volume", "ls", "-q", "--filter", "owner=" + owner).stdout().trim()).isEqualTo("labelled");
+        assertThat(cli.ok("volume", "ls", "-q", "--filter", "owner=" + owner).stdout().lines()).contains("labelled");
+        assertThat(cli.ok("volume", "ls", "-q", "--filter", "owner=tls:someone-else").stdout()).isBlank();
         String events = RawHttp.body(raw("GET", "/v1.50/events?since=0&until=" + (System.currentTimeMillis() / 1000 + 1)
                 + "&filters=%7B%22type%22%3A%5B%22container%22%2C%22volume%22%5D%7D", null));
         assertThat(events).contains("\"team\":\"core\"").doesNotContain("io.dockgate.owner");
