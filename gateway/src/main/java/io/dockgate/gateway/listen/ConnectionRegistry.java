@@ -46,8 +46,19 @@ public final class ConnectionRegistry {
     /** Registers a new connection; it leaves the registry when it closes. */
     public ConnectionInfo register(HttpConnection connection, Future<Principal> principal) {
         Channel channel = channelOf(connection);
+        DaemonConfig.ConnectionLimits l = limits;
+        // the identity is counted before anyone sees the principal: a request cannot pass ahead of its count
+        io.vertx.core.Promise<Principal> counted = io.vertx.core.Promise.promise();
         ConnectionInfo info = new ConnectionInfo(ids.incrementAndGet(), connection, channel,
-                String.valueOf(connection.remoteAddress()), principal, Instant.now());
+                String.valueOf(connection.remoteAddress()), counted.future(), Instant.now());
+        principal.onComplete(ar -> {
+            if (ar.succeeded()) {
+                count(info, ar.result(), l.maxPerIdentity());
+                counted.complete(ar.result());
+            } else {
+                counted.fail(ar.cause());
+            }
+        });
         connections.put(connection, info);
         if (framing != null) {
             if (channel.pipeline().get("httpDecoder") == null) {
@@ -56,7 +67,6 @@ public final class ConnectionRegistry {
             }
             channel.pipeline().addBefore("httpDecoder", "dockgateFraming", framing.apply(info));
         }
-        DaemonConfig.ConnectionLimits l = limits;
         if (l.idleTimeoutSeconds() > 0 && channel.pipeline().get("httpDecoder") != null) {
             // after TLS and before HTTP: it sees the requests' bytes and the responses' as they go out
             channel.pipeline().addBefore("httpDecoder", "dockgateIdle", new IdleConnectionCloser(info, l.idleTimeoutSeconds()));
@@ -66,7 +76,6 @@ public final class ConnectionRegistry {
             connections.remove(connection);
             info.closed();
         });
-        principal.onSuccess(p -> count(info, p, l.maxPerIdentity()));
         return info;
     }
 
