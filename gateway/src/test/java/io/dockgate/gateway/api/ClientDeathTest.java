@@ -46,11 +46,7 @@ class ClientDeathTest {
 
     @AfterEach
     void clean() throws Exception {
-        for (String id : unix.ok("ps", "-aq").stdout().split("\\s+")) {
-            if (!id.isBlank()) {
-                unix.ok("rm", "-f", id);
-            }
-        }
+        unix.removeAllContainers();
     }
 
     @AfterAll

@@ -45,11 +45,7 @@ class DockerBehaviourTest {
 
     @AfterEach
     void clean() throws Exception {
-        for (String id : cli.ok("ps", "-aq").stdout().split("\\s+")) {
-            if (!id.isBlank()) {
-                cli.ok("rm", "-f", id);
-            }
-        }
+        cli.removeAllContainers();
     }
 
     @AfterAll

@@ -62,11 +62,7 @@ class DockerJavaTest {
 
     @AfterEach
     void clean() throws Exception {
-        for (String id : cli.ok("ps", "-aq").stdout().split("\\s+")) {
-            if (!id.isBlank()) {
-                cli.ok("rm", "-f", id);
-            }
-        }
+        cli.removeAllContainers();
     }
 
     @AfterAll

@@ -44,11 +44,7 @@ class InteractiveCliTest {
 
     @AfterEach
     void clean() throws Exception {
-        for (String id : unix.ok("ps", "-aq").stdout().split("\\s+")) {
-            if (!id.isBlank()) {
-                unix.ok("rm", "-f", id);
-            }
-        }
+        unix.removeAllContainers();
     }
 
     @AfterAll

@@ -91,6 +91,15 @@ public final class CliSession implements AutoCloseable {
         return DockerCli.start(config, env, args);
     }
 
+    /** Removes every container, running or not (between tests). */
+    public void removeAllContainers() throws Exception {
+        for (String id : ok("ps", "-aq").stdout().split("\\s+")) {
+            if (!id.isBlank()) {
+                ok("rm", "-f", id);
+            }
+        }
+    }
+
     /** Runs the command and fails the test unless it exits 0. */
     public DockerCli.Result ok(String... args) throws Exception {
         DockerCli.Result r = docker(args);
