@@ -533,7 +533,8 @@ public final class ImageStore {
     /**
      * {@code docker rmi}: removing a reference only untags unless it was the last one; removing by ID
      * deletes the image (with force when several references point at it). Images used by containers are
-     * refused (409) unless forced, and never deleted while a running container uses them.
+     * refused (409) unless forced, and never deleted while a running container uses them; the last tag of
+     * such an image is only untagged when forced, as dockerd does.
      */
     public List<Deletion> delete(String name, boolean force, boolean noPrune) throws IOException {
         String imageId = find(name).map(i -> i.id().toString()).orElse(name);
@@ -563,6 +564,20 @@ public final class ImageStore {
                 refs.remove(key);
                 saveRefs();
                 result.add(new Deletion(Reference.parse(key).familiar(), null));
+                return result;
+            }
+            if (byReference && !users.isEmpty()) {
+                // the last tag of an image containers use: refused unless forced, then only untagged (dockerd's rule and words)
+                String key = allKeys.stream().filter(k -> matchesReference(name, k)).findFirst().orElseThrow();
+                String familiar = Reference.parse(key).familiar();
+                if (!force) {
+                    ImageUsage.User user = users.stream().filter(ImageUsage.User::running).findFirst().orElse(users.get(0));
+                    throw EngineException.conflict("conflict: unable to remove repository reference \"" + familiar + "\" (must force) - container "
+                            + user.id().substring(0, 12) + " is using its referenced image " + image.id().shortId());
+                }
+                refs.remove(key);
+                saveRefs();
+                result.add(new Deletion(familiar, null));
                 return result;
             }
             if (!byReference && tagKeys.size() > 1 && !force) {

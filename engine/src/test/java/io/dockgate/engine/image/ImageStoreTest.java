@@ -213,8 +213,13 @@ class ImageStoreTest {
         ImageStore store = open("s");
         Image image = importBusybox(store, "used");
         store.setUsage(id -> id.equals(image.id()) ? List.of(new ImageStore.ImageUsage.User("c".repeat(64), true)) : List.of());
-        assertThatThrownBy(() -> store.delete("used", true, false)).hasMessageContaining("cannot be forced")
+        assertThatThrownBy(() -> store.delete(image.id().toString(), true, false)).hasMessageContaining("cannot be forced")
                 .hasMessageContaining("running container cccccccccccc");
+        assertThatThrownBy(() -> store.delete("used", false, false)).hasMessage("conflict: unable to remove repository reference "
+                + "\"used:latest\" (must force) - container cccccccccccc is using its referenced image " + image.id().shortId());
+        assertThat(store.delete("used", true, false)).as("forced: untagged, kept for its container")
+                .containsExactly(new ImageStore.Deletion("used:latest", null));
+        assertThat(store.list()).extracting(Image::id).containsExactly(image.id());
         assertThat(store.prune(true, i -> true).deleted()).isEmpty();
     }
 

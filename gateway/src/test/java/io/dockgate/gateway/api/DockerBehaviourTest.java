@@ -389,4 +389,21 @@ class DockerBehaviourTest {
             java.nio.file.Files.deleteIfExists(java.nio.file.Path.of("/sys/fs/cgroup", controller, "dockgate-test-parent"));
         }
     }
+
+    @Test
+    void removingTheLastTagOfAnImageInUseFollowsDockerd() throws Exception {
+        cli.ok("tag", "busybox", "inuse:1");
+        String image = cli.ok("image", "inspect", "-f", "{{.Id}}", "inuse:1").stdout().trim();
+        cli.ok("tag", "busybox", "inuse:2");
+        cli.ok("rmi", "busybox"); // another tag is left: untagged
+        cli.ok("rmi", "inuse:2");
+        String user = cli.ok("run", "-d", "--name", "user", "inuse:1", "sleep", "300").stdout().trim();
+        DockerCli.Result refused = cli.docker("rmi", "inuse:1");
+        assertThat(refused.stderr()).contains("conflict: unable to remove repository reference \"inuse:1\" (must force) - container "
+                + user.substring(0, 12) + " is using its referenced image " + image.substring(7, 19));
+        assertThat(cli.ok("rmi", "-f", "inuse:1").stdout()).isEqualTo("Untagged: inuse:1\n");
+        assertThat(cli.ok("images", "-aq", "--no-trunc").stdout()).contains(image); // kept for its container
+        cli.ok("rm", "-f", "user");
+        cli.ok("tag", image, "busybox"); // as the other tests expect it
+    }
 }
