@@ -88,6 +88,15 @@ public final class Authorizer {
         boolean notFound = false;
         Policy.Binding firstPassing = null;
         for (Policy.Binding b : c.bindings()) {
+            // ownership first: another's object answers exactly as a missing one, before any constraint could
+            // tell that it exists (and, for an exec, how it runs)
+            if (b.scope() == Policy.Scope.OWN && target.applies() && !target.belongsTo(c.owner())) {
+                if (reason == null) {
+                    reason = target.exists() ? "the container belongs to another owner" : "no such object";
+                    notFound = true;
+                }
+                continue;
+            }
             Optional<String> violation = ConstraintChecker.check(operation, b.constraints(), facts);
             if (violation.isEmpty() && operation.equals("container.create") && b.limits().containers().isPresent()
                     && facts.lookups().ownedContainers(c.owner()) >= b.limits().containers().getAsLong()) {
@@ -95,13 +104,6 @@ public final class Authorizer {
             }
             if (violation.isEmpty() && b.scope() == Policy.Scope.OWN && operation.equals("container.create")) {
                 violation = foreignObjects(facts, c.owner());
-            }
-            if (violation.isEmpty() && b.scope() == Policy.Scope.OWN && target.applies() && !target.belongsTo(c.owner())) {
-                if (reason == null) {
-                    reason = target.exists() ? "the container belongs to another owner" : "no such object";
-                    notFound = true;
-                }
-                continue;
             }
             if (violation.isPresent()) {
                 if (reason == null) {

@@ -170,7 +170,7 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
         }
         boolean overLimit = rule.equals(CONNECTION_LIMIT);
         trail.decision("deny", rule, reason, status).onComplete(w -> {
-            if (bodyPending(http) || overLimit) {
+            if (bodyPending(http) || overLimit || declaredEmptyBody(http)) {
                 http.response().putHeader(HttpHeaders.CONNECTION, "close");
                 HttpServerResponse response = http.response();
                 response.endHandler(v -> {
@@ -196,6 +196,16 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
         http.handler(chunk -> { });
         http.endHandler(v -> http.connection().close());
         io.vertx.core.Vertx.currentContext().owner().setTimer(2000, t -> http.connection().close());
+    }
+
+    /**
+     * A refused POST or PUT that declared an empty body: bytes sent after it (a body behind
+     * {@code Content-Length: 0}) would sit on the connection as the start of a request that never ends,
+     * so the connection is closed after the refusal.
+     */
+    private static boolean declaredEmptyBody(HttpServerRequest http) {
+        return (http.method() == io.vertx.core.http.HttpMethod.POST || http.method() == io.vertx.core.http.HttpMethod.PUT)
+                && "0".equals(http.headers().get(HttpHeaders.CONTENT_LENGTH));
     }
 
     private static boolean bodyPending(HttpServerRequest http) {

@@ -11,11 +11,18 @@ import java.util.Map;
 
 /**
  * Reading Docker's request bodies as the engine does: field names match case-insensitively (Go's JSON
- * decoding), explicit nulls count as absent, and a name given twice (in any case) is refused rather than
- * letting the last one win silently.
+ * decoding), explicit nulls count as absent, and a name given twice (in any case, at any depth) is refused
+ * rather than letting the last one win silently, as is anything after the body's one value.
  */
 public final class DockerJson {
     public static final ObjectMapper MAPPER = new ObjectMapper();
+    /**
+     * How bodies are read: a name given twice in the same case (at any depth: Jackson would keep the last)
+     * and anything after the first value are refused, so that no second reading of the bytes can differ.
+     */
+    private static final com.fasterxml.jackson.databind.ObjectReader BODIES = MAPPER.reader()
+            .with(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private DockerJson() {
     }
@@ -25,7 +32,7 @@ public final class DockerJson {
             return MAPPER.createObjectNode();
         }
         try {
-            JsonNode n = MAPPER.readTree(body);
+            JsonNode n = BODIES.readTree(body);
             if (n == null || n.isNull()) {
                 return MAPPER.createObjectNode();
             }

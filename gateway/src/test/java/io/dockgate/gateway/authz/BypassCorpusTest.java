@@ -26,6 +26,7 @@ class BypassCorpusTest extends AuthzFixtureTest {
     static String bobsContainer;
     static String bobsExec;
     static String privilegedExecInAlices;
+    static String privilegedExecInBobs;
     /** A hex digit that begins none of alice's containers (bob's first digit when possible): IDs are random. */
     static String prefixNoneOfAlicesHas;
 
@@ -34,12 +35,16 @@ class BypassCorpusTest extends AuthzFixtureTest {
         f.ok("alice", "run", "-d", "--name", "a1", "busybox", "sleep", "300");
         bobsContainer = f.ok("bob", "run", "-d", "--name", "b1", "busybox", "sleep", "300");
         f.ok("bob", "volume", "create", "bobvol");
+        f.ok("ci-runner", "create", "--name", "ci-box", "-u", "1000", "-m", "64m", "--pids-limit", "10", "busybox", "true");
         String exec = RawHttp.unix(f.socket(), post("/v1.45/containers/b1/exec", "{\"Cmd\":[\"true\"]}"));
         assertThat(RawHttp.status(exec)).as(exec).isEqualTo(201);
         bobsExec = RawHttp.body(exec).replaceAll(".*\"Id\":\"([0-9a-f]+)\".*", "$1").trim();
         String privileged = RawHttp.unix(f.socket(), post("/v1.45/containers/a1/exec", "{\"Cmd\":[\"id\"],\"Privileged\":true}"));
         assertThat(RawHttp.status(privileged)).as(privileged).isEqualTo(201);
         privilegedExecInAlices = RawHttp.body(privileged).replaceAll(".*\"Id\":\"([0-9a-f]+)\".*", "$1").trim();
+        String bobs = RawHttp.unix(f.socket(), post("/v1.45/containers/b1/exec", "{\"Cmd\":[\"id\"],\"Privileged\":true}"));
+        assertThat(RawHttp.status(bobs)).as(bobs).isEqualTo(201);
+        privilegedExecInBobs = RawHttp.body(bobs).replaceAll(".*\"Id\":\"([0-9a-f]+)\".*", "$1").trim();
         String alices = f.ok("alice", "ps", "-aq", "--no-trunc");
         prefixNoneOfAlicesHas = (bobsContainer.charAt(0) + "0123456789abcdef").chars()
                 .mapToObj(ch -> String.valueOf((char) ch))
@@ -164,7 +169,9 @@ class BypassCorpusTest extends AuthzFixtureTest {
         c.add(a("no user: the image's root", "ci-runner", create("{\"Image\":\"busybox\",\"HostConfig\":{\"Memory\":67108864,\"PidsLimit\":10}}"), 403));
         c.add(a("image outside the pattern", "ci-runner", create("{\"Image\":\"other:1\",\"User\":\"1000\",\"HostConfig\":{\"Memory\":67108864,\"PidsLimit\":10}}"), 403));
         c.add(a("memory limit missing (0 means none)", "ci-runner", create("{\"Image\":\"busybox\",\"User\":\"1000\",\"HostConfig\":{\"Memory\":0,\"PidsLimit\":10}}"), 403));
-        c.add(a("update lifts the pids limit", "ci-runner", post("/v1.45/containers/ci-none/update", "{\"PidsLimit\":-1}"), 403));
+        c.add(a("update lifts the pids limit", "ci-runner", post("/v1.45/containers/ci-box/update", "{\"PidsLimit\":-1}"), 403));
+        c.add(a("update of a missing container: missing before any constraint", "ci-runner",
+                post("/v1.45/containers/ci-none/update", "{\"PidsLimit\":-1}"), 404));
         // volumes: the local driver's bind device is a host mount
         c.add(a("volume bind device /", "alice", post("/v1.45/volumes/create", "{\"Name\":\"v1\",\"DriverOpts\":{\"type\":\"none\",\"o\":\"bind\",\"device\":\"/\"}}"), 403));
         c.add(a("volume bind device /etc, keys lower case", "alice", post("/v1.45/volumes/create", "{\"name\":\"v2\",\"driveropts\":{\"o\":\"bind\",\"device\":\"/etc\"}}"), 403));
@@ -185,6 +192,14 @@ class BypassCorpusTest extends AuthzFixtureTest {
         c.add(a("another's container by ID prefix", "alice", get("/v1.45/containers/" + bobsContainer.substring(0, 6) + "/json"), 404));
         c.add(a("another's container by full ID", "alice", post("/v1.45/containers/" + bobsContainer + "/kill", ""), 404));
         c.add(a("start another's exec", "alice", post("/v1.45/exec/" + bobsExec + "/start", "{\"Detach\":true}"), 404));
+        c.add(a("start another's privileged exec: missing, not forbidden", "alice",
+                post("/v1.45/exec/" + privilegedExecInBobs + "/start", "{\"Detach\":true}"), 404));
+        c.add(a("a second JSON value after the body", "alice", create("{\"Image\":\"busybox\"}{\"Image\":\"busybox\",\"HostConfig\":"
+                + "{\"Privileged\":true}}"), 400));
+        c.add(a("duplicate key in the same case", "alice", create("{\"Image\":\"busybox\",\"HostConfig\":{\"Privileged\":true,"
+                + "\"Privileged\":false}}"), 400));
+        c.add(a("two HostConfig objects", "alice", create("{\"Image\":\"busybox\",\"HostConfig\":{\"Privileged\":true},"
+                + "\"HostConfig\":{}}"), 400));
         c.add(a("inspect another's exec", "alice", get("/v1.45/exec/" + bobsExec + "/json"), 404));
         c.add(a("a one-character ID prefix none of alice's containers has", "alice",
                 get("/v1.45/containers/" + prefixNoneOfAlicesHas + "/json"), 404, 400));
