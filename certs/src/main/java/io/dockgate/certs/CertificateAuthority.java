@@ -171,6 +171,15 @@ public final class CertificateAuthority {
             for (String ip : spec.ipAddresses) {
                 names.add(new GeneralName(GeneralName.iPAddress, ipLiteral(ip)));
             }
+            for (String email : spec.emails) {
+                names.add(new GeneralName(GeneralName.rfc822Name, email));
+            }
+            if (!spec.permittedEmails.isEmpty()) {
+                org.bouncycastle.asn1.x509.GeneralSubtree[] permitted = spec.permittedEmails.stream()
+                        .map(e -> new org.bouncycastle.asn1.x509.GeneralSubtree(new GeneralName(GeneralName.rfc822Name, e)))
+                        .toArray(org.bouncycastle.asn1.x509.GeneralSubtree[]::new);
+                builder.addExtension(Extension.nameConstraints, true, new org.bouncycastle.asn1.x509.NameConstraints(permitted, null));
+            }
             if (!names.isEmpty()) {
                 builder.addExtension(Extension.subjectAlternativeName, false,
                         new GeneralNames(names.toArray(new GeneralName[0])));

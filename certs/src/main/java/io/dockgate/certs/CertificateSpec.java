@@ -23,6 +23,8 @@ public final class CertificateSpec {
     final List<String> organizationalUnits;
     final List<String> dnsNames;
     final List<String> ipAddresses;
+    final List<String> emails;
+    final List<String> permittedEmails;
     final Instant notBefore;
     final Instant notAfter;
     final boolean serverAuth;
@@ -41,6 +43,8 @@ public final class CertificateSpec {
         this.organizationalUnits = List.copyOf(b.organizationalUnits);
         this.dnsNames = List.copyOf(b.dnsNames);
         this.ipAddresses = List.copyOf(b.ipAddresses);
+        this.emails = List.copyOf(b.emails);
+        this.permittedEmails = List.copyOf(b.permittedEmails);
         Instant from = b.notBefore != null ? b.notBefore : Instant.now().minus(1, ChronoUnit.MINUTES);
         this.notBefore = from.truncatedTo(ChronoUnit.SECONDS);
         this.notAfter = (b.notAfter != null ? b.notAfter : from.plus(b.validity)).truncatedTo(ChronoUnit.SECONDS);
@@ -77,6 +81,8 @@ public final class CertificateSpec {
         private final List<String> organizationalUnits = new ArrayList<>();
         private final List<String> dnsNames = new ArrayList<>();
         private final List<String> ipAddresses = new ArrayList<>();
+        private final List<String> emails = new ArrayList<>();
+        private final List<String> permittedEmails = new ArrayList<>();
         private Instant notBefore;
         private Instant notAfter;
         private Duration validity = Duration.ofDays(1);
@@ -111,6 +117,18 @@ public final class CertificateSpec {
         /** Adds a DNS subjectAltName. */
         public Builder dnsName(String name) {
             dnsNames.add(name);
+            return this;
+        }
+
+        /** Adds an e-mail (rfc822Name) subjectAltName, written as given. */
+        public Builder email(String address) {
+            emails.add(address);
+            return this;
+        }
+
+        /** For a CA: a permitted rfc822Name subtree in a critical name constraint (a mailbox, a host or a .domain), as given. */
+        public Builder permittedEmail(String constraint) {
+            permittedEmails.add(constraint);
             return this;
         }
 

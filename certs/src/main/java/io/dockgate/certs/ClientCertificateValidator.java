@@ -24,7 +24,8 @@ import java.util.Set;
  * Decides whether a client certificate chain may authenticate to the daemon: it must chain to a
  * certificate in the CA file (and nothing else: no system roots), be within its validity, carry
  * extendedKeyUsage clientAuth, not be a CA certificate, use a key of at least 2048 bits (RSA) or
- * 256 bits (EC), be signed with neither SHA-1 nor MD5, and appear in no verified CRL.
+ * 256 bits (EC), be signed with neither SHA-1 nor MD5, carry only well-formed e-mail names (subjectAltName
+ * and name constraints, which the JDK does not check), and appear in no verified CRL.
  */
 public final class ClientCertificateValidator {
     public static final String CLIENT_AUTH_OID = "1.3.6.1.5.5.7.3.2";
@@ -98,6 +99,17 @@ public final class ClientCertificateValidator {
         }
         for (X509Certificate c : path) {
             checkStrength(c, leaf);
+            String malformed = EmailNames.malformed(c);
+            if (malformed != null) {
+                throw new CertificateRejectedException(c == leaf ? malformed : malformed + " (in issuing certificate \""
+                        + CertificateInfo.subject(c) + "\")", leaf);
+            }
+        }
+        for (X509Certificate ca : caCertificates) {
+            String malformed = EmailNames.malformed(ca);
+            if (malformed != null) {
+                throw new CertificateRejectedException(malformed + " (in the trusted CA \"" + CertificateInfo.subject(ca) + "\")", leaf);
+            }
         }
         if (!pathValidatedFor(path, now)) {
             try {

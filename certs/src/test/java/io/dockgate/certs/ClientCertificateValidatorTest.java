@@ -71,4 +71,26 @@ class ClientCertificateValidatorTest {
                 .isInstanceOf(PkiException.class)
                 .hasMessageContaining("not signed by any certificate in the CA file");
     }
+
+    @Test
+    void malformedEmailNamesAreRefusedAsGoRefusesThem() {
+        assertThatCode(() -> validator().validate(chain(pki.issue(pki.clientSpec("dana").email("dana@example.com")))))
+                .doesNotThrowAnyException();
+        assertRejected(pki.issue(pki.clientSpec("eve").email("invalid@address@example.com")),
+                "malformed e-mail address in subjectAltName: invalid@address@example.com");
+        assertRejected(pki.issue(pki.clientSpec("eve").email("no-domain@")), "malformed e-mail address");
+        assertRejected(pki.issue(pki.clientSpec("eve").email("a@bad..example.com")), "malformed e-mail address");
+
+        CertificateAuthority wellConstrained = pki.ca().issueIntermediate(CertificateSpec.builder().commonName("mail CA")
+                .certificateAuthority(0).permittedEmail(".example.com").permittedEmail("boss@example.org").build());
+        assertThatCode(() -> validator().validate(chain(wellConstrained.issue(pki.clientSpec("fay").email("fay@team.example.com").build()))))
+                .doesNotThrowAnyException();
+        CertificateAuthority badlyConstrained = pki.ca().issueIntermediate(CertificateSpec.builder().commonName("odd CA")
+                .certificateAuthority(0).permittedEmail("invalid@invalid@example.com").build());
+        assertRejected(badlyConstrained.issue(pki.clientSpec("gus").email("gus@example.com").build()),
+                "malformed e-mail name constraint: invalid@invalid@example.com (in issuing certificate \"CN=odd CA\")");
+        assertThat(EmailNames.mailbox("\"quoted@local\"@example.com")).isTrue();
+        assertThat(EmailNames.constraint("example.com")).isTrue();
+        assertThat(EmailNames.constraint(".")).isFalse();
+    }
 }

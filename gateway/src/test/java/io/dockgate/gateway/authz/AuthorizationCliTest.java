@@ -117,7 +117,10 @@ class AuthorizationCliTest extends AuthzFixtureTest {
         denied(f.as("ci-runner", "create", "-m", "64m", "--pids-limit", "10", "-u", "1000", "busybox", "true"), "container quota of 2 reached");
         f.ok("ci-runner", "rm", "ci-1", "ci-2");
         denied(f.as("ci-runner", "update", "--pids-limit", "50", "ci-missing"), "No such container");
-        denied(f.as("ci-runner", "update", "--pids-limit", "500", "ci-missing"), "pids limit 500 is over the maximum 100");
+        denied(f.as("ci-runner", "update", "--pids-limit", "500", "ci-missing"), "No such container"); // missing before any constraint
+        f.ok("ci-runner", "create", "-m", "64m", "--pids-limit", "10", "-u", "1000", "--name", "ci-3", "busybox", "true");
+        denied(f.as("ci-runner", "update", "--pids-limit", "500", "ci-3"), "pids limit 500 is over the maximum 100");
+        f.ok("ci-runner", "rm", "ci-3");
     }
 
     @Test

@@ -102,6 +102,14 @@ class TlsHandshakeTest {
                 new Case("CA-flagged", javaClient(t -> t.pki.caFlaggedClient("ca-user"), "TLSv1.3"), "CA certificate", null),
                 new Case("RSA-1024", javaClient(t -> t.pki.rsa1024Client("weak"), "TLSv1.2"), "1024 bits", null),
                 new Case("SHA-1 signature", javaClient(t -> t.pki.sha1Client("sha1"), "TLSv1.2"), "SHA1", null),
+                new Case("malformed e-mail subjectAltName", javaClient(t -> t.pki.issue(t.pki.clientSpec("mail")
+                        .email("invalid@address@example.com")), "TLSv1.3"), "malformed e-mail address", null),
+                new Case("issued under a malformed e-mail name constraint",
+                        t -> {
+                            var odd = t.pki.ca().issueIntermediate(io.dockgate.certs.CertificateSpec.builder().commonName("odd CA")
+                                    .certificateAuthority(0).permittedEmail("invalid@invalid@example.com").build());
+                            javaClient(x -> odd.issue(t.pki.clientSpec("gus").email("gus@example.com").build()), "TLSv1.3").run(t);
+                        }, "malformed e-mail name constraint", null),
                 new Case("intermediate-issued leaf sent without its intermediate",
                         t -> {
                             IssuedCertificate leaf = t.intermediate.issue(t.pki.clientSpec("lonely").build());
