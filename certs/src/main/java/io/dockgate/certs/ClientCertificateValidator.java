@@ -36,6 +36,8 @@ public final class ClientCertificateValidator {
     private final Set<TrustAnchor> anchors;
     private final RevocationList revocations;
     private final Clock clock;
+    /** A malformed e-mail name in the CA file, found once when the material is loaded (null: none). */
+    private final String caProblem;
 
     public ClientCertificateValidator(List<X509Certificate> caCertificates, RevocationList revocations, Clock clock) {
         if (caCertificates.isEmpty()) {
@@ -48,6 +50,14 @@ public final class ClientCertificateValidator {
         }
         this.revocations = revocations;
         this.clock = clock;
+        String problem = null;
+        for (X509Certificate ca : caCertificates) {
+            String malformed = EmailNames.malformed(ca);
+            if (malformed != null && problem == null) {
+                problem = malformed + " (in the trusted CA \"" + CertificateInfo.subject(ca) + "\")";
+            }
+        }
+        this.caProblem = problem;
     }
 
     public List<X509Certificate> caCertificates() {
@@ -105,11 +115,8 @@ public final class ClientCertificateValidator {
                         + CertificateInfo.subject(c) + "\")", leaf);
             }
         }
-        for (X509Certificate ca : caCertificates) {
-            String malformed = EmailNames.malformed(ca);
-            if (malformed != null) {
-                throw new CertificateRejectedException(malformed + " (in the trusted CA \"" + CertificateInfo.subject(ca) + "\")", leaf);
-            }
+        if (caProblem != null) {
+            throw new CertificateRejectedException(caProblem, leaf);
         }
         if (!pathValidatedFor(path, now)) {
             try {

@@ -89,6 +89,13 @@ class ClientCertificateValidatorTest {
                 .certificateAuthority(0).permittedEmail("invalid@invalid@example.com").build());
         assertRejected(badlyConstrained.issue(pki.clientSpec("gus").email("gus@example.com").build()),
                 "malformed e-mail name constraint: invalid@invalid@example.com (in issuing certificate \"CN=odd CA\")");
+        CertificateAuthority oddRoot = CertificateAuthority.createRoot(CertificateSpec.builder().commonName("odd root")
+                .certificateAuthority(1).permittedEmail("invalid@invalid@example.com").build());
+        IssuedCertificate hal = oddRoot.issue(pki.clientSpec("hal").build());
+        ClientCertificateValidator trustingOddRoot = new ClientCertificateValidator(List.of(oddRoot.certificate()),
+                RevocationList.of(List.of(), List.of(oddRoot.certificate()), "test"), Clock.systemUTC());
+        assertThatThrownBy(() -> trustingOddRoot.validate(chain(hal))).isInstanceOf(CertificateRejectedException.class)
+                .hasMessageContaining("malformed e-mail name constraint: invalid@invalid@example.com (in the trusted CA \"CN=odd root\")");
         assertThat(EmailNames.mailbox("\"quoted@local\"@example.com")).isTrue();
         assertThat(EmailNames.constraint("example.com")).isTrue();
         assertThat(EmailNames.constraint(".")).isFalse();

@@ -37,39 +37,40 @@ class ConstraintCheckerTest {
             };
         }
 
+        // the rest as no engine at all
         @Override
         public Optional<String> imageUser(String reference) {
-            return Optional.of("");
+            return NONE.imageUser(reference);
         }
 
         @Override
         public Optional<List<String>> imageTags(String reference) {
-            return Optional.of(List.of("busybox:latest"));
+            return NONE.imageTags(reference);
         }
 
         @Override
         public Optional<String> containerUser(String reference) {
-            return Optional.empty();
+            return NONE.containerUser(reference);
         }
 
         @Override
         public Optional<RequestFacts.ExecView> exec(String execId) {
-            return Optional.empty();
+            return NONE.exec(execId);
         }
 
         @Override
         public Optional<String> containerOwner(String reference) {
-            return Optional.empty();
+            return NONE.containerOwner(reference);
         }
 
         @Override
         public Optional<Map<String, String>> volumeLabels(String name) {
-            return Optional.empty();
+            return NONE.volumeLabels(name);
         }
 
         @Override
         public long ownedContainers(String owner) {
-            return 0;
+            return NONE.ownedContainers(owner);
         }
     };
 
