@@ -173,6 +173,68 @@ public record ContainerSpec(
             return b;
         }
 
+        /** The kernel's CFS period when none is given: 100 ms. */
+        public static final long DEFAULT_CPU_PERIOD = 100_000;
+
+        /**
+         * The CPU limit in billionths of a CPU, however it was given (NanoCpus, or CpuQuota over CpuPeriod,
+         * the kernel's 100 ms when no period is given); 0 when unlimited. The one formula the policy's
+         * {@code cpus} limit, create and update share.
+         */
+        public long effectiveNanoCpus() {
+            if (nanoCpus > 0) {
+                return nanoCpus;
+            }
+            if (cpuQuota <= 0) {
+                return 0;
+            }
+            long period = cpuPeriod > 0 ? cpuPeriod : DEFAULT_CPU_PERIOD;
+            return java.math.BigInteger.valueOf(cpuQuota).multiply(java.math.BigInteger.valueOf(1_000_000_000L))
+                    .divide(java.math.BigInteger.valueOf(period)).min(java.math.BigInteger.valueOf(Long.MAX_VALUE)).longValue();
+        }
+
+        /**
+         * This host configuration after a docker update: every resource the update gives (non-zero) replaces
+         * this one's, the restart policy when given; the rest stays. What the engine applies and the policy
+         * judges.
+         */
+        public Host updatedBy(Host changes) {
+            HostBuilder b = toBuilder();
+            if (changes.memory() != 0) {
+                b.memory(changes.memory());
+            }
+            if (changes.memorySwap() != 0) {
+                b.memorySwap(changes.memorySwap());
+            } else if (changes.memory() != 0 && memorySwap > 0 && memorySwap < changes.memory()) {
+                throw io.dockgate.engine.EngineException.invalid("Memory limit should be smaller than already set memoryswap limit,"
+                        + " update the memoryswap at the same time");
+            }
+            if (changes.cpuShares() != 0) {
+                b.cpuShares(changes.cpuShares());
+            }
+            if (changes.cpuQuota() != 0) {
+                b.cpuQuota(changes.cpuQuota()).nanoCpus(changes.nanoCpus()); // a quota given as such shows no NanoCpus
+            }
+            if (changes.cpuPeriod() != 0) {
+                b.cpuPeriod(changes.cpuPeriod());
+            }
+            if (changes.pidsLimit() != 0) {
+                b.pidsLimit(changes.pidsLimit());
+            }
+            if (changes.cpusetCpus() != null && !changes.cpusetCpus().isEmpty()) {
+                b.cpusetCpus(changes.cpusetCpus());
+            }
+            if (changes.restartPolicy() != null) {
+                b.restartPolicy(changes.restartPolicy());
+            }
+            return b.build();
+        }
+
+        /** Whether an update changes the CPU limit (quota, period or NanoCpus). */
+        public boolean changesCpuLimit() {
+            return cpuQuota != 0 || cpuPeriod != 0 || nanoCpus != 0;
+        }
+
         /** The size of /dev/shm in bytes (Docker's 64 MiB unless given). */
         public long shmSizeOrDefault() {
             return shmSize > 0 ? shmSize : DEFAULT_SHM_SIZE;
@@ -282,6 +344,13 @@ public record ContainerSpec(
         public HostBuilder cpuPeriod(long v) { cpuPeriod = v; return this; }
         public HostBuilder pidsLimit(long v) { pidsLimit = v; return this; }
         public HostBuilder cpusetCpus(String v) { cpusetCpus = v; return this; }
+        /** A CPU limit given as NanoCpus: Docker's quota over the default period (at least 1 ms), NanoCpus shown. */
+        public HostBuilder cpus(long nanos) {
+            cpuPeriod = Host.DEFAULT_CPU_PERIOD;
+            cpuQuota = Math.max(1000, nanos / 10_000);
+            nanoCpus = nanos;
+            return this;
+        }
         public HostBuilder autoRemove(boolean v) { autoRemove = v; return this; }
         public HostBuilder restartPolicy(RestartPolicy v) { restartPolicy = v; return this; }
         public HostBuilder mounts(List<Mount> v) { mounts = v; return this; }

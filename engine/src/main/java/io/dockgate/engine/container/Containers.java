@@ -936,34 +936,7 @@ public final class Containers implements AutoCloseable {
         synchronized (lock(c.id())) {
             c = store.get(c.id());
             ContainerSpec.Host h = c.spec().host();
-            ContainerSpec.HostBuilder b = h.toBuilder();
-            if (changes.memory() != 0) {
-                b.memory(changes.memory());
-            }
-            if (changes.memorySwap() != 0) {
-                b.memorySwap(changes.memorySwap());
-            } else if (changes.memory() != 0 && h.memorySwap() > 0 && h.memorySwap() < changes.memory()) {
-                throw EngineException.invalid("Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time");
-            }
-            if (changes.cpuShares() != 0) {
-                b.cpuShares(changes.cpuShares());
-            }
-            if (changes.cpuQuota() != 0) {
-                b.cpuQuota(changes.cpuQuota()).nanoCpus(changes.nanoCpus()); // a quota given as such shows no NanoCpus
-            }
-            if (changes.cpuPeriod() != 0) {
-                b.cpuPeriod(changes.cpuPeriod());
-            }
-            if (changes.pidsLimit() != 0) {
-                b.pidsLimit(changes.pidsLimit());
-            }
-            if (changes.cpusetCpus() != null && !changes.cpusetCpus().isEmpty()) {
-                b.cpusetCpus(changes.cpusetCpus());
-            }
-            if (changes.restartPolicy() != null) {
-                b.restartPolicy(changes.restartPolicy());
-            }
-            ContainerSpec.Host updated = b.build();
+            ContainerSpec.Host updated = h.updatedBy(changes);
             validate(updated);
             if (c.status().state().hasProcess()) {
                 runc.update(c.id(), updated.memory(), updated.memory() > 0 ? SpecBuilder.swapLimit(updated) : 0, updated.cpuShares(),

@@ -65,6 +65,11 @@ public final class VolumeStore {
         this.users = users;
     }
 
+    /** docker volume create, as asked for. */
+    public Volume create(VolumeSpec spec) throws IOException {
+        return create(spec.name(), spec.driver(), spec.labels(), spec.options());
+    }
+
     /** docker volume create: idempotent for an existing volume with the same driver and no options. */
     public synchronized Volume create(String name, String driver, Map<String, String> labels, Map<String, String> options)
             throws IOException {

@@ -7,7 +7,6 @@ import io.dockgate.engine.container.Containers;
 import io.dockgate.gateway.http.ApiRequest;
 import io.dockgate.gateway.http.Blocking;
 import io.dockgate.gateway.http.OperationCatalog;
-import io.dockgate.gateway.request.Route;
 import io.dockgate.gateway.stream.RequestBodyStream;
 import io.dockgate.gateway.stream.ResponseOutputStream;
 import io.vertx.core.Context;
@@ -37,9 +36,9 @@ public final class ArchiveApi {
     }
 
     public void register(OperationCatalog catalog) {
-        catalog.add(Route.of("HEAD", "/containers/{id}/archive", "container.archive.stat"), this::stat)
-                .add(Route.of("GET", "/containers/{id}/archive", "container.archive.get"), this::get)
-                .add(Route.of("PUT", "/containers/{id}/archive", "container.archive.put").streamingBody(), this::put);
+        catalog.add(OperationTable.ARCHIVE_STAT, "HEAD", "/containers/{id}/archive", this::stat)
+                .add(OperationTable.ARCHIVE_GET, "GET", "/containers/{id}/archive", this::get)
+                .add(OperationTable.ARCHIVE_PUT, "PUT", "/containers/{id}/archive", this::put);
     }
 
     private Containers containers() {

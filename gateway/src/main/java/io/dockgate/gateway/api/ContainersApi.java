@@ -15,7 +15,6 @@ import io.dockgate.gateway.http.Blocking;
 import io.dockgate.gateway.http.OperationCatalog;
 import io.dockgate.gateway.http.Responses;
 import io.dockgate.gateway.request.Filters;
-import io.dockgate.gateway.request.Route;
 import io.dockgate.engine.container.Attachment;
 import io.dockgate.engine.container.LogReader;
 import io.dockgate.gateway.stream.AttachBridge;
@@ -53,25 +52,25 @@ public final class ContainersApi {
     }
 
     public void register(OperationCatalog catalog) {
-        catalog.add(Route.of("GET", "/containers/json", "container.list"), this::list)
-                .add(Route.of("POST", "/containers/create", "container.create").interpretedBody(CreateRequest::toSpec), this::create)
-                .add(Route.of("GET", "/containers/{id}/json", "container.inspect"), this::inspect)
-                .add(Route.of("POST", "/containers/{id}/start", "container.start"), this::start)
-                .add(Route.of("POST", "/containers/{id}/stop", "container.stop"), this::stop)
-                .add(Route.of("POST", "/containers/{id}/kill", "container.kill"), this::kill)
-                .add(Route.of("POST", "/containers/{id}/wait", "container.wait"), this::await)
-                .add(Route.of("GET", "/containers/{id}/logs", "container.logs"), this::logs)
-                .add(Route.of("POST", "/containers/{id}/attach", "container.attach"), this::attach)
-                .add(Route.of("POST", "/containers/{id}/resize", "container.resize"), this::resize)
-                .add(Route.of("POST", "/containers/{id}/restart", "container.restart"), this::restart)
-                .add(Route.of("POST", "/containers/prune", "container.prune"), this::prune)
-                .add(Route.of("POST", "/containers/{id}/pause", "container.pause"), this::pause)
-                .add(Route.of("POST", "/containers/{id}/unpause", "container.unpause"), this::unpause)
-                .add(Route.of("POST", "/containers/{id}/rename", "container.rename"), this::rename)
-                .add(Route.of("GET", "/containers/{id}/top", "container.top"), this::top)
-                .add(Route.of("GET", "/containers/{id}/changes", "container.changes"), this::changes)
-                .add(Route.of("GET", "/containers/{id}/export", "container.export"), this::export)
-                .add(Route.of("DELETE", "/containers/{id}", "container.delete"), this::delete);
+        catalog.add(OperationTable.CONTAINER_LIST, "GET", "/containers/json", this::list)
+                .add(OperationTable.CONTAINER_CREATE, "POST", "/containers/create", this::create)
+                .add(OperationTable.CONTAINER_INSPECT, "GET", "/containers/{id}/json", this::inspect)
+                .add(OperationTable.CONTAINER_START, "POST", "/containers/{id}/start", this::start)
+                .add(OperationTable.CONTAINER_STOP, "POST", "/containers/{id}/stop", this::stop)
+                .add(OperationTable.CONTAINER_KILL, "POST", "/containers/{id}/kill", this::kill)
+                .add(OperationTable.CONTAINER_WAIT, "POST", "/containers/{id}/wait", this::await)
+                .add(OperationTable.CONTAINER_LOGS, "GET", "/containers/{id}/logs", this::logs)
+                .add(OperationTable.CONTAINER_ATTACH, "POST", "/containers/{id}/attach", this::attach)
+                .add(OperationTable.CONTAINER_RESIZE, "POST", "/containers/{id}/resize", this::resize)
+                .add(OperationTable.CONTAINER_RESTART, "POST", "/containers/{id}/restart", this::restart)
+                .add(OperationTable.CONTAINER_PRUNE, "POST", "/containers/prune", this::prune)
+                .add(OperationTable.CONTAINER_PAUSE, "POST", "/containers/{id}/pause", this::pause)
+                .add(OperationTable.CONTAINER_UNPAUSE, "POST", "/containers/{id}/unpause", this::unpause)
+                .add(OperationTable.CONTAINER_RENAME, "POST", "/containers/{id}/rename", this::rename)
+                .add(OperationTable.CONTAINER_TOP, "GET", "/containers/{id}/top", this::top)
+                .add(OperationTable.CONTAINER_CHANGES, "GET", "/containers/{id}/changes", this::changes)
+                .add(OperationTable.CONTAINER_EXPORT, "GET", "/containers/{id}/export", this::export)
+                .add(OperationTable.CONTAINER_DELETE, "DELETE", "/containers/{id}", this::delete);
     }
 
     private Containers containers() {

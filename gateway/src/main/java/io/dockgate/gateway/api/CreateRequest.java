@@ -120,11 +120,8 @@ final class CreateRequest {
                 if (DockerJson.number(hc, "CpuQuota") != 0 || DockerJson.number(hc, "CpuPeriod") != 0) {
                     throw EngineException.invalid("Conflicting options: Nano CPUs and CPU Period cannot both be set");
                 }
-                if (nanoCpus < 0 || nanoCpus > (long) Runtime.getRuntime().availableProcessors() * 1_000_000_000L) {
-                    throw EngineException.invalid("Range of CPUs is from 0.01 to " + Runtime.getRuntime().availableProcessors()
-                            + ".00, as there are only " + Runtime.getRuntime().availableProcessors() + " CPUs available");
-                }
-                host.cpuPeriod(100_000).cpuQuota(Math.max(1000, nanoCpus / 10_000)).nanoCpus(nanoCpus);
+                checkNanoCpus(nanoCpus);
+                host.cpus(nanoCpus);
             }
             long shm = DockerJson.number(hc, "ShmSize");
             if (shm < 0) {
@@ -186,6 +183,14 @@ final class CreateRequest {
                 .shown(new ContainerSpec.Shown(DockerJson.bool(body, "AttachStdin"), DockerJson.bool(body, "AttachStdout"),
                         DockerJson.bool(body, "AttachStderr"), volumeTargets))
                 .build();
+    }
+
+    /** NanoCpus within what the host has, in Docker's words. */
+    static void checkNanoCpus(long nanoCpus) {
+        int cpus = Runtime.getRuntime().availableProcessors();
+        if (nanoCpus < 0 || nanoCpus > (long) cpus * 1_000_000_000L) {
+            throw EngineException.invalid("Range of CPUs is from 0.01 to " + cpus + ".00, as there are only " + cpus + " CPUs available");
+        }
     }
 
     static ContainerSpec.RestartPolicy restartPolicy(JsonNode hc) {

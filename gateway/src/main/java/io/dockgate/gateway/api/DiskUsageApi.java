@@ -4,7 +4,6 @@ import io.dockgate.gateway.http.ApiRequest;
 import io.dockgate.gateway.http.Blocking;
 import io.dockgate.gateway.http.OperationCatalog;
 import io.dockgate.gateway.http.Responses;
-import io.dockgate.gateway.request.Route;
 import io.vertx.core.Future;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -25,7 +24,7 @@ public final class DiskUsageApi {
     }
 
     public void register(OperationCatalog catalog) {
-        catalog.add(Route.of("GET", "/system/df", "system.df"), this::diskUsage);
+        catalog.add(OperationTable.SYSTEM_DF, "GET", "/system/df", this::diskUsage);
     }
 
     Future<?> diskUsage(ApiRequest request) {

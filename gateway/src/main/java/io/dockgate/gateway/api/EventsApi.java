@@ -9,7 +9,6 @@ import io.dockgate.gateway.http.ApiRequest;
 import io.dockgate.gateway.http.OperationCatalog;
 import io.dockgate.gateway.http.Responses;
 import io.dockgate.gateway.request.Filters;
-import io.dockgate.gateway.request.Route;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -37,7 +36,7 @@ public final class EventsApi {
     }
 
     public void register(OperationCatalog catalog) {
-        catalog.add(Route.of("GET", "/events", "system.events"), this::events);
+        catalog.add(OperationTable.SYSTEM_EVENTS, "GET", "/events", this::events);
     }
 
     Future<?> events(ApiRequest request) {

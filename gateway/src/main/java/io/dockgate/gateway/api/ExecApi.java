@@ -9,7 +9,6 @@ import io.dockgate.gateway.http.ApiRequest;
 import io.dockgate.gateway.http.Blocking;
 import io.dockgate.gateway.http.OperationCatalog;
 import io.dockgate.gateway.http.Responses;
-import io.dockgate.gateway.request.Route;
 import io.dockgate.gateway.stream.DetachKeys;
 import io.vertx.core.Future;
 import java.util.LinkedHashMap;
@@ -28,26 +27,38 @@ public final class ExecApi {
     }
 
     public void register(OperationCatalog catalog) {
-        catalog.add(Route.of("POST", "/containers/{id}/exec", "container.exec").bufferedBody(), this::create)
-                .add(Route.of("POST", "/exec/{id}/start", "exec.start").bufferedBody(), this::start)
-                .add(Route.of("POST", "/exec/{id}/resize", "exec.resize"), this::resize)
-                .add(Route.of("GET", "/exec/{id}/json", "exec.inspect"), this::inspect);
+        catalog.add(OperationTable.CONTAINER_EXEC, "POST", "/containers/{id}/exec", this::create)
+                .add(OperationTable.EXEC_START, "POST", "/exec/{id}/start", this::start)
+                .add(OperationTable.EXEC_RESIZE, "POST", "/exec/{id}/resize", this::resize)
+                .add(OperationTable.EXEC_INSPECT, "GET", "/exec/{id}/json", this::inspect);
     }
 
     private Execs execs() {
         return engine.containers().execs();
     }
 
-    Future<?> create(ApiRequest request) {
-        String id = request.param("id");
-        JsonNode body = DockerJson.parse(request.body());
-        List<String> cmd = DockerJson.strings(body, "Cmd");
+    /** An exec create body, translated once into the engine's exec spec (judged by the policy as such). */
+    static Execs.ExecSpec execSpec(JsonNode body) {
         String keys = DockerJson.text(body, "DetachKeys");
         DetachKeys.parse(keys); // refuse a bad spec now
-        Execs.ExecSpec spec = new Execs.ExecSpec(cmd, DockerJson.strings(body, "Env"), DockerJson.text(body, "User"),
+        int[] size = consoleSize(body);
+        return new Execs.ExecSpec(DockerJson.strings(body, "Cmd"), DockerJson.strings(body, "Env"), DockerJson.text(body, "User"),
                 DockerJson.text(body, "WorkingDir"), DockerJson.bool(body, "Tty"), DockerJson.bool(body, "Privileged"),
                 DockerJson.bool(body, "AttachStdin"), DockerJson.bool(body, "AttachStdout"), DockerJson.bool(body, "AttachStderr"),
-                consoleSize(body)[0], consoleSize(body)[1], keys);
+                size[0], size[1], keys);
+    }
+
+    /** An exec start body: detached or attached, the framing (Tty) and the console size. */
+    record ExecStart(boolean detach, boolean tty, int height, int width) {
+        static ExecStart parse(JsonNode body) {
+            int[] size = consoleSize(body);
+            return new ExecStart(DockerJson.bool(body, "Detach"), DockerJson.bool(body, "Tty"), size[0], size[1]);
+        }
+    }
+
+    Future<?> create(ApiRequest request) {
+        String id = request.param("id");
+        Execs.ExecSpec spec = request.model(Execs.ExecSpec.class);
         return blocking.run(() -> execs().create(id, spec)).compose(s -> Responses.json(request, 201, Map.of("Id", s.id())));
     }
 
@@ -67,20 +78,18 @@ public final class ExecApi {
     /** Detached: 200 at once. Attached: the connection is hijacked and joined to the exec's attach socket. */
     Future<?> start(ApiRequest request) {
         String id = request.param("id");
-        JsonNode body = request.body().length == 0 ? DockerJson.MAPPER.createObjectNode() : DockerJson.parse(request.body());
-        boolean detach = DockerJson.bool(body, "Detach");
-        int[] size = consoleSize(body);
+        ExecStart body = request.model(ExecStart.class);
         return blocking.run(() -> execs().get(id)).compose(s -> {
-            if (detach) {
-                return blocking.run(() -> execs().start(s.id(), null, size[0], size[1]))
+            if (body.detach()) {
+                return blocking.run(() -> execs().start(s.id(), null, body.height(), body.width()))
                         .compose(a -> request.response().setStatusCode(200).end());
             }
             Execs.ExecSpec e = s.spec();
             // As dockerd: the start request's Tty decides the framing (raw or stdcopy), whatever the exec was created with.
-            AttachedStream.Options options = new AttachedStream.Options(DockerJson.bool(body, "Tty"), e.attachStdin(),
+            AttachedStream.Options options = new AttachedStream.Options(body.tty(), e.attachStdin(),
                     e.tty() ? DetachKeys.parse(e.detachKeys()) : null, null);
             return AttachedStream.run(request, blocking, options,
-                    sink -> CompletableFuture.completedFuture(execs().start(s.id(), sink, size[0], size[1])));
+                    sink -> CompletableFuture.completedFuture(execs().start(s.id(), sink, body.height(), body.width())));
         });
     }
 

@@ -17,7 +17,6 @@ import io.dockgate.gateway.http.ClientGone;
 import io.dockgate.gateway.http.OperationCatalog;
 import io.dockgate.gateway.http.Responses;
 import io.dockgate.gateway.request.Filters;
-import io.dockgate.gateway.request.Route;
 import io.dockgate.gateway.stream.JsonMessageStream;
 import io.dockgate.gateway.stream.RequestBodyStream;
 import io.dockgate.gateway.stream.ResponseOutputStream;
@@ -55,16 +54,16 @@ public final class ImagesApi {
     }
 
     public void register(OperationCatalog catalog) {
-        catalog.add(Route.of("GET", "/images/json", "image.list"), this::list)
-                .add(Route.of("POST", "/images/load", "image.load").streamingBody(), this::load)
-                .add(Route.of("POST", "/images/create", "image.create").streamingBody(), this::create)
-                .add(Route.of("POST", "/images/prune", "image.prune"), this::prune)
-                .add(Route.of("GET", "/images/get", "image.save"), this::saveMany)
-                .add(Route.of("GET", "/images/{name...}/get", "image.save"), this::saveOne)
-                .add(Route.of("GET", "/images/{name...}/json", "image.inspect"), this::inspect)
-                .add(Route.of("GET", "/images/{name...}/history", "image.history"), this::history)
-                .add(Route.of("POST", "/images/{name...}/tag", "image.tag"), this::tag)
-                .add(Route.of("DELETE", "/images/{name...}", "image.delete"), this::delete)
+        catalog.add(OperationTable.IMAGE_LIST, "GET", "/images/json", this::list)
+                .add(OperationTable.IMAGE_LOAD, "POST", "/images/load", this::load)
+                .add(OperationTable.IMAGE_CREATE, "POST", "/images/create", this::create)
+                .add(OperationTable.IMAGE_PRUNE, "POST", "/images/prune", this::prune)
+                .add(OperationTable.IMAGE_SAVE, "GET", "/images/get", this::saveMany)
+                .add(OperationTable.IMAGE_SAVE, "GET", "/images/{name...}/get", this::saveOne)
+                .add(OperationTable.IMAGE_INSPECT, "GET", "/images/{name...}/json", this::inspect)
+                .add(OperationTable.IMAGE_HISTORY, "GET", "/images/{name...}/history", this::history)
+                .add(OperationTable.IMAGE_TAG, "POST", "/images/{name...}/tag", this::tag)
+                .add(OperationTable.IMAGE_DELETE, "DELETE", "/images/{name...}", this::delete)
 ;
     }
 

@@ -9,7 +9,6 @@ import io.dockgate.gateway.http.Blocking;
 import io.dockgate.gateway.http.OperationCatalog;
 import io.dockgate.gateway.http.Responses;
 import io.dockgate.gateway.request.Filters;
-import io.dockgate.gateway.request.Route;
 import io.vertx.core.Future;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -35,13 +34,13 @@ public final class NetworksApi {
     }
 
     public void register(OperationCatalog catalog) {
-        catalog.add(Route.of("GET", "/networks", "network.list"), this::list)
-                .add(Route.of("GET", "/networks/{id}", "network.inspect"), this::inspect)
-                .add(Route.of("POST", "/networks/create", "network.create").bufferedBody(), this::unsupported)
-                .add(Route.of("POST", "/networks/prune", "network.prune"), this::prune)
-                .add(Route.of("POST", "/networks/{id}/connect", "network.connect").bufferedBody(), this::unsupported)
-                .add(Route.of("POST", "/networks/{id}/disconnect", "network.disconnect").bufferedBody(), this::unsupported)
-                .add(Route.of("DELETE", "/networks/{id}", "network.delete"), this::delete);
+        catalog.add(OperationTable.NETWORK_LIST, "GET", "/networks", this::list)
+                .add(OperationTable.NETWORK_INSPECT, "GET", "/networks/{id}", this::inspect)
+                .add(OperationTable.NETWORK_CREATE, "POST", "/networks/create", this::unsupported)
+                .add(OperationTable.NETWORK_PRUNE, "POST", "/networks/prune", this::prune)
+                .add(OperationTable.NETWORK_CONNECT, "POST", "/networks/{id}/connect", this::unsupported)
+                .add(OperationTable.NETWORK_DISCONNECT, "POST", "/networks/{id}/disconnect", this::unsupported)
+                .add(OperationTable.NETWORK_DELETE, "DELETE", "/networks/{id}", this::delete);
     }
 
     /** A stable 64-hex ID per built-in network, derived from the engine ID. */

@@ -11,7 +11,6 @@ import io.dockgate.gateway.http.ApiRequest;
 import io.dockgate.gateway.http.Blocking;
 import io.dockgate.gateway.http.OperationCatalog;
 import io.dockgate.gateway.http.Responses;
-import io.dockgate.gateway.request.Route;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
@@ -34,8 +33,8 @@ public final class StatsApi {
     }
 
     public void register(OperationCatalog catalog) {
-        catalog.add(Route.of("GET", "/containers/{id}/stats", "container.stats"), this::stats)
-                .add(Route.of("POST", "/containers/{id}/update", "container.update").bufferedBody(), this::update);
+        catalog.add(OperationTable.CONTAINER_STATS, "GET", "/containers/{id}/stats", this::stats)
+                .add(OperationTable.CONTAINER_UPDATE, "POST", "/containers/{id}/update", this::update);
     }
 
     private Containers containers() {
@@ -164,30 +163,10 @@ public final class StatsApi {
         return out;
     }
 
-    /** docker update: resources and restart policy. Fields the engine cannot change are refused. */
+    /** docker update: resources and restart policy, as {@link UpdateRequest} translated them for the authorizer. */
     Future<?> update(ApiRequest request) {
         String id = request.param("id");
-        JsonNode body = DockerJson.parse(request.body());
-        for (String f : List.of("BlkioWeight", "CpuRealtimePeriod", "CpuRealtimeRuntime", "CpusetMems", "KernelMemory",
-                "MemoryReservation", "KernelMemoryTCP", "OomKillDisable", "Devices", "DeviceCgroupRules", "Ulimits")) {
-            if (DockerJson.present(body, f)) {
-                throw io.dockgate.engine.EngineException.invalid(f + " cannot be updated by dockgate");
-            }
-        }
-        ContainerSpec.HostBuilder b = ContainerSpec.Host.builder()
-                .memory(DockerJson.number(body, "Memory"))
-                .memorySwap(DockerJson.number(body, "MemorySwap"))
-                .cpuShares(DockerJson.number(body, "CpuShares"))
-                .cpuQuota(DockerJson.number(body, "CpuQuota"))
-                .cpuPeriod(DockerJson.number(body, "CpuPeriod"))
-                .pidsLimit(DockerJson.number(body, "PidsLimit"))
-                .cpusetCpus(DockerJson.text(body, "CpusetCpus"))
-                .restartPolicy(DockerJson.field(body, "RestartPolicy") == null ? null : CreateRequest.restartPolicy(body));
-        long nanoCpus = DockerJson.number(body, "NanoCpus");
-        if (nanoCpus > 0) {
-            b.cpuPeriod(100_000).cpuQuota(Math.max(1000, nanoCpus / 10_000)).nanoCpus(nanoCpus);
-        }
-        ContainerSpec.Host changes = b.build();
+        ContainerSpec.Host changes = request.model(ContainerSpec.Host.class);
         return blocking.run(() -> containers().update(id, changes))
                 .compose(c -> Responses.json(request, 200, Map.of("Warnings", List.of())));
     }

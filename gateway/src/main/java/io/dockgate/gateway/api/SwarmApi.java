@@ -4,7 +4,6 @@ import io.dockgate.engine.EngineException;
 import io.dockgate.engine.ErrorKind;
 import io.dockgate.gateway.http.ApiRequest;
 import io.dockgate.gateway.http.OperationCatalog;
-import io.dockgate.gateway.request.Route;
 import io.vertx.core.Future;
 import java.util.List;
 
@@ -21,25 +20,25 @@ public final class SwarmApi {
     private static final List<String> OBJECTS = List.of("nodes", "services", "tasks", "secrets", "configs");
 
     public void register(OperationCatalog catalog) {
-        catalog.add(Route.of("GET", "/swarm", "swarm.inspect"), r -> refuse(NOT_MANAGER))
-                .add(Route.of("GET", "/swarm/unlockkey", "swarm.inspect"), r -> refuse(NOT_MANAGER))
-                .add(Route.of("POST", "/swarm/init", "swarm.manage"), this::noSwarmMode)
-                .add(Route.of("POST", "/swarm/join", "swarm.manage"), this::noSwarmMode)
-                .add(Route.of("POST", "/swarm/leave", "swarm.manage"), r -> refuse(NOT_IN_SWARM))
-                .add(Route.of("POST", "/swarm/update", "swarm.manage"), r -> refuse(NOT_MANAGER))
-                .add(Route.of("POST", "/swarm/unlock", "swarm.manage"), r -> refuse(NOT_MANAGER));
+        catalog.add(OperationTable.SWARM_INSPECT, "GET", "/swarm", r -> refuse(NOT_MANAGER))
+                .add(OperationTable.SWARM_INSPECT, "GET", "/swarm/unlockkey", r -> refuse(NOT_MANAGER))
+                .add(OperationTable.SWARM_MANAGE, "POST", "/swarm/init", this::noSwarmMode)
+                .add(OperationTable.SWARM_MANAGE, "POST", "/swarm/join", this::noSwarmMode)
+                .add(OperationTable.SWARM_MANAGE, "POST", "/swarm/leave", r -> refuse(NOT_IN_SWARM))
+                .add(OperationTable.SWARM_MANAGE, "POST", "/swarm/update", r -> refuse(NOT_MANAGER))
+                .add(OperationTable.SWARM_MANAGE, "POST", "/swarm/unlock", r -> refuse(NOT_MANAGER));
         for (String kind : OBJECTS) {
-            catalog.add(Route.of("GET", "/" + kind, "swarm.inspect"), r -> refuse(NOT_MANAGER))
-                    .add(Route.of("GET", "/" + kind + "/{id}", "swarm.inspect"), r -> refuse(NOT_MANAGER))
-                    .add(Route.of("DELETE", "/" + kind + "/{id}", "swarm.manage"), r -> refuse(NOT_MANAGER));
+            catalog.add(OperationTable.SWARM_INSPECT, "GET", "/" + kind, r -> refuse(NOT_MANAGER))
+                    .add(OperationTable.SWARM_INSPECT, "GET", "/" + kind + "/{id}", r -> refuse(NOT_MANAGER))
+                    .add(OperationTable.SWARM_MANAGE, "DELETE", "/" + kind + "/{id}", r -> refuse(NOT_MANAGER));
             if (!kind.equals("tasks")) {
-                catalog.add(Route.of("POST", "/" + kind + "/{id}/update", "swarm.manage"), r -> refuse(NOT_MANAGER));
+                catalog.add(OperationTable.SWARM_MANAGE, "POST", "/" + kind + "/{id}/update", r -> refuse(NOT_MANAGER));
             }
             if (!kind.equals("tasks") && !kind.equals("nodes")) {
-                catalog.add(Route.of("POST", "/" + kind + "/create", "swarm.manage"), r -> refuse(NOT_MANAGER));
+                catalog.add(OperationTable.SWARM_MANAGE, "POST", "/" + kind + "/create", r -> refuse(NOT_MANAGER));
             }
             if (kind.equals("services") || kind.equals("tasks")) {
-                catalog.add(Route.of("GET", "/" + kind + "/{id}/logs", "swarm.inspect"), r -> refuse(NOT_MANAGER));
+                catalog.add(OperationTable.SWARM_INSPECT, "GET", "/" + kind + "/{id}/logs", r -> refuse(NOT_MANAGER));
             }
         }
     }

@@ -7,7 +7,6 @@ import io.dockgate.gateway.http.ApiRequest;
 import io.dockgate.gateway.http.OperationCatalog;
 import io.dockgate.gateway.http.Responses;
 import io.dockgate.gateway.request.ApiVersion;
-import io.dockgate.gateway.request.Route;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpMethod;
 import java.time.Instant;
@@ -33,9 +32,9 @@ public final class SystemApi {
     }
 
     public void register(OperationCatalog catalog) {
-        catalog.add(Route.of(Set.of("GET", "HEAD"), "/_ping", "system.ping"), this::ping)
-                .add(Route.of("GET", "/version", "system.version"), this::version)
-                .add(Route.of("GET", "/info", "system.info"), this::info);
+        catalog.add(OperationTable.SYSTEM_PING, Set.of("GET", "HEAD"), "/_ping", this::ping)
+                .add(OperationTable.SYSTEM_VERSION, "GET", "/version", this::version)
+                .add(OperationTable.SYSTEM_INFO, "GET", "/info", this::info);
     }
 
     Future<?> ping(ApiRequest request) {

@@ -5,13 +5,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.dockgate.engine.Engine;
 import io.dockgate.engine.container.ContainerSpec;
 import io.dockgate.engine.volume.Volume;
+import io.dockgate.engine.volume.VolumeSpec;
 import io.dockgate.engine.volume.VolumeStore;
 import io.dockgate.gateway.http.ApiRequest;
 import io.dockgate.gateway.http.Blocking;
 import io.dockgate.gateway.http.OperationCatalog;
 import io.dockgate.gateway.http.Responses;
 import io.dockgate.gateway.request.Filters;
-import io.dockgate.gateway.request.Route;
 import io.vertx.core.Future;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -32,11 +32,11 @@ public final class VolumesApi {
     }
 
     public void register(OperationCatalog catalog) {
-        catalog.add(Route.of("GET", "/volumes", "volume.list"), this::list)
-                .add(Route.of("POST", "/volumes/create", "volume.create").bufferedBody(), this::create)
-                .add(Route.of("POST", "/volumes/prune", "volume.prune"), this::prune)
-                .add(Route.of("GET", "/volumes/{name}", "volume.inspect"), this::inspect)
-                .add(Route.of("DELETE", "/volumes/{name}", "volume.delete"), this::delete);
+        catalog.add(OperationTable.VOLUME_LIST, "GET", "/volumes", this::list)
+                .add(OperationTable.VOLUME_CREATE, "POST", "/volumes/create", this::create)
+                .add(OperationTable.VOLUME_PRUNE, "POST", "/volumes/prune", this::prune)
+                .add(OperationTable.VOLUME_INSPECT, "GET", "/volumes/{name}", this::inspect)
+                .add(OperationTable.VOLUME_DELETE, "DELETE", "/volumes/{name}", this::delete);
     }
 
     private VolumeStore volumes() {
@@ -69,15 +69,15 @@ public final class VolumesApi {
         return out;
     }
 
+    /** A volume create body, translated once into what the engine creates (judged by the policy as such). */
+    static VolumeSpec volumeSpec(JsonNode body) {
+        return new VolumeSpec(DockerJson.text(body, "Name"), DockerJson.text(body, "Driver"), DockerJson.stringMap(body, "Labels"),
+                DockerJson.stringMap(body, "DriverOpts"));
+    }
+
     Future<?> create(ApiRequest request) {
-        JsonNode body = request.body().length == 0 ? DockerJson.MAPPER.createObjectNode() : DockerJson.parse(request.body());
-        String name = DockerJson.text(body, "Name");
-        String driver = DockerJson.text(body, "Driver");
-        Map<String, String> labels = new LinkedHashMap<>(orEmpty(DockerJson.stringMap(body, "Labels")));
-        labels.put(io.dockgate.engine.container.ContainerSpec.OWNER_LABEL, request.access().owner());
-        Map<String, String> options = DockerJson.stringMap(body, "DriverOpts");
-        return blocking.run(() -> volumes().create(name, driver, labels, options))
-                .compose(v -> Responses.json(request, 201, json(v)));
+        VolumeSpec spec = request.model(VolumeSpec.class).withLabel(ContainerSpec.OWNER_LABEL, request.access().owner());
+        return blocking.run(() -> volumes().create(spec)).compose(v -> Responses.json(request, 201, json(v)));
     }
 
     private static Map<String, String> orEmpty(Map<String, String> m) {

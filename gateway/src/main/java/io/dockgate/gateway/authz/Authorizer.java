@@ -75,8 +75,8 @@ public final class Authorizer {
         return Optional.of(c.dryRun() ? d.asDryRun() : d);
     }
 
-    /** Phase two: constraints on the body, quotas, ownership of the target. */
-    public Decision decide(Candidates c, Principal principal, String operation, RequestFacts facts, Target target) {
+    /** Phase two: ownership of the target, then the operation's judge (constraints on the body, quotas, others' objects). */
+    public Decision decide(Candidates c, Principal principal, String operation, Judge judge, RequestFacts facts, Target target) {
         if (c.unrestricted()) {
             return new Decision(true, true, "no-policy", "no authorization policy", false, Optional.empty(), c.owner());
         }
@@ -97,13 +97,13 @@ public final class Authorizer {
                 }
                 continue;
             }
-            Optional<String> violation = ConstraintChecker.check(operation, b.constraints(), facts);
-            if (violation.isEmpty() && operation.equals("container.create") && b.limits().containers().isPresent()
+            Optional<String> violation = ConstraintChecker.check(judge, b.constraints(), facts);
+            if (violation.isEmpty() && judge.createsContainer() && b.limits().containers().isPresent()
                     && facts.lookups().ownedContainers(c.owner()) >= b.limits().containers().getAsLong()) {
                 violation = Optional.of("container quota of " + b.limits().containers().getAsLong() + " reached");
             }
-            if (violation.isEmpty() && b.scope() == Policy.Scope.OWN && operation.equals("container.create")) {
-                violation = foreignObjects(facts, c.owner());
+            if (violation.isEmpty() && b.scope() == Policy.Scope.OWN) {
+                violation = judge.foreignObjects(facts, c.owner());
             }
             if (violation.isPresent()) {
                 if (reason == null) {
@@ -123,49 +123,6 @@ public final class Authorizer {
         }
         Decision d = new Decision(false, true, c.bindings().get(0).name(), reason, notFound, Optional.empty(), c.owner());
         return c.dryRun() ? d.asDryRun() : d;
-    }
-
-    /**
-     * Under "own", a create may mount the caller's named volumes or new ones, not another owner's, may
-     * not join another owner's container's namespaces ({@code container:<id>} modes) nor copy its mounts
-     * ({@code VolumesFrom}).
-     */
-    private static Optional<String> foreignObjects(RequestFacts facts, String owner) {
-        com.fasterxml.jackson.databind.JsonNode hc = io.dockgate.gateway.request.DockerJson.field(facts.json(), "HostConfig");
-        for (String field : new String[] {"NetworkMode", "PidMode", "IpcMode"}) {
-            com.fasterxml.jackson.databind.JsonNode mode = io.dockgate.gateway.request.DockerJson.field(hc, field);
-            if (mode != null && mode.isTextual() && mode.asText().startsWith("container:")) {
-                String ref = mode.asText().substring("container:".length());
-                Optional<String> other = facts.lookups().containerOwner(ref);
-                if (other.isEmpty() || !other.get().equals(owner)) {
-                    return Optional.of("HostConfig." + field + " joins a container that is not yours");
-                }
-            }
-        }
-        if (!(facts.model() instanceof io.dockgate.engine.container.ContainerSpec spec)) {
-            return Optional.empty();
-        }
-        for (String entry : spec.host().volumesFromOrEmpty()) {
-            String ref;
-            try {
-                ref = io.dockgate.engine.container.Containers.FromSpec.parse(entry).container();
-            } catch (RuntimeException e) {
-                return Optional.of("invalid HostConfig.VolumesFrom " + entry);
-            }
-            Optional<String> other = facts.lookups().containerOwner(ref);
-            if (other.isEmpty() || !other.get().equals(owner)) {
-                return Optional.of("HostConfig.VolumesFrom copies the mounts of a container that is not yours");
-            }
-        }
-        for (var m : spec.host().mounts()) {
-            if (m.type().equals(io.dockgate.engine.container.ContainerSpec.Mount.VOLUME) && m.source() != null && !m.source().isEmpty()) {
-                Optional<java.util.Map<String, String>> labels = facts.lookups().volumeLabels(m.source());
-                if (labels.isPresent() && !owner.equals(labels.get().get(OWNER_LABEL))) {
-                    return Optional.of("the volume " + m.source() + " is not yours");
-                }
-            }
-        }
-        return Optional.empty();
     }
 
     private static Decision allow(Policy.Binding b, Candidates c) {

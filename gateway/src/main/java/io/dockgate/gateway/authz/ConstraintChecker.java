@@ -5,6 +5,8 @@ import io.dockgate.config.policy.Policy;
 import io.dockgate.config.policy.PolicyLoader;
 import io.dockgate.engine.container.ContainerSpec;
 import io.dockgate.engine.container.Containers;
+import io.dockgate.engine.container.Execs;
+import io.dockgate.engine.volume.VolumeSpec;
 import io.dockgate.engine.image.Reference;
 import io.dockgate.gateway.request.DockerJson;
 import java.io.IOException;
@@ -27,19 +29,40 @@ public final class ConstraintChecker {
     private ConstraintChecker() {
     }
 
-    public static Optional<String> check(String operation, Policy.Constraints c, RequestFacts facts) {
+    /** A create: its spec (and raw fields the engine refuses today), quota, and under "own" the objects it reaches. */
+    public static final Judge CREATE = new Judge() {
+        @Override
+        public String violation(Policy.Constraints c, RequestFacts facts) {
+            return create(c, facts);
+        }
+
+        @Override
+        public Optional<String> foreignObjects(RequestFacts facts, String owner) {
+            return ConstraintChecker.foreignObjects(facts, owner);
+        }
+
+        @Override
+        public boolean createsContainer() {
+            return true;
+        }
+    };
+    /** An exec create: its spec's privilege and user. */
+    public static final Judge EXEC = ConstraintChecker::exec;
+    /** An exec start: the exec session as created, whoever created it. */
+    public static final Judge EXEC_START = ConstraintChecker::execStart;
+    /** A docker update: the resources it changes, judged on the container's resources after the update. */
+    public static final Judge UPDATE = ConstraintChecker::update;
+    /** A volume create: driver and driver options (bind devices are host paths). */
+    public static final Judge VOLUME = ConstraintChecker::volume;
+    /** A pull or import: the image reference in the query. */
+    public static final Judge PULL = ConstraintChecker::pull;
+
+    /** Why the request breaks the binding's constraints under the operation's judge, or empty. */
+    public static Optional<String> check(Judge judge, Policy.Constraints c, RequestFacts facts) {
         if (c.unrestricted()) {
             return Optional.empty();
         }
-        return Optional.ofNullable(switch (operation) {
-            case "container.create" -> create(c, facts);
-            case "container.exec" -> exec(c, facts);
-            case "exec.start" -> execStart(c, facts);
-            case "container.update" -> update(c, facts.json());
-            case "volume.create" -> volume(c, facts.json());
-            case "image.create" -> pull(c, facts);
-            default -> null;
-        });
+        return Optional.ofNullable(judge.violation(c, facts));
     }
 
     // ------------------------------------------------------------------ create
@@ -116,10 +139,9 @@ public final class ConstraintChecker {
             return "exempting a container from the OOM killer is not allowed (OomKillDisable, or OomScoreAdj "
                     + host.oomScoreAdj() + " below 0)";
         }
-        long cpuNanos = host.cpuPeriod() > 0 && host.cpuQuota() > 0 ? host.cpuQuota() * 1_000_000_000L / host.cpuPeriod() : 0;
         String res = resource("memory", c.memory(), host.memory());
         if (res == null) {
-            res = resource("cpus", c.cpus(), cpuNanos);
+            res = resource("cpus", c.cpus(), host.effectiveNanoCpus());
         }
         if (res == null) {
             res = resource("pids", c.pids(), host.pidsLimit());
@@ -283,12 +305,14 @@ public final class ConstraintChecker {
     // ------------------------------------------------------------------ exec, update, volume, pull
 
     private static String exec(Policy.Constraints c, RequestFacts facts) {
-        JsonNode body = facts.json();
-        if (DockerJson.bool(body, "Privileged") && !c.exec().privileged()) {
+        if (!(facts.model() instanceof Execs.ExecSpec spec)) {
+            return null; // the engine refuses this body anyway
+        }
+        if (spec.privileged() && !c.exec().privileged()) {
             return "privileged exec is not allowed";
         }
         if (!c.exec().root() || !c.root()) {
-            String user = DockerJson.text(body, "User");
+            String user = spec.user();
             if (user == null || user.isEmpty()) {
                 user = facts.lookups().containerUser(facts.query("id")).orElse("");
             }
@@ -321,38 +345,40 @@ public final class ConstraintChecker {
         return null;
     }
 
-    private static String update(Policy.Constraints c, JsonNode body) {
-        if (DockerJson.present(body, "Memory")) {
-            String r = resource("memory", c.memory(), DockerJson.number(body, "Memory"));
-            if (r != null) {
-                return r;
-            }
+    private static String update(Policy.Constraints c, RequestFacts facts) {
+        if (!(facts.model() instanceof ContainerSpec.Host changes)) {
+            return null;
         }
-        if (DockerJson.present(body, "NanoCpus") || DockerJson.present(body, "CpuQuota")) {
-            long nanos = DockerJson.number(body, "NanoCpus");
-            long quota = DockerJson.number(body, "CpuQuota");
-            long period = DockerJson.present(body, "CpuPeriod") ? DockerJson.number(body, "CpuPeriod") : 100_000;
-            if (nanos == 0 && quota > 0 && period > 0) {
-                nanos = quota * 1_000_000_000L / period;
-            }
-            String r = resource("cpus", c.cpus(), nanos);
-            if (r != null) {
-                return r;
-            }
+        Optional<ContainerSpec.Host> current = facts.lookups().containerHost(facts.query("id"));
+        if (current.isEmpty()) {
+            return null; // no such container: the handler answers 404
         }
-        if (DockerJson.present(body, "PidsLimit")) {
-            return resource("pids", c.pids(), DockerJson.number(body, "PidsLimit"));
+        ContainerSpec.Host after;
+        try {
+            after = current.get().updatedBy(changes);
+        } catch (RuntimeException e) {
+            return null; // the engine refuses this update anyway
         }
-        return null;
+        String r = changes.memory() != 0 ? resource("memory", c.memory(), after.memory()) : null;
+        if (r == null && changes.changesCpuLimit()) {
+            r = resource("cpus", c.cpus(), after.effectiveNanoCpus());
+        }
+        if (r == null && changes.pidsLimit() != 0) {
+            r = resource("pids", c.pids(), after.pidsLimit());
+        }
+        return r;
     }
 
-    private static String volume(Policy.Constraints c, JsonNode body) {
-        String driver = DockerJson.text(body, "Driver");
+    private static String volume(Policy.Constraints c, RequestFacts facts) {
+        if (!(facts.model() instanceof VolumeSpec spec)) {
+            return null;
+        }
+        String driver = spec.driver();
         if (driver != null && !driver.isEmpty() && !driver.equals("local")) {
             return "volume driver \"" + driver + "\" is not allowed";
         }
-        Map<String, String> opts = DockerJson.stringMap(body, "DriverOpts");
-        if (opts == null || opts.isEmpty()) {
+        Map<String, String> opts = spec.optionsOrEmpty();
+        if (opts.isEmpty()) {
             return null;
         }
         String o = "";
@@ -399,6 +425,49 @@ public final class ConstraintChecker {
         String tag = facts.query("tag");
         String ref = tag != null && !tag.isEmpty() && !from.contains("@") ? from + (tag.startsWith("sha256:") ? "@" : ":") + tag : from;
         return image(c, ref, new RequestFacts(null, null, Map.of(), RequestFacts.Lookups.NONE));
+    }
+
+    /**
+     * Under "own", a create may mount the caller's named volumes or new ones, not another owner's, may
+     * not join another owner's container's namespaces ({@code container:<id>} modes) nor copy its mounts
+     * ({@code VolumesFrom}).
+     */
+    static Optional<String> foreignObjects(RequestFacts facts, String owner) {
+        com.fasterxml.jackson.databind.JsonNode hc = io.dockgate.gateway.request.DockerJson.field(facts.json(), "HostConfig");
+        for (String field : new String[] {"NetworkMode", "PidMode", "IpcMode"}) {
+            com.fasterxml.jackson.databind.JsonNode mode = io.dockgate.gateway.request.DockerJson.field(hc, field);
+            if (mode != null && mode.isTextual() && mode.asText().startsWith("container:")) {
+                String ref = mode.asText().substring("container:".length());
+                Optional<String> other = facts.lookups().containerOwner(ref);
+                if (other.isEmpty() || !other.get().equals(owner)) {
+                    return Optional.of("HostConfig." + field + " joins a container that is not yours");
+                }
+            }
+        }
+        if (!(facts.model() instanceof io.dockgate.engine.container.ContainerSpec spec)) {
+            return Optional.empty();
+        }
+        for (String entry : spec.host().volumesFromOrEmpty()) {
+            String ref;
+            try {
+                ref = io.dockgate.engine.container.Containers.FromSpec.parse(entry).container();
+            } catch (RuntimeException e) {
+                return Optional.of("invalid HostConfig.VolumesFrom " + entry);
+            }
+            Optional<String> other = facts.lookups().containerOwner(ref);
+            if (other.isEmpty() || !other.get().equals(owner)) {
+                return Optional.of("HostConfig.VolumesFrom copies the mounts of a container that is not yours");
+            }
+        }
+        for (var m : spec.host().mounts()) {
+            if (m.type().equals(io.dockgate.engine.container.ContainerSpec.Mount.VOLUME) && m.source() != null && !m.source().isEmpty()) {
+                Optional<java.util.Map<String, String>> labels = facts.lookups().volumeLabels(m.source());
+                if (labels.isPresent() && !owner.equals(labels.get().get(Authorizer.OWNER_LABEL))) {
+                    return Optional.of("the volume " + m.source() + " is not yours");
+                }
+            }
+        }
+        return Optional.empty();
     }
 
     private static List<String> orEmpty(List<String> l) {

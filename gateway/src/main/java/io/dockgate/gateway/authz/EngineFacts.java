@@ -5,7 +5,6 @@ import io.dockgate.engine.EngineException;
 import io.dockgate.engine.container.ContainerRecord;
 import io.dockgate.engine.image.Image;
 import io.dockgate.engine.image.Reference;
-import io.dockgate.gateway.request.Route;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -22,30 +21,28 @@ public final class EngineFacts implements RequestFacts.Lookups {
         this.engine = engine;
     }
 
-    /** The target of a route with a container, exec or volume in its path, with its owner. */
-    public Target target(Route route, Map<String, String> params) {
-        if (route.pattern().equals("/volumes/{name}")) {
-            return volumeLabels(params.get("name")).map(l -> Target.ownedBy(l.get(Authorizer.OWNER_LABEL)))
-                    .orElse(Target.missing());
-        }
-        String id = params.get("id");
-        if (id == null) {
+    /** The owned object a request's path names (by the operation's target kind), with its owner. */
+    public Target target(Target.Kind kind, Map<String, String> params) {
+        String ref = kind.reference(params);
+        if (ref == null) {
             return Target.NONE;
         }
-        if (route.pattern().startsWith("/containers/{id}")) {
-            return container(id).map(c -> Target.ownedBy(c.spec().labels() == null ? null
-                    : c.spec().labels().get(Authorizer.OWNER_LABEL))).orElse(Target.missing());
-        }
-        if (route.pattern().startsWith("/exec/{id}")) {
-            try {
-                String containerId = engine.containers().execs().get(id).containerId();
-                return container(containerId).map(c -> Target.ownedBy(c.spec().labels() == null ? null
-                        : c.spec().labels().get(Authorizer.OWNER_LABEL))).orElse(Target.missing());
-            } catch (EngineException e) {
-                return Target.missing();
-            }
-        }
-        return Target.NONE;
+        return switch (kind) {
+            case NONE -> Target.NONE;
+            case VOLUME -> volumeLabels(ref).map(l -> Target.ownedBy(l.get(Authorizer.OWNER_LABEL))).orElse(Target.missing());
+            case CONTAINER -> container(ref).map(c -> Target.ownedBy(ownerOf(c))).orElse(Target.missing());
+            case EXEC -> exec(ref).flatMap(e -> container(e.containerId())).map(c -> Target.ownedBy(ownerOf(c)))
+                    .orElse(Target.missing());
+        };
+    }
+
+    private static String ownerOf(ContainerRecord c) {
+        return c.spec().labels() == null ? null : c.spec().labels().get(Authorizer.OWNER_LABEL);
+    }
+
+    @Override
+    public Optional<io.dockgate.engine.container.ContainerSpec.Host> containerHost(String reference) {
+        return container(reference).map(c -> c.spec().host());
     }
 
     private Optional<ContainerRecord> container(String ref) {

@@ -7,9 +7,9 @@ import java.util.Optional;
 
 /**
  * What the authorizer may look at beyond the operation: the body as the handler will execute it (the
- * parsed JSON and, for a create, the engine's spec translated from it), the query, and lookups into the
- * engine for facts the body leaves implicit (the image's default user, an image's tags, a container's
- * user).
+ * typed model the operation's body was translated into once, and the parsed JSON it came from, for
+ * fields the engine refuses today), the query with the path parameters, and lookups into the engine for
+ * facts the body leaves implicit (the image's default user, an image's tags, a container's user).
  */
 public record RequestFacts(JsonNode json, Object model, Map<String, String> query, Lookups lookups) {
 
@@ -38,6 +38,11 @@ public record RequestFacts(JsonNode json, Object model, Map<String, String> quer
 
         /** A container's mounts (binds with their host paths, volumes by name), empty when it does not exist. */
         default Optional<List<io.dockgate.engine.container.ContainerSpec.Mount>> containerMounts(String reference) {
+            return Optional.empty();
+        }
+
+        /** A container's host configuration (resources, for an update judged on its result), empty when it does not exist. */
+        default Optional<io.dockgate.engine.container.ContainerSpec.Host> containerHost(String reference) {
             return Optional.empty();
         }
 

@@ -1,13 +1,54 @@
 package io.dockgate.gateway.authz;
 
+import io.dockgate.engine.EngineException;
+import java.util.Map;
 import java.util.Optional;
 
 /**
- * The container a request acts on, as far as ownership goes: none (the operation has no container
- * target), missing (no such container or exec), or found with its owner key (empty: created without one).
+ * The object a request acts on, as far as ownership goes: none (the operation has no owned target),
+ * missing (no such container, exec or volume), or found with its owner key (empty: created without one).
  */
 public record Target(boolean applies, boolean exists, Optional<String> owner) {
     public static final Target NONE = new Target(false, false, Optional.empty());
+
+    /**
+     * What kind of owned object an operation's path names, the path parameter that names it, and how a
+     * missing one is answered (another owner's answers exactly the same).
+     */
+    public enum Kind {
+        /** No owned object in the path (lists, creates, images, system). */
+        NONE(null),
+        CONTAINER("id"),
+        /** An exec session: owned by the owner of its container. */
+        EXEC("id"),
+        VOLUME("name");
+
+        private final String param;
+
+        Kind(String param) {
+            this.param = param;
+        }
+
+        /** The path parameter that names the target, null for {@link #NONE}. */
+        public String param() {
+            return param;
+        }
+
+        /** The reference the path gives, or null. */
+        public String reference(Map<String, String> params) {
+            return param == null ? null : params.get(param);
+        }
+
+        /** Docker's answer for a missing object of this kind. */
+        public EngineException notFound(Map<String, String> params) {
+            String ref = params.getOrDefault(param == null ? "" : param, "");
+            return switch (this) {
+                case EXEC -> EngineException.notFound("No such exec instance: " + ref);
+                case VOLUME -> EngineException.notFound("get " + ref + ": no such volume");
+                default -> EngineException.notFound("No such container: " + ref);
+            };
+        }
+    }
 
     public static Target missing() {
         return new Target(true, false, Optional.empty());

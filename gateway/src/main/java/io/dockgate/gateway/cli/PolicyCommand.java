@@ -100,7 +100,8 @@ public final class PolicyCommand implements Runnable {
                 return ExitCodes.FAILURE;
             }
             OperationCatalog.Match m = match.get();
-            String operation = m.route().operation();
+            io.dockgate.gateway.http.Operation op = m.operation();
+            String operation = op.name();
             Authorizer authorizer = new Authorizer(Optional.of(p), false);
             Authorizer.Candidates candidates = authorizer.candidates(principal, operation);
             Optional<Decision> early = authorizer.early(candidates, principal, operation);
@@ -110,9 +111,9 @@ public final class PolicyCommand implements Runnable {
             } else {
                 JsonNode json = null;
                 Object model = null;
-                if (m.route().readsBody()) {
+                if (op.body() == io.dockgate.gateway.http.Operation.Body.JSON) {
                     json = DockerJson.parse(body == null ? new byte[0] : Files.readAllBytes(body));
-                    model = m.route().interpreter() != null ? m.route().interpreter().apply(json) : null;
+                    model = op.model().apply(json);
                 }
                 Map<String, String> query = new HashMap<>();
                 if (q >= 0) {
@@ -125,9 +126,9 @@ public final class PolicyCommand implements Runnable {
                     }
                 }
                 query.putAll(m.params());
-                Target t = m.params().containsKey("id") && (m.route().pattern().startsWith("/containers/{id}")
-                        || m.route().pattern().startsWith("/exec/{id}")) ? Target.ownedBy(candidates.owner()) : Target.NONE;
-                d = authorizer.decide(candidates, principal, operation, new RequestFacts(json, model, query, RequestFacts.Lookups.NONE), t);
+                Target t = op.target() == Target.Kind.NONE ? Target.NONE : Target.ownedBy(candidates.owner());
+                d = authorizer.decide(candidates, principal, operation, op.judge(), new RequestFacts(json, model, query,
+                        RequestFacts.Lookups.NONE), t);
             }
             System.out.println("operation: " + operation + " (" + Operations.kind(operation).name().toLowerCase(Locale.ROOT) + ")");
             System.out.println("caller: " + principal.transport().wireName() + " \"" + principal.name() + "\" groups " + principal.groups()

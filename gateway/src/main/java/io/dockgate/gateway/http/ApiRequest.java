@@ -1,6 +1,5 @@
 package io.dockgate.gateway.http;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.dockgate.gateway.auth.Principal;
 import io.dockgate.gateway.authz.Access;
 import io.dockgate.gateway.request.ApiVersion;
@@ -24,17 +23,15 @@ public final class ApiRequest {
     private final CanonicalPath path;
     private final ApiVersion version;
     private final Route route;
+    private final Operation operation;
     private final Map<String, String> params;
-    private final byte[] body;
-    private final JsonNode json;
     private final Object model;
     private final Access access;
     private volatile Runnable onHijack = () -> { };
 
     ApiRequest(String id, HttpServerRequest http, Principal principal, CanonicalPath path, ApiVersion version,
-               Route route, Map<String, String> params, byte[] body, JsonNode json, Object model, Access access) {
-        this.body = body;
-        this.json = json;
+               Route route, Operation operation, Map<String, String> params, Object model, Access access) {
+        this.operation = operation;
         this.model = model;
         this.access = access;
         this.id = id;
@@ -62,18 +59,14 @@ public final class ApiRequest {
         return id;
     }
 
-    /** The request body, read in full by the pipeline for routes that take one (empty otherwise). */
-    public byte[] body() {
-        return body;
-    }
-
-    /** The body parsed as Docker JSON by the pipeline (routes with a buffered body; null otherwise). */
-    public JsonNode json() {
-        return json;
-    }
-
-    /** What the route's interpreter made of the body (a create's spec), as the authorizer judged it. */
+    /**
+     * The typed model the operation's JSON body was translated into, once, before authorization: the
+     * object the authorizer judged. Handlers never see the body's bytes.
+     */
     public <T> T model(Class<T> type) {
+        if (operation.model() == null) {
+            throw new IllegalStateException(operation.name() + " has no body model");
+        }
         return type.cast(model);
     }
 
@@ -91,7 +84,7 @@ public final class ApiRequest {
     }
 
     public String operation() {
-        return route.operation();
+        return operation.name();
     }
 
     public CanonicalPath path() {

@@ -7,30 +7,44 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
- * Every route the daemon serves, each with its operation name and handler. Routing, access logs (and
- * later authorization and audit) all read the operation from here; a path that no route names does not
- * exist. Routes are tried in registration order.
+ * Every route the daemon serves, each with its operation's descriptor and its handler. A path that no
+ * route names does not exist. Routes are tried in registration order. Routes that share an operation
+ * share its one descriptor.
  */
 public final class OperationCatalog {
     /** A route found for a request, with its path parameters. */
-    public record Match(Route route, ApiHandler handler, Map<String, String> params) {
+    public record Match(Route route, Operation operation, ApiHandler handler, Map<String, String> params) {
     }
 
-    private record Entry(Route route, ApiHandler handler) {
+    /** One served route. */
+    public record Entry(Route route, Operation operation, ApiHandler handler) {
     }
 
     private final List<Entry> entries = new ArrayList<>();
+    private final Map<String, Operation> operations = new HashMap<>();
 
-    public OperationCatalog add(Route route, ApiHandler handler) {
+    public OperationCatalog add(Operation operation, String method, String pattern, ApiHandler handler) {
+        return add(operation, Set.of(method), pattern, handler);
+    }
+
+    public OperationCatalog add(Operation operation, Set<String> methods, String pattern, ApiHandler handler) {
+        Route route = Route.of(methods, pattern);
         for (Entry e : entries) {
-            if (e.route().operation().equals(route.operation()) && e.route().pattern().equals(route.pattern())
-                    && e.route().methods().equals(route.methods())) {
-                throw new IllegalArgumentException("route registered twice: " + route);
+            if (e.route().pattern().equals(pattern) && e.route().methods().stream().anyMatch(methods::contains)) {
+                throw new IllegalArgumentException("route registered twice: " + methods + " " + pattern);
             }
         }
-        entries.add(new Entry(route, handler));
+        Operation known = operations.putIfAbsent(operation.name(), operation);
+        if (known != null && known != operation) {
+            throw new IllegalArgumentException("operation " + operation.name() + " described twice");
+        }
+        if (operation.target().param() != null && !route.parts().contains("{" + operation.target().param() + "}")) {
+            throw new IllegalArgumentException(pattern + " does not name the " + operation.target() + " target of " + operation);
+        }
+        entries.add(new Entry(route, operation, handler));
         return this;
     }
 
@@ -41,14 +55,14 @@ public final class OperationCatalog {
                 continue;
             }
             if (e.route().matches(path.segments(), params)) {
-                return Optional.of(new Match(e.route(), e.handler(), params));
+                return Optional.of(new Match(e.route(), e.operation(), e.handler(), params));
             }
             params.clear(); // what a partial match put there
         }
         return Optional.empty();
     }
 
-    public List<Route> routes() {
-        return entries.stream().map(Entry::route).toList();
+    public List<Entry> entries() {
+        return List.copyOf(entries);
     }
 }

@@ -18,7 +18,6 @@ import io.dockgate.gateway.listen.ConnectionRegistry;
 import io.dockgate.gateway.request.ApiVersion;
 import io.dockgate.gateway.request.CanonicalPath;
 import io.dockgate.gateway.request.DockerJson;
-import io.dockgate.gateway.request.Route;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpHeaders;
@@ -27,7 +26,6 @@ import io.vertx.core.http.HttpServerResponse;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -51,12 +49,6 @@ import java.util.concurrent.atomic.AtomicLong;
  * decision is in the audit log.
  */
 public final class RequestPipeline implements Handler<HttpServerRequest> {
-    /** Operations that hold a request open (counted against the per-identity stream limit). */
-    private static final Set<String> STREAMS = Set.of("container.attach", "exec.start", "system.events", "container.wait");
-    /** Operations whose constraints resolve host paths (bind sources, volume devices) on disk. */
-    private static final Set<String> HOST_PATHS = Set.of("container.create", "volume.create");
-    /** Operations whose connection may become a raw stream. */
-    private static final Set<String> HIJACKS = Set.of("container.attach", "exec.start");
     /** The rule of a refusal on a connection over its identity's connection limit (the connection is then closed). */
     static final String CONNECTION_LIMIT = "connection-limit";
 
@@ -70,6 +62,8 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
     private final AuditLog audit;
     private final long maxBodyBytes;
     private final AtomicLong sequence = new AtomicLong();
+    /** Told, for every judged request, the operation and the model the authorizer judged (tests). */
+    private volatile java.util.function.BiConsumer<Operation, Object> judgedObserver = (o, model) -> { };
     private final String idPrefix = Long.toHexString(System.currentTimeMillis() & 0xffffffL);
 
     public RequestPipeline(ConnectionRegistry connections, OperationCatalog catalog, DockerHeaders headers, GatewayStats stats,
@@ -121,6 +115,11 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
                 .onFailure(e -> refuse(http, trail, e));
     }
 
+    /** Observes the model every decision was made on (a test's way to compare it with what the handler ran). */
+    void observeJudged(java.util.function.BiConsumer<Operation, Object> observer) {
+        this.judgedObserver = observer;
+    }
+
     /**
      * Whether a raw request target names a route that may hijack its connection (attach, exec start):
      * the framing guard asks, so that it classifies with the router's own code.
@@ -129,7 +128,7 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
         try {
             int q = rawTarget.indexOf('?');
             CanonicalPath path = CanonicalPath.parse(q >= 0 ? rawTarget.substring(0, q) : rawTarget);
-            return catalog.find("POST", path).map(m -> HIJACKS.contains(m.route().operation())).orElse(false);
+            return catalog.find("POST", path).map(m -> m.operation().hijacks()).orElse(false);
         } catch (RuntimeException e) {
             return false;
         }
@@ -224,49 +223,39 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
             throw EngineException.notFound("page not found");
         }
         OperationCatalog.Match m = match.get();
-        Route route = m.route();
-        String operation = route.operation();
-        trail.operation(operation, m.params());
-        if (HIJACKS.contains(operation)) {
+        Operation operation = m.operation();
+        trail.operation(operation.name(), m.params());
+        if (operation.hijacks()) {
             // the framing guard stopped parsing this connection: it must not carry another request
             http.response().putHeader(HttpHeaders.CONNECTION, "close");
         }
         stats.routed();
 
-        Authorizer.Candidates candidates = authorizer.candidates(principal, operation);
-        Optional<Decision> early = authorizer.early(candidates, principal, operation);
+        Authorizer.Candidates candidates = authorizer.candidates(principal, operation.name());
+        Optional<Decision> early = authorizer.early(candidates, principal, operation.name());
         if (early.isPresent() && early.get().refuses()) {
             return deny(early.get(), m);
         }
-        Future<byte[]> body = route.readsBody() ? BodyReader.read(http, maxBodyBytes) : Future.succeededFuture(new byte[0]);
+        boolean json = operation.body() == Operation.Body.JSON;
+        Future<byte[]> body = json ? BodyReader.read(http, maxBodyBytes) : Future.succeededFuture(new byte[0]);
         return body.<Object>compose(bytes -> {
-            JsonNode json = route.readsBody() ? DockerJson.parse(bytes) : null;
-            if (operation.equals("container.create") || operation.equals("volume.create")) {
-                refuseOwnerLabel(json);
-            }
-            Object translated = null;
-            EngineException untranslatable = null;
-            if (route.interpreter() != null) {
-                try {
-                    translated = route.interpreter().apply(json);
-                } catch (EngineException e) {
-                    untranslatable = e; // the policy judges the raw body first; an allowed caller learns why it fails
-                }
-            }
-            Object model = translated;
+            Body parsed = json ? Body.of(operation, bytes) : Body.NONE;
             Map<String, String> query = new HashMap<>();
             http.params().forEach(query::putIfAbsent);
             query.putAll(m.params());
-            RequestFacts requestFacts = new RequestFacts(json, model, query, facts);
-            Target target = facts.target(route, m.params());
-            EngineException cannotRun = untranslatable;
+            RequestFacts requestFacts = new RequestFacts(parsed.json(), parsed.model(), query, facts);
+            Target target = facts.target(operation.target(), m.params());
             // host paths in a body are resolved on disk (symlinks): that check runs on a worker
-            Future<Decision> judged = !candidates.unrestricted() && HOST_PATHS.contains(operation)
-                    ? io.vertx.core.Vertx.currentContext().owner().executeBlocking(
-                            () -> authorizer.decide(candidates, principal, operation, requestFacts, target), false)
-                    : Future.succeededFuture(authorizer.decide(candidates, principal, operation, requestFacts, target));
+            Future<Decision> judged = !candidates.unrestricted() && operation.hostPaths()
+                    ? io.vertx.core.Vertx.currentContext().owner().executeBlocking(() -> authorizer.decide(candidates, principal,
+                            operation.name(), operation.judge(), requestFacts, target), false)
+                    : Future.succeededFuture(authorizer.decide(candidates, principal, operation.name(), operation.judge(),
+                            requestFacts, target));
             Routed routed = new Routed(id, http, principal, path, version, m, trail);
-            return judged.compose(decision -> authorized(routed, new Body(bytes, json, model), decision, cannotRun));
+            return judged.compose(decision -> {
+                judgedObserver.accept(operation, parsed.model());
+                return authorized(routed, parsed, decision);
+            });
         });
     }
 
@@ -275,23 +264,40 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
                           OperationCatalog.Match match, AuditTrail trail) {
     }
 
-    /** The body as read, parsed and translated (empty for routes without one). */
-    private record Body(byte[] bytes, JsonNode json, Object model) {
+    /**
+     * A JSON body as parsed once (strict rules) and translated once into the operation's model: the object
+     * both the authorizer and the handler get. A body the engine could not run is still judged on its JSON
+     * first (a caller refused by the policy learns nothing more); an allowed caller then gets the reason.
+     */
+    private record Body(JsonNode json, Object model, EngineException untranslatable) {
+        static final Body NONE = new Body(null, null, null);
+
+        static Body of(Operation operation, byte[] bytes) {
+            JsonNode json = DockerJson.parse(bytes);
+            if (operation.stampsOwner()) {
+                refuseOwnerLabel(json);
+            }
+            try {
+                return new Body(json, operation.model().apply(json), null);
+            } catch (EngineException e) {
+                return new Body(json, null, e);
+            }
+        }
     }
 
     /** After the decision: refusal, limits, the decision record, then the handler. */
-    private Future<Object> authorized(Routed r, Body body, Decision decision, EngineException cannotRun) {
+    private Future<Object> authorized(Routed r, Body body, Decision decision) {
         HttpServerRequest http = r.http();
         OperationCatalog.Match m = r.match();
         AuditTrail trail = r.trail();
-        Route route = m.route();
-        String operation = route.operation();
+        Operation operation = m.operation();
         if (decision.refuses()) {
             return deny(decision, m);
         }
-        if (cannotRun != null) {
-            return Future.failedFuture(cannotRun);
+        if (body.untranslatable() != null) {
+            return Future.failedFuture(body.untranslatable());
         }
+        boolean stream = operation.streaming().holdsOpen(http::getParam);
         Runnable release = () -> { };
         if (decision.allowed() && decision.binding().isPresent()) {
             var limits = decision.binding().get().limits();
@@ -299,45 +305,30 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
             if (rate.isPresent()) {
                 return refuseLimit(decision, rate.get());
             }
-            if (isStream(operation, http)) {
-                Optional<Runnable> stream = limiter.openStream(decision.owner(), limits);
-                if (stream.isEmpty()) {
+            if (stream) {
+                Optional<Runnable> opened = limiter.openStream(decision.owner(), limits);
+                if (opened.isEmpty()) {
                     return refuseLimit(decision, "limit of " + limits.streams().getAsLong()
                             + " concurrent streams reached");
                 }
-                release = stream.get();
+                release = opened.get();
             }
         }
         Runnable releaseStream = release;
         trail.onEnd(releaseStream);
         ConnectionInfo info = connections.get(http.connection());
-        if (isStream(operation, http) && info != null && info.channel() != null) {
+        if (stream && info != null && info.channel() != null) {
             info.channel().closeFuture().addListener(f -> releaseStream.run()); // hijacked streams end with their connection
         }
         return trail.decision(decision.decisionWord(), decision.rule(), decision.reason(), 0).<Object>compose(w -> {
-            ApiRequest request = new ApiRequest(r.id(), http, r.principal(), r.path(), r.version(), route, m.params(),
-                    body.bytes(), body.json(), body.model(), new Access(decision, authorizer, r.principal()));
+            ApiRequest request = new ApiRequest(r.id(), http, r.principal(), r.path(), r.version(), m.route(), operation, m.params(),
+                    body.model(), new Access(decision, authorizer, r.principal()));
             request.onHijack(() -> trail.outcome(101, 0, false));
-            if (!route.streamsBody() && !route.readsBody()) {
+            if (operation.body() == Operation.Body.NONE) {
                 http.resume(); // a body sent to a route without one is read and dropped
             }
             return m.handler().handle(request).map(x -> (Object) x);
         });
-    }
-
-    private static boolean isStream(String operation, HttpServerRequest http) {
-        if (STREAMS.contains(operation)) {
-            return true;
-        }
-        if (operation.equals("container.logs")) {
-            String follow = http.getParam("follow");
-            return follow != null && !Set.of("", "0", "false", "no").contains(follow.toLowerCase(java.util.Locale.ROOT));
-        }
-        if (operation.equals("container.stats")) {
-            String stream = http.getParam("stream");
-            return stream == null || !Set.of("0", "false", "no").contains(stream.toLowerCase(java.util.Locale.ROOT));
-        }
-        return false;
     }
 
     /** Owner labels are stamped by the daemon; one sent by a client (in any case) is refused. */
@@ -356,13 +347,7 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
     private <T> Future<T> deny(Decision decision, OperationCatalog.Match m) {
         EngineException error;
         if (decision.notFound()) {
-            String id = m.params().getOrDefault("id", "");
-            if (m.route().pattern().startsWith("/volumes/")) {
-                error = EngineException.notFound("get " + m.params().get("name") + ": no such volume");
-            } else {
-                error = EngineException.notFound(m.route().pattern().startsWith("/exec/") ? "No such exec instance: " + id
-                        : "No such container: " + id);
-            }
+            error = m.operation().target().notFound(m.params());
         } else {
             error = new EngineException(ErrorKind.PERMISSION_DENIED, "authorization denied by dockgate: " + decision.reason());
         }

@@ -1,27 +1,23 @@
 package io.dockgate.gateway.request;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
-import java.util.function.Function;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 /**
- * One Docker API route: methods, a path pattern and the operation name that router, authorizer, audit
- * and hijack layer all use. Pattern segments are literals, {@code {param}} (one segment, no encoded
- * slash) or one {@code {param...}} that takes one or more segments and may contain {@code /}
- * (image references: the docker CLI sends them raw, docker-java as one %2F-escaped segment). A route
- * that streams its body says so; for the others the pipeline discards the body.
+ * Where an operation is served: methods and a path pattern. Pattern segments are literals,
+ * {@code {param}} (one segment, no encoded slash) or one {@code {param...}} that takes one or more
+ * segments and may contain {@code /} (image references: the docker CLI sends them raw, docker-java as
+ * one %2F-escaped segment). What the operation is lives in its descriptor, not here.
  */
-public record Route(Set<String> methods, String pattern, String operation, List<String> parts, boolean streamsBody, boolean readsBody,
-                    Function<JsonNode, Object> interpreter) {
+public record Route(Set<String> methods, String pattern, List<String> parts) {
 
-    public static Route of(String method, String pattern, String operation) {
-        return of(Set.of(method), pattern, operation);
+    public static Route of(String method, String pattern) {
+        return of(Set.of(method), pattern);
     }
 
-    public static Route of(Set<String> methods, String pattern, String operation) {
+    public static Route of(Set<String> methods, String pattern) {
         List<String> parts = new ArrayList<>();
         for (String p : pattern.substring(1).split("/")) {
             parts.add(p);
@@ -31,25 +27,7 @@ public record Route(Set<String> methods, String pattern, String operation, List<
                 throw new IllegalArgumentException("at most one rest parameter: " + pattern);
             }
         }
-        return new Route(Set.copyOf(methods), pattern, operation, List.copyOf(parts), false, false, null);
-    }
-
-    /** The same route, whose handler reads the request body as a stream (uploads: load, import, archive). */
-    public Route streamingBody() {
-        return new Route(methods, pattern, operation, parts, true, false, null);
-    }
-
-    /** The same route, whose body the pipeline reads in full (up to the limit) before the handler runs. */
-    public Route bufferedBody() {
-        return new Route(methods, pattern, operation, parts, false, true, null);
-    }
-
-    /**
-     * The same route with a buffered JSON body that is translated once, before authorization, into what
-     * the handler executes (a create body into the engine's spec): the authorizer judges exactly that.
-     */
-    public Route interpretedBody(Function<JsonNode, Object> translate) {
-        return new Route(methods, pattern, operation, parts, false, true, translate);
+        return new Route(Set.copyOf(methods), pattern, List.copyOf(parts));
     }
 
     /** Matches decoded segments; fills params and returns true on a match. */

@@ -85,7 +85,7 @@ class AuthorizerTest {
     }
 
     private static Decision decide(Authorizer a, Principal p, String operation, RequestFacts facts, Target target) {
-        return a.decide(a.candidates(p, operation), p, operation, facts, target);
+        return a.decide(a.candidates(p, operation), p, operation, io.dockgate.gateway.api.OperationTable.byName(operation).judge(), facts, target);
     }
 
     @Test

@@ -77,7 +77,7 @@ class ConstraintCheckerTest {
     private static Optional<String> check(ContainerSpec.HostBuilder host) throws Exception {
         ContainerSpec spec = ContainerSpec.builder("busybox").host(host.build()).build();
         RequestFacts facts = new RequestFacts(new ObjectMapper().readTree("{\"Image\":\"busybox\"}"), spec, Map.of(), ENGINE);
-        return ConstraintChecker.check("container.create", CONSTRAINTS, facts);
+        return ConstraintChecker.check(ConstraintChecker.CREATE, CONSTRAINTS, facts);
     }
 
     @Test

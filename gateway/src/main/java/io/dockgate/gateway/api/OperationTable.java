@@ -1,0 +1,118 @@
+package io.dockgate.gateway.api;
+
+import static io.dockgate.gateway.http.Operation.named;
+
+import io.dockgate.gateway.authz.ConstraintChecker;
+import io.dockgate.gateway.authz.Target;
+import io.dockgate.gateway.http.Operation;
+import io.dockgate.gateway.http.Operation.Streaming;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Every operation of the Docker API this daemon serves, each described once: the owned object its path
+ * names, its body and the typed model that body becomes, whether it holds its connection or hijacks it,
+ * and its judge. The handlers register their routes against these descriptors; nothing else in the
+ * gateway keeps a list of operations. Adding a route: its name in the policy vocabulary
+ * ({@link io.dockgate.config.policy.Operations}), its descriptor here, its handler.
+ */
+public final class OperationTable {
+    private static final Map<String, Operation> ALL = new LinkedHashMap<>();
+
+    public static final Operation SYSTEM_PING = add(named("system.ping"));
+    public static final Operation SYSTEM_VERSION = add(named("system.version"));
+    public static final Operation SYSTEM_INFO = add(named("system.info"));
+    public static final Operation SYSTEM_DF = add(named("system.df"));
+    public static final Operation SYSTEM_EVENTS = add(named("system.events").streaming(Streaming.ALWAYS));
+
+    public static final Operation IMAGE_LIST = add(named("image.list"));
+    public static final Operation IMAGE_INSPECT = add(named("image.inspect"));
+    public static final Operation IMAGE_HISTORY = add(named("image.history"));
+    public static final Operation IMAGE_LOAD = add(named("image.load").streamingBody());
+    /** Pull (the registry's credentials in a header) or import (the archive as the body). */
+    public static final Operation IMAGE_CREATE = add(named("image.create").streamingBody().judgedBy(ConstraintChecker.PULL));
+    public static final Operation IMAGE_PRUNE = add(named("image.prune"));
+    public static final Operation IMAGE_TAG = add(named("image.tag"));
+    public static final Operation IMAGE_DELETE = add(named("image.delete"));
+    public static final Operation IMAGE_SAVE = add(named("image.save"));
+
+    public static final Operation VOLUME_LIST = add(named("volume.list"));
+    public static final Operation VOLUME_INSPECT = add(named("volume.inspect").on(Target.Kind.VOLUME));
+    public static final Operation VOLUME_CREATE = add(named("volume.create").json(VolumesApi::volumeSpec).stampingOwner()
+            .resolvesHostPaths().judgedBy(ConstraintChecker.VOLUME));
+    public static final Operation VOLUME_PRUNE = add(named("volume.prune"));
+    public static final Operation VOLUME_DELETE = add(named("volume.delete").on(Target.Kind.VOLUME));
+
+    public static final Operation CONTAINER_LIST = add(named("container.list"));
+    public static final Operation CONTAINER_CREATE = add(named("container.create").json(CreateRequest::toSpec).stampingOwner()
+            .resolvesHostPaths().judgedBy(ConstraintChecker.CREATE));
+    public static final Operation CONTAINER_INSPECT = add(container("container.inspect"));
+    public static final Operation CONTAINER_START = add(container("container.start"));
+    public static final Operation CONTAINER_STOP = add(container("container.stop"));
+    public static final Operation CONTAINER_KILL = add(container("container.kill"));
+    public static final Operation CONTAINER_WAIT = add(container("container.wait").streaming(Streaming.ALWAYS));
+    public static final Operation CONTAINER_LOGS = add(container("container.logs").streaming(Streaming.WHEN_FOLLOW));
+    public static final Operation CONTAINER_ATTACH = add(container("container.attach").hijacking());
+    public static final Operation CONTAINER_RESIZE = add(container("container.resize"));
+    public static final Operation CONTAINER_RESTART = add(container("container.restart"));
+    public static final Operation CONTAINER_PRUNE = add(named("container.prune"));
+    public static final Operation CONTAINER_PAUSE = add(container("container.pause"));
+    public static final Operation CONTAINER_UNPAUSE = add(container("container.unpause"));
+    public static final Operation CONTAINER_RENAME = add(container("container.rename"));
+    public static final Operation CONTAINER_TOP = add(container("container.top"));
+    public static final Operation CONTAINER_CHANGES = add(container("container.changes"));
+    public static final Operation CONTAINER_EXPORT = add(container("container.export"));
+    public static final Operation CONTAINER_DELETE = add(container("container.delete"));
+    public static final Operation CONTAINER_STATS = add(container("container.stats").streaming(Streaming.UNLESS_STREAM_FALSE));
+    public static final Operation CONTAINER_UPDATE = add(container("container.update").json(UpdateRequest::parse)
+            .judgedBy(ConstraintChecker.UPDATE));
+    public static final Operation ARCHIVE_STAT = add(container("container.archive.stat"));
+    public static final Operation ARCHIVE_GET = add(container("container.archive.get"));
+    public static final Operation ARCHIVE_PUT = add(container("container.archive.put").streamingBody());
+
+    public static final Operation CONTAINER_EXEC = add(container("container.exec").json(ExecApi::execSpec)
+            .judgedBy(ConstraintChecker.EXEC));
+    public static final Operation EXEC_START = add(named("exec.start").on(Target.Kind.EXEC).json(ExecApi.ExecStart::parse)
+            .hijacking().judgedBy(ConstraintChecker.EXEC_START));
+    public static final Operation EXEC_RESIZE = add(named("exec.resize").on(Target.Kind.EXEC));
+    public static final Operation EXEC_INSPECT = add(named("exec.inspect").on(Target.Kind.EXEC));
+
+    public static final Operation NETWORK_LIST = add(named("network.list"));
+    public static final Operation NETWORK_INSPECT = add(named("network.inspect"));
+    public static final Operation NETWORK_CREATE = add(named("network.create"));
+    public static final Operation NETWORK_PRUNE = add(named("network.prune"));
+    public static final Operation NETWORK_CONNECT = add(named("network.connect"));
+    public static final Operation NETWORK_DISCONNECT = add(named("network.disconnect"));
+    public static final Operation NETWORK_DELETE = add(named("network.delete"));
+
+    /** Swarm, nodes, services, tasks, secrets, configs: read (503, not in a swarm, as dockerd). */
+    public static final Operation SWARM_INSPECT = add(named("swarm.inspect"));
+    public static final Operation SWARM_MANAGE = add(named("swarm.manage"));
+
+    private OperationTable() {
+    }
+
+    private static Operation container(String name) {
+        return named(name).on(Target.Kind.CONTAINER);
+    }
+
+    private static Operation add(Operation op) {
+        if (ALL.putIfAbsent(op.name(), op) != null) {
+            throw new IllegalStateException("operation described twice: " + op.name());
+        }
+        return op;
+    }
+
+    /** The descriptor of a named operation (for tools and tests that start from a name). */
+    public static Operation byName(String name) {
+        Operation op = ALL.get(name);
+        if (op == null) {
+            throw new IllegalArgumentException("no such operation: " + name);
+        }
+        return op;
+    }
+
+    public static Map<String, Operation> all() {
+        return java.util.Collections.unmodifiableMap(ALL);
+    }
+}
