@@ -74,6 +74,7 @@ public final class Daemon {
     private FileWatcher policyWatcher;
     private Authorizer authorizer;
     private AuditLog audit;
+    private RequestPipeline pipeline;
 
     public Daemon(DaemonConfig config) {
         this(config, Clock.systemUTC());
@@ -132,7 +133,7 @@ public final class Daemon {
         }
         vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
         OperationCatalog catalog = catalog(engine, new Blocking(vertx), this::warnings);
-        RequestPipeline pipeline = new RequestPipeline(connections, catalog,
+        RequestPipeline pipeline = this.pipeline = new RequestPipeline(connections, catalog,
                 new DockerHeaders(engine.version().version()), stats, authorizer, new Limiter(), new EngineFacts(engine),
                 audit, config.authz().maxRequestBody());
         handshakeListeners.add(this::auditRejection);
@@ -292,6 +293,14 @@ public final class Daemon {
     /** The audit log's file. */
     public Path auditFile() {
         return config.authz().auditLog();
+    }
+
+    /** Watches the pipeline's decisions and handlers from now on (tests); the daemon must be running. */
+    public void observe(io.dockgate.gateway.http.RequestObserver observer) {
+        if (pipeline == null) {
+            throw new IllegalStateException("the daemon is " + state);
+        }
+        pipeline.observe(observer);
     }
 
     public Authorizer authorizer() {

@@ -62,8 +62,7 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
     private final AuditLog audit;
     private final long maxBodyBytes;
     private final AtomicLong sequence = new AtomicLong();
-    /** Told, for every judged request, the operation and the model the authorizer judged (tests). */
-    private volatile java.util.function.BiConsumer<Operation, Object> judgedObserver = (o, model) -> { };
+    private volatile RequestObserver observer = RequestObserver.NONE;
     private final String idPrefix = Long.toHexString(System.currentTimeMillis() & 0xffffffL);
 
     public RequestPipeline(ConnectionRegistry connections, OperationCatalog catalog, DockerHeaders headers, GatewayStats stats,
@@ -115,9 +114,9 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
                 .onFailure(e -> refuse(http, trail, e));
     }
 
-    /** Observes the model every decision was made on (a test's way to compare it with what the handler ran). */
-    void observeJudged(java.util.function.BiConsumer<Operation, Object> observer) {
-        this.judgedObserver = observer;
+    /** Watches decisions and handlers (tests: the judged model is the executed one). */
+    public void observe(RequestObserver observer) {
+        this.observer = observer;
     }
 
     /**
@@ -253,7 +252,7 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
                             requestFacts, target));
             Routed routed = new Routed(id, http, principal, path, version, m, trail);
             return judged.compose(decision -> {
-                judgedObserver.accept(operation, parsed.model());
+                observer.judged(operation, parsed.model());
                 return authorized(routed, parsed, decision);
             });
         });
@@ -327,6 +326,7 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
             if (operation.body() == Operation.Body.NONE) {
                 http.resume(); // a body sent to a route without one is read and dropped
             }
+            observer.handling(operation, request);
             return m.handler().handle(request).map(x -> (Object) x);
         });
     }

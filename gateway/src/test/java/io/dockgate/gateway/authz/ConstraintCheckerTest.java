@@ -37,6 +37,14 @@ class ConstraintCheckerTest {
             };
         }
 
+        /** "fine-period": 1 CPU as a 1 ms quota in a 1 ms period. */
+        @Override
+        public Optional<ContainerSpec.Host> containerHost(String reference) {
+            return reference.equals("fine-period")
+                    ? Optional.of(ContainerSpec.Host.builder().cpuQuota(1000).cpuPeriod(1000).memory(64L << 20).build())
+                    : Optional.empty();
+        }
+
         // the rest as no engine at all
         @Override
         public Optional<String> imageUser(String reference) {
@@ -97,5 +105,49 @@ class ConstraintCheckerTest {
                 .hasValueSatisfying(why -> assertThat(why).contains("cgroup parent is not allowed"));
         assertThat(check(ContainerSpec.Host.builder().oomScoreAdj(-500))).hasValueSatisfying(why -> assertThat(why).contains("OOM killer"));
         assertThat(check(ContainerSpec.Host.builder().oomScoreAdj(500))).isEmpty();
+    }
+
+    private static final Policy.Constraints LIMITS = PolicyLoader.parse("""
+            bindings:
+              - name: ci
+                subjects: [{group: ci}]
+                operations: [container.create, container.update]
+                constraints:
+                  resources:
+                    cpus: {max: 1}
+                    memory: {max: 256m}
+            """, "p.yaml", false, Optional.empty()).bindings().get(0).constraints();
+
+    private static Optional<String> update(String json) throws Exception {
+        ContainerSpec.Host changes = io.dockgate.gateway.api.OperationTable.CONTAINER_UPDATE.model() == null ? null
+                : (ContainerSpec.Host) io.dockgate.gateway.api.OperationTable.CONTAINER_UPDATE.model()
+                        .apply(new ObjectMapper().readTree(json));
+        RequestFacts facts = new RequestFacts(new ObjectMapper().readTree(json), changes, Map.of("id", "fine-period"), ENGINE);
+        return ConstraintChecker.check(ConstraintChecker.UPDATE, LIMITS, facts);
+    }
+
+    @Test
+    void anUpdateIsJudgedOnTheResourcesItLeavesTheContainerWith() throws Exception {
+        // a quota alone keeps the container's 1 ms period: 100 ms of quota per 1 ms is 100 CPUs, not 1
+        assertThat(update("{\"CpuQuota\":100000}")).hasValueSatisfying(why -> assertThat(why).contains("cpus limit 100000000000"));
+        assertThat(update("{\"CpuQuota\":500}")).isEmpty();
+        assertThat(update("{\"CpuPeriod\":100}")).as("a shorter period is more CPU").isPresent();
+        assertThat(update("{\"NanoCpus\":500000000}")).isEmpty();
+        assertThat(update("{\"NanoCpus\":1500000000}")).isPresent();
+        assertThat(update("{\"Memory\":536870912}")).hasValueSatisfying(why -> assertThat(why).contains("memory limit"));
+        assertThat(update("{\"RestartPolicy\":{\"Name\":\"always\"}}")).as("resources not changed are not judged").isEmpty();
+    }
+
+    @Test
+    void createAndUpdateShareOneCpuFormula() throws Exception {
+        assertThat(ContainerSpec.Host.builder().cpuQuota(50_000).build().effectiveNanoCpus()).as("kernel default period")
+                .isEqualTo(500_000_000L);
+        assertThat(ContainerSpec.Host.builder().cpus(1_500_000_000L).build().effectiveNanoCpus()).isEqualTo(1_500_000_000L);
+        assertThat(check(ContainerSpec.Host.builder().cpuQuota(300_000))).isEmpty(); // no cpus constraint in CONSTRAINTS
+        ContainerSpec spec = ContainerSpec.builder("busybox").host(ContainerSpec.Host.builder().cpuQuota(300_000).memory(64L << 20).build())
+                .build();
+        RequestFacts facts = new RequestFacts(new ObjectMapper().readTree("{\"Image\":\"busybox\"}"), spec, Map.of(), ENGINE);
+        assertThat(ConstraintChecker.check(ConstraintChecker.CREATE, LIMITS, facts)).as("3 CPUs over the default period")
+                .hasValueSatisfying(why -> assertThat(why).contains("cpus limit 3000000000"));
     }
 }

@@ -1,0 +1,152 @@
+package io.dockgate.gateway.authz;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.dockgate.engine.container.ContainerSpec;
+import io.dockgate.engine.container.Execs;
+import io.dockgate.engine.volume.VolumeSpec;
+import io.dockgate.gateway.api.OperationTable;
+import io.dockgate.gateway.http.ApiRequest;
+import io.dockgate.gateway.http.Operation;
+import io.dockgate.gateway.http.RequestObserver;
+import io.dockgate.gateway.request.DockerJson;
+import io.dockgate.gateway.testing.RawHttp;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * For every operation with a body, a corpus of bodies (key case, every way to give a CPU limit, binds
+ * and mounts, nested policies) sent by a caller the policy constrains: the object the authorizer judged
+ * is the very object the handler was given, translating the same bytes again gives an equal object, and
+ * what the engine then holds is what that object says.
+ */
+class JudgedIsExecutedTest extends AuthzFixtureTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    record Seen(Operation operation, Object model) {
+    }
+
+    private final Queue<Seen> judged = new ConcurrentLinkedQueue<>();
+    private final Queue<Seen> handled = new ConcurrentLinkedQueue<>();
+
+    @BeforeEach
+    void watch() {
+        f.daemon.daemon().observe(new RequestObserver() {
+            @Override
+            public void judged(Operation operation, Object model) {
+                judged.add(new Seen(operation, model));
+            }
+
+            @Override
+            public void handling(Operation operation, ApiRequest request) {
+                handled.add(new Seen(operation, operation.model() == null ? null : request.model(Object.class)));
+            }
+        });
+    }
+
+    @AfterEach
+    void unwatch() {
+        f.daemon.daemon().observe(RequestObserver.NONE);
+    }
+
+    private String lastResponse;
+
+    /** Sends one body as alice; returns the model judged, after checking it is the one handled. */
+    private Object send(Operation op, String target, String body) throws Exception {
+        judged.clear();
+        handled.clear();
+        String response = lastResponse = f.raw("alice", BypassCorpusTest.post(target, body));
+        assertThat(RawHttp.status(response)).as(body + " -> " + response).isBetween(200, 204);
+        Seen j = judged.stream().filter(s -> s.operation() == op).reduce((a, b) -> b).orElseThrow();
+        Seen h = handled.stream().filter(s -> s.operation() == op).reduce((a, b) -> b).orElseThrow();
+        assertThat(j.model()).as(op + " " + body).isNotNull();
+        assertThat(h.model()).as(op + ": the handler runs the object the policy judged").isSameAs(j.model());
+        assertThat(op.model().apply(DockerJson.parse(body.getBytes(StandardCharsets.UTF_8))))
+                .as(op + ": the same bytes translate to an equal object").isEqualTo(j.model());
+        return j.model();
+    }
+
+    private JsonNode inspect(String path) throws Exception {
+        String response = f.raw("alice", BypassCorpusTest.get(path));
+        assertThat(RawHttp.status(response)).as(response).isEqualTo(200);
+        return JSON.readTree(RawHttp.body(response));
+    }
+
+    @Test
+    void createBodies() throws Exception {
+        List<String> bodies = List.of(
+                "{\"Image\":\"busybox\",\"Cmd\":[\"true\"],\"HostConfig\":{\"Memory\":67108864,\"NanoCpus\":500000000}}",
+                "{\"image\":\"busybox\",\"cmd\":[\"true\"],\"hostconfig\":{\"memory\":33554432,\"cpuquota\":50000}}",
+                "{\"Image\":\"busybox\",\"User\":\"1000\",\"Env\":[\"A=1\"],\"Labels\":{\"x\":\"y\"},"
+                        + "\"HostConfig\":{\"Binds\":[\"" + f.shared + ":/s:ro\"],\"PidsLimit\":20,\"CpuPeriod\":50000,\"CpuQuota\":25000}}",
+                "{\"Image\":\"busybox\",\"HostConfig\":{\"Mounts\":[{\"Type\":\"bind\",\"Source\":\"" + f.shared
+                        + "\",\"Target\":\"/m\",\"ReadOnly\":true}],\"RestartPolicy\":{\"Name\":\"on-failure\",\"MaximumRetryCount\":3}}}");
+        int n = 0;
+        for (String body : bodies) {
+            String name = "judged-c" + n++;
+            ContainerSpec spec = (ContainerSpec) send(OperationTable.CONTAINER_CREATE, "/v1.45/containers/create?name=" + name, body);
+            JsonNode hc = inspect("/v1.45/containers/" + name + "/json").get("HostConfig");
+            ContainerSpec.Host host = spec.host();
+            assertThat(hc.get("Memory").asLong()).as(body).isEqualTo(host.memory());
+            assertThat(hc.get("NanoCpus").asLong()).as(body).isEqualTo(host.nanoCpus());
+            assertThat(hc.get("CpuQuota").asLong()).as(body).isEqualTo(host.cpuQuota());
+            assertThat(hc.get("CpuPeriod").asLong()).as(body).isEqualTo(host.cpuPeriod());
+            assertThat(hc.get("RestartPolicy").get("Name").asText()).as(body).isEqualTo(host.restartPolicy().name());
+            assertThat(inspect("/v1.45/containers/" + name + "/json").get("Mounts").size()).as(body).isEqualTo(host.mounts().size());
+        }
+    }
+
+    @Test
+    void updateBodies() throws Exception {
+        f.ok("alice", "create", "--name", "judged-u", "-m", "64m", "busybox", "true");
+        for (String body : List.of("{\"Memory\":134217728}", "{\"cpuquota\":20000,\"cpuperiod\":100000}",
+                "{\"NanoCpus\":250000000}", "{\"CpuQuota\":30000}", "{\"PidsLimit\":50,\"restartpolicy\":{\"name\":\"always\"}}")) {
+            JsonNode before = inspect("/v1.45/containers/judged-u/json").get("HostConfig");
+            ContainerSpec.Host changes = (ContainerSpec.Host) send(OperationTable.CONTAINER_UPDATE, "/v1.45/containers/judged-u/update", body);
+            JsonNode after = inspect("/v1.45/containers/judged-u/json").get("HostConfig");
+            ContainerSpec.Host expected = ContainerSpec.Host.builder().memory(before.get("Memory").asLong())
+                    .cpuQuota(before.get("CpuQuota").asLong()).cpuPeriod(before.get("CpuPeriod").asLong())
+                    .nanoCpus(before.get("NanoCpus").asLong()).pidsLimit(before.get("PidsLimit").asLong()).build().updatedBy(changes);
+            assertThat(after.get("Memory").asLong()).as(body).isEqualTo(expected.memory());
+            assertThat(after.get("CpuQuota").asLong()).as(body).isEqualTo(expected.cpuQuota());
+            assertThat(after.get("CpuPeriod").asLong()).as(body).isEqualTo(expected.cpuPeriod());
+            assertThat(after.get("NanoCpus").asLong()).as(body).isEqualTo(expected.nanoCpus());
+            assertThat(after.get("PidsLimit").asLong()).as(body).isEqualTo(expected.pidsLimit());
+        }
+    }
+
+    @Test
+    void execBodies() throws Exception {
+        f.ok("alice", "run", "-d", "--name", "judged-e", "busybox", "sleep", "60");
+        for (String body : List.of("{\"Cmd\":[\"id\"],\"User\":\"1000\"}",
+                "{\"cmd\":[\"true\"],\"env\":[\"A=1\"],\"workingdir\":\"/tmp\",\"tty\":true,\"consolesize\":[10,40]}")) {
+            Execs.ExecSpec spec = (Execs.ExecSpec) send(OperationTable.CONTAINER_EXEC, "/v1.45/containers/judged-e/exec", body);
+            String created = JSON.readTree(RawHttp.body(lastResponse)).get("Id").asText();
+            JsonNode exec = inspect("/v1.45/exec/" + created + "/json");
+            assertThat(exec.get("ProcessConfig").get("user").asText()).isEqualTo(spec.user() == null ? "" : spec.user());
+            assertThat(exec.get("ProcessConfig").get("tty").asBoolean()).isEqualTo(spec.tty());
+            assertThat(exec.get("ProcessConfig").get("privileged").asBoolean()).isEqualTo(spec.privileged());
+            send(OperationTable.EXEC_START, "/v1.45/exec/" + created + "/start", "{\"detach\":true,\"Tty\":false}");
+        }
+    }
+
+    @Test
+    void volumeBodies() throws Exception {
+        for (String body : List.of("{\"Name\":\"judged-v1\",\"Labels\":{\"a\":\"b\"}}",
+                "{\"name\":\"judged-v2\",\"labels\":{\"a\":\"c\"},\"driver\":\"local\"}")) {
+            VolumeSpec spec = (VolumeSpec) send(OperationTable.VOLUME_CREATE, "/v1.45/volumes/create", body);
+            JsonNode v = inspect("/v1.45/volumes/" + spec.name());
+            assertThat(JSON.convertValue(v.get("Options"), Map.class)).as(body).isEqualTo(spec.optionsOrEmpty());
+            assertThat(v.get("Labels").get("a") == null ? null : v.get("Labels").get("a").asText())
+                    .isEqualTo(spec.labelsOrEmpty().get("a"));
+        }
+    }
+}
