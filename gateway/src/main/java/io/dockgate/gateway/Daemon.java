@@ -17,6 +17,7 @@ import io.dockgate.gateway.api.ImagesApi;
 import io.dockgate.gateway.api.SystemApi;
 import io.dockgate.config.policy.PolicyLoader;
 import io.dockgate.gateway.audit.AuditLog;
+import io.dockgate.gateway.audit.AuditRecord;
 import io.dockgate.gateway.authz.Authorizer;
 import io.dockgate.gateway.authz.EngineFacts;
 import io.dockgate.gateway.authz.Limiter;
@@ -279,13 +280,11 @@ public final class Daemon {
                     authorizer.install(p);
                     LOG.info("authorization policy {} reloaded: {} binding(s){}", file, p.bindings().size(),
                             authorizer.dryRun() ? ", DRY RUN" : "");
-                    audit.record(new java.util.LinkedHashMap<>(java.util.Map.of("type", "policy", "time", AuditLog.now(),
-                            "event", "reloaded", "file", file.toString())));
+                    audit.record(new AuditRecord.PolicyReload(AuditLog.now(), true, file.toString(), null));
                 })
                 .onFailure(e -> {
                     LOG.error("policy reload failed, keeping the policy in force: {}", e.getMessage());
-                    audit.record(new java.util.LinkedHashMap<>(java.util.Map.of("type", "policy", "time", AuditLog.now(),
-                            "event", "reload-refused", "file", file.toString(), "reason", String.valueOf(e.getMessage()))));
+                    audit.record(new AuditRecord.PolicyReload(AuditLog.now(), false, file.toString(), String.valueOf(e.getMessage())));
                 })
                 .mapEmpty();
     }
@@ -308,18 +307,8 @@ public final class Daemon {
     }
 
     private void auditRejection(HandshakeRejection r) {
-        java.util.Map<String, Object> rec = new java.util.LinkedHashMap<>();
-        rec.put("type", "handshake");
-        rec.put("time", AuditLog.now());
-        rec.put("listener", r.listener());
-        rec.put("remote", r.remote());
-        rec.put("decision", "deny");
-        rec.put("reason", r.reason());
-        if (r.subject() != null) {
-            rec.put("subject", r.subject());
-            rec.put("serial", r.serial());
-        }
-        audit.record(rec);
+        audit.record(new AuditRecord.HandshakeRefusal(AuditLog.now(), r.listener(), r.remote(), r.reason(),
+                r.subject(), r.subject() == null ? null : r.serial()));
     }
 
     private void logMaterial(String verb, TlsMaterial material) {

@@ -6,18 +6,12 @@ import io.vertx.core.Future;
 import java.io.ByteArrayOutputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
-import java.io.RandomAccessFile;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -34,8 +28,8 @@ import org.slf4j.LoggerFactory;
  * returns a completed future once its line is in the file, so the pipeline acts only after that, without
  * a hop to another thread and back; {@link #record} (an outcome) takes its place in the chain at once and
  * goes out with the next decision, so that a request costs one {@code write}. At open, the chain
- * continues from the file's last line; a torn last line (a crash mid-write) is cut off and the cut
- * recorded.
+ * continues from the file's last line; a torn last line (a crash mid-write) is cut off ({@link AuditFile})
+ * and the cut recorded. Records are typed ({@link AuditRecord}), one kind per thing the log tells.
  */
 public final class AuditLog implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AuditLog.class);
@@ -52,10 +46,7 @@ public final class AuditLog implements AutoCloseable {
         return t;
     });
 
-    private final Path file;
-    /** Appends go through the stream (one write(2), no channel bookkeeping); the channel cuts and syncs. */
-    private FileOutputStream out;
-    private FileChannel channel;
+    private final AuditFile file;
     private final MessageDigest sha256;
     private final ReentrantLock lock = new ReentrantLock();
     /** Chained lines not written yet (records nobody waits for). */
@@ -64,7 +55,6 @@ public final class AuditLog implements AutoCloseable {
     private volatile boolean closed;
     private long seq;
     private byte[] prev;
-    private long written;
     private long writtenSeq;
     private byte[] writtenPrev;
 
@@ -101,74 +91,37 @@ public final class AuditLog implements AutoCloseable {
     /** Each thread serialises its records into a buffer of its own, reused: no per-record arrays. */
     private static final ThreadLocal<Lines> SCRATCH = ThreadLocal.withInitial(Lines::new);
 
-    private AuditLog(Path file, FileOutputStream out, long seq, String prev) throws IOException, NoSuchAlgorithmException {
+    private AuditLog(AuditFile file, long seq, String prev) throws NoSuchAlgorithmException {
         this.file = file;
-        this.out = out;
-        this.channel = out.getChannel();
         this.seq = seq;
         this.prev = utf8(prev);
         this.writtenSeq = seq;
         this.writtenPrev = this.prev;
-        this.written = channel.position();
         this.sha256 = MessageDigest.getInstance("SHA-256");
     }
 
     /** Opens (or creates, mode 0600) the log and continues its chain. */
-    public static AuditLog open(Path file) throws IOException {
-        create(file);
+    public static AuditLog open(Path path) throws IOException {
+        AuditFile.Tail[] tail = new AuditFile.Tail[1];
+        AuditFile file = AuditFile.open(path, t -> tail[0] = t);
         long seq = 0;
         String prev = GENESIS;
-        long torn = 0;
-        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
-            long length = raf.length();
-            long end = length;
-            // the chain continues from the last complete line; a torn tail is cut
-            long pos = lastNewline(raf, length - 1);
-            if (pos < length - 1) {
-                torn = length - 1 - pos;
-                end = pos + 1;
-                raf.setLength(end);
-            }
-            if (end > 0) {
-                long start = lastNewline(raf, end - 2);
-                byte[] last = new byte[(int) (end - 1 - (start + 1))];
-                raf.seek(start + 1);
-                raf.readFully(last);
-                seq = JSON.readTree(last).path("seq").asLong();
-                prev = hex(last);
-            }
+        if (tail[0].lastLine() != null) {
+            seq = JSON.readTree(tail[0].lastLine()).path("seq").asLong();
+            prev = hex(tail[0].lastLine());
         }
-        FileOutputStream out = new FileOutputStream(file.toFile(), true);
         AuditLog log;
         try {
-            log = new AuditLog(file, out, seq, prev);
+            log = new AuditLog(file, seq, prev);
         } catch (NoSuchAlgorithmException e) {
-            out.close();
+            file.close();
             throw new IOException(e);
         }
-        if (torn > 0) {
-            LOG.warn("audit log {}: cut a torn last line of {} bytes (a crash while writing)", file, torn);
-            Map<String, Object> note = new LinkedHashMap<>();
-            note.put("type", "recovery");
-            note.put("tornBytes", torn);
-            log.record(note);
+        if (tail[0].tornBytes() > 0) {
+            LOG.warn("audit log {}: cut a torn last line of {} bytes (a crash while writing)", path, tail[0].tornBytes());
+            log.record(new AuditRecord.Recovery(tail[0].tornBytes()));
         }
         return log;
-    }
-
-    /** Creates the file (0600) and its directory (0700) if they do not exist. */
-    private static void create(Path file) throws IOException {
-        Path dir = file.toAbsolutePath().getParent();
-        if (!Files.isDirectory(dir)) {
-            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        }
-        if (!Files.exists(file)) {
-            try {
-                Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            } catch (java.nio.file.FileAlreadyExistsException e) {
-                // created meanwhile: appended to as it is
-            }
-        }
     }
 
     /**
@@ -185,12 +138,7 @@ public final class AuditLog implements AutoCloseable {
                 return;
             }
             flush();
-            create(file);
-            FileOutputStream next = new FileOutputStream(file.toFile(), true);
-            old = out;
-            out = next;
-            channel = next.getChannel();
-            written = channel.size();
+            old = file.reopen();
         } finally {
             lock.unlock();
         }
@@ -200,30 +148,17 @@ public final class AuditLog implements AutoCloseable {
         }
     }
 
-    /** The position of the last newline at or before pos, or -1. */
-    private static long lastNewline(RandomAccessFile raf, long pos) throws IOException {
-        byte[] b = new byte[1];
-        for (long p = pos; p >= 0; p--) {
-            raf.seek(p);
-            raf.readFully(b);
-            if (b[0] == '\n') {
-                return p;
-            }
-        }
-        return -1;
-    }
-
     public Path file() {
-        return file;
+        return file.path();
     }
 
     /**
      * Appends a record and writes it, with any records waiting, before returning: the returned future is
      * complete, succeeded once the line is in the file, or failed.
      */
-    public Future<Void> append(Map<String, Object> fields) {
+    public Future<Void> append(AuditRecord record) {
         try {
-            write(fields, true);
+            write(record, true);
             return Future.succeededFuture();
         } catch (IOException | RuntimeException e) {
             return Future.failedFuture(e);
@@ -235,24 +170,24 @@ public final class AuditLog implements AutoCloseable {
      * the chain at once and reaches the file with the next awaited record or within {@value #FLUSH_MS} ms,
      * so that a request usually costs one write. A failure is logged.
      */
-    public void record(Map<String, Object> fields) {
+    public void record(AuditRecord record) {
         if (closed) {
             return; // outcomes of requests that end while the daemon stops, after the log's last write
         }
         try {
-            write(fields, false);
+            write(record, false);
         } catch (IOException | RuntimeException e) {
-            LOG.error("audit log {}: record lost: {}", file, e.toString());
+            LOG.error("audit log {}: record lost: {}", file.path(), e.toString());
         }
     }
 
-    private void write(Map<String, Object> fields, boolean now) throws IOException {
+    private void write(AuditRecord record, boolean now) throws IOException {
         if (closed) {
             throw new IOException("audit log closed");
         }
         Lines body = SCRATCH.get();
         try {
-            serialize(fields, body); // "{...}", outside the lock, into this thread's buffer
+            serialize(record, body); // "{...}", outside the lock, into this thread's buffer
             chain(body, now);
         } finally {
             body.release();
@@ -315,19 +250,13 @@ public final class AuditLog implements AutoCloseable {
             return;
         }
         try {
-            out.write(pending.array(), 0, pending.size());
-            written += pending.size();
+            file.write(pending.array(), pending.size());
             writtenSeq = seq;
             writtenPrev = prev;
         } catch (IOException | RuntimeException e) {
-            LOG.error("audit log {}: write failed, records {} to {} lost: {}", file, writtenSeq + 1, seq, e.toString());
+            LOG.error("audit log {}: write failed, records {} to {} lost: {}", file.path(), writtenSeq + 1, seq, e.toString());
             seq = writtenSeq;
             prev = writtenPrev;
-            try {
-                channel.truncate(written);
-            } catch (IOException ignored) {
-                // a torn line is cut at the next start
-            }
             throw e;
         } finally {
             pending.reset();
@@ -335,44 +264,17 @@ public final class AuditLog implements AutoCloseable {
     }
 
     /** A record as one JSON object, through Jackson's streaming generator (no tree, no serializer lookup). */
-    static byte[] serialize(Map<String, Object> fields) throws IOException {
+    static byte[] serialize(AuditRecord record) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream(512);
-        serialize(fields, out);
+        serialize(record, out);
         return out.toByteArray();
     }
 
-    private static void serialize(Map<String, Object> fields, ByteArrayOutputStream out) throws IOException {
+    private static void serialize(AuditRecord record, ByteArrayOutputStream out) throws IOException {
         try (JsonGenerator g = JSON.getFactory().createGenerator(out)) {
-            value(g, fields);
-        }
-    }
-
-    private static void value(JsonGenerator g, Object v) throws IOException {
-        if (v == null) {
-            g.writeNull();
-        } else if (v instanceof String s) {
-            g.writeString(s);
-        } else if (v instanceof Map<?, ?> m) {
             g.writeStartObject();
-            for (Map.Entry<?, ?> e : m.entrySet()) {
-                g.writeFieldName(String.valueOf(e.getKey()));
-                value(g, e.getValue());
-            }
+            record.write(g);
             g.writeEndObject();
-        } else if (v instanceof Iterable<?> items) {
-            g.writeStartArray();
-            for (Object item : items) {
-                value(g, item);
-            }
-            g.writeEndArray();
-        } else if (v instanceof Integer || v instanceof Long || v instanceof Short || v instanceof Byte) {
-            g.writeNumber(((Number) v).longValue());
-        } else if (v instanceof Double || v instanceof Float) {
-            g.writeNumber(((Number) v).doubleValue());
-        } else if (v instanceof Boolean b) {
-            g.writeBoolean(b);
-        } else {
-            g.writeObject(v); // anything else through the mapper
         }
     }
 
@@ -450,10 +352,9 @@ public final class AuditLog implements AutoCloseable {
             } catch (IOException | RuntimeException e) {
                 // logged by flush
             }
-            channel.force(false);
-            out.close();
+            file.close();
         } catch (IOException e) {
-            LOG.warn("audit log {}: close failed: {}", file, e.toString());
+            LOG.warn("audit log {}: close failed: {}", file.path(), e.toString());
         } finally {
             lock.unlock();
         }

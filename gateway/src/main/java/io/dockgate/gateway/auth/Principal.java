@@ -1,8 +1,6 @@
 package io.dockgate.gateway.auth;
 
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -27,24 +25,5 @@ public record Principal(Transport transport, String name, List<String> groups,
 
     public static Principal anonymousTcp() {
         return new Principal(Transport.TCP_INSECURE, "anonymous", List.of(), Optional.empty(), Optional.empty());
-    }
-
-    /** The fields logs and audit records carry, in a stable order. */
-    public Map<String, Object> describe() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("transport", transport.wireName());
-        m.put("name", name);
-        m.put("groups", groups);
-        certificate.ifPresent(c -> {
-            m.put("subject", c.subject());
-            m.put("serial", c.serial());
-            m.put("fingerprint", c.fingerprint());
-        });
-        peer.ifPresent(p -> {
-            m.put("uid", p.uid());
-            m.put("gid", p.gid());
-            m.put("pid", p.pid());
-        });
-        return m;
     }
 }

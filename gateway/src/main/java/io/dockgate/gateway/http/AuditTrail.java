@@ -1,10 +1,10 @@
 package io.dockgate.gateway.http;
 
 import io.dockgate.gateway.audit.AuditLog;
+import io.dockgate.gateway.audit.AuditRecord;
 import io.dockgate.gateway.auth.Principal;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpServerRequest;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -17,7 +17,12 @@ final class AuditTrail {
     private final AuditLog log;
     private final String id;
     private final long start = System.nanoTime();
-    private final Map<String, Object> request = new LinkedHashMap<>();
+    private final String remote;
+    private final String method;
+    private final String uri;
+    private volatile Principal principal;
+    private volatile String operation;
+    private volatile String target;
     private final AtomicBoolean ended = new AtomicBoolean();
     private volatile boolean decided;
     private volatile Runnable onEnd = () -> { };
@@ -28,9 +33,9 @@ final class AuditTrail {
         this.log = log;
         this.id = id;
         this.finished = finished;
-        request.put("remote", String.valueOf(http.remoteAddress()));
-        request.put("method", http.method().name());
-        request.put("uri", http.uri());
+        this.remote = String.valueOf(http.remoteAddress());
+        this.method = http.method().name();
+        this.uri = http.uri();
     }
 
     String id() {
@@ -42,15 +47,12 @@ final class AuditTrail {
     }
 
     void principal(Principal p) {
-        request.put("principal", p.describe());
+        principal = p;
     }
 
     void operation(String operation, Map<String, String> params) {
-        request.put("operation", operation);
-        String target = params.containsKey("id") ? params.get("id") : params.getOrDefault("name", null);
-        if (target != null) {
-            request.put("target", target);
-        }
+        this.operation = operation;
+        this.target = params.containsKey("id") ? params.get("id") : params.getOrDefault("name", null);
     }
 
     /** Runs when a (not hijacked) response ends or its connection closes. */
@@ -61,18 +63,8 @@ final class AuditTrail {
     /** Writes the decision; the future completes once it is in the file. */
     Future<Void> decision(String decision, String rule, String reason, int status) {
         decided = true;
-        Map<String, Object> r = new LinkedHashMap<>();
-        r.put("type", "decision");
-        r.put("time", AuditLog.now());
-        r.put("id", id);
-        r.putAll(request);
-        r.putIfAbsent("operation", null);
-        r.put("decision", decision);
-        r.put("rule", rule);
-        r.put("reason", reason);
-        if (status > 0) {
-            r.put("status", status);
-        }
+        AuditRecord.Decision r = new AuditRecord.Decision(AuditLog.now(), id,
+                new AuditRecord.Request(remote, method, uri, principal, operation, target), decision, rule, reason, status);
         return log.append(r).recover(e -> Future.failedFuture(new io.dockgate.engine.EngineException(
                 io.dockgate.engine.ErrorKind.UNAVAILABLE, "the audit log cannot be written: request refused")));
     }
@@ -82,16 +74,8 @@ final class AuditTrail {
         if (!ended.compareAndSet(false, true)) {
             return;
         }
-        Map<String, Object> r = new LinkedHashMap<>();
-        r.put("type", "outcome");
-        r.put("time", AuditLog.now());
-        r.put("id", id);
-        r.put("status", status);
-        r.put("bytes", bytes);
-        r.put("ms", (System.nanoTime() - start) / 1_000_000.0);
-        if (closed) {
-            r.put("closed", true);
-        }
+        AuditRecord.Outcome r = new AuditRecord.Outcome(AuditLog.now(), id, status, bytes, (System.nanoTime() - start) / 1_000_000.0,
+                closed);
         log.record(r);
         if (status != 101) {
             onEnd.run();

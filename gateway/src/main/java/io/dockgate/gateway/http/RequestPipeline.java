@@ -135,21 +135,10 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
 
     /** Audits a request the framing guard refused before it became an HTTP request. */
     public void framingRefused(ConnectionInfo connection, String requestLine, String reason) {
-        Map<String, Object> r = new java.util.LinkedHashMap<>();
-        r.put("type", "decision");
-        r.put("time", AuditLog.now());
-        r.put("id", idPrefix + "-" + Long.toHexString(sequence.incrementAndGet()));
-        r.put("remote", connection.remote());
         Principal p = connection.principal().result();
-        if (p != null) {
-            r.put("principal", p.describe());
-        }
-        r.put("request", requestLine);
-        r.put("operation", null);
-        r.put("decision", "deny");
-        r.put("rule", "request-model");
-        r.put("reason", reason);
-        audit.record(r);
+        audit.record(new io.dockgate.gateway.audit.AuditRecord.FramingRefusal(AuditLog.now(),
+                idPrefix + "-" + Long.toHexString(sequence.incrementAndGet()), connection.remote(), p,
+                requestLine, reason));
     }
 
     /** Sends an error; when no decision was audited yet, the refusal is the decision and is audited first. */

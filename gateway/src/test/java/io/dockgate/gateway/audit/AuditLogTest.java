@@ -18,13 +18,11 @@ class AuditLogTest {
     @TempDir
     Path tmp;
 
-    private static Map<String, Object> record(int i) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("type", "decision");
-        m.put("id", "r-" + i);
-        m.put("uri", "/containers/x" + i + "/json\r\nforged: line"); // control characters stay inside the JSON string
-        m.put("decision", i % 3 == 0 ? "deny" : "allow");
-        return m;
+    private static AuditRecord record(int i) {
+        // control characters in the URI stay inside the JSON string
+        return new AuditRecord.Decision(AuditLog.now(), "r-" + i, new AuditRecord.Request("127.0.0.1:1", "GET",
+                "/containers/x" + i + "/json\r\nforged: line", null, "container.inspect", "x" + i),
+                i % 3 == 0 ? "deny" : "allow", "rule", "reason", 0);
     }
 
     private Path writeLog(int n) throws Exception {
@@ -71,10 +69,9 @@ class AuditLogTest {
                 int writer = t;
                 Thread w = new Thread(() -> {
                     for (int i = 0; i < perThread; i++) {
-                        Map<String, Object> m = record(i);
-                        m.put("writer", writer);
                         // now and then a record far larger than a thread's reused buffer keeps, then small ones again
-                        m.put("padding", "x".repeat(i % 50 == 7 ? 20_000 + i : i % 40));
+                        AuditRecord m = new AuditRecord.Decision(AuditLog.now(), "r-" + i, new AuditRecord.Request("w", "GET", "/x",
+                                null, "system.ping", "writer " + writer), "allow", "rule", "x".repeat(i % 50 == 7 ? 20_000 + i : i % 40), 0);
                         if (i % 2 == 0) {
                             log.append(m);
                         } else {
@@ -96,9 +93,9 @@ class AuditLogTest {
         for (int i = 0; i < lines.size(); i++) {
             var node = strict.readTree(lines.get(i)); // one object per line, nothing after it
             assertThat(node.path("seq").asLong()).isEqualTo(i + 1);
-            assertThat(seen.add(node.path("writer").asInt() + "/" + node.path("id").asText())).isTrue();
+            assertThat(seen.add(node.path("target").asText() + "/" + node.path("id").asText())).isTrue();
             int n = Integer.parseInt(node.path("id").asText().substring(2));
-            assertThat(node.path("padding").asText()).hasSize(n % 50 == 7 ? 20_000 + n : n % 40);
+            assertThat(node.path("reason").asText()).hasSize(n % 50 == 7 ? 20_000 + n : n % 40);
         }
         AuditVerifier.Result r = AuditVerifier.verify(file);
         assertThat(r.ok()).as(r.problem().orElse("")).isTrue();
@@ -227,17 +224,27 @@ class AuditLogTest {
     }
 
     @Test
-    void valuesAreWrittenAsTheirJsonTypes() throws Exception {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("s", "a\"b");
-        m.put("n", 7L);
-        m.put("d", 0.5);
-        m.put("b", true);
-        m.put("null", null);
-        m.put("list", List.of("x", 1));
-        m.put("map", Map.of("k", "v"));
-        assertThat(new String(AuditLog.serialize(m), StandardCharsets.UTF_8))
-                .isEqualTo("{\"s\":\"a\\\"b\",\"n\":7,\"d\":0.5,\"b\":true,\"null\":null,\"list\":[\"x\",1],\"map\":{\"k\":\"v\"}}");
+    void eachKindOfRecordWritesItsFieldsInTheirOrderAndTypes() throws Exception {
+        assertThat(json(new AuditRecord.Decision("T", "r-1", new AuditRecord.Request("a:1", "POST", "/x\"y",
+                io.dockgate.gateway.auth.Principal.anonymousTcp(), null, null), "deny", "default-deny", "no", 403)))
+                .isEqualTo("{\"type\":\"decision\",\"time\":\"T\",\"id\":\"r-1\",\"remote\":\"a:1\",\"method\":\"POST\","
+                        + "\"uri\":\"/x\\\"y\",\"principal\":{\"transport\":\"tcp_insecure\",\"name\":\"anonymous\",\"groups\":[]},\"operation\":null,\"decision\":\"deny\","
+                        + "\"rule\":\"default-deny\",\"reason\":\"no\",\"status\":403}");
+        assertThat(json(new AuditRecord.Outcome("T", "r-1", 200, 7, 0.5, false)))
+                .isEqualTo("{\"type\":\"outcome\",\"time\":\"T\",\"id\":\"r-1\",\"status\":200,\"bytes\":7,\"ms\":0.5}");
+        assertThat(json(new AuditRecord.HandshakeRefusal("T", "tls", "a:1", "expired", null, null)))
+                .isEqualTo("{\"type\":\"handshake\",\"time\":\"T\",\"listener\":\"tls\",\"remote\":\"a:1\",\"decision\":\"deny\","
+                        + "\"reason\":\"expired\"}");
+        assertThat(json(new AuditRecord.PolicyReload("T", false, "/p.yaml", "bad")))
+                .isEqualTo("{\"type\":\"policy\",\"time\":\"T\",\"event\":\"reload-refused\",\"file\":\"/p.yaml\",\"reason\":\"bad\"}");
+        assertThat(json(new AuditRecord.FramingRefusal("T", "r-2", "a:1", null, "GET /x HTTP/1.1", "smuggling")))
+                .isEqualTo("{\"type\":\"decision\",\"time\":\"T\",\"id\":\"r-2\",\"remote\":\"a:1\",\"request\":\"GET /x HTTP/1.1\","
+                        + "\"operation\":null,\"decision\":\"deny\",\"rule\":\"request-model\",\"reason\":\"smuggling\"}");
+        assertThat(json(new AuditRecord.Recovery(12))).isEqualTo("{\"type\":\"recovery\",\"tornBytes\":12}");
+    }
+
+    private static String json(AuditRecord r) throws Exception {
+        return new String(AuditLog.serialize(r), StandardCharsets.UTF_8);
     }
 
     @Test
