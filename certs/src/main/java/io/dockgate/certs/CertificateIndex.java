@@ -1,6 +1,6 @@
 package io.dockgate.certs;
 
-import io.dockgate.config.files.AtomicFiles;
+import io.dockgate.files.AtomicFiles;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -1,6 +1,6 @@
 package io.dockgate.certs;
 
-import io.dockgate.config.files.AtomicFiles;
+import io.dockgate.files.AtomicFiles;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.nio.file.Files;

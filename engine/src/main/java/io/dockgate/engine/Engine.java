@@ -1,6 +1,6 @@
 package io.dockgate.engine;
 
-import io.dockgate.config.files.AtomicFiles;
+import io.dockgate.files.AtomicFiles;
 import io.dockgate.engine.container.Containers;
 import io.dockgate.engine.image.ImageStore;
 import io.dockgate.engine.events.Events;

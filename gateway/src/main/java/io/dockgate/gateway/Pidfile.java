@@ -1,7 +1,7 @@
 package io.dockgate.gateway;
 
 import io.dockgate.config.ConfigException;
-import io.dockgate.config.files.AtomicFiles;
+import io.dockgate.files.AtomicFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

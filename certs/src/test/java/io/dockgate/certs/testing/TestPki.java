@@ -1,6 +1,6 @@
 package io.dockgate.certs.testing;
 
-import io.dockgate.config.files.AtomicFiles;
+import io.dockgate.files.AtomicFiles;
 import io.dockgate.certs.CertificateAuthority;
 import io.dockgate.certs.CertificateSpec;
 import io.dockgate.certs.IssuedCertificate;

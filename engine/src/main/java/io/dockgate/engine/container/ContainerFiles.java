@@ -134,7 +134,7 @@ final class ContainerFiles {
                 dirTimes.put(target, e.getModTime().getTime());
             } else {
                 if (existingDir) {
-                    io.dockgate.engine.image.LayerStore.deleteTree(target);
+                    io.dockgate.files.FileTrees.delete(target);
                 } else if (exists) {
                     Files.delete(target);
                 }

@@ -1,7 +1,7 @@
 package io.dockgate.engine.container;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.dockgate.config.files.AtomicFiles;
+import io.dockgate.files.AtomicFiles;
 import io.dockgate.engine.EngineException;
 import io.dockgate.engine.image.LayerStore;
 import java.io.IOException;
@@ -44,7 +44,7 @@ public final class ContainerStore {
                 Path file = dir.resolve("container.json");
                 if (dir.getFileName().toString().startsWith(".") || !Files.exists(file)) {
                     LOG.warn("removing incomplete container directory {}", dir.getFileName());
-                    LayerStore.deleteTree(dir);
+                    io.dockgate.files.FileTrees.delete(dir);
                     continue;
                 }
                 ContainerRecord r = JSON.readValue(file.toFile(), ContainerRecord.class);

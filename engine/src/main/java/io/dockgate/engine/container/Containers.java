@@ -3,7 +3,7 @@ package io.dockgate.engine.container;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.dockgate.config.files.AtomicFiles;
+import io.dockgate.files.AtomicFiles;
 import io.dockgate.engine.EngineException;
 import io.dockgate.engine.ErrorKind;
 import io.dockgate.engine.image.Image;
@@ -221,7 +221,7 @@ public final class Containers implements AutoCloseable {
     private void cleanupFailedCreate(String id) {
         try {
             snapshots.remove(id);
-            LayerStore.deleteTree(store.directory(id));
+            io.dockgate.files.FileTrees.delete(store.directory(id));
         } catch (IOException | RuntimeException e) {
             LOG.warn("cleanup after a failed create of {}: {}", id, e.toString());
         }
@@ -562,7 +562,7 @@ public final class Containers implements AutoCloseable {
         try {
             runc.delete(c.id());
             snapshots.unmount(c.id());
-            LayerStore.deleteTree(bundle);
+            io.dockgate.files.FileTrees.delete(bundle);
             ContainerRecord.Status s = c.status();
             ContainerState state = s.state() == ContainerState.CREATED ? ContainerState.CREATED : ContainerState.EXITED;
             store.save(c.withStatus(new ContainerRecord.Status(state, 0, 0, state == ContainerState.CREATED ? 0 : 128,

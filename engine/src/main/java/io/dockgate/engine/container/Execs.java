@@ -3,7 +3,7 @@ package io.dockgate.engine.container;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.dockgate.config.files.AtomicFiles;
+import io.dockgate.files.AtomicFiles;
 import io.dockgate.engine.EngineException;
 import io.dockgate.engine.ErrorKind;
 import io.dockgate.engine.image.LayerStore;
@@ -83,7 +83,7 @@ public final class Execs {
         this.root = execRoot.resolve("execs");
         this.conmon = conmon;
         this.background = background;
-        LayerStore.deleteTree(root); // sessions do not survive the daemon; their processes were the container's
+        io.dockgate.files.FileTrees.delete(root); // sessions do not survive the daemon; their processes were the container's
         Files.createDirectories(root);
     }
 
@@ -199,7 +199,7 @@ public final class Execs {
 
     private void finish(Session s, int code, Path dir) {
         try {
-            LayerStore.deleteTree(dir);
+            io.dockgate.files.FileTrees.delete(dir);
         } catch (IOException e) {
             LOG.warn("removing exec directory {}: {}", dir, e.toString());
         }

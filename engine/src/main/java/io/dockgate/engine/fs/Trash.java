@@ -64,7 +64,7 @@ public final class Trash {
 
     private static void delete(Path p) {
         try {
-            LayerStore.deleteTree(p);
+            io.dockgate.files.FileTrees.delete(p);
         } catch (IOException | RuntimeException e) {
             LOG.warn("deleting {}: {}", p, e.toString());
         }

@@ -3,18 +3,16 @@ package io.dockgate.engine.image;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.dockgate.config.files.AtomicFiles;
+import io.dockgate.files.AtomicFiles;
+import io.dockgate.files.FileTrees;
 import io.dockgate.engine.EngineException;
 import io.dockgate.engine.ErrorKind;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -52,14 +50,14 @@ public final class LayerStore {
         try (Stream<Path> leftovers = Files.list(tmp)) {
             for (Path p : leftovers.toList()) {
                 LOG.info("removing unfinished unpack {}", p.getFileName());
-                deleteTree(p);
+                FileTrees.delete(p);
             }
         }
         try (Stream<Path> all = Files.list(layers)) {
             for (Path p : all.toList()) {
                 if (!Files.exists(p.resolve("layer.json"))) {
                     LOG.warn("removing incomplete layer {}", p.getFileName());
-                    deleteTree(p);
+                    FileTrees.delete(p);
                 }
             }
         }
@@ -145,11 +143,11 @@ public final class LayerStore {
                 try (OutputStream split = Files.newOutputStream(work.resolve("tar-split.gz"))) {
                     result = LayerUnpacker.unpack(LayerUnpacker.decompress(compressed), work.resolve("diff"), split, maxLayerBytes);
                 }
-                Detached d = new Detached(result.diffId(), result.tarSize(), diskUsage(work.resolve("diff")), work);
+                Detached d = new Detached(result.diffId(), result.tarSize(), FileTrees.size(work.resolve("diff")), work);
                 detached.add(d);
                 return d;
             } catch (IOException | RuntimeException e) {
-                deleteTree(work);
+                FileTrees.delete(work);
                 throw e;
             }
         }
@@ -210,10 +208,10 @@ public final class LayerStore {
                 AtomicFiles.write(work.resolve("layer.json"), JSON.writeValueAsBytes(meta), AtomicFiles.PUBLIC);
                 Path target = layers.resolve(p.chainId().hex());
                 if (Files.exists(target.resolve("layer.json"))) {
-                    deleteTree(work);
+                    FileTrees.delete(work);
                     published.put(p.work(), target);
                 } else {
-                    deleteTree(target); // a directory without metadata is a leftover
+                    FileTrees.delete(target); // a directory without metadata is a leftover
                     Files.move(work, target, StandardCopyOption.ATOMIC_MOVE);
                     published.put(p.work(), target);
                 }
@@ -228,12 +226,12 @@ public final class LayerStore {
         public void close() throws IOException {
             if (!committed) {
                 for (Pending p : pending.values()) {
-                    deleteTree(p.work());
+                    FileTrees.delete(p.work());
                 }
                 pending.clear();
             }
             for (Detached d : detached) {
-                deleteTree(d.work());
+                FileTrees.delete(d.work());
             }
             detached.clear();
         }
@@ -277,52 +275,6 @@ public final class LayerStore {
     public void remove(Layer layer) throws IOException {
         Path doomed = tmp.resolve("removing-" + layer.chainId().hex() + "-" + UUID.randomUUID());
         Files.move(layer.directory(), doomed, StandardCopyOption.ATOMIC_MOVE);
-        deleteTree(doomed);
-    }
-
-    /** Bytes of the regular files under dir. */
-    public static long diskUsage(Path dir) throws IOException {
-        long[] total = {0};
-        Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-                if (attrs.isRegularFile()) {
-                    total[0] += attrs.size();
-                }
-                return FileVisitResult.CONTINUE;
-            }
-        });
-        return total[0];
-    }
-
-    /** Deletes a tree without following symlinks. */
-    public static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        Files.walkFileTree(root, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.deleteIfExists(file); // another process (a shim at exit) may remove its own files meanwhile
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFileFailed(Path file, IOException exc) throws IOException {
-                if (exc instanceof java.nio.file.NoSuchFileException) {
-                    return FileVisitResult.CONTINUE;
-                }
-                throw exc;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
-                if (exc != null) {
-                    throw exc;
-                }
-                Files.deleteIfExists(dir);
-                return FileVisitResult.CONTINUE;
-            }
-        });
+        FileTrees.delete(doomed);
     }
 }

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.dockgate.config.files.AtomicFiles;
+import io.dockgate.files.AtomicFiles;
 import io.dockgate.engine.EngineException;
 import io.dockgate.engine.ErrorKind;
 import io.dockgate.engine.image.Digest;
@@ -53,7 +53,7 @@ public final class SnapshotService {
             throw EngineException.conflict("snapshot " + key + " already exists");
         }
         Path staging = root.resolve("." + key + ".tmp");
-        LayerStore.deleteTree(staging);
+        io.dockgate.files.FileTrees.delete(staging);
         Files.createDirectories(staging.resolve("upper"));
         Files.createDirectories(staging.resolve("work"));
         Files.createDirectories(staging.resolve("merged"));
@@ -155,7 +155,7 @@ public final class SnapshotService {
     /** Bytes of the files in the writable layer (Docker's SizeRw). */
     public long writableSize(String key) throws IOException {
         Path upper = dir(key).resolve("upper");
-        return Files.exists(upper) ? LayerStore.diskUsage(upper) : 0;
+        return Files.exists(upper) ? io.dockgate.files.FileTrees.size(upper) : 0;
     }
 
     /** One change of the writable layer against the image: kind 0 modified, 1 added, 2 deleted (Docker's codes). */
@@ -220,7 +220,7 @@ public final class SnapshotService {
             for (Path p : dirs.toList()) {
                 String name = p.getFileName().toString();
                 if (name.startsWith(".")) {
-                    LayerStore.deleteTree(p);
+                    io.dockgate.files.FileTrees.delete(p);
                 } else {
                     keys.add(name);
                 }

@@ -1,7 +1,7 @@
 package io.dockgate.engine.volume;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.dockgate.config.files.AtomicFiles;
+import io.dockgate.files.AtomicFiles;
 import io.dockgate.engine.EngineException;
 import io.dockgate.engine.image.LayerStore;
 import java.io.IOException;
@@ -45,7 +45,7 @@ public final class VolumeStore {
                 Path file = dir.resolve("volume.json");
                 if (dir.getFileName().toString().startsWith(".") || !Files.exists(file)) {
                     LOG.warn("removing incomplete volume directory {}", dir.getFileName());
-                    LayerStore.deleteTree(dir);
+                    io.dockgate.files.FileTrees.delete(dir);
                     continue;
                 }
                 Volume v = JSON.readValue(file.toFile(), Volume.class);
@@ -93,7 +93,7 @@ public final class VolumeStore {
         }
         Path dir = root.resolve(n);
         Path tmp = root.resolve("." + n);
-        LayerStore.deleteTree(tmp);
+        io.dockgate.files.FileTrees.delete(tmp);
         Files.createDirectories(tmp.resolve("_data"));
         Volume v = new Volume(n, "local", dir.resolve("_data").toString(), Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(),
                 labels == null ? Map.of() : Map.copyOf(labels), Map.of(), anonymous, false);
@@ -158,7 +158,7 @@ public final class VolumeStore {
             Path trash = root.resolve(".rm-" + name);
             Files.move(dir, trash, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
             Volume removed = volumes.remove(name);
-            LayerStore.deleteTree(trash);
+            io.dockgate.files.FileTrees.delete(trash);
             events.emit("volume", "destroy", name, io.dockgate.engine.events.Events.attributes("driver", "local"), removed.labels());
         }
     }

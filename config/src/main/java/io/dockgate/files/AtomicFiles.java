@@ -1,4 +1,4 @@
-package io.dockgate.config.files;
+package io.dockgate.files;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
