@@ -1,5 +1,7 @@
 package io.dockgate.engine.container;
 
+import io.dockgate.engine.EngineException;
+
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 
 /**
@@ -26,6 +28,59 @@ public record ContainerRecord(
                          boolean oomKilled, String error, boolean stoppedByUser) {
         public static Status created() {
             return new Status(ContainerState.CREATED, 0, 0, 0, "0001-01-01T00:00:00Z", "0001-01-01T00:00:00Z", false, "", false);
+        }
+
+        // Every change of state goes through one of these, each guarded by ContainerState.to: an illegal
+        // transition is refused with the state it was tried from.
+
+        /** The process runs (from created, exited or restarting): a new start time, no exit code or error. */
+        public Status running(int pid, int conmonPid, String startedAt) {
+            return new Status(state.to(ContainerState.RUNNING, "start"), pid, conmonPid, 0, startedAt, finishedAt, false, "", false);
+        }
+
+        /** A start failed: a created container stays created; another is exited (128) with the error. */
+        public Status startFailed(String why) {
+            ContainerState next = state == ContainerState.CREATED || state == ContainerState.EXITED ? state
+                    : state.to(ContainerState.EXITED, "fail the start of");
+            return new Status(next, 0, 0, next == ContainerState.CREATED ? 0 : 128, startedAt, finishedAt, false, why, false);
+        }
+
+        /** The process exited (from running or paused). */
+        public Status exited(int code, String at, boolean oom, String why) {
+            return new Status(state.to(ContainerState.EXITED, "record the exit of"), 0, 0, code, startedAt, at, oom, why, stoppedByUser);
+        }
+
+        /** The restart policy will start it again (from exited). */
+        public Status restarting() {
+            return new Status(state.to(ContainerState.RESTARTING, "restart"), 0, 0, exitCode, startedAt, finishedAt, oomKilled, error,
+                    stoppedByUser);
+        }
+
+        /** A restart that was cancelled (stop, kill, remove): exited again, with the last exit code. */
+        public Status restartCancelled() {
+            if (state != ContainerState.RESTARTING) {
+                throw EngineException.conflict("cannot cancel the restart of a container in state " + state.wire());
+            }
+            return new Status(state.to(ContainerState.EXITED, "settle"), 0, 0, exitCode, startedAt, finishedAt, oomKilled, error,
+                    stoppedByUser);
+        }
+
+        public Status paused() {
+            return new Status(state.to(ContainerState.PAUSED, "pause"), pid, conmonPid, exitCode, startedAt, finishedAt, oomKilled,
+                    error, stoppedByUser);
+        }
+
+        public Status unpaused() {
+            if (state != ContainerState.PAUSED) {
+                throw EngineException.conflict("cannot unpause a container in state " + state.wire());
+            }
+            return new Status(state.to(ContainerState.RUNNING, "unpause"), pid, conmonPid, exitCode, startedAt, finishedAt, oomKilled,
+                    error, stoppedByUser);
+        }
+
+        /** Its user stopped or killed it: an unless-stopped policy does not restart it. The state stays. */
+        public Status markStoppedByUser() {
+            return new Status(state, pid, conmonPid, exitCode, startedAt, finishedAt, oomKilled, error, true);
         }
     }
 

@@ -15,7 +15,7 @@ public enum ContainerState {
     private Set<ContainerState> next() {
         return switch (this) {
             case CREATED -> EnumSet.of(RUNNING, EXITED, DEAD, REMOVING);
-            case RUNNING -> EnumSet.of(PAUSED, EXITED, DEAD, RESTARTING);
+            case RUNNING -> EnumSet.of(PAUSED, EXITED, DEAD);
             case PAUSED -> EnumSet.of(RUNNING, EXITED, DEAD);
             case RESTARTING -> EnumSet.of(RUNNING, EXITED, DEAD, REMOVING);
             case EXITED -> EnumSet.of(RUNNING, RESTARTING, DEAD, REMOVING);

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.dockgate.files.AtomicFiles;
 import io.dockgate.engine.EngineException;
 import io.dockgate.engine.ErrorKind;
-import io.dockgate.engine.image.LayerStore;
 import io.dockgate.engine.oci.SpecBuilder;
 import io.dockgate.engine.oci.UserResolver;
 import io.dockgate.engine.shim.Conmon;
@@ -46,16 +45,55 @@ public final class Execs {
         }
     }
 
-    /** One exec instance. Mutable fields are written by the session's own threads and read by inspect. */
+    /** An exec session's lifecycle: created, then running once started, then exited (it runs once). */
+    public enum State { CREATED, RUNNING, EXITED }
+
+    /** What exec sessions need of the containers: their records and bundles, and events. */
+    interface Host {
+        /** The container by name, ID or prefix (not found otherwise). */
+        ContainerRecord inspect(String ref);
+
+        /** The container by full ID, null when it is gone. */
+        ContainerRecord find(String id);
+
+        Path bundle(String id);
+
+        void emit(ContainerRecord c, String action, String... extra);
+    }
+
+    /**
+     * One exec instance. Its state changes through {@link #begin} and {@link #end} only; fields are written by
+     * the session's own threads and read by inspect.
+     */
     public static final class Session {
         private final String id;
         private final String containerId;
         private final ExecSpec spec;
         private final CompletableFuture<Integer> exited = new CompletableFuture<>();
-        private volatile boolean started;
-        private volatile boolean running;
+        private State state = State.CREATED;
         private volatile int pid;
         private volatile Integer exitCode;
+
+        /** CREATED to RUNNING; an exec runs once. */
+        synchronized void begin() {
+            if (state != State.CREATED) {
+                throw EngineException.conflict("Error: Exec command " + id + " has already run");
+            }
+            state = State.RUNNING;
+        }
+
+        /** To EXITED with its code (also when its start failed). */
+        void end(int code) {
+            synchronized (this) {
+                exitCode = code;
+                state = State.EXITED;
+            }
+            exited.complete(code);
+        }
+
+        public synchronized State state() {
+            return state;
+        }
 
         Session(String id, String containerId, ExecSpec spec) {
             this.id = id;
@@ -66,19 +104,19 @@ public final class Execs {
         public String id() { return id; }
         public String containerId() { return containerId; }
         public ExecSpec spec() { return spec; }
-        public boolean running() { return running; }
+        public boolean running() { return state() == State.RUNNING && pid > 0; }
         public int pid() { return pid; }
         public Integer exitCode() { return exitCode; }
         public CompletableFuture<Integer> exited() { return exited; }
     }
 
-    private final Containers containers;
+    private final Host containers;
     private final Path root;
     private final Conmon conmon;
     private final Executor background;
     private final Map<String, Session> sessions = new ConcurrentHashMap<>();
 
-    Execs(Containers containers, Path execRoot, Conmon conmon, Executor background) throws IOException {
+    Execs(Host containers, Path execRoot, Conmon conmon, Executor background) throws IOException {
         this.containers = containers;
         this.root = execRoot.resolve("execs");
         this.conmon = conmon;
@@ -130,12 +168,7 @@ public final class Execs {
     /** Starts with the terminal size the client has now (it overrides the one given at create). */
     public Attachment start(String execId, Attachment.Sink sink, int consoleHeight, int consoleWidth) throws IOException {
         Session s = get(execId);
-        synchronized (s) {
-            if (s.started) {
-                throw EngineException.conflict("Error: Exec command " + execId + " has already run");
-            }
-            s.started = true;
-        }
+        s.begin();
         ContainerRecord c = containers.inspect(s.containerId());
         requireRunning(c);
         Path dir = root.resolve(s.id());
@@ -155,7 +188,6 @@ public final class Execs {
                 }
             });
             s.pid = exec.pid();
-            s.running = true;
             containers.emit(c, "exec_start: " + String.join(" ", s.spec().cmd()), "execID", s.id());
             background.execute(() -> awaitExit(s, exec, dir));
             return attachment[0];
@@ -203,27 +235,25 @@ public final class Execs {
         } catch (IOException e) {
             LOG.warn("removing exec directory {}: {}", dir, e.toString());
         }
-        s.exitCode = code;
-        s.running = false;
-        ContainerRecord c = containers.store().get(s.containerId());
+        ContainerRecord c = containers.find(s.containerId());
         if (c != null && s.pid > 0) {
             containers.emit(c, "exec_die", "execID", s.id(), "exitCode", Integer.toString(code));
         }
-        s.exited.complete(code);
+        s.end(code);
     }
 
     /** The exec's terminal size (conmon's control FIFO). */
     public void resize(String execId, int height, int width) throws IOException {
         Session s = get(execId);
-        if (!s.running) {
+        if (s.state() != State.RUNNING) {
             throw EngineException.conflict("exec " + execId + " is not running");
         }
-        Containers.resizeConsole(root.resolve(s.id()), height, width);
+        Attachments.resizeConsole(root.resolve(s.id()), height, width);
     }
 
     /** The container ended: its exec sessions go (their processes died with its PID namespace). */
     void containerExited(String containerId) {
-        sessions.values().removeIf(s -> s.containerId().equals(containerId) && !s.running);
+        sessions.values().removeIf(s -> s.containerId().equals(containerId) && s.state() != State.RUNNING);
     }
 
     /** Exec IDs of a container (inspect's ExecIDs). */
@@ -251,10 +281,10 @@ public final class Execs {
         e.cmd().forEach(args::add);
         Map<String, String> env = new LinkedHashMap<>();
         for (String kv : c.spec().env()) {
-            Containers.putEnv(env, kv);
+            ContainerCreation.putEnv(env, kv);
         }
         for (String kv : e.env() == null ? List.<String>of() : e.env()) {
-            Containers.putEnv(env, kv);
+            ContainerCreation.putEnv(env, kv);
         }
         ArrayNode envNode = process.putArray("env");
         env.forEach((k, v) -> envNode.add(v == null ? k : k + "=" + v));

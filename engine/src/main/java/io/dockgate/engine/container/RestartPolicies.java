@@ -26,7 +26,14 @@ final class RestartPolicies {
     static final long MAX_DELAY_MS = 60_000;
     private static final Duration RESET_AFTER = Duration.ofSeconds(10);
 
-    private final Containers containers;
+    /** What restarting needs of the containers: a container's lock, and starting its process. */
+    interface Starter {
+        Object lock(String id);
+
+        ContainerRecord startProcess(String id) throws IOException;
+    }
+
+    private final Starter containers;
     private final ContainerStore store;
     private final Executor background;
     private final ScheduledExecutorService timer;
@@ -34,7 +41,7 @@ final class RestartPolicies {
     private final Set<String> canceled = ConcurrentHashMap.newKeySet();
     private final Map<String, ScheduledFuture<?>> pending = new ConcurrentHashMap<>();
 
-    RestartPolicies(Containers containers, ContainerStore store, Executor background, ScheduledExecutorService timer) {
+    RestartPolicies(Starter containers, ContainerStore store, Executor background, ScheduledExecutorService timer) {
         this.timer = timer;
         this.containers = containers;
         this.store = store;
@@ -66,8 +73,7 @@ final class RestartPolicies {
         }
         long delay = nextDelay(c);
         ContainerRecord.Status s = c.status();
-        store.save(c.withRestartCount(c.restartCount() + 1).withStatus(new ContainerRecord.Status(ContainerState.RESTARTING, 0, 0,
-                s.exitCode(), s.startedAt(), s.finishedAt(), s.oomKilled(), s.error(), s.stoppedByUser())));
+        store.save(c.withRestartCount(c.restartCount() + 1).withStatus(s.restarting()));
         schedule(c.id(), delay);
         LOG.info("container {} exited with {}: restarting in {} ms (policy {})", c.id().substring(0, 12), s.exitCode(), delay,
                 c.spec().host().restartPolicy().name());

@@ -89,7 +89,7 @@ public final class ContainersApi {
             }
         }
         for (String from : judged.host().volumesFromOrEmpty()) {
-            visible(request, Containers.FromSpec.parse(from).container()); // nor are its mounts there to copy
+            visible(request, io.dockgate.engine.container.VolumesFrom.parse(from).container()); // nor are its mounts there to copy
         }
         Map<String, String> labels = new LinkedHashMap<>(judged.labels() == null ? Map.of() : judged.labels());
         labels.put(ContainerSpec.OWNER_LABEL, request.access().owner());

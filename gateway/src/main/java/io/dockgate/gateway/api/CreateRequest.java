@@ -143,7 +143,7 @@ final class CreateRequest {
                     .init(DockerJson.bool(hc, "Init"))
                     .volumesFrom(orEmpty(DockerJson.strings(hc, "VolumesFrom")))
                     .cgroupParent(orEmpty(DockerJson.text(hc, "CgroupParent")));
-            orEmpty(DockerJson.strings(hc, "VolumesFrom")).forEach(io.dockgate.engine.container.Containers.FromSpec::parse);
+            orEmpty(DockerJson.strings(hc, "VolumesFrom")).forEach(io.dockgate.engine.container.VolumesFrom::parse);
             int[] console = ExecApi.consoleSize(hc);
             host.consoleSize(console[0], console[1]);
             tmpfs.putAll(DockerJson.stringMap(hc, "Tmpfs"));

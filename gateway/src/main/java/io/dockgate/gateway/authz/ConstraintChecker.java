@@ -95,9 +95,9 @@ public final class ConstraintChecker {
         }
         for (String entry : host.volumesFromOrEmpty()) {
             // the bind mounts copied from another container are judged as if this body asked for them
-            Containers.FromSpec from;
+            io.dockgate.engine.container.VolumesFrom from;
             try {
-                from = Containers.FromSpec.parse(entry);
+                from = io.dockgate.engine.container.VolumesFrom.parse(entry);
             } catch (RuntimeException e) {
                 return "invalid VolumesFrom " + entry;
             }
@@ -450,7 +450,7 @@ public final class ConstraintChecker {
         for (String entry : spec.host().volumesFromOrEmpty()) {
             String ref;
             try {
-                ref = io.dockgate.engine.container.Containers.FromSpec.parse(entry).container();
+                ref = io.dockgate.engine.container.VolumesFrom.parse(entry).container();
             } catch (RuntimeException e) {
                 return Optional.of("invalid HostConfig.VolumesFrom " + entry);
             }

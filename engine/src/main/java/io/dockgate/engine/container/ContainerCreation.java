@@ -1,0 +1,389 @@
+package io.dockgate.engine.container;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.dockgate.engine.EngineException;
+import io.dockgate.engine.ErrorKind;
+import io.dockgate.engine.image.Image;
+import io.dockgate.engine.image.ImageStore;
+import io.dockgate.engine.oci.SpecBuilder;
+import io.dockgate.engine.snapshot.SnapshotService;
+import io.dockgate.engine.volume.Volume;
+import io.dockgate.engine.volume.VolumeStore;
+import io.dockgate.files.AtomicFiles;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Creating a container: the image's defaults (entrypoint, command, environment, user, working directory,
+ * labels, stop signal), validation of the host configuration, namespaces joined by reference, mounts
+ * resolved (binds checked, volumes created, VolumesFrom copied), the /etc files, the writable layer.
+ * What start needs of the same work (mount sources with volume copy-up, joined namespaces, /etc files
+ * lost in a crash) is here too, so that one room knows how a container is put together.
+ */
+final class ContainerCreation {
+    private static final Logger LOG = LoggerFactory.getLogger(ContainerCreation.class);
+
+    private final ContainerStore store;
+    private final ImageStore images;
+    private final VolumeStore volumes;
+    private final SnapshotService snapshots;
+    private final ContainerEvents events;
+
+    ContainerCreation(ContainerStore store, ImageStore images, VolumeStore volumes, SnapshotService snapshots, ContainerEvents events) {
+        this.store = store;
+        this.images = images;
+        this.volumes = volumes;
+        this.snapshots = snapshots;
+        this.events = events;
+    }
+
+    /** docker create: the image's defaults merged in, validated, mounts resolved, /etc files written, the layer prepared. */
+    ContainerRecord create(String name, ContainerSpec spec) throws IOException {
+        Image image = images.resolve(spec.image());
+        String id = ContainerStore.newId();
+        String reserved = store.reserveName(name, id);
+        try {
+            JsonNode ic = image.runConfig();
+            List<String> entrypoint = spec.entrypoint() != null ? spec.entrypoint() : strings(ic.get("Entrypoint"));
+            List<String> cmd = spec.cmd() != null && !spec.cmd().isEmpty() ? spec.cmd()
+                    : spec.entrypoint() != null ? List.of() : strings(ic.get("Cmd"));
+            List<String> argv = new ArrayList<>(entrypoint);
+            argv.addAll(cmd);
+            if (argv.isEmpty()) {
+                throw EngineException.invalid("No command specified");
+            }
+            String hostname = spec.hostname() == null || spec.hostname().isEmpty() ? id.substring(0, 12) : spec.hostname();
+            Map<String, String> env = new LinkedHashMap<>();
+            for (String e : strings(ic.get("Env"))) {
+                putEnv(env, e);
+            }
+            if (!env.containsKey("PATH")) {
+                env.put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+            }
+            for (String e : spec.env() == null ? List.<String>of() : spec.env()) {
+                putEnv(env, e);
+            }
+            env.putIfAbsent("HOSTNAME", hostname);
+            if (spec.tty()) {
+                env.putIfAbsent("TERM", "xterm");
+            }
+            List<String> envList = new ArrayList<>();
+            env.forEach((k, v) -> envList.add(v == null ? k : k + "=" + v));
+            Map<String, String> labels = new LinkedHashMap<>();
+            if (ic.get("Labels") != null && ic.get("Labels").isObject()) {
+                ic.get("Labels").fields().forEachRemaining(f -> {
+                    if (!f.getKey().equalsIgnoreCase(ContainerSpec.OWNER_LABEL)) { // ownership never comes from an image
+                        labels.put(f.getKey(), f.getValue().asText());
+                    }
+                });
+            }
+            if (spec.labels() != null) {
+                labels.putAll(spec.labels());
+            }
+            ContainerSpec.Host host = withMountsFrom(resolveNamespaces(spec.host(), spec.hostname()));
+            validate(host);
+            host = host.toBuilder().mounts(resolveMounts(host, labels.get(ContainerSpec.OWNER_LABEL))).build();
+            SpecBuilder.capabilities(host); // refuses unknown capability names now, not at start
+            String workingDir = spec.workingDir() != null && !spec.workingDir().isEmpty() ? spec.workingDir() : ic.path("WorkingDir").asText("");
+            String user = spec.user() != null && !spec.user().isEmpty() ? spec.user() : ic.path("User").asText("");
+            String stopSignal = spec.stopSignal() != null && !spec.stopSignal().isEmpty() ? spec.stopSignal() : ic.path("StopSignal").asText("");
+            if (!stopSignal.isEmpty()) {
+                Signals.parse(stopSignal);
+            }
+            ContainerSpec merged = new ContainerSpec(spec.image(), entrypoint, cmd, envList, workingDir, user, hostname, labels,
+                    spec.tty(), spec.openStdin(), spec.stdinOnce(), stopSignal, spec.stopTimeout(), host, spec.shown());
+            Path dir = store.directory(id);
+            Files.createDirectories(dir.resolve("etc"));
+            writeEtc(dir.resolve("etc"), hostname, "host".equals(host.networkMode()));
+            snapshots.prepare(id, images.layersOf(image));
+            ContainerRecord record = new ContainerRecord(id, reserved, Instant.now().toString(), image.id().toString(), spec.image(),
+                    merged, argv.get(0), List.copyOf(argv.subList(1, argv.size())), ContainerRecord.Status.created(), 0,
+                    dir.resolve("container.log").toString());
+            store.save(record);
+            events.emit(record, "create");
+            return record;
+        } catch (IOException | RuntimeException e) {
+            store.releaseName(reserved, id);
+            cleanupFailedCreate(id);
+            throw e;
+        }
+    }
+
+    private void cleanupFailedCreate(String id) {
+        try {
+            snapshots.remove(id);
+            io.dockgate.files.FileTrees.delete(store.directory(id));
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("cleanup after a failed create of {}: {}", id, e.toString());
+        }
+    }
+
+    /**
+     * Checks bind sources and mount targets, and creates the named (or anonymous) volumes that are missing;
+     * volumes created on the way belong to the container's owner (when it has one).
+     */
+    private List<ContainerSpec.Mount> resolveMounts(ContainerSpec.Host host, String owner) throws IOException {
+        Map<String, String> volumeLabels = owner == null ? Map.of() : Map.of(ContainerSpec.OWNER_LABEL, owner);
+        List<ContainerSpec.Mount> resolved = new ArrayList<>();
+        java.util.Set<String> targets = new java.util.HashSet<>(host.tmpfs() == null ? java.util.Set.of() : host.tmpfs().keySet());
+        for (ContainerSpec.Mount m : host.mountsOrEmpty()) {
+            String target = m.target();
+            if (!target.startsWith("/") || Path.of(target).normalize().getNameCount() == 0) {
+                throw EngineException.invalid("invalid mount config: invalid mount path: '" + target + "' mount path must be absolute and not /");
+            }
+            target = Path.of(target).normalize().toString();
+            if (!targets.add(target)) {
+                throw EngineException.invalid("Duplicate mount point: " + target);
+            }
+            switch (m.type()) {
+                case ContainerSpec.Mount.BIND -> {
+                    Path source = Path.of(m.source()).normalize();
+                    if (!source.isAbsolute()) {
+                        throw EngineException.invalid("invalid mount config for type \"bind\": invalid mount path: '" + m.source()
+                                + "' mount path must be absolute");
+                    }
+                    if (!Files.exists(source)) {
+                        throw EngineException.invalid("invalid mount config for type \"bind\": bind source path does not exist: " + source);
+                    }
+                    resolved.add(new ContainerSpec.Mount(m.type(), source.toString(), target, m.readOnly()));
+                }
+                case ContainerSpec.Mount.VOLUME -> {
+                    Volume v = m.source() == null || m.source().isEmpty() ? volumes.create(null, "local", volumeLabels, Map.of())
+                            : volumes.find(m.source()) != null ? volumes.find(m.source())
+                            : volumes.create(m.source(), "local", volumeLabels, Map.of());
+                    resolved.add(new ContainerSpec.Mount(m.type(), v.name(), target, m.readOnly()));
+                }
+                default -> throw EngineException.invalid("invalid mount config: mount type \"" + m.type() + "\" is not supported");
+            }
+        }
+        return resolved;
+    }
+
+    /** The host directory behind a mount; a volume's first mount copies the image's content in (Docker's copy-up). */
+    String hostPath(ContainerSpec.Mount m, Path rootfs) {
+        if (m.type().equals(ContainerSpec.Mount.BIND)) {
+            if (!Files.exists(Path.of(m.source()))) {
+                throw EngineException.invalid("invalid mount config for type \"bind\": bind source path does not exist: " + m.source());
+            }
+            return m.source();
+        }
+        Volume v = volumes.get(m.source());
+        if (!v.populated()) {
+            try {
+                Path inImage = io.dockgate.engine.oci.RootfsPaths.resolve(rootfs, m.target());
+                Path data = Path.of(v.mountpoint());
+                boolean empty;
+                try (var entries = Files.list(data)) {
+                    empty = entries.findAny().isEmpty();
+                }
+                if (empty && Files.isDirectory(inImage, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    Process p = new ProcessBuilder("cp", "-a", "--", inImage + "/.", data + "/").redirectErrorStream(true).start();
+                    String out = new String(p.getInputStream().readAllBytes());
+                    if (p.waitFor() != 0) {
+                        throw new IOException("copying " + m.target() + " into volume " + v.name() + ": " + out.strip());
+                    }
+                }
+                volumes.markPopulated(v.name());
+            } catch (IOException e) {
+                throw new EngineException(ErrorKind.INTERNAL, e.getMessage(), e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new EngineException(ErrorKind.INTERNAL, "interrupted", e);
+            }
+        }
+        return v.mountpoint();
+    }
+
+    static void validate(ContainerSpec.Host host) {
+        ContainerSpec.RestartPolicy rp = host.restartPolicy();
+        if (rp != null && !List.of("", "no", "always", "unless-stopped", "on-failure").contains(rp.name())) {
+            throw EngineException.invalid("invalid restart policy: unknown policy '" + rp.name() + "'");
+        }
+        if (rp != null && (rp.maximumRetryCount() < 0 || rp.maximumRetryCount() > 0 && !rp.name().equals("on-failure"))) {
+            throw EngineException.invalid("invalid restart policy: maximum retry count can only be used with 'on-failure' and cannot be negative");
+        }
+        if (host.autoRemove() && rp != null && !rp.name().isEmpty() && !rp.name().equals("no")) {
+            throw EngineException.invalid("can't create 'AutoRemove' container with restart policy");
+        }
+        String mode = host.networkMode() == null || host.networkMode().isEmpty() ? "none" : host.networkMode();
+        if (!mode.equals("none") && !mode.equals("host") && !mode.equals("default")) {
+            throw EngineException.invalid("network mode \"" + mode + "\" is not supported: use none or host");
+        }
+        if (host.memory() < 0 || host.memory() > 0 && host.memory() < 6L << 20) {
+            throw EngineException.invalid("Minimum memory limit allowed is 6MB");
+        }
+        if (host.memorySwap() > 0 && host.memory() > 0 && host.memorySwap() < host.memory()) {
+            throw EngineException.invalid("Minimum memoryswap limit should be larger than memory limit, see usage");
+        }
+        if (host.memorySwap() > 0 && host.memory() == 0) {
+            throw EngineException.invalid("You should always set the Memory limit when using Memoryswap limit, see usage");
+        }
+        if (host.cpuShares() < 0 || host.pidsLimit() < -1 || host.cpuPeriod() < 0) {
+            throw EngineException.invalid("negative resource limits are not allowed");
+        }
+        if (host.cpuPeriod() != 0 && (host.cpuPeriod() < 1000 || host.cpuPeriod() > 1_000_000)) {
+            throw EngineException.invalid("CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)");
+        }
+        if (host.cpuQuota() != 0 && host.cpuQuota() < 1000) {
+            throw EngineException.invalid("CPU cfs quota can not be less than 1ms (i.e. 1000)");
+        }
+        SpecBuilder.validateSysctls(host.sysctlsOrEmpty(), host.networkMode());
+        String parent = host.cgroupParent();
+        if (parent != null && !parent.isEmpty() && (!parent.matches("[A-Za-z0-9_.@/-]+") || List.of(parent.split("/")).contains("..")
+                || parent.replace("/", "").isEmpty())) {
+            throw EngineException.invalid("invalid cgroup parent \"" + parent + "\": a path of names below each controller's root");
+        }
+        if (host.shmSize() < 0) {
+            throw EngineException.invalid("SHM size can not be less than 0");
+        }
+        if (host.oomScoreAdj() < -1000 || host.oomScoreAdj() > 1000) {
+            throw EngineException.invalid("Invalid value " + host.oomScoreAdj() + ", range for oom score adj is [-1000, 1000]");
+        }
+        if (host.memorySwappiness() != null && host.memorySwappiness() != -1
+                && (host.memorySwappiness() < 0 || host.memorySwappiness() > 100)) {
+            throw EngineException.invalid("Invalid value: " + host.memorySwappiness() + ", valid memory swappiness range is 0-100");
+        }
+        if (host.memoryReservation() < 0 || host.memoryReservation() > 0 && host.memoryReservation() < 6L << 20) {
+            throw EngineException.invalid("Minimum memory reservation allowed is 6MB");
+        }
+        if (host.memory() > 0 && host.memoryReservation() > host.memory()) {
+            throw EngineException.invalid("Minimum memory limit can not be less than memory reservation limit, see usage");
+        }
+        if (host.memory() > 1L << 50) {
+            throw EngineException.invalid("memory limit " + host.memory() + " is larger than any machine");
+        }
+    }
+
+    /**
+     * Checks the pid, ipc and uts modes (dockerd's choices) and names a joined container by its full ID, so
+     * that a rename does not change what is joined; the container must exist (404 otherwise).
+     */
+    private ContainerSpec.Host resolveNamespaces(ContainerSpec.Host host, String hostname) {
+        ContainerSpec.HostBuilder b = host.toBuilder();
+        for (String ns : List.of("pid", "ipc", "uts")) {
+            String mode = host.namespaceMode(ns);
+            String raw = ns.equals("pid") ? host.pidMode() : ns.equals("ipc") ? host.ipcMode() : host.utsMode();
+            boolean allowed = mode.isEmpty() && (raw == null || raw.isEmpty() || ns.equals("ipc"))
+                    || mode.equals("host") || mode.startsWith("container:") && !ns.equals("uts");
+            if (!allowed) {
+                throw EngineException.invalid("invalid " + ns.toUpperCase(java.util.Locale.ROOT) + " mode: " + raw);
+            }
+            if (mode.startsWith("container:")) {
+                String target = store.resolve(mode.substring("container:".length())).id();
+                String resolved = "container:" + target;
+                switch (ns) {
+                    case "pid" -> b.pidMode(resolved);
+                    case "ipc" -> b.ipcMode(resolved);
+                    default -> { }
+                }
+            }
+        }
+        if (host.namespaceMode("uts").equals("host") && hostname != null && !hostname.isEmpty()) {
+            throw EngineException.invalid("Conflicting options: hostname and the UTS mode");
+        }
+        for (ContainerSpec.Device d : host.devicesOrEmpty()) {
+            io.dockgate.engine.oci.HostDevice.checkPermissions(d.permissions(), d.pathOnHost());
+            io.dockgate.engine.oci.HostDevice.of(d.pathOnHost());
+            if (!d.pathInContainer().startsWith("/")) {
+                throw EngineException.invalid(d.pathInContainer() + " is not an absolute path");
+            }
+        }
+        host.deviceCgroupRulesOrEmpty().forEach(io.dockgate.engine.oci.HostDevice::rule);
+        if (host.init()) {
+            SpecBuilder.initBinary(); // refused now, not at start, when it is missing
+        }
+        return b.build();
+    }
+
+    /**
+     * {@code --volumes-from C[:ro|rw]}: C's bind mounts and volumes, at the same targets, read-only or not
+     * as C has them unless the suffix says; a target the new container mounts itself keeps its own mount.
+     */
+    private ContainerSpec.Host withMountsFrom(ContainerSpec.Host host) {
+        if (host.volumesFromOrEmpty().isEmpty()) {
+            return host;
+        }
+        List<ContainerSpec.Mount> mounts = new ArrayList<>(host.mountsOrEmpty());
+        java.util.Set<String> taken = new java.util.HashSet<>(host.tmpfs() == null ? java.util.Set.of() : host.tmpfs().keySet());
+        mounts.forEach(m -> taken.add(Path.of(m.target()).normalize().toString()));
+        for (String entry : host.volumesFromOrEmpty()) {
+            VolumesFrom from = VolumesFrom.parse(entry);
+            ContainerRecord source = store.resolve(from.container());
+            for (ContainerSpec.Mount m : source.spec().host().mountsOrEmpty()) {
+                if (taken.add(Path.of(m.target()).normalize().toString())) {
+                    mounts.add(new ContainerSpec.Mount(m.type(), m.source(), m.target(), from.mode() == null ? m.readOnly() : from.mode().equals("ro")));
+                }
+            }
+        }
+        return host.toBuilder().mounts(mounts).build();
+    }
+
+    /** The namespaces a starting container joins: type to /proc/PID/ns/TYPE of the running container it names. */
+    Map<String, String> joinedNamespaces(ContainerSpec.Host host) {
+        Map<String, String> joined = new LinkedHashMap<>();
+        for (String ns : List.of("pid", "ipc")) {
+            String mode = host.namespaceMode(ns);
+            if (mode.startsWith("container:")) {
+                ContainerRecord target = store.get(mode.substring("container:".length()));
+                if (target == null || !target.status().state().hasProcess() || target.status().pid() <= 0) {
+                    throw EngineException.conflict("cannot join " + ns.toUpperCase(java.util.Locale.ROOT) + " of a non running container: "
+                            + mode.substring("container:".length()));
+                }
+                joined.put(ns, "/proc/" + target.status().pid() + "/ns/" + ns);
+            }
+        }
+        return joined;
+    }
+
+    /** Adds NAME=value (or a bare NAME) to an environment, the later entry winning. */
+    static void putEnv(Map<String, String> env, String entry) {
+        int eq = entry.indexOf('=');
+        if (eq <= 0) {
+            env.put(entry, null);
+        } else {
+            env.put(entry.substring(0, eq), entry.substring(eq + 1));
+        }
+    }
+
+    private static List<String> strings(JsonNode node) {
+        List<String> list = new ArrayList<>();
+        if (node != null && node.isArray()) {
+            node.forEach(n -> list.add(n.asText()));
+        }
+        return list;
+    }
+
+    /** The container's /etc/hostname, hosts and resolv.conf (bind-mounted at start). */
+    static void writeEtc(Path etc, String hostname, boolean hostNetwork) throws IOException {
+        // Regenerable (start rewrites an empty one): renamed into place without fsync.
+        AtomicFiles.writeUnsynced(etc.resolve("hostname"), (hostname + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                AtomicFiles.PUBLIC);
+        String hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
+        if (!hostNetwork) {
+            hosts += "127.0.0.1\t" + hostname + "\n";
+        } else if (Files.exists(Path.of("/etc/hosts"))) {
+            hosts = Files.readString(Path.of("/etc/hosts"));
+        }
+        AtomicFiles.writeUnsynced(etc.resolve("hosts"), hosts.getBytes(java.nio.charset.StandardCharsets.UTF_8), AtomicFiles.PUBLIC);
+        String resolv = "";
+        if (Files.exists(Path.of("/etc/resolv.conf"))) {
+            StringBuilder sb = new StringBuilder();
+            for (String line : Files.readAllLines(Path.of("/etc/resolv.conf"))) {
+                if (!(line.startsWith("nameserver 127.") || line.startsWith("nameserver ::1"))) {
+                    sb.append(line).append('\n');
+                }
+            }
+            resolv = sb.toString();
+        }
+        AtomicFiles.writeUnsynced(etc.resolve("resolv.conf"), resolv.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                AtomicFiles.PUBLIC);
+    }
+}
