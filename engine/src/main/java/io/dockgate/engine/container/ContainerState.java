@@ -14,7 +14,7 @@ public enum ContainerState {
 
     private Set<ContainerState> next() {
         return switch (this) {
-            case CREATED -> EnumSet.of(RUNNING, EXITED, DEAD, REMOVING);
+            case CREATED -> EnumSet.of(RUNNING, DEAD, REMOVING);
             case RUNNING -> EnumSet.of(PAUSED, EXITED, DEAD);
             case PAUSED -> EnumSet.of(RUNNING, EXITED, DEAD);
             case RESTARTING -> EnumSet.of(RUNNING, EXITED, DEAD, REMOVING);
