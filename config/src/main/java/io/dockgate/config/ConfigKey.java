@@ -27,7 +27,9 @@ public enum ConfigKey {
     AUDIT_LOG("audit-log", Type.STRING, "--audit-log"),
     MAX_REQUEST_BODY("max-request-body", Type.STRING, "--max-request-body"),
     MAX_CONNECTIONS_PER_IDENTITY("max-connections-per-identity", Type.INTEGER, "--max-connections-per-identity"),
-    IDLE_CONNECTION_TIMEOUT("idle-connection-timeout", Type.INTEGER, "--idle-connection-timeout");
+    IDLE_CONNECTION_TIMEOUT("idle-connection-timeout", Type.INTEGER, "--idle-connection-timeout"),
+    MAX_CONCURRENT_HANDSHAKES("max-concurrent-handshakes", Type.INTEGER, "--max-concurrent-handshakes"),
+    MAX_CONCURRENT_HANDSHAKES_PER_IP("max-concurrent-handshakes-per-ip", Type.INTEGER, "--max-concurrent-handshakes-per-ip");
 
     /** The JSON types a key may take. */
     public enum Type {

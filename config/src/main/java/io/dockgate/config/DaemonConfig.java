@@ -68,6 +68,10 @@ public record DaemonConfig(List<ListenAddress> hosts, Optional<TlsConfig> tls, b
      * and fails a POST with "failed to respond" instead of retrying: a timeout is an operator's choice.
      */
     public static final int DEFAULT_IDLE_CONNECTION_TIMEOUT = 0;
+    /** TLS handshakes in progress at once, from all addresses. */
+    public static final int DEFAULT_MAX_CONCURRENT_HANDSHAKES = 256;
+    /** TLS handshakes in progress at once from one source address. */
+    public static final int DEFAULT_MAX_CONCURRENT_HANDSHAKES_PER_IP = 32;
 
     /**
      * Limits on client connections (dockerd has neither).
@@ -78,9 +82,12 @@ public record DaemonConfig(List<ListenAddress> hosts, Optional<TlsConfig> tls, b
      * @param idleTimeoutSeconds    a connection with no request in progress and no byte read or written for this
      *                              long is closed ({@code --idle-connection-timeout}); streams (events, logs
      *                              --follow, wait, attach, exec) are never cut; 0: never
+     * @param maxHandshakes         TLS handshakes in progress at once, all addresses ({@code --max-concurrent-handshakes});
+     *                              a connection over it is refused at its first TLS record; 0: no bound
+     * @param maxHandshakesPerIp    the same from one source address ({@code --max-concurrent-handshakes-per-ip})
      */
-    public record ConnectionLimits(int maxPerIdentity, int idleTimeoutSeconds) {
+    public record ConnectionLimits(int maxPerIdentity, int idleTimeoutSeconds, int maxHandshakes, int maxHandshakesPerIp) {
         public static final ConnectionLimits DEFAULTS = new ConnectionLimits(DEFAULT_MAX_CONNECTIONS_PER_IDENTITY,
-                DEFAULT_IDLE_CONNECTION_TIMEOUT);
+                DEFAULT_IDLE_CONNECTION_TIMEOUT, DEFAULT_MAX_CONCURRENT_HANDSHAKES, DEFAULT_MAX_CONCURRENT_HANDSHAKES_PER_IP);
     }
 }

@@ -225,7 +225,9 @@ public final class DaemonConfigLoader {
         }
         DaemonConfig.ConnectionLimits connections = new DaemonConfig.ConnectionLimits(
                 count(values, ConfigKey.MAX_CONNECTIONS_PER_IDENTITY, DaemonConfig.DEFAULT_MAX_CONNECTIONS_PER_IDENTITY, 1_000_000),
-                count(values, ConfigKey.IDLE_CONNECTION_TIMEOUT, DaemonConfig.DEFAULT_IDLE_CONNECTION_TIMEOUT, 30 * 24 * 3600));
+                count(values, ConfigKey.IDLE_CONNECTION_TIMEOUT, DaemonConfig.DEFAULT_IDLE_CONNECTION_TIMEOUT, 30 * 24 * 3600),
+                count(values, ConfigKey.MAX_CONCURRENT_HANDSHAKES, DaemonConfig.DEFAULT_MAX_CONCURRENT_HANDSHAKES, 1_000_000),
+                count(values, ConfigKey.MAX_CONCURRENT_HANDSHAKES_PER_IP, DaemonConfig.DEFAULT_MAX_CONCURRENT_HANDSHAKES_PER_IP, 1_000_000));
         return new DaemonConfig(hosts, tls, insecure, group, dataRoot,
                 optionalPath(values, ConfigKey.EXEC_ROOT).orElse(DaemonConfig.DEFAULT_EXEC_ROOT),
                 optionalPath(values, ConfigKey.PIDFILE).orElse(DaemonConfig.DEFAULT_PIDFILE),

@@ -159,11 +159,11 @@ class DaemonConfigLoaderTest {
     @Test
     void connectionLimits() throws Exception {
         DaemonConfig defaults = DaemonConfigLoader.load(Map.of(), Optional.of(file("{}")));
-        assertThat(defaults.connections()).isEqualTo(new DaemonConfig.ConnectionLimits(512, 0));
+        assertThat(defaults.connections()).isEqualTo(new DaemonConfig.ConnectionLimits(512, 0, 256, 32));
 
-        DaemonConfig set = DaemonConfigLoader.load(Map.of(ConfigKey.IDLE_CONNECTION_TIMEOUT, 600),
-                Optional.of(file("{\"max-connections-per-identity\": 16}")));
-        assertThat(set.connections()).isEqualTo(new DaemonConfig.ConnectionLimits(16, 600));
+        DaemonConfig set = DaemonConfigLoader.load(Map.of(ConfigKey.IDLE_CONNECTION_TIMEOUT, 600, ConfigKey.MAX_CONCURRENT_HANDSHAKES, 0),
+                Optional.of(file("{\"max-connections-per-identity\": 16, \"max-concurrent-handshakes-per-ip\": 4}")));
+        assertThat(set.connections()).isEqualTo(new DaemonConfig.ConnectionLimits(16, 600, 0, 4));
 
         Path f = file("{\"max-connections-per-identity\": -1}");
         assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(), Optional.of(f))).isInstanceOf(ConfigException.class)

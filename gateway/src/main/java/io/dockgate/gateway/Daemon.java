@@ -76,6 +76,7 @@ public final class Daemon {
     private Authorizer authorizer;
     private AuditLog audit;
     private RequestPipeline pipeline;
+    private io.dockgate.gateway.listen.HandshakeGate handshakeGate = io.dockgate.gateway.listen.HandshakeGate.unbounded();
 
     public Daemon(DaemonConfig config) {
         this(config, Clock.systemUTC());
@@ -139,6 +140,8 @@ public final class Daemon {
                 audit, config.authz().maxRequestBody());
         handshakeListeners.add(this::auditRejection);
         connections.limits(config.connections());
+        handshakeGate = new io.dockgate.gateway.listen.HandshakeGate(config.connections().maxHandshakes(),
+                config.connections().maxHandshakesPerIp());
         connections.framing(info -> new io.dockgate.gateway.http.FramingGuard(pipeline::mayHijack,
                 (line, reason) -> pipeline.framingRefused(info, line, reason)));
         UnixAccounts accounts = new UnixAccounts();
@@ -197,7 +200,7 @@ public final class Daemon {
         if (address instanceof ListenAddress.Unix unix) {
             started = UnixListener.start(vertx, unix, config.group(), accounts, connections, pipeline);
         } else if (address instanceof ListenAddress.Tcp tcp) {
-            started = TcpListener.start(vertx, tcp, tls, connections, this::handshakeRejected, pipeline);
+            started = TcpListener.start(vertx, tcp, tls, handshakeGate, connections, this::handshakeRejected, pipeline);
         } else {
             return Future.failedFuture(new ConfigException("unsupported address " + address));
         }

@@ -75,6 +75,12 @@ public final class DaemonCommand implements Callable<Integer> {
     @Option(names = "--max-connections-per-identity", paramLabel = "N",
             description = "connections one identity may hold open at once (default 512; 0: no limit; root on the Unix socket is not limited)")
     Integer maxConnectionsPerIdentity;
+    @Option(names = "--max-concurrent-handshakes", paramLabel = "N",
+            description = "TLS handshakes in progress at once, from all addresses (default 256; 0: no bound); more are refused")
+    Integer maxConcurrentHandshakes;
+    @Option(names = "--max-concurrent-handshakes-per-ip", paramLabel = "N",
+            description = "TLS handshakes in progress at once from one source address (default 32; 0: no bound)")
+    Integer maxConcurrentHandshakesPerIp;
     @Option(names = "--idle-connection-timeout", paramLabel = "SECONDS",
             description = "close a connection idle this long between requests (default 0: never, as dockerd; streams are never cut;"
                     + " docker-java clients fail a request on a pooled connection closed this way)")
@@ -103,6 +109,8 @@ public final class DaemonCommand implements Callable<Integer> {
         put(flags, ConfigKey.MAX_REQUEST_BODY, maxRequestBody);
         put(flags, ConfigKey.MAX_CONNECTIONS_PER_IDENTITY, maxConnectionsPerIdentity);
         put(flags, ConfigKey.IDLE_CONNECTION_TIMEOUT, idleConnectionTimeout);
+        put(flags, ConfigKey.MAX_CONCURRENT_HANDSHAKES, maxConcurrentHandshakes);
+        put(flags, ConfigKey.MAX_CONCURRENT_HANDSHAKES_PER_IP, maxConcurrentHandshakesPerIp);
         return flags;
     }
 

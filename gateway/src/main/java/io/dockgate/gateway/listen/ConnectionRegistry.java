@@ -29,7 +29,7 @@ public final class ConnectionRegistry {
     private final Map<HttpConnection, ConnectionInfo> connections = new ConcurrentHashMap<>();
     private final AtomicLong ids = new AtomicLong();
     private volatile java.util.function.Function<ConnectionInfo, io.netty.channel.ChannelHandler> framing;
-    private volatile DaemonConfig.ConnectionLimits limits = new DaemonConfig.ConnectionLimits(0, 0);
+    private volatile DaemonConfig.ConnectionLimits limits = new DaemonConfig.ConnectionLimits(0, 0, 0, 0);
     /** Open connections per identity (owner key), counted once the principal is known. */
     private final Map<String, Integer> perIdentity = new ConcurrentHashMap<>();
 

@@ -30,12 +30,13 @@ final class ServerOptionsFactory {
 
     /**
      * Mutual TLS on the JDK engine: TLS 1.2 and 1.3, ECDHE + AEAD suites, a client certificate required
-     * and checked by {@link ReloadableTls#trustManager()} (the CA file alone, the CRL, usages, strength).
+     * and checked by {@link ReloadableTls#trustManager()} (the CA file alone, the CRL, usages, strength); the
+     * handshakes in progress bounded by the gate.
      */
-    static HttpServerOptions mutualTls(ReloadableTls tls) {
+    static HttpServerOptions mutualTls(ReloadableTls tls, HandshakeGate gate, java.util.function.BiConsumer<String, String> refused) {
         HttpServerOptions options = base()
                 .setSsl(true)
-                .setSslEngineOptions(new ServerSslContexts())
+                .setSslEngineOptions(new ServerSslContexts(gate, refused))
                 .setKeyCertOptions(KeyCertOptions.wrap(tls.keyManager()))
                 .setTrustOptions(TrustOptions.wrap(tls.trustManager()))
                 .setClientAuth(ClientAuth.REQUIRED)

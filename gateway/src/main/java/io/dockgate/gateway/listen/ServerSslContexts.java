@@ -1,5 +1,6 @@
 package io.dockgate.gateway.listen;
 
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.IdentityCipherSuiteFilter;
 import io.netty.handler.ssl.JdkSslContext;
@@ -10,6 +11,7 @@ import java.security.GeneralSecurityException;
 import java.util.Set;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.TrustManagerFactory;
 
@@ -25,26 +27,89 @@ import javax.net.ssl.TrustManagerFactory;
  * Server contexts only; the daemon makes no TLS client connections.
  */
 final class ServerSslContexts extends JdkSSLEngineOptions {
+    private final HandshakeGate gate;
+    private final java.util.function.BiConsumer<String, String> refused;
 
-    ServerSslContexts() {
+    /**
+     * @param gate    bounds the handshakes in progress
+     * @param refused told the source address and the reason of each connection the gate refuses
+     */
+    ServerSslContexts(HandshakeGate gate, java.util.function.BiConsumer<String, String> refused) {
+        this.gate = gate;
+        this.refused = refused;
     }
 
     @Override
     public SslContextFactory sslContextFactory() {
-        return new Factory();
+        return new Factory(gate, refused);
     }
 
     @Override
     public ServerSslContexts copy() {
-        return new ServerSslContexts();
+        return new ServerSslContexts(gate, refused);
+    }
+
+    /** The JDK context, whose engines hold a gate slot for their handshake (the peer is the client's address). */
+    private static final class GatedContext extends SslContext {
+        private final JdkSslContext jdk;
+        private final HandshakeGate gate;
+        private final java.util.function.BiConsumer<String, String> refused;
+
+        GatedContext(JdkSslContext jdk, HandshakeGate gate, java.util.function.BiConsumer<String, String> refused) {
+            this.jdk = jdk;
+            this.gate = gate;
+            this.refused = refused;
+        }
+
+        @Override
+        public SSLEngine newEngine(ByteBufAllocator alloc, String peerHost, int peerPort) {
+            String address = peerHost == null ? "unknown" : peerHost;
+            HandshakeGate.Admission admission = gate.enter(address);
+            if (!admission.admitted()) {
+                refused.accept(address + (peerPort > 0 ? ":" + peerPort : ""), admission.refusal());
+            }
+            return new GatedEngine(jdk.newEngine(alloc, peerHost, peerPort), admission);
+        }
+
+        @Override
+        public SSLEngine newEngine(ByteBufAllocator alloc) {
+            return newEngine(alloc, null, -1);
+        }
+
+        @Override
+        public boolean isClient() {
+            return false;
+        }
+
+        @Override
+        public java.util.List<String> cipherSuites() {
+            return jdk.cipherSuites();
+        }
+
+        @Override
+        public io.netty.handler.ssl.ApplicationProtocolNegotiator applicationProtocolNegotiator() {
+            return jdk.applicationProtocolNegotiator();
+        }
+
+        @Override
+        public javax.net.ssl.SSLSessionContext sessionContext() {
+            return jdk.sessionContext();
+        }
     }
 
     private static final class Factory implements SslContextFactory {
+        private final HandshakeGate gate;
+        private final java.util.function.BiConsumer<String, String> refused;
         private boolean forClient;
         private ClientAuth clientAuth = ClientAuth.NONE;
         private KeyManagerFactory keyManagers;
         private TrustManagerFactory trustManagers;
         private Set<String> cipherSuites;
+
+        Factory(HandshakeGate gate, java.util.function.BiConsumer<String, String> refused) {
+            this.gate = gate;
+            this.refused = refused;
+        }
 
         @Override
         public SslContextFactory forClient(boolean forClient) {
@@ -88,8 +153,8 @@ final class ServerSslContexts extends JdkSSLEngineOptions {
                 SSLContext context = SSLContext.getInstance("TLS");
                 context.init(keyManagers.getKeyManagers(), trustManagers.getTrustManagers(), null);
                 // protocols are set on each engine by Vert.x (enabledSecureTransportProtocols)
-                return new JdkSslContext(context, false, cipherSuites == null || cipherSuites.isEmpty() ? null : cipherSuites,
-                        IdentityCipherSuiteFilter.INSTANCE, null, clientAuth, null, false);
+                return new GatedContext(new JdkSslContext(context, false, cipherSuites == null || cipherSuites.isEmpty() ? null
+                        : cipherSuites, IdentityCipherSuiteFilter.INSTANCE, null, clientAuth, null, false), gate, refused);
             } catch (GeneralSecurityException e) {
                 throw new SSLException("cannot initialise the listener's TLS context: " + e.getMessage(), e);
             }

@@ -38,13 +38,17 @@ public final class TcpListener implements Listener {
     /**
      * Starts the listener.
      *
-     * @param tls the material, or null for the insecure loopback opt-in
+     * @param tls  the material, or null for the insecure loopback opt-in
+     * @param gate bounds the TLS handshakes in progress (shared by every listener)
      */
-    public static Future<Listener> start(Vertx vertx, ListenAddress.Tcp at, ReloadableTls tls, ConnectionRegistry registry,
-                                         HandshakeListener handshakes, Handler<HttpServerRequest> handler) {
+    public static Future<Listener> start(Vertx vertx, ListenAddress.Tcp at, ReloadableTls tls, HandshakeGate gate,
+                                         ConnectionRegistry registry, HandshakeListener handshakes, Handler<HttpServerRequest> handler) {
         String name = at.toString();
+        java.util.function.BiConsumer<String, String> refused = (remote, reason) ->
+                handshakes.rejected(new HandshakeRejection(Instant.now(), name, remote, reason, null, null));
         return SharedServers.listen(vertx, SharedServers.instances(), v -> {
-                    HttpServer server = v.createHttpServer(tls != null ? ServerOptionsFactory.mutualTls(tls) : ServerOptionsFactory.base());
+                    HttpServer server = v.createHttpServer(tls != null ? ServerOptionsFactory.mutualTls(tls, gate, refused)
+                            : ServerOptionsFactory.base());
                     server.connectionHandler(connection -> registry.register(connection, principalOf(connection, tls != null)));
                     server.exceptionHandler(failure -> reportFailure(name, failure, handshakes));
                     server.requestHandler(handler);
@@ -78,6 +82,9 @@ public final class TcpListener implements Listener {
         for (Throwable t = failure; t != null; t = t.getCause()) {
             if (t instanceof io.dockgate.certs.CertificateRejectedException) {
                 return; // reported with the certificate's details by the trust manager
+            }
+            if (t instanceof GatedEngine.Refused) {
+                return; // reported with the source address by the handshake gate
             }
         }
         boolean tlsFailure = false;

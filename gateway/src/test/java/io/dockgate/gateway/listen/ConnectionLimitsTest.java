@@ -1,6 +1,7 @@
 package io.dockgate.gateway.listen;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.dockgate.certs.IssuedCertificate;
 import io.dockgate.certs.testing.TestPki;
@@ -266,5 +267,57 @@ class ConnectionLimitsTest {
             head.append((char) b);
         }
         return head.toString();
+    }
+
+    @Test
+    void unauthenticatedHandshakesAreBoundedPerSourceAddress() throws Exception {
+        IssuedCertificate alice = pki.client("alice");
+        Map<ConfigKey, Object> flags = TestDaemon.tlsFlags(tmp, pkiDir);
+        flags.put(ConfigKey.HOSTS, List.of("tcp://127.0.0.1:0"));
+        flags.put(ConfigKey.MAX_CONCURRENT_HANDSHAKES_PER_IP, 2);
+        try (TestDaemon d = TestDaemon.start(flags, tmp)) {
+            // a finished handshake gives its slot back: connections held open after theirs do not count
+            List<TlsClient> held = new ArrayList<>();
+            try {
+                for (int i = 0; i < 5; i++) {
+                    TlsClient c = connect(d, alice);
+                    held.add(c);
+                    assertThat(RawHttp.status(c.get("/_ping"))).isEqualTo(200);
+                }
+            } finally {
+                for (TlsClient c : held) {
+                    c.close();
+                }
+            }
+            List<java.net.Socket> silent = new ArrayList<>();
+            try {
+                for (int i = 0; i < 2; i++) {
+                    silent.add(new java.net.Socket("127.0.0.1", d.tcpPort())); // connected, never says hello
+                }
+                Thread.sleep(300); // accepted and holding their slots
+                assertThatThrownBy(() -> connect(d, alice).get("/_ping")).as("a third handshake from 127.0.0.1")
+                        .isInstanceOf(IOException.class);
+                assertThat(d.audit().await("\"type\":\"handshake\"", "too many TLS handshakes in progress from 127.0.0.1"))
+                        .contains("--max-concurrent-handshakes-per-ip");
+                assertThat(d.rejectionsSnapshot()).anyMatch(r -> r.reason().contains("too many TLS handshakes"));
+            } finally {
+                for (java.net.Socket s : silent) {
+                    s.close();
+                }
+            }
+            // the closed connections gave their slots back
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (true) {
+                try (TlsClient c = connect(d, alice)) {
+                    assertThat(RawHttp.status(c.get("/_ping"))).isEqualTo(200);
+                    break;
+                } catch (IOException e) {
+                    if (System.nanoTime() > deadline) {
+                        throw e;
+                    }
+                    Thread.sleep(100);
+                }
+            }
+        }
     }
 }

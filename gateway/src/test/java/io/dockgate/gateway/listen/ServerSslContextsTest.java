@@ -38,6 +38,9 @@ class ServerSslContextsTest {
         vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
 
+    private HandshakeGate gate = HandshakeGate.unbounded();
+    private final List<String> refusals = new java.util.concurrent.CopyOnWriteArrayList<>();
+
     private ReloadableTls tls() {
         TestPki.create().writeServerFiles(tmp);
         return new ReloadableTls(new DaemonConfig.TlsConfig(tmp.resolve("ca.pem"), tmp.resolve("server-cert.pem"),
@@ -45,7 +48,7 @@ class ServerSslContextsTest {
     }
 
     private SslContextFactory factory(ReloadableTls tls) throws Exception {
-        HttpServerOptions options = ServerOptionsFactory.mutualTls(tls);
+        HttpServerOptions options = ServerOptionsFactory.mutualTls(tls, gate, (remote, reason) -> refusals.add(remote + " " + reason));
         assertThat(options.getSslEngineOptions()).isInstanceOf(ServerSslContexts.class);
         assertThat(options.getSslEngineOptions().copy()).isInstanceOf(ServerSslContexts.class);
         return options.getSslEngineOptions().sslContextFactory()
@@ -71,7 +74,32 @@ class ServerSslContextsTest {
         ReloadableTls tls = tls();
         assertThatThrownBy(() -> factory(tls).forClient(true).create())
                 .isInstanceOf(SSLException.class).hasMessageContaining("listeners only");
-        assertThatThrownBy(() -> new ServerSslContexts().sslContextFactory().forClient(false).create())
+        assertThatThrownBy(() -> new ServerSslContexts(HandshakeGate.unbounded(), (a, b) -> { }).sslContextFactory().forClient(false).create())
                 .isInstanceOf(SSLException.class).hasMessageContaining("key and trust managers");
+    }
+
+    @Test
+    void theGateBoundsHandshakesPerAddressAndGivesSlotsBackWhenTheyEnd() throws Exception {
+        gate = new HandshakeGate(3, 1);
+        SslContext context = factory(tls()).forClient(false).clientAuth(ClientAuth.REQUIRE).create();
+        SSLEngine first = context.newEngine(ByteBufAllocator.DEFAULT, "192.0.2.1", 40000);
+        assertThat(gate.inProgress()).isEqualTo(1);
+        SSLEngine second = context.newEngine(ByteBufAllocator.DEFAULT, "192.0.2.1", 40001);
+        assertThat(refusals).containsExactly("192.0.2.1:40001 too many TLS handshakes in progress from 192.0.2.1 (limit 1,"
+                + " --max-concurrent-handshakes-per-ip)");
+        java.nio.ByteBuffer in = java.nio.ByteBuffer.allocate(16);
+        java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate(second.getSession().getPacketBufferSize());
+        assertThatThrownBy(() -> second.unwrap(in, out)).isInstanceOf(javax.net.ssl.SSLHandshakeException.class)
+                .hasMessageContaining("too many TLS handshakes");
+        assertThat(gate.refusals()).isEqualTo(1);
+        SSLEngine other = context.newEngine(ByteBufAllocator.DEFAULT, "192.0.2.2", 40000);
+        assertThat(gate.inProgress()).as("another address has slots of its own").isEqualTo(2);
+        first.closeOutbound(); // the connection closed before its handshake ended
+        first.closeInbound();
+        assertThat(gate.inProgress()).as("released once").isEqualTo(1);
+        context.newEngine(ByteBufAllocator.DEFAULT, "192.0.2.1", 40002);
+        assertThat(gate.inProgress()).isEqualTo(2);
+        assertThat(refusals).hasSize(1);
+        other.closeOutbound();
     }
 }
