@@ -80,6 +80,15 @@ class JudgedIsExecutedTest extends AuthzFixtureTest {
         return JSON.readTree(RawHttp.body(response));
     }
 
+    /** The operations this test sends bodies for: every operation with a JSON body (a new one fails here until added). */
+    @Test
+    void everyOperationWithABodyIsCovered() {
+        java.util.Set<Operation> covered = java.util.Set.of(OperationTable.CONTAINER_CREATE, OperationTable.CONTAINER_UPDATE,
+                OperationTable.CONTAINER_EXEC, OperationTable.EXEC_START, OperationTable.VOLUME_CREATE);
+        assertThat(OperationTable.all().values().stream().filter(o -> o.body() == Operation.Body.JSON))
+                .containsExactlyInAnyOrderElementsOf(covered);
+    }
+
     @Test
     void createBodies() throws Exception {
         List<String> bodies = List.of(
