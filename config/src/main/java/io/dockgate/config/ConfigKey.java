@@ -29,7 +29,10 @@ public enum ConfigKey {
     MAX_CONNECTIONS_PER_IDENTITY("max-connections-per-identity", Type.INTEGER, "--max-connections-per-identity"),
     IDLE_CONNECTION_TIMEOUT("idle-connection-timeout", Type.INTEGER, "--idle-connection-timeout"),
     MAX_CONCURRENT_HANDSHAKES("max-concurrent-handshakes", Type.INTEGER, "--max-concurrent-handshakes"),
-    MAX_CONCURRENT_HANDSHAKES_PER_IP("max-concurrent-handshakes-per-ip", Type.INTEGER, "--max-concurrent-handshakes-per-ip");
+    MAX_CONCURRENT_HANDSHAKES_PER_IP("max-concurrent-handshakes-per-ip", Type.INTEGER, "--max-concurrent-handshakes-per-ip"),
+    BRIDGE("bridge", Type.STRING, "--bridge"),
+    BIP("bip", Type.STRING, "--bip"),
+    IPTABLES("iptables", Type.BOOLEAN, "--iptables");
 
     /** The JSON types a key may take. */
     public enum Type {

@@ -19,10 +19,11 @@ import java.util.Optional;
  * @param configFile the file that was read, if any
  * @param authz      authorization policy, audit log and request limits
  * @param connections limits on client connections
+ * @param network    the default bridge network and the firewall
  */
 public record DaemonConfig(List<ListenAddress> hosts, Optional<TlsConfig> tls, boolean insecureTcpLoopback,
                            String group, Path dataRoot, Path execRoot, Path pidfile, String logLevel,
-                           Optional<Path> configFile, AuthzConfig authz, ConnectionLimits connections) {
+                           Optional<Path> configFile, AuthzConfig authz, ConnectionLimits connections, NetworkConfig network) {
     public static final String DEFAULT_SOCKET = "unix:///var/run/dockgate.sock";
     public static final String DEFAULT_GROUP = "docker";
     public static final Path DEFAULT_DATA_ROOT = Path.of("/var/lib/dockgate");
@@ -32,6 +33,21 @@ public record DaemonConfig(List<ListenAddress> hosts, Optional<TlsConfig> tls, b
 
     public DaemonConfig {
         hosts = List.copyOf(hosts);
+    }
+
+    /** The Linux bridge of the default network, as dockerd's {@code --bridge} names docker0. */
+    public static final String DEFAULT_BRIDGE = "dockgate0";
+
+    /**
+     * @param bridge   the default network's Linux bridge ({@code --bridge}); "none": no bridge network, containers
+     *                 default to network none
+     * @param bip      the default bridge's address and prefix ({@code --bip}, e.g. 172.30.0.1/16); empty: the first free
+     *                 subnet of dockerd's pools
+     * @param iptables whether the daemon writes its iptables chains ({@code --iptables}, default true): without them
+     *                 there is no masquerading, isolation or published port
+     */
+    public record NetworkConfig(String bridge, Optional<String> bip, boolean iptables) {
+        public static final NetworkConfig DEFAULTS = new NetworkConfig(DEFAULT_BRIDGE, Optional.empty(), true);
     }
 
     /**

@@ -231,7 +231,7 @@ public final class DaemonConfigLoader {
         return new DaemonConfig(hosts, tls, insecure, group, dataRoot,
                 optionalPath(values, ConfigKey.EXEC_ROOT).orElse(DaemonConfig.DEFAULT_EXEC_ROOT),
                 optionalPath(values, ConfigKey.PIDFILE).orElse(DaemonConfig.DEFAULT_PIDFILE),
-                logLevel, fileRead, authz, connections);
+                logLevel, fileRead, authz, connections, network(values));
     }
 
     /** A whole number from 0 (no limit) to max, or the default when not set. */
@@ -244,6 +244,28 @@ public final class DaemonConfigLoader {
             throw new ConfigException(v.source() + ": must be a whole number from 0 (no limit) to " + max + ", found " + v.value());
         }
         return n.intValue();
+    }
+
+    private static DaemonConfig.NetworkConfig network(Map<ConfigKey, Sourced> values) {
+        String bridge = values.containsKey(ConfigKey.BRIDGE) ? str(values, ConfigKey.BRIDGE) : DaemonConfig.DEFAULT_BRIDGE;
+        if (!bridge.equals("none") && (bridge.isEmpty() || bridge.length() > 15 || !bridge.matches("[a-zA-Z0-9_.-]+"))) {
+            throw new ConfigException(values.get(ConfigKey.BRIDGE).source() + ": a bridge name of at most 15 of [a-zA-Z0-9_.-], or none");
+        }
+        Optional<String> bip = Optional.empty();
+        if (values.containsKey(ConfigKey.BIP)) {
+            String v = str(values, ConfigKey.BIP);
+            if (!v.matches("([0-9]{1,3}\\.){3}[0-9]{1,3}/([0-9]|[12][0-9]|30)")
+                    || java.util.Arrays.stream(v.substring(0, v.indexOf('/')).split("\\.")).anyMatch(b -> Integer.parseInt(b) > 255)) {
+                throw new ConfigException(values.get(ConfigKey.BIP).source() + ": an IPv4 address with a prefix length up to 30,"
+                        + " such as 172.30.0.1/16, found " + v);
+            }
+            if (bridge.equals("none")) {
+                throw new ConfigException(values.get(ConfigKey.BIP).source() + ": there is no default bridge (--bridge none)");
+            }
+            bip = Optional.of(v);
+        }
+        boolean iptables = !values.containsKey(ConfigKey.IPTABLES) || bool(values, ConfigKey.IPTABLES);
+        return new DaemonConfig.NetworkConfig(bridge, bip, iptables);
     }
 
     private static boolean bool(Map<ConfigKey, Sourced> values, ConfigKey key) {

@@ -3,6 +3,8 @@ package io.dockgate.engine;
 import io.dockgate.files.AtomicFiles;
 import io.dockgate.engine.container.Containers;
 import io.dockgate.engine.image.ImageStore;
+import io.dockgate.engine.net.Networks;
+import io.dockgate.engine.net.Sandboxes;
 import io.dockgate.engine.events.Events;
 import io.dockgate.engine.volume.VolumeStore;
 import io.dockgate.engine.runtime.Runc;
@@ -33,6 +35,7 @@ public final class Engine implements AutoCloseable {
     private final String backingFilesystem;
     private final ImageStore images;
     private final VolumeStore volumes;
+    private final Networks networks;
     private final Events events;
     private final Limits limits;
     private final Containers containers;
@@ -49,8 +52,10 @@ public final class Engine implements AutoCloseable {
     }
 
     private Engine(Path dataRoot, Path execRoot, String id, HostFacts host, EngineVersion version, ImageStore images,
-                   VolumeStore volumes, Events events, Limits limits, Containers containers, String containersUnavailable) {
+                   VolumeStore volumes, Events events, Limits limits, Containers containers, String containersUnavailable,
+                   Networks networks) {
         this.volumes = volumes;
+        this.networks = networks;
         this.events = events;
         this.containers = containers;
         this.containersUnavailable = containersUnavailable;
@@ -69,8 +74,13 @@ public final class Engine implements AutoCloseable {
         return open(dataRoot, execRoot, Limits.DEFAULT);
     }
 
-    /** Opens with explicit input limits. Blocking. */
+    /** Opens with explicit input limits, without bridge networking (containers default to network none). Blocking. */
     public static Engine open(Path dataRoot, Path execRoot, Limits limits) {
+        return open(dataRoot, execRoot, limits, new Networks.Options("none", null, false));
+    }
+
+    /** Opens with explicit input limits and networking. Blocking. */
+    public static Engine open(Path dataRoot, Path execRoot, Limits limits, Networks.Options networking) {
         try {
             createPrivateDirectory(dataRoot);
             createPrivateDirectory(execRoot);
@@ -80,6 +90,9 @@ public final class Engine implements AutoCloseable {
             Events events = new Events();
             images.setEvents(events);
             volumes.setEvents(events);
+            Networks networks = new Networks(dataRoot, networking);
+            networks.setEvents(events);
+            networks.start();
             Containers containers = null;
             String unavailable = null;
             Optional<Path> runc = which("runc");
@@ -90,11 +103,11 @@ public final class Engine implements AutoCloseable {
             } else {
                 SnapshotService snapshots = new SnapshotService(dataRoot, execRoot);
                 containers = new Containers(dataRoot, execRoot, images, volumes, snapshots,
-                        new Runc(runc.get(), execRoot.resolve("runc")), conmon.get(), events);
+                        new Runc(runc.get(), execRoot.resolve("runc")), conmon.get(), events, networks, new Sandboxes(networks, execRoot));
                 containers.recover();
             }
             Engine engine = new Engine(dataRoot, execRoot, id, HostFacts.read(), EngineVersion.current(), images, volumes, events,
-                    limits, containers, unavailable);
+                    limits, containers, unavailable, networks);
             LOG.info("engine {} opened: data-root {}, exec-root {}", id, dataRoot, execRoot);
             return engine;
         } catch (IOException e) {
@@ -125,6 +138,11 @@ public final class Engine implements AutoCloseable {
 
     public String id() {
         return id;
+    }
+
+    /** Bridge networks (the default one and user-defined ones). */
+    public Networks networks() {
+        return networks;
     }
 
     public HostFacts host() {

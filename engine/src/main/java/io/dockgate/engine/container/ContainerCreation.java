@@ -5,6 +5,11 @@ import io.dockgate.engine.EngineException;
 import io.dockgate.engine.ErrorKind;
 import io.dockgate.engine.image.Image;
 import io.dockgate.engine.image.ImageStore;
+import io.dockgate.engine.net.EndpointRequest;
+import io.dockgate.engine.net.NetworkRecord;
+import io.dockgate.engine.net.NetworkState;
+import io.dockgate.engine.net.Networks;
+import io.dockgate.engine.net.PortBinding;
 import io.dockgate.engine.oci.SpecBuilder;
 import io.dockgate.engine.snapshot.SnapshotService;
 import io.dockgate.engine.volume.Volume;
@@ -36,8 +41,11 @@ final class ContainerCreation {
     private final VolumeStore volumes;
     private final SnapshotService snapshots;
     private final ContainerEvents events;
+    private final Networks networks;
 
-    ContainerCreation(ContainerStore store, ImageStore images, VolumeStore volumes, SnapshotService snapshots, ContainerEvents events) {
+    ContainerCreation(ContainerStore store, ImageStore images, VolumeStore volumes, SnapshotService snapshots, ContainerEvents events,
+                      Networks networks) {
+        this.networks = networks;
         this.store = store;
         this.images = images;
         this.volumes = volumes;
@@ -90,6 +98,7 @@ final class ContainerCreation {
             }
             ContainerSpec.Host host = withMountsFrom(resolveNamespaces(spec.host(), spec.hostname()));
             validate(host);
+            host = withNetwork(host, ic);
             host = host.toBuilder().mounts(resolveMounts(host, labels.get(ContainerSpec.OWNER_LABEL))).build();
             SpecBuilder.capabilities(host); // refuses unknown capability names now, not at start
             String workingDir = spec.workingDir() != null && !spec.workingDir().isEmpty() ? spec.workingDir() : ic.path("WorkingDir").asText("");
@@ -213,10 +222,6 @@ final class ContainerCreation {
         if (host.autoRemove() && rp != null && !rp.name().isEmpty() && !rp.name().equals("no")) {
             throw EngineException.invalid("can't create 'AutoRemove' container with restart policy");
         }
-        String mode = host.networkMode() == null || host.networkMode().isEmpty() ? "none" : host.networkMode();
-        if (!mode.equals("none") && !mode.equals("host") && !mode.equals("default")) {
-            throw EngineException.invalid("network mode \"" + mode + "\" is not supported: use none or host");
-        }
         if (host.memory() < 0 || host.memory() > 0 && host.memory() < 6L << 20) {
             throw EngineException.invalid("Minimum memory limit allowed is 6MB");
         }
@@ -260,6 +265,90 @@ final class ContainerCreation {
         if (host.memory() > 1L << 50) {
             throw EngineException.invalid("memory limit " + host.memory() + " is larger than any machine");
         }
+    }
+
+    // ------------------------------------------------------------------ networks
+
+    /** Whether the container joins bridge networks (not none, the host's, or another container's namespace). */
+    static boolean onBridge(ContainerSpec.Host host) {
+        String mode = host.networkMode();
+        return mode != null && !mode.isEmpty() && !mode.equals("none") && !mode.equals("host") && !mode.startsWith("container:");
+    }
+
+    /**
+     * The network mode checked against the networks there are (404 for a missing one, as dockerd), the
+     * image's exposed ports added to the container's, and the endpoint asked for on the network.
+     */
+    private ContainerSpec.Host withNetwork(ContainerSpec.Host host, JsonNode imageConfig) {
+        String mode = host.networkMode() == null || host.networkMode().isEmpty() ? "none" : host.networkMode();
+        if (mode.equals("bridge") && networks.find("bridge") == null) {
+            mode = "none"; // the daemon has no bridge (--bridge none): the default network is none, as before
+            host = host.toBuilder().networkMode(mode).build();
+        }
+        if (mode.startsWith("container:")) {
+            throw EngineException.invalid("network mode \"" + mode + "\" is not supported by dockgate yet");
+        }
+        ContainerSpec.Net net = host.net() == null ? ContainerSpec.Net.NONE : host.net();
+        java.util.LinkedHashSet<String> exposed = new java.util.LinkedHashSet<>(net.exposedOrEmpty());
+        JsonNode imagePorts = imageConfig.get("ExposedPorts");
+        if (imagePorts != null && imagePorts.isObject()) {
+            imagePorts.fieldNames().forEachRemaining(p -> exposed.add(p.contains("/") ? p : p + "/tcp"));
+        }
+        if (!onBridge(host)) {
+            // as dockerd: the bindings are kept as given (inspect shows them) but only a bridge network publishes
+            // ports (on the host's network they are the host's already; on none there is nothing to reach)
+            return host.toBuilder().net(new ContainerSpec.Net(net.endpointsOrEmpty(), net.portsOrEmpty(), net.publishAll(),
+                    List.copyOf(exposed))).build();
+        }
+        NetworkRecord n = networks.get(mode);
+        for (EndpointRequest e : net.endpointsOrEmpty()) {
+            NetworkRecord other = e.network().equals("default") ? n : networks.get(e.network());
+            if (!other.id().equals(n.id())) {
+                throw EngineException.invalid("Container cannot be connected to network endpoints: " + mode + " " + e.network());
+            }
+            if (n.isDefault() && (e.ipv4() != null && !e.ipv4().isEmpty() || !e.aliasesOrEmpty().isEmpty())) {
+                throw EngineException.invalid("user specified IP address and aliases are supported only for user defined networks");
+            }
+        }
+        return host.toBuilder().net(new ContainerSpec.Net(net.endpointsOrEmpty(), net.portsOrEmpty(), net.publishAll(),
+                List.copyOf(exposed))).build();
+    }
+
+    /** The endpoint a starting container asks for on its network (one network at create, as dockerd before API 1.44). */
+    static List<EndpointRequest> endpoints(ContainerSpec spec) {
+        ContainerSpec.Net net = spec.netOrNone();
+        if (!net.endpointsOrEmpty().isEmpty()) {
+            EndpointRequest e = net.endpointsOrEmpty().get(0);
+            return List.of(new EndpointRequest(spec.host().networkMode(), e.aliasesOrEmpty(), e.ipv4(), e.mac()));
+        }
+        return List.of(new EndpointRequest(spec.host().networkMode(), List.of(), null, null));
+    }
+
+    /** The ports to publish: those bound explicitly, and with -P every other exposed port on an ephemeral host port. */
+    List<PortBinding> publishedPorts(ContainerSpec spec) {
+        ContainerSpec.Net net = spec.netOrNone();
+        List<PortBinding> out = new ArrayList<>(net.portsOrEmpty());
+        if (net.publishAll()) {
+            for (String p : net.exposedOrEmpty()) {
+                String[] pp = p.split("/");
+                int port = Integer.parseInt(pp[0]);
+                String proto = pp.length > 1 ? pp[1] : "tcp";
+                if (out.stream().noneMatch(b -> b.containerPort() == port && b.protocol().equals(proto))) {
+                    out.add(new PortBinding(port, proto, "", ""));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** /etc/hosts of a container on a bridge network: localhost, then its address with its hostname. */
+    static void writeHosts(Path etc, String hostname, NetworkState net) throws IOException {
+        StringBuilder hosts = new StringBuilder("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                + "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
+        for (io.dockgate.engine.net.Endpoint e : net.endpointsOrEmpty()) {
+            hosts.append(e.ip()).append('\t').append(hostname).append('\n');
+        }
+        AtomicFiles.writeUnsynced(etc.resolve("hosts"), hosts.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8), AtomicFiles.PUBLIC);
     }
 
     /**

@@ -25,9 +25,9 @@ public record ContainerRecord(
     /** The runtime status Docker's inspect shows as State. */
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record Status(ContainerState state, int pid, int conmonPid, int exitCode, String startedAt, String finishedAt,
-                         boolean oomKilled, String error, boolean stoppedByUser) {
+                         boolean oomKilled, String error, boolean stoppedByUser, io.dockgate.engine.net.NetworkState network) {
         public static Status created() {
-            return new Status(ContainerState.CREATED, 0, 0, 0, "0001-01-01T00:00:00Z", "0001-01-01T00:00:00Z", false, "", false);
+            return new Status(ContainerState.CREATED, 0, 0, 0, "0001-01-01T00:00:00Z", "0001-01-01T00:00:00Z", false, "", false, null);
         }
 
         // Every change of state goes through one of these, each guarded by ContainerState.to: an illegal
@@ -35,25 +35,32 @@ public record ContainerRecord(
 
         /** The process runs (from created, exited or restarting): a new start time, no exit code or error. */
         public Status running(int pid, int conmonPid, String startedAt) {
-            return new Status(state.to(ContainerState.RUNNING, "start"), pid, conmonPid, 0, startedAt, finishedAt, false, "", false);
+            return running(pid, conmonPid, startedAt, null);
+        }
+
+        /** Running, on the network it was given (null: none of the daemon's). */
+        public Status running(int pid, int conmonPid, String startedAt, io.dockgate.engine.net.NetworkState network) {
+            return new Status(state.to(ContainerState.RUNNING, "start"), pid, conmonPid, 0, startedAt, finishedAt, false, "", false,
+                    network);
         }
 
         /** A start failed: a created container stays created; another is exited (128) with the error. */
         public Status startFailed(String why) {
             ContainerState next = state == ContainerState.CREATED || state == ContainerState.EXITED ? state
                     : state.to(ContainerState.EXITED, "fail the start of");
-            return new Status(next, 0, 0, next == ContainerState.CREATED ? 0 : 128, startedAt, finishedAt, false, why, false);
+            return new Status(next, 0, 0, next == ContainerState.CREATED ? 0 : 128, startedAt, finishedAt, false, why, false, null);
         }
 
         /** The process exited (from running or paused). */
         public Status exited(int code, String at, boolean oom, String why) {
-            return new Status(state.to(ContainerState.EXITED, "record the exit of"), 0, 0, code, startedAt, at, oom, why, stoppedByUser);
+            return new Status(state.to(ContainerState.EXITED, "record the exit of"), 0, 0, code, startedAt, at, oom, why, stoppedByUser,
+                    null);
         }
 
         /** The restart policy will start it again (from exited). */
         public Status restarting() {
             return new Status(state.to(ContainerState.RESTARTING, "restart"), 0, 0, exitCode, startedAt, finishedAt, oomKilled, error,
-                    stoppedByUser);
+                    stoppedByUser, null);
         }
 
         /** A restart that was cancelled (stop, kill, remove): exited again, with the last exit code. */
@@ -62,12 +69,12 @@ public record ContainerRecord(
                 throw EngineException.conflict("cannot cancel the restart of a container in state " + state.wire());
             }
             return new Status(state.to(ContainerState.EXITED, "settle"), 0, 0, exitCode, startedAt, finishedAt, oomKilled, error,
-                    stoppedByUser);
+                    stoppedByUser, null);
         }
 
         public Status paused() {
             return new Status(state.to(ContainerState.PAUSED, "pause"), pid, conmonPid, exitCode, startedAt, finishedAt, oomKilled,
-                    error, stoppedByUser);
+                    error, stoppedByUser, network);
         }
 
         public Status unpaused() {
@@ -75,12 +82,12 @@ public record ContainerRecord(
                 throw EngineException.conflict("cannot unpause a container in state " + state.wire());
             }
             return new Status(state.to(ContainerState.RUNNING, "unpause"), pid, conmonPid, exitCode, startedAt, finishedAt, oomKilled,
-                    error, stoppedByUser);
+                    error, stoppedByUser, network);
         }
 
         /** Its user stopped or killed it: an unless-stopped policy does not restart it. The state stays. */
         public Status markStoppedByUser() {
-            return new Status(state, pid, conmonPid, exitCode, startedAt, finishedAt, oomKilled, error, true);
+            return new Status(state, pid, conmonPid, exitCode, startedAt, finishedAt, oomKilled, error, true, network);
         }
     }
 

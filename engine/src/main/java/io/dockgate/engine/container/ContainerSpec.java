@@ -150,7 +150,8 @@ public record ContainerSpec(
             List<String> volumesFrom,
             String cgroupParent,
             long nanoCpus,
-            List<String> binds) {
+            List<String> binds,
+            Net net) {
         /** /dev/shm's size when none is given, as Docker's. */
         public static final long DEFAULT_SHM_SIZE = 64L << 20;
 
@@ -169,7 +170,7 @@ public record ContainerSpec(
             b.memoryReservation = memoryReservation; b.groupAdd = groupAdd; b.sysctls = sysctls;
             b.devices = devices; b.deviceCgroupRules = deviceCgroupRules; b.pidMode = pidMode; b.ipcMode = ipcMode; b.utsMode = utsMode;
             b.init = init; b.volumesFrom = volumesFrom; b.cgroupParent = cgroupParent;
-            b.nanoCpus = nanoCpus; b.binds = binds;
+            b.nanoCpus = nanoCpus; b.binds = binds; b.net = net;
             return b;
         }
 
@@ -290,6 +291,32 @@ public record ContainerSpec(
         }
     }
 
+    /**
+     * How a container on bridge networks is connected (when its network mode is a bridge network): its
+     * network and what it asked for there, the ports to publish, whether every exposed port is published
+     * (-P), and the ports it exposes (Config.ExposedPorts, "80/tcp").
+     */
+    public record Net(List<io.dockgate.engine.net.EndpointRequest> endpoints, List<io.dockgate.engine.net.PortBinding> ports,
+                      boolean publishAll, List<String> exposed) {
+        public static final Net NONE = new Net(List.of(), List.of(), false, List.of());
+
+        public List<io.dockgate.engine.net.EndpointRequest> endpointsOrEmpty() {
+            return endpoints == null ? List.of() : endpoints;
+        }
+
+        public List<io.dockgate.engine.net.PortBinding> portsOrEmpty() {
+            return ports == null ? List.of() : ports;
+        }
+
+        public List<String> exposedOrEmpty() {
+            return exposed == null ? List.of() : exposed;
+        }
+    }
+
+    public Net netOrNone() {
+        return host.net() == null ? Net.NONE : host.net();
+    }
+
     /** Builds a {@link Host} field by field; unset fields are Docker's defaults. */
     public static final class HostBuilder {
         private String networkMode = "none";
@@ -330,6 +357,7 @@ public record ContainerSpec(
         private String cgroupParent = "";
         private long nanoCpus;
         private List<String> binds = List.of();
+        private Net net = Net.NONE;
 
         public HostBuilder networkMode(String v) { networkMode = v; return this; }
         public HostBuilder privileged(boolean v) { privileged = v; return this; }
@@ -377,13 +405,14 @@ public record ContainerSpec(
         public HostBuilder nanoCpus(long v) { nanoCpus = v; return this; }
         /** Binds as the client wrote them (shown by inspect; the mounts themselves are in mounts). */
         public HostBuilder binds(List<String> v) { binds = v; return this; }
+        public HostBuilder net(Net v) { net = v; return this; }
 
         public Host build() {
             return new Host(networkMode, privileged, readonlyRootfs, capAdd, capDrop, tmpfs, memory, memorySwap, cpuShares, cpuQuota,
                     cpuPeriod, pidsLimit, cpusetCpus, autoRemove, restartPolicy, mounts, ulimits, noNewPrivileges, log, consoleHeight,
                     consoleWidth, shmSize, oomScoreAdj, oomKillDisable, memorySwappiness, memoryReservation, groupAdd,
                     sysctls, devices, deviceCgroupRules, pidMode, ipcMode, utsMode,
-                    init, volumesFrom, cgroupParent, nanoCpus, binds);
+                    init, volumesFrom, cgroupParent, nanoCpus, binds, net);
         }
     }
 

@@ -7,6 +7,9 @@ import io.dockgate.files.AtomicFiles;
 import io.dockgate.engine.EngineException;
 import io.dockgate.engine.ErrorKind;
 import io.dockgate.engine.image.ImageStore;
+import io.dockgate.engine.net.NetworkState;
+import io.dockgate.engine.net.Networks;
+import io.dockgate.engine.net.Sandboxes;
 import io.dockgate.engine.oci.SpecBuilder;
 import io.dockgate.engine.oci.UserResolver;
 import io.dockgate.engine.runtime.Runc;
@@ -71,6 +74,8 @@ public final class Containers implements AutoCloseable {
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
     private final Map<String, List<Waiter>> waiters = new ConcurrentHashMap<>();
     private final ContainerEvents emitter;
+    private final Networks networks;
+    private final Sandboxes sandboxes;
     private final ContainerCreation creation;
     private final Attachments attachments;
     private final FileOperations files;
@@ -83,7 +88,9 @@ public final class Containers implements AutoCloseable {
     }
 
     public Containers(Path dataRoot, Path execRoot, ImageStore images, VolumeStore volumes, SnapshotService snapshots, Runc runc,
-                      Path conmonBinary, Events events) throws IOException {
+                      Path conmonBinary, Events events, Networks networks, Sandboxes sandboxes) throws IOException {
+        this.networks = networks;
+        this.sandboxes = sandboxes;
         this.emitter = new ContainerEvents(events);
         this.store = new ContainerStore(dataRoot);
         this.volumes = volumes;
@@ -98,7 +105,9 @@ public final class Containers implements AutoCloseable {
         Files.createDirectories(bundles);
         Trash.sweep(bundles);
         this.conmon = new Conmon(conmonBinary, runc, execRoot.resolve("exits"));
-        this.creation = new ContainerCreation(store, images, volumes, snapshots, emitter);
+        this.creation = new ContainerCreation(store, images, volumes, snapshots, emitter, networks);
+        networks.setInUse(networkId -> store.all().stream().anyMatch(c -> c.status().network() != null
+                && c.status().network().endpointsOrEmpty().stream().anyMatch(e -> e.networkId().equals(networkId))));
         this.attachments = new Attachments(store, this::lock, bundles, background, emitter, this::autoRemove);
         this.files = new FileOperations(store, this::lock, snapshots, runc, emitter, creation);
         this.execs = new Execs(new Execs.Host() {
@@ -179,33 +188,44 @@ public final class Containers implements AutoCloseable {
             c.status().running(0, 0, ""); // refused here, before anything is mounted, when start is not allowed
             Path rootfs = snapshots.mount(c.id());
             Path bundle = bundles.resolve(c.id());
+            NetworkState net = null;
             try {
                 Files.createDirectories(bundle);
                 Path etc = store.directory(c.id()).resolve("etc");
                 if (!Files.exists(etc.resolve("hostname")) || Files.size(etc.resolve("hostname")) == 0) {
                     ContainerCreation.writeEtc(etc, c.spec().hostname(), "host".equals(c.spec().host().networkMode())); // lost in a crash
                 }
+                Map<String, String> joined = new java.util.LinkedHashMap<>(creation.joinedNamespaces(c.spec().host()));
+                if (ContainerCreation.onBridge(c.spec().host())) {
+                    net = sandboxes.attach(c.id(), ContainerCreation.endpoints(c.spec()), creation.publishedPorts(c.spec()));
+                    joined.put("network", net.sandbox());
+                    ContainerCreation.writeHosts(etc, c.spec().hostname(), net);
+                }
                 UserResolver.User user = UserResolver.withGroups(rootfs, UserResolver.resolve(rootfs, c.spec().user()),
                         c.spec().host().groupAddOrEmpty());
                 ObjectNode config = SpecBuilder.build(c, rootfs, store.directory(c.id()).resolve("etc"), user, m -> creation.hostPath(m, rootfs),
-                        creation.joinedNamespaces(c.spec().host()));
+                        joined);
                 AtomicFiles.writeUnsynced(bundle.resolve("config.json"), JSON.writeValueAsBytes(config), AtomicFiles.PRIVATE);
                 runc.delete(c.id());
                 Path log = c.spec().host().logOrDefault().keepsNothing() ? Path.of("/dev/null") : Path.of(c.logPath());
                 Conmon.Created created = conmon.create(c.id(), c.name().substring(1), bundle, log,
                         LogRotation.conmonLimit(c.spec().host().logOrDefault()),
                         new Conmon.Stdio(c.spec().tty(), c.spec().openStdin(), c.spec().stdinOnce()));
-                ContainerRecord running = c.withStatus(c.status().running(created.pid(), created.conmonPid(), Instant.now().toString()));
+                ContainerRecord running = c.withStatus(c.status().running(created.pid(), created.conmonPid(), Instant.now().toString(),
+                        net));
                 store.save(running);
                 attachments.connectPending(c.id());
                 runc.start(c.id());
                 emitter.volumes(running, "mount");
+                emitNetworks(running, net, "connect");
                 emitter.emit(running, "start");
                 return running;
             } catch (Conmon.RuntimeFailure e) {
+                sandboxes.detach(c.id(), net);
                 failStart(c, bundle, e.getMessage());
                 throw new EngineException(ErrorKind.RUNTIME, "OCI runtime create failed: " + e.getMessage() + ": unknown", e);
             } catch (IOException | RuntimeException e) {
+                sandboxes.detach(c.id(), net);
                 failStart(c, bundle, e.getMessage());
                 throw e;
             }
@@ -264,8 +284,24 @@ public final class Containers implements AutoCloseable {
         }
     }
 
+    /** Network events for each network a container joined or left (at its start and exit, as dockerd sends them). */
+    private void emitNetworks(ContainerRecord c, NetworkState net, String action) {
+        if (net == null) {
+            return;
+        }
+        for (io.dockgate.engine.net.Endpoint e : net.endpointsOrEmpty()) {
+            io.dockgate.engine.net.NetworkRecord n = networks.find(e.networkId());
+            if (n != null) {
+                networks.emitEndpoint(n, action, c.id());
+            }
+        }
+    }
+
     private void finishExit(ContainerRecord c, int code, boolean oom, String error) throws IOException {
         runc.delete(c.id());
+        // the network goes before anything else can start the container again (a restart policy)
+        sandboxes.detach(c.id(), c.status().network());
+        emitNetworks(c, c.status().network(), "disconnect");
         snapshots.unmount(c.id());
         Trash.discard(bundles.resolve(c.id()));
         ContainerRecord exited = c.withStatus(c.status().exited(code, Instant.now().toString(), oom, error));
@@ -657,6 +693,21 @@ public final class Containers implements AutoCloseable {
      * whose conmon is alive are re-adopted; those whose conmon died are marked exited and cleaned up.
      */
     public void recover() {
+        recoverContainers();
+        try {
+            java.util.Set<String> running = new java.util.HashSet<>();
+            for (ContainerRecord c : store.all()) {
+                if (c.status().state().hasProcess() && c.status().network() != null) {
+                    running.add(c.id());
+                }
+            }
+            sandboxes.sweep(running);
+        } catch (IOException | RuntimeException e) {
+            LOG.error("sweeping network namespaces and rules failed", e);
+        }
+    }
+
+    private void recoverContainers() {
         for (ContainerRecord c : store.all()) {
             try {
                 if (c.status().state() == ContainerState.RESTARTING || c.status().state() == ContainerState.EXITED) {
@@ -671,6 +722,9 @@ public final class Containers implements AutoCloseable {
                         && ProcessHandle.of(c.status().conmonPid()).map(ProcessHandle::isAlive).orElse(false);
                 if (code == null && alive) {
                     LOG.info("re-adopted running container {} (conmon {})", c.id().substring(0, 12), c.status().conmonPid());
+                    if (c.status().network() != null) {
+                        sandboxes.restore(c.id(), c.status().network());
+                    }
                     continue;
                 }
                 synchronized (lock(c.id())) {

@@ -287,7 +287,10 @@ public final class SpecBuilder {
         }
         namespaces.addObject().put("type", "mount");
         if (!hostNetwork) {
-            namespaces.addObject().put("type", "network");
+            ObjectNode n = namespaces.addObject().put("type", "network");
+            if (joinedNamespaces.containsKey("network")) {
+                n.put("path", joinedNamespaces.get("network")); // the namespace the daemon set up (bridge networks)
+            }
         }
         if (!host.devicesOrEmpty().isEmpty()) {
             ArrayNode nodes = linux.putArray("devices");

@@ -63,5 +63,14 @@ public interface LibC {
     @SaveError
     int epoll_wait(int epfd, @Out byte[] events, int maxEvents, int timeout);
 
+    @SaveError
+    int unshare(int flags);
+
+    @SaveError
+    int setns(int fd, int nstype);
+
+    @SaveError
+    int bind(int fd, @In byte[] address, int length);
+
     String strerror(int errnum);
 }

@@ -346,7 +346,7 @@ public final class ContainersApi {
         boolean size = request.queryBool("size");
         return blocking.run(() -> {
             ContainerRecord c = containers().inspect(id);
-            Map<String, Object> json = inspectJson(c, size);
+            Map<String, Object> json = inspectJson(c, size, request.version());
             if (!request.access().may("container.inspect.env")) {
                 @SuppressWarnings("unchecked")
                 Map<String, Object> config = (Map<String, Object>) json.get("Config");
@@ -357,7 +357,8 @@ public final class ContainersApi {
         }).compose(body -> Responses.json(request, 200, body));
     }
 
-    private Map<String, Object> inspectJson(ContainerRecord c, boolean size) throws java.io.IOException {
+    private Map<String, Object> inspectJson(ContainerRecord c, boolean size, io.dockgate.gateway.request.ApiVersion version)
+            throws java.io.IOException {
         ContainerRecord.Status s = c.status();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("Id", c.id());
@@ -441,6 +442,8 @@ public final class ContainersApi {
         hc.put("Mounts", h.mountsOrEmpty().stream().map(mt -> Map.of("Type", mt.type(), "Source", mt.source(), "Target", mt.target(),
                 "ReadOnly", mt.readOnly())).toList());
         hc.put("Runtime", "runc");
+        hc.put("PortBindings", ContainerNetworks.portBindings(c.spec()));
+        hc.put("PublishAllPorts", c.spec().netOrNone().publishAll());
         m.put("HostConfig", hc);
         m.put("GraphDriver", Map.of("Name", "overlay2", "Data", Map.of()));
         m.put("Mounts", mounts(c));
@@ -452,6 +455,7 @@ public final class ContainersApi {
         config.put("AttachStdin", shown.attachStdin());
         config.put("AttachStdout", shown.attachStdout());
         config.put("AttachStderr", shown.attachStderr());
+        config.put("ExposedPorts", ContainerNetworks.exposedPorts(c.spec()));
         config.put("Tty", c.spec().tty());
         config.put("OpenStdin", c.spec().openStdin());
         config.put("StdinOnce", c.spec().stdinOnce());
@@ -472,11 +476,7 @@ public final class ContainersApi {
             config.put("StopTimeout", c.spec().stopTimeout());
         }
         m.put("Config", config);
-        Map<String, Object> networks = new LinkedHashMap<>();
-        networks.put(h.networkMode(), Map.of("NetworkID", "", "EndpointID", "", "Gateway", "", "IPAddress", "", "IPPrefixLen", 0,
-                "MacAddress", ""));
-        m.put("NetworkSettings", Map.of("Bridge", "", "SandboxID", "", "Ports", Map.of(), "Networks", networks,
-                "IPAddress", "", "Gateway", "", "MacAddress", ""));
+        m.put("NetworkSettings", ContainerNetworks.settings(c, engine.networks(), version));
         if (size) {
             m.put("SizeRw", sizeRw(c));
             m.put("SizeRootFs", sizeRw(c) + imageSize(c));
@@ -622,12 +622,13 @@ public final class ContainersApi {
         command.addAll(c.args());
         m.put("Command", String.join(" ", command));
         m.put("Created", Instant.parse(c.created()).getEpochSecond());
-        m.put("Ports", List.of());
+        m.put("Ports", ContainerNetworks.listPorts(c));
         m.put("Labels", ContainerSpec.visibleLabels(c.spec().labels()));
         m.put("State", c.status().state().wire());
         m.put("Status", statusText(c));
         m.put("HostConfig", Map.of("NetworkMode", c.spec().host().networkMode()));
-        m.put("NetworkSettings", Map.of("Networks", Map.of()));
+        m.put("NetworkSettings", Map.of("Networks", ContainerNetworks.networks(c, engine.networks(),
+                io.dockgate.gateway.request.ApiVersion.MAX, false)));
         m.put("Mounts", mounts(c));
         if (size) {
             long rw = sizeRw(c);

@@ -4,6 +4,8 @@ import io.dockgate.gateway.request.DockerJson;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.dockgate.engine.EngineException;
 import io.dockgate.engine.container.ContainerSpec;
+import io.dockgate.engine.net.EndpointRequest;
+import io.dockgate.engine.net.PortBinding;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,18 +24,17 @@ final class CreateRequest {
      * null, false, 0, "" or an empty list or map) is refused with 400 naming it, never silently dropped.
      * Fields Docker does not know are ignored, as dockerd ignores them.
      */
-    private static final List<String> UNSUPPORTED_HOST_FIELDS = List.of("PortBindings", "Links",
+    private static final List<String> UNSUPPORTED_HOST_FIELDS = List.of("Links",
             "DeviceRequests", "UsernsMode", "Cgroup", "ExtraHosts", "Dns", "DnsSearch", "DnsOptions",
             "BlkioWeight", "BlkioWeightDevice", "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps",
             "BlkioDeviceWriteIOps", "KernelMemory", "KernelMemoryTCP", "CpuRealtimePeriod", "CpuRealtimeRuntime",
-            "CpusetMems", "StorageOpt", "VolumeDriver", "PublishAllPorts", "Annotations", "CpuCount", "CpuPercent",
+            "CpusetMems", "StorageOpt", "VolumeDriver", "Annotations", "CpuCount", "CpuPercent",
             "IOMaximumIOps", "IOMaximumBandwidth");
     /** Config fields not honoured yet, refused when set as above. */
-    private static final List<String> UNSUPPORTED_CONFIG_FIELDS = List.of("Domainname", "ExposedPorts", "MacAddress", "OnBuild",
+    private static final List<String> UNSUPPORTED_CONFIG_FIELDS = List.of("Domainname", "OnBuild",
             "Shell", "ArgsEscaped");
     /** Endpoint settings of NetworkingConfig that need networks dockgate does not have yet. */
-    private static final List<String> UNSUPPORTED_ENDPOINT_FIELDS = List.of("IPAMConfig", "Links", "Aliases", "MacAddress",
-            "DriverOpts", "NetworkID", "EndpointID", "Gateway", "IPAddress", "IPPrefixLen", "IPv6Gateway", "GlobalIPv6Address",
+    private static final List<String> UNSUPPORTED_ENDPOINT_FIELDS = List.of("Links", "DriverOpts", "NetworkID", "EndpointID", "Gateway", "IPAddress", "IPPrefixLen", "IPv6Gateway", "GlobalIPv6Address",
             "GlobalIPv6PrefixLen", "DNSNames", "GwPriority");
 
     static final Set<String> ULIMITS = Set.of("core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile",
@@ -59,7 +60,8 @@ final class CreateRequest {
                 throw EngineException.invalid("Config." + f + " is not supported by dockgate yet");
             }
         }
-        networkingConfig(DockerJson.field(body, "NetworkingConfig"));
+        List<EndpointRequest> endpoints = networkingConfig(DockerJson.field(body, "NetworkingConfig"),
+                DockerJson.text(body, "MacAddress"));
         JsonNode hc = DockerJson.field(body, "HostConfig");
         if (hc != null) {
             for (String f : UNSUPPORTED_HOST_FIELDS) {
@@ -89,13 +91,17 @@ final class CreateRequest {
         }
         ContainerSpec.HostBuilder host = ContainerSpec.Host.builder();
         String network = hc == null ? null : DockerJson.text(hc, "NetworkMode");
-        if (network == null || network.isEmpty() || network.equals("default") || network.equals("bridge")) {
-            network = "none";
-        }
-        if (!network.equals("none") && !network.equals("host")) {
-            throw EngineException.invalid("network mode \"" + network + "\" is not supported: dockgate has no bridge network yet; use --network none or host");
+        if (network == null || network.isEmpty() || network.equals("default")) {
+            network = "bridge"; // the default network (network none when the daemon has no bridge)
         }
         host.networkMode(network);
+        if (!endpoints.isEmpty() && !endpoints.get(0).network().equals(network)
+                && !endpoints.get(0).network().equals("default")) {
+            throw EngineException.invalid("Container cannot be connected to network endpoints: " + network + " "
+                    + endpoints.get(0).network());
+        }
+        host.net(new ContainerSpec.Net(endpoints, portBindings(DockerJson.field(hc, "PortBindings")),
+                DockerJson.bool(hc, "PublishAllPorts"), exposedPorts(DockerJson.field(body, "ExposedPorts"))));
         List<ContainerSpec.Mount> mounts = new ArrayList<>();
         Map<String, String> tmpfs = new LinkedHashMap<>();
         if (hc != null) {
@@ -479,29 +485,85 @@ final class CreateRequest {
     }
 
     /**
-     * NetworkingConfig: the built-in networks (none, host, and bridge or default, which are none here)
-     * may be named, with no endpoint settings; anything else needs networks dockgate does not have yet.
+     * NetworkingConfig: the endpoint on the one network a container is created on (as dockerd before API
+     * 1.44): its aliases, fixed IPv4 address and MAC address (Config.MacAddress, the older place, too).
      */
-    private static void networkingConfig(JsonNode nc) {
+    private static List<EndpointRequest> networkingConfig(JsonNode nc, String configMac) {
         JsonNode endpoints = nc == null ? null : DockerJson.field(nc, "EndpointsConfig");
-        if (endpoints == null || endpoints.isNull()) {
-            return;
+        if (endpoints == null || endpoints.isNull() || endpoints.isEmpty()) {
+            return configMac == null || configMac.isEmpty() ? List.of() : List.of(new EndpointRequest("default", List.of(), null, configMac));
         }
-        var names = endpoints.fieldNames();
-        while (names.hasNext()) {
-            String network = names.next();
-            if (!Set.of("none", "host", "bridge", "default").contains(network)) {
-                throw EngineException.invalid("NetworkingConfig.EndpointsConfig." + network
-                        + " is not supported by dockgate yet: there are no user-defined networks");
-            }
-            JsonNode settings = endpoints.get(network);
-            for (String f : UNSUPPORTED_ENDPOINT_FIELDS) {
-                if (settings != null && isSet(DockerJson.field(settings, f))) {
-                    throw EngineException.invalid("NetworkingConfig.EndpointsConfig." + network + "." + f
-                            + " is not supported by dockgate yet");
-                }
+        if (endpoints.size() > 1) {
+            List<String> all = new ArrayList<>();
+            endpoints.fieldNames().forEachRemaining(all::add);
+            throw EngineException.invalid("Container cannot be connected to network endpoints: " + String.join(", ", all)
+                    + " (one network at create; connect the others after)");
+        }
+        String network = endpoints.fieldNames().next();
+        JsonNode settings = endpoints.get(network);
+        for (String f : UNSUPPORTED_ENDPOINT_FIELDS) {
+            if (settings != null && isSet(DockerJson.field(settings, f))) {
+                throw EngineException.invalid("NetworkingConfig.EndpointsConfig." + network + "." + f + " is not supported by dockgate yet");
             }
         }
+        String ipv4 = null;
+        JsonNode ipam = DockerJson.field(settings, "IPAMConfig");
+        if (ipam != null) {
+            ipv4 = DockerJson.text(ipam, "IPv4Address");
+            if (isSet(DockerJson.field(ipam, "IPv6Address")) || isSet(DockerJson.field(ipam, "LinkLocalIPs"))) {
+                throw EngineException.invalid("IPv6 and link-local addresses are not supported by dockgate");
+            }
+        }
+        String mac = DockerJson.text(settings, "MacAddress");
+        if (mac == null || mac.isEmpty()) {
+            mac = configMac;
+        }
+        return List.of(new EndpointRequest(network, orEmpty(DockerJson.strings(settings, "Aliases")), ipv4, mac));
+    }
+
+    /** HostConfig.PortBindings: {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}; a null or empty list binds nothing. */
+    static List<PortBinding> portBindings(JsonNode bindings) {
+        List<PortBinding> out = new ArrayList<>();
+        if (bindings == null || !bindings.isObject()) {
+            return out;
+        }
+        var it = bindings.fields();
+        while (it.hasNext()) {
+            var e = it.next();
+            String[] port = port(e.getKey());
+            if (e.getValue() == null || !e.getValue().isArray()) {
+                continue;
+            }
+            for (JsonNode b : e.getValue()) {
+                out.add(new PortBinding(Integer.parseInt(port[0]), port[1], DockerJson.text(b, "HostIp"), DockerJson.text(b, "HostPort")));
+            }
+        }
+        return out;
+    }
+
+    /** Config.ExposedPorts: {"80/tcp": {}} as "80/tcp". */
+    static List<String> exposedPorts(JsonNode exposed) {
+        List<String> out = new ArrayList<>();
+        if (exposed != null && exposed.isObject()) {
+            exposed.fieldNames().forEachRemaining(k -> {
+                String[] p = port(k);
+                out.add(p[0] + "/" + p[1]);
+            });
+        }
+        return out;
+    }
+
+    /** "80", "80/tcp", "53/udp" as {port, protocol}. */
+    private static String[] port(String key) {
+        String[] p = key.split("/", -1);
+        if (p.length > 2 || !p[0].matches("[0-9]{1,5}") || Integer.parseInt(p[0]) < 1 || Integer.parseInt(p[0]) > 65535) {
+            throw EngineException.invalid("invalid port specification: \"" + key + "\"");
+        }
+        String proto = p.length == 2 ? p[1].toLowerCase(java.util.Locale.ROOT) : "tcp";
+        if (!proto.equals("tcp") && !proto.equals("udp")) {
+            throw EngineException.invalid("invalid proto: " + proto + (proto.equals("sctp") ? " (sctp is not supported by dockgate)" : ""));
+        }
+        return new String[] {p[0], proto};
     }
 
     private static List<String> orEmpty(List<String> list) {

@@ -78,12 +78,13 @@ public final class OperationTable {
     public static final Operation EXEC_INSPECT = add(named("exec.inspect").on(Target.Kind.EXEC));
 
     public static final Operation NETWORK_LIST = add(named("network.list"));
-    public static final Operation NETWORK_INSPECT = add(named("network.inspect"));
-    public static final Operation NETWORK_CREATE = add(named("network.create"));
+    public static final Operation NETWORK_INSPECT = add(named("network.inspect").on(Target.Kind.NETWORK));
+    public static final Operation NETWORK_CREATE = add(named("network.create").json(NetworksApi::networkSpec).stampingOwner()
+            .judgedBy(ConstraintChecker.NETWORK));
     public static final Operation NETWORK_PRUNE = add(named("network.prune"));
-    public static final Operation NETWORK_CONNECT = add(named("network.connect"));
-    public static final Operation NETWORK_DISCONNECT = add(named("network.disconnect"));
-    public static final Operation NETWORK_DELETE = add(named("network.delete"));
+    public static final Operation NETWORK_CONNECT = add(named("network.connect").on(Target.Kind.NETWORK));
+    public static final Operation NETWORK_DISCONNECT = add(named("network.disconnect").on(Target.Kind.NETWORK));
+    public static final Operation NETWORK_DELETE = add(named("network.delete").on(Target.Kind.NETWORK));
 
     /** Swarm, nodes, services, tasks, secrets, configs: read (503, not in a swarm, as dockerd). */
     public static final Operation SWARM_INSPECT = add(named("swarm.inspect"));

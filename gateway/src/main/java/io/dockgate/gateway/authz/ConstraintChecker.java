@@ -54,6 +54,11 @@ public final class ConstraintChecker {
     public static final Judge UPDATE = ConstraintChecker::update;
     /** A volume create: driver and driver options (bind devices are host paths). */
     public static final Judge VOLUME = ConstraintChecker::volume;
+    /**
+     * A network create by a constrained caller: no subnet over a route of the host (it would take that
+     * traffic over) and no bridge name of its choosing (a host interface name).
+     */
+    public static final Judge NETWORK = ConstraintChecker::network;
     /** A pull or import: the image reference in the query. */
     public static final Judge PULL = ConstraintChecker::pull;
 
@@ -408,6 +413,28 @@ public final class ConstraintChecker {
             return "volume device must be an absolute host path";
         }
         return hostPath(c, device, flags.contains("ro"));
+    }
+
+    private static String network(Policy.Constraints c, RequestFacts facts) {
+        if (!(facts.model() instanceof io.dockgate.engine.net.NetworkSpec spec)) {
+            return null;
+        }
+        if (spec.optionsOrEmpty().containsKey("com.docker.network.bridge.name")) {
+            return "naming the network's bridge (com.docker.network.bridge.name) is not allowed";
+        }
+        for (String cidr : new String[] {spec.subnet(), spec.ipRange()}) {
+            if (cidr != null && !cidr.isEmpty()) {
+                try {
+                    java.util.Optional<String> route = io.dockgate.engine.net.Networks.hostRouteOverlapping(cidr);
+                    if (route.isPresent()) {
+                        return "the subnet " + cidr + " overlaps the host's route " + route.get();
+                    }
+                } catch (RuntimeException e) {
+                    return null; // the engine refuses it anyway
+                }
+            }
+        }
+        return null;
     }
 
     private static String pull(Policy.Constraints c, RequestFacts facts) {

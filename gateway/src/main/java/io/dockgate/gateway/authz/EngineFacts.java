@@ -33,7 +33,23 @@ public final class EngineFacts implements RequestFacts.Lookups {
             case CONTAINER -> container(ref).map(c -> Target.ownedBy(ownerOf(c))).orElse(Target.missing());
             case EXEC -> exec(ref).flatMap(e -> container(e.containerId())).map(c -> Target.ownedBy(ownerOf(c)))
                     .orElse(Target.missing());
+            case NETWORK -> network(ref);
         };
+    }
+
+    private Target network(String ref) {
+        if (ref.equals("host") || ref.equals("none")) {
+            return Target.everyones();
+        }
+        try {
+            io.dockgate.engine.net.NetworkRecord n = engine.networks().find(ref);
+            if (n == null) {
+                return Target.missing();
+            }
+            return n.isDefault() ? Target.everyones() : Target.ownedBy(n.labelsOrEmpty().get(Authorizer.OWNER_LABEL));
+        } catch (EngineException e) {
+            return Target.missing(); // an ambiguous prefix reveals nothing
+        }
     }
 
     private static String ownerOf(ContainerRecord c) {

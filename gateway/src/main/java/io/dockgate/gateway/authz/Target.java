@@ -8,8 +8,8 @@ import java.util.Optional;
  * The object a request acts on, as far as ownership goes: none (the operation has no owned target),
  * missing (no such container, exec or volume), or found with its owner key (empty: created without one).
  */
-public record Target(boolean applies, boolean exists, Optional<String> owner) {
-    public static final Target NONE = new Target(false, false, Optional.empty());
+public record Target(boolean applies, boolean exists, Optional<String> owner, boolean shared) {
+    public static final Target NONE = new Target(false, false, Optional.empty(), false);
 
     /**
      * What kind of owned object an operation's path names, the path parameter that names it, and how a
@@ -21,7 +21,9 @@ public record Target(boolean applies, boolean exists, Optional<String> owner) {
         CONTAINER("id"),
         /** An exec session: owned by the owner of its container. */
         EXEC("id"),
-        VOLUME("name");
+        VOLUME("name"),
+        /** A network: the predefined ones are everyone's. */
+        NETWORK("id");
 
         private final String param;
 
@@ -45,20 +47,26 @@ public record Target(boolean applies, boolean exists, Optional<String> owner) {
             return switch (this) {
                 case EXEC -> EngineException.notFound("No such exec instance: " + ref);
                 case VOLUME -> EngineException.notFound("get " + ref + ": no such volume");
+                case NETWORK -> EngineException.notFound("network " + ref + " not found");
                 default -> EngineException.notFound("No such container: " + ref);
             };
         }
     }
 
     public static Target missing() {
-        return new Target(true, false, Optional.empty());
+        return new Target(true, false, Optional.empty(), false);
     }
 
     public static Target ownedBy(String owner) {
-        return new Target(true, true, Optional.ofNullable(owner));
+        return new Target(true, true, Optional.ofNullable(owner), false);
+    }
+
+    /** An object every caller may use (the predefined networks). */
+    public static Target everyones() {
+        return new Target(true, true, Optional.empty(), true);
     }
 
     boolean belongsTo(String key) {
-        return exists && owner.isPresent() && owner.get().equals(key);
+        return exists && (shared || owner.isPresent() && owner.get().equals(key));
     }
 }

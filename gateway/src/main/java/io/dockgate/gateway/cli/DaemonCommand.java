@@ -81,6 +81,16 @@ public final class DaemonCommand implements Callable<Integer> {
     @Option(names = "--max-concurrent-handshakes-per-ip", paramLabel = "N",
             description = "TLS handshakes in progress at once from one source address (default 32; 0: no bound)")
     Integer maxConcurrentHandshakesPerIp;
+    @Option(names = "--bridge", paramLabel = "NAME",
+            description = "the default network's Linux bridge (default dockgate0); none: no bridge network, containers default to"
+                    + " network none")
+    String bridge;
+    @Option(names = "--bip", paramLabel = "CIDR", description = "the default bridge's address and prefix, e.g. 172.30.0.1/16"
+            + " (default: the first free subnet of 172.17-31.0.0/16, 192.168.0-240.0/20)")
+    String bip;
+    @Option(names = "--iptables", paramLabel = "BOOL", arity = "1",
+            description = "write the daemon's iptables chains: masquerading, isolation, published ports (default true)")
+    Boolean iptables;
     @Option(names = "--idle-connection-timeout", paramLabel = "SECONDS",
             description = "close a connection idle this long between requests (default 0: never, as dockerd; streams are never cut;"
                     + " docker-java clients fail a request on a pooled connection closed this way)")
@@ -110,6 +120,9 @@ public final class DaemonCommand implements Callable<Integer> {
         put(flags, ConfigKey.MAX_CONNECTIONS_PER_IDENTITY, maxConnectionsPerIdentity);
         put(flags, ConfigKey.IDLE_CONNECTION_TIMEOUT, idleConnectionTimeout);
         put(flags, ConfigKey.MAX_CONCURRENT_HANDSHAKES, maxConcurrentHandshakes);
+        put(flags, ConfigKey.BRIDGE, bridge);
+        put(flags, ConfigKey.BIP, bip);
+        put(flags, ConfigKey.IPTABLES, iptables);
         put(flags, ConfigKey.MAX_CONCURRENT_HANDSHAKES_PER_IP, maxConcurrentHandshakesPerIp);
         return flags;
     }

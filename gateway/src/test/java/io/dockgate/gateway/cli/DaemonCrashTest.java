@@ -33,7 +33,7 @@ class DaemonCrashTest {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), Main.class.getName(), "daemon",
                 "-H", "unix://" + tmp.resolve("dg.sock"), "--data-root", tmp.resolve("data").toString(),
-                "--exec-root", tmp.resolve("exec").toString(), "--pidfile", tmp.resolve("dockgate.pid").toString(),
+                "--exec-root", tmp.resolve("exec").toString(), "--pidfile", tmp.resolve("dockgate.pid").toString(), "--bridge", "none", "--iptables", "false",
                 "--config-file", emptyConfig().toString()));
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                 .start();

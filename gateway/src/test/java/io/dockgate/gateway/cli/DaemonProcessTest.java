@@ -59,7 +59,7 @@ class DaemonProcessTest {
 
     private String[] roots() {
         return new String[] {"--data-root", tmp.resolve("data").toString(), "--exec-root", tmp.resolve("exec").toString(),
-                "--pidfile", tmp.resolve("dockgate.pid").toString()};
+                "--pidfile", tmp.resolve("dockgate.pid").toString(), "--bridge", "none", "--iptables", "false"};
     }
 
     @Test

@@ -33,6 +33,9 @@ public final class TestDaemon implements AutoCloseable {
         flags.put(ConfigKey.DATA_ROOT, dir.resolve("data").toString());
         flags.put(ConfigKey.EXEC_ROOT, dir.resolve("exec").toString());
         flags.put(ConfigKey.PIDFILE, dir.resolve("dockgate.pid").toString());
+        // tests that use networks name a bridge of their own, and firewall rules when they need them
+        flags.put(ConfigKey.BRIDGE, "none");
+        flags.put(ConfigKey.IPTABLES, false);
         return flags;
     }
 
