@@ -760,5 +760,6 @@ public final class Containers implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         Trash.drain();
+        sandboxes.close();
     }
 }

@@ -40,10 +40,19 @@ public final class Sandboxes {
     private final Map<String, String> reserved = new ConcurrentHashMap<>();
     private int nextEphemeral = -1;
 
-    public Sandboxes(Networks networks, Path execRoot) throws IOException {
+    private boolean prepared;
+
+    public Sandboxes(Networks networks, Path execRoot) {
         this.networks = networks;
         this.dir = execRoot.resolve("netns");
-        NetNamespaces.preparePrivateDirectory(dir);
+    }
+
+    /** The namespace directory as a private mount of its own, made when the first container needs it. */
+    private synchronized void prepare() throws IOException {
+        if (!prepared) {
+            NetNamespaces.preparePrivateDirectory(dir);
+            prepared = true;
+        }
     }
 
     /** The namespace file of a container. */
@@ -53,6 +62,7 @@ public final class Sandboxes {
 
     /** Sets up a starting container's network; on failure nothing is left behind. */
     public NetworkState attach(String containerId, List<EndpointRequest> requests, List<PortBinding> ports) throws IOException {
+        prepare();
         Path sandbox = sandbox(containerId);
         NetNamespaces.delete(sandbox); // a crash between start and record
         NetNamespaces.create(sandbox);
@@ -180,8 +190,8 @@ public final class Sandboxes {
                 }
             }
             String at = hostIp + ":" + (range[0] == range[1] ? String.valueOf(range[0]) : range[0] + "-" + range[1]);
-            throw new EngineException(ErrorKind.INTERNAL, "driver failed programming external connectivity on endpoint: Bind for "
-                    + at + " failed: port is already allocated");
+            throw new EngineException(ErrorKind.RUNTIME, "driver failed programming external connectivity on endpoint " + containerId
+                    .substring(0, 12) + ": Bind for " + at + " failed: port is already allocated");
         }
         int[] ephemeral = ephemeralRange();
         int size = ephemeral[1] - ephemeral[0] + 1;
@@ -243,7 +253,7 @@ public final class Sandboxes {
 
     static int[] ephemeralRange() {
         try {
-            String[] p = Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim().split("\\s+");
+            String[] p = Files.readAllLines(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).get(0).trim().split("\\s+");
             return new int[] {Integer.parseInt(p[0]), Integer.parseInt(p[1])};
         } catch (IOException | RuntimeException e) {
             return new int[] {32768, 60999};
@@ -300,8 +310,31 @@ public final class Sandboxes {
         networks.restorePublished(containerId, state.portsOrEmpty());
     }
 
+    /**
+     * At the daemon's stop: the namespace directory's own mount is taken down when no running container
+     * holds a namespace in it (otherwise it stays, for the next start to take them back).
+     */
+    public synchronized void close() {
+        if (!prepared) {
+            return;
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            if (files.findAny().isEmpty()) {
+                io.dockgate.engine.sys.Syscalls.umount(dir.toString(), io.dockgate.engine.sys.Syscalls.MNT_DETACH);
+            }
+        } catch (IOException e) {
+            LOG.debug("unmounting {}: {}", dir, e.getMessage());
+        }
+    }
+
     /** At start, after the running containers were restored: namespaces no running container holds go, rules are rewritten. */
     public void sweep(Set<String> running) throws IOException {
+        if (Files.isDirectory(dir)) {
+            prepare(); // namespaces of containers that run on: mounted below it since the last start
+        } else {
+            networks.applyFirewall();
+            return;
+        }
         try (Stream<Path> files = Files.list(dir)) {
             for (Path f : files.toList()) {
                 if (!running.contains(f.getFileName().toString())) {

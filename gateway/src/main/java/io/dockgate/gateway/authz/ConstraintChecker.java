@@ -474,6 +474,15 @@ public final class ConstraintChecker {
         if (!(facts.model() instanceof io.dockgate.engine.container.ContainerSpec spec)) {
             return Optional.empty();
         }
+        String network = spec.host().networkMode();
+        if (network != null && !network.isEmpty() && !network.equals("none") && !network.equals("host")
+                && !network.startsWith("container:")) {
+            // another's network answers as a missing one would: the same refusal either way
+            Optional<String> netOwner = facts.lookups().networkOwner(network);
+            if (netOwner.isEmpty() || !netOwner.get().isEmpty() && !netOwner.get().equals(owner)) {
+                return Optional.of("HostConfig.NetworkMode: network " + network + " is not yours or does not exist");
+            }
+        }
         for (String entry : spec.host().volumesFromOrEmpty()) {
             String ref;
             try {

@@ -37,6 +37,23 @@ public final class EngineFacts implements RequestFacts.Lookups {
         };
     }
 
+    @Override
+    public Optional<String> networkOwner(String reference) {
+        if (reference.equals("bridge") || reference.equals("default")) {
+            return Optional.of("");
+        }
+        try {
+            io.dockgate.engine.net.NetworkRecord n = engine.networks().find(reference);
+            if (n == null) {
+                return Optional.empty();
+            }
+            String owner = n.labelsOrEmpty().get(Authorizer.OWNER_LABEL);
+            return Optional.of(n.isDefault() || owner == null ? "" : owner);
+        } catch (EngineException e) {
+            return Optional.empty();
+        }
+    }
+
     private Target network(String ref) {
         if (ref.equals("host") || ref.equals("none")) {
             return Target.everyones();

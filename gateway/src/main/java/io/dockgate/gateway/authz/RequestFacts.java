@@ -46,6 +46,14 @@ public record RequestFacts(JsonNode json, Object model, Map<String, String> quer
             return Optional.empty();
         }
 
+        /**
+         * A network's owner key: empty when there is no such network, "" for the predefined networks
+         * (everyone's) and for networks created without an owner.
+         */
+        default Optional<String> networkOwner(String reference) {
+            return Optional.empty();
+        }
+
         Lookups NONE = new Lookups() {
             @Override
             public long ownedContainers(String owner) {

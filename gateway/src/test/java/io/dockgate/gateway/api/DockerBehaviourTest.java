@@ -305,9 +305,10 @@ class DockerBehaviourTest {
                 + "\"Sysctls\":{\"net.ipv4.ip_forward\":\"1\"}}}");
         assertThat(RawHttp.body(hostNet)).contains("not allowed in host network namespace");
 
-        DockerCli.Result exposed = cli.docker("run", "--rm", "--expose", "80", "busybox", "true");
-        assertThat(exposed.exitCode()).isEqualTo(125);
-        assertThat(exposed.stderr()).contains("Config.ExposedPorts is not supported by dockgate yet");
+        DockerCli.Result exposed = cli.docker("create", "--name", "exposing", "--expose", "80", "--expose", "53/udp", "busybox", "true");
+        assertThat(exposed.exitCode()).as(exposed.toString()).isZero();
+        assertThat(cli.ok("inspect", "-f", "{{json .Config.ExposedPorts}}", "exposing").stdout().trim())
+                .isEqualTo("{\"53/udp\":{},\"80/tcp\":{}}");
         DockerCli.Result dns = cli.docker("run", "--rm", "--dns", "192.0.2.1", "busybox", "true");
         assertThat(dns.stderr()).contains("HostConfig.Dns is not supported by dockgate yet");
         String masked = raw("POST", "/v1.50/containers/create", "{\"Image\":\"busybox\",\"HostConfig\":{\"MaskedPaths\":[]}}");
@@ -315,7 +316,8 @@ class DockerBehaviourTest {
         assertThat(RawHttp.body(masked)).contains("HostConfig.MaskedPaths");
         String network = raw("POST", "/v1.50/containers/create", "{\"Image\":\"busybox\",\"NetworkingConfig\":{\"EndpointsConfig\":"
                 + "{\"mynet\":{}}}}");
-        assertThat(RawHttp.body(network)).contains("NetworkingConfig.EndpointsConfig.mynet");
+        assertThat(RawHttp.status(network)).isEqualTo(400);
+        assertThat(RawHttp.body(network)).contains("Container cannot be connected to network endpoints: bridge mynet");
         String defaults = raw("POST", "/v1.50/containers/create", "{\"Image\":\"busybox\",\"Domainname\":\"\",\"ExposedPorts\":{},"
                 + "\"HostConfig\":{\"Dns\":[],\"Links\":null,\"BlkioWeight\":0,\"MaskedPaths\":null}}");
         assertThat(RawHttp.status(defaults)).as("default values of fields not honoured are fine").isEqualTo(201);

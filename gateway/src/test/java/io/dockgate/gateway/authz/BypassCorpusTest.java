@@ -35,6 +35,7 @@ class BypassCorpusTest extends AuthzFixtureTest {
         f.ok("alice", "run", "-d", "--name", "a1", "busybox", "sleep", "300");
         bobsContainer = f.ok("bob", "run", "-d", "--name", "b1", "busybox", "sleep", "300");
         f.ok("bob", "volume", "create", "bobvol");
+        f.ok("bob", "network", "create", "bobnet");
         f.ok("ci-runner", "create", "--name", "ci-box", "-u", "1000", "-m", "64m", "--pids-limit", "10", "busybox", "true");
         String exec = RawHttp.unix(f.socket(), post("/v1.45/containers/b1/exec", "{\"Cmd\":[\"true\"]}"));
         assertThat(RawHttp.status(exec)).as(exec).isEqualTo(201);
@@ -137,6 +138,17 @@ class BypassCorpusTest extends AuthzFixtureTest {
         c.add(a("host userns", "alice", create(withHost("{\"UsernsMode\":\"host\"}")), 403));
         c.add(a("join another container's pid namespace", "alice", create(withHost("{\"PidMode\":\"container:b1\"}")), 403));
         c.add(a("join another container's network", "alice", create(withHost("{\"NetworkMode\":\"container:b1\"}")), 403));
+        // networks: another owner's answers as a missing one; no bridge name of the caller's choosing
+        c.add(a("another owner's network inspected", "alice", get("/v1.45/networks/bobnet"), 404));
+        c.add(a("another owner's network removed", "alice", "DELETE /v1.45/networks/bobnet HTTP/1.1\r\nHost: docker\r\n\r\n", 404));
+        c.add(a("another owner's network joined at create", "alice", create(withHost("{\"NetworkMode\":\"bobnet\"}")), 403));
+        c.add(a("another owner's network joined, lower-case key", "alice", create(withHost("{\"networkmode\":\"bobnet\"}")), 403));
+        c.add(a("another owner's network through the endpoint settings", "alice", create("{\"Image\":\"busybox\",\"HostConfig\":"
+                + "{\"NetworkMode\":\"bobnet\"},\"NetworkingConfig\":{\"EndpointsConfig\":{\"bobnet\":{}}}}"), 403));
+        c.add(a("a missing network answers as another's", "alice", create(withHost("{\"NetworkMode\":\"nosuchnet\"}")), 403));
+        c.add(a("a bridge named as a host interface", "alice", post("/v1.45/networks/create",
+                "{\"Name\":\"n9\",\"Options\":{\"com.docker.network.bridge.name\":\"lo\"}}"), 403));
+        c.add(a("connect to another owner's network", "alice", post("/v1.45/networks/bobnet/connect", "{\"Container\":\"a1\"}"), 404));
         c.add(a("host device", "alice", create(withHost("{\"Devices\":[{\"PathOnHost\":\"/dev/sda\",\"PathInContainer\":\"/dev/sda\",\"CgroupPermissions\":\"rwm\"}]}")), 403));
         c.add(a("device cgroup rule", "alice", create(withHost("{\"DeviceCgroupRules\":[\"b *:* rwm\"]}")), 403));
         c.add(a("host device, lower-case keys", "alice", create(withHost("{\"devices\":[{\"pathonhost\":\"/dev/fuse\"}]}")), 403));

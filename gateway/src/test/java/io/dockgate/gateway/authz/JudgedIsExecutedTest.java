@@ -84,7 +84,7 @@ class JudgedIsExecutedTest extends AuthzFixtureTest {
     @Test
     void everyOperationWithABodyIsCovered() {
         java.util.Set<Operation> covered = java.util.Set.of(OperationTable.CONTAINER_CREATE, OperationTable.CONTAINER_UPDATE,
-                OperationTable.CONTAINER_EXEC, OperationTable.EXEC_START, OperationTable.VOLUME_CREATE);
+                OperationTable.CONTAINER_EXEC, OperationTable.EXEC_START, OperationTable.VOLUME_CREATE, OperationTable.NETWORK_CREATE);
         assertThat(OperationTable.all().values().stream().filter(o -> o.body() == Operation.Body.JSON))
                 .containsExactlyInAnyOrderElementsOf(covered);
     }
@@ -156,6 +156,31 @@ class JudgedIsExecutedTest extends AuthzFixtureTest {
             assertThat(JSON.convertValue(v.get("Options"), Map.class)).as(body).isEqualTo(spec.optionsOrEmpty());
             assertThat(v.get("Labels").get("a") == null ? null : v.get("Labels").get("a").asText())
                     .isEqualTo(spec.labelsOrEmpty().get("a"));
+        }
+    }
+
+    @Test
+    void networkBodies() throws Exception {
+        List<String> created = new java.util.ArrayList<>();
+        try {
+            for (String body : List.of("{\"Name\":\"judged-n1\",\"Labels\":{\"a\":\"b\"}}",
+                    "{\"name\":\"judged-n2\",\"internal\":true,\"ipam\":{\"config\":[{\"subnet\":\"10.213.77.0/24\","
+                            + "\"gateway\":\"10.213.77.254\"}]},\"options\":{\"com.docker.network.driver.mtu\":\"1400\"}}")) {
+                io.dockgate.engine.net.NetworkSpec spec = (io.dockgate.engine.net.NetworkSpec) send(OperationTable.NETWORK_CREATE,
+                        "/v1.45/networks/create", body);
+                created.add(spec.name());
+                JsonNode n = inspect("/v1.45/networks/" + spec.name());
+                assertThat(n.get("Internal").asBoolean()).isEqualTo(spec.internal());
+                assertThat(JSON.convertValue(n.get("Options"), Map.class)).isEqualTo(spec.optionsOrEmpty());
+                if (spec.subnet() != null) {
+                    assertThat(n.get("IPAM").get("Config").get(0).get("Subnet").asText()).isEqualTo(spec.subnet());
+                    assertThat(n.get("IPAM").get("Config").get(0).get("Gateway").asText()).isEqualTo(spec.gateway());
+                }
+            }
+        } finally {
+            for (String name : created) {
+                f.raw("alice", "DELETE /v1.45/networks/" + name + " HTTP/1.1\r\nHost: d\r\nContent-Length: 0\r\n\r\n");
+            }
         }
     }
 }

@@ -50,7 +50,7 @@ public final class AuthzFixture implements AutoCloseable {
                   - name: operators
                     subjects: [{group: ops}]
                     roles: [basics, viewer, lifecycle, reader]
-                    operations: [volume.create, volume.delete]
+                    operations: [volume.create, volume.delete, network.create, network.delete, network.connect, network.disconnect]
                     scope: own
                     constraints:
                       bindMounts: [{path: %s, readOnly: true}]
@@ -163,6 +163,11 @@ public final class AuthzFixture implements AutoCloseable {
         for (String id : ids.stdout().split("\\s+")) {
             if (!id.isBlank()) {
                 root("rm", "-f", id);
+            }
+        }
+        for (String n : root("network", "ls", "-q", "--filter", "type=custom").stdout().split("\\s+")) {
+            if (!n.isBlank()) {
+                root("network", "rm", n); // its bridge goes with it
             }
         }
         daemon.close();

@@ -40,6 +40,11 @@ public final class CliSession implements AutoCloseable {
 
     /** A daemon on a Unix socket and on 127.0.0.1 with mutual TLS; this session talks over the socket. */
     public static CliSession startWithTls(Path dir) throws Exception {
+        return startWithTls(dir, Map.of());
+    }
+
+    /** As {@link #startWithTls(Path)}, with more flags (networking). */
+    public static CliSession startWithTls(Path dir, Map<ConfigKey, Object> extra) throws Exception {
         Prerequisites.requireRoot();
         Path socket = dir.resolve("dg.sock");
         TestPki pki = TestPki.create();
@@ -48,6 +53,7 @@ public final class CliSession implements AutoCloseable {
         Path client = pki.writeClientBundle(pki.client("tester", "ops"), dir.resolve("client"));
         Map<ConfigKey, Object> flags = TestDaemon.tlsFlags(dir, pkiDir);
         flags.put(ConfigKey.HOSTS, List.of("tcp://127.0.0.1:0", "unix://" + socket));
+        flags.putAll(extra);
         TestDaemon daemon = TestDaemon.start(flags, dir);
         CliSession unix = new CliSession(daemon, socket, dir.resolve("docker-config"), DockerCli.unixEnv(socket));
         unix.tlsEnv = DockerCli.tlsEnv("tcp://127.0.0.1:" + daemon.tcpPort(), client);

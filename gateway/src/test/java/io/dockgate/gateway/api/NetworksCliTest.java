@@ -1,0 +1,174 @@
+package io.dockgate.gateway.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dockgate.engine.testing.TestImages;
+import io.dockgate.gateway.testing.CliSession;
+import io.dockgate.gateway.testing.DockerCli;
+import io.dockgate.gateway.testing.TestNetworking;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Bridge networks through the real docker CLI, over mutual TLS and the Unix socket: the default bridge
+ * and user networks, containers reaching each other and isolated across networks, published ports from
+ * 127.0.0.1 and from the bridge's address, -P, a taken port, hairpin, teardown, events. Traffic goes only
+ * to 127.0.0.1 and to the networks this test creates (the default bridge is the test's own, 172.31.213.0/24).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class NetworksCliTest {
+    private static final String BRIDGE = "dgtest0";
+    private static final String GATEWAY = "172.31.213.1";
+
+    @TempDir
+    static Path tmp;
+    private CliSession cli;
+    private CliSession tls;
+
+    @BeforeAll
+    void start() throws Exception {
+        cli = CliSession.startWithTls(tmp, TestNetworking.flags(BRIDGE, GATEWAY + "/24"));
+        tls = cli.overTls();
+        cli.ok("import", "-c", "CMD [\"sh\"]", TestImages.busyboxTar(tmp).toString(), "busybox");
+    }
+
+    @AfterAll
+    void stop() throws Exception {
+        List<String> bridges = new ArrayList<>(List.of(BRIDGE));
+        try {
+            cli.removeAllContainers();
+            for (String n : cli.ok("network", "ls", "-q", "--filter", "type=custom").stdout().split("\\s+")) {
+                if (!n.isBlank()) {
+                    bridges.add("br-" + n.substring(0, 12));
+                    cli.docker("network", "rm", n);
+                }
+            }
+        } finally {
+            cli.close();
+            TestNetworking.cleanup(bridges);
+        }
+    }
+
+    /** The body of a plain HTTP GET to host:port (busybox httpd serving /etc), or the failure. */
+    private static String get(String host, int port, String path) {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress(host, port), 3000);
+            s.setSoTimeout(3000);
+            s.getOutputStream().write(("GET " + path + " HTTP/1.0\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            InputStream in = s.getInputStream();
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "failed: " + e;
+        }
+    }
+
+    private String ip(String container, String network) throws Exception {
+        return cli.ok("inspect", "-f", "{{(index .NetworkSettings.Networks \"" + network + "\").IPAddress}}", container).stdout().trim();
+    }
+
+    /** A client container's view of http://target/path on a network (busybox wget, bounded by timeout). */
+    private DockerCli.Result fetch(CliSession session, String network, String target) throws Exception {
+        // wget must not be PID 1, which SIGTERM cannot end (busybox's timeout execs the program and signals it): the
+        // shell stays, since a command follows
+        return session.docker("run", "--rm", "--network", network, "busybox", "sh", "-c", "timeout 5 wget -q -O - http://" + target
+                + "/passwd; exit $?");
+    }
+
+    @Test
+    void theDefaultBridgeGivesAnAddressAndARoute() throws Exception {
+        List<String> before = TestNetworking.links("veth");
+        DockerCli.Result r = tls.docker("run", "--rm", "busybox", "sh", "-c", "ip -4 addr show eth0; ip route; cat /etc/hosts");
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        assertThat(r.stdout()).containsPattern("inet 172\\.31\\.213\\.\\d+/24").contains("default via " + GATEWAY + " dev eth0");
+        String bridge = cli.ok("network", "inspect", "bridge", "-f", "{{json .IPAM.Config}} {{.Driver}}").stdout().trim();
+        assertThat(bridge).isEqualTo("[{\"Subnet\":\"172.31.213.0/24\",\"Gateway\":\"" + GATEWAY + "\"}] bridge");
+        assertThat(TestNetworking.links("veth")).as("the run's veth is gone with it").isEqualTo(before);
+    }
+
+    @Test
+    void containersOnOneNetworkReachEachOtherAndNetworksAreIsolated() throws Exception {
+        cli.ok("network", "create", "--label", "team=a", "front");
+        tls.ok("network", "create", "--subnet", "10.213.8.0/24", "--gateway", "10.213.8.254", "back");
+        assertThat(cli.ok("network", "ls", "--filter", "label=team=a", "--format", "{{.Name}}").stdout().trim()).isEqualTo("front");
+        cli.ok("run", "-d", "--name", "web1", "--network", "front", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc");
+        tls.ok("run", "-d", "--name", "web2", "--network", "back", "--ip", "10.213.8.7", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc");
+        String ip1 = ip("web1", "front");
+        assertThat(ip("web2", "back")).isEqualTo("10.213.8.7");
+        assertThat(fetch(cli, "front", ip1).stdout()).startsWith("root:x:0:0");
+        assertThat(fetch(tls, "back", "10.213.8.7").stdout()).startsWith("root:x:0:0");
+        DockerCli.Result across = fetch(cli, "back", ip1);
+        assertThat(across.stdout()).as("another network's container is out of reach").isEmpty();
+        assertThat(across.exitCode()).isNotZero();
+        String members = cli.ok("network", "inspect", "back", "-f", "{{range .Containers}}{{.Name}} {{.IPv4Address}}{{end}}").stdout();
+        assertThat(members.trim()).isEqualTo("web2 10.213.8.7/24");
+        DockerCli.Result busy = cli.docker("network", "rm", "back");
+        assertThat(busy.stderr()).contains("has active endpoints");
+    }
+
+    @Test
+    void publishedPortsAnswerOnLoopbackAndTheBridgeAddressWithHairpin() throws Exception {
+        int p1 = freePort();
+        int p2 = freePort();
+        cli.ok("run", "-d", "--name", "pub", "-p", "127.0.0.1:" + p1 + ":80", "-p", p2 + ":80", "busybox", "httpd", "-f", "-p", "80", "-h",
+                "/etc");
+        assertThat(get("127.0.0.1", p1, "/passwd")).contains("root:x:0:0");
+        assertThat(get("127.0.0.1", p2, "/passwd")).contains("root:x:0:0");
+        assertThat(get(GATEWAY, p2, "/group")).contains("root:x:0:");
+        assertThat(cli.ok("port", "pub").stdout()).contains("80/tcp -> 127.0.0.1:" + p1, "80/tcp -> 0.0.0.0:" + p2);
+        assertThat(cli.ok("ps", "--filter", "name=pub", "--format", "{{.Ports}}").stdout())
+                .contains("127.0.0.1:" + p1 + "->80/tcp", "0.0.0.0:" + p2 + "->80/tcp");
+        // hairpin: the container reaches its own published port through the host
+        DockerCli.Result hairpin = cli.docker("exec", "pub", "timeout", "5", "wget", "-q", "-O", "-", "http://" + GATEWAY + ":" + p2
+                + "/passwd");
+        assertThat(hairpin.stdout()).as(hairpin.toString()).startsWith("root:x:0:0");
+        DockerCli.Result taken = cli.docker("run", "-d", "--name", "pub2", "-p", p2 + ":80", "busybox", "sleep", "30");
+        assertThat(taken.exitCode()).isNotZero();
+        assertThat(taken.stderr()).contains("port is already allocated");
+        cli.ok("rm", "-f", "pub");
+        assertThat(get("127.0.0.1", p1, "/passwd")).as("unpublished with the container").doesNotContain("root:x");
+    }
+
+    @Test
+    void publishAllUsesEphemeralPortsForTheExposedOnes() throws Exception {
+        cli.ok("run", "-d", "--name", "all", "-P", "--expose", "80", "--expose", "81", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc");
+        String ports = cli.ok("port", "all").stdout();
+        assertThat(ports).containsPattern("80/tcp -> 0\\.0\\.0\\.0:\\d+").containsPattern("81/tcp -> 0\\.0\\.0\\.0:\\d+");
+        int port = Integer.parseInt(cli.ok("port", "all", "80").stdout().lines().findFirst().orElseThrow().replaceAll(".*:", ""));
+        String[] range = Files.readAllLines(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).get(0).trim().split("\\s+");
+        assertThat(port).isBetween(Integer.parseInt(range[0]), Integer.parseInt(range[1]));
+        assertThat(get("127.0.0.1", port, "/passwd")).contains("root:x:0:0");
+    }
+
+    @Test
+    void startAndStopAreNetworkEventsAndLeaveNothingBehind() throws Exception {
+        cli.ok("network", "create", "evnet");
+        String since = String.valueOf(System.currentTimeMillis() / 1000 - 1);
+        String id = cli.ok("run", "-d", "--network", "evnet", "busybox", "sleep", "60").stdout().trim();
+        assertThat(Files.list(tmp.resolve("exec/netns")).map(p -> p.getFileName().toString()).toList()).contains(id);
+        cli.ok("rm", "-f", id);
+        String until = String.valueOf(System.currentTimeMillis() / 1000 + 1);
+        String events = cli.ok("events", "--since", since, "--until", until, "--filter", "type=network", "--format",
+                "{{.Action}} {{.Actor.Attributes.container}} {{.Actor.Attributes.name}}").stdout();
+        assertThat(events).contains("connect " + id + " evnet", "disconnect " + id + " evnet");
+        assertThat(Files.list(tmp.resolve("exec/netns")).map(p -> p.getFileName().toString()).toList()).doesNotContain(id);
+        cli.ok("network", "rm", "evnet");
+    }
+
+    private static int freePort() throws IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+}
