@@ -32,7 +32,8 @@ public enum ConfigKey {
     MAX_CONCURRENT_HANDSHAKES_PER_IP("max-concurrent-handshakes-per-ip", Type.INTEGER, "--max-concurrent-handshakes-per-ip"),
     BRIDGE("bridge", Type.STRING, "--bridge"),
     BIP("bip", Type.STRING, "--bip"),
-    IPTABLES("iptables", Type.BOOLEAN, "--iptables");
+    IPTABLES("iptables", Type.BOOLEAN, "--iptables"),
+    DNS("dns", Type.STRING_LIST, "--dns");
 
     /** The JSON types a key may take. */
     public enum Type {

@@ -45,9 +45,11 @@ public record DaemonConfig(List<ListenAddress> hosts, Optional<TlsConfig> tls, b
      *                 subnet of dockerd's pools
      * @param iptables whether the daemon writes its iptables chains ({@code --iptables}, default true): without them
      *                 there is no masquerading, isolation or published port
+     * @param dns      resolvers for containers ({@code --dns}): the default bridge's resolv.conf and the embedded DNS's
+     *                 upstream; empty: the host's
      */
-    public record NetworkConfig(String bridge, Optional<String> bip, boolean iptables) {
-        public static final NetworkConfig DEFAULTS = new NetworkConfig(DEFAULT_BRIDGE, Optional.empty(), true);
+    public record NetworkConfig(String bridge, Optional<String> bip, boolean iptables, List<String> dns) {
+        public static final NetworkConfig DEFAULTS = new NetworkConfig(DEFAULT_BRIDGE, Optional.empty(), true, List.of());
     }
 
     /**

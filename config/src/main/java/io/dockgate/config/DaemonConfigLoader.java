@@ -265,7 +265,18 @@ public final class DaemonConfigLoader {
             bip = Optional.of(v);
         }
         boolean iptables = !values.containsKey(ConfigKey.IPTABLES) || bool(values, ConfigKey.IPTABLES);
-        return new DaemonConfig.NetworkConfig(bridge, bip, iptables);
+        List<String> dns = new java.util.ArrayList<>();
+        if (values.containsKey(ConfigKey.DNS)) {
+            @SuppressWarnings("unchecked")
+            List<String> given = (List<String>) values.get(ConfigKey.DNS).value();
+            for (String a : given) {
+                if (!a.matches("([0-9]{1,3}\\.){3}[0-9]{1,3}")) {
+                    throw new ConfigException(values.get(ConfigKey.DNS).source() + ": an IPv4 address, found " + a);
+                }
+                dns.add(a);
+            }
+        }
+        return new DaemonConfig.NetworkConfig(bridge, bip, iptables, List.copyOf(dns));
     }
 
     private static boolean bool(Map<ConfigKey, Sourced> values, ConfigKey key) {

@@ -341,6 +341,42 @@ final class ContainerCreation {
         return out;
     }
 
+    /**
+     * /etc/resolv.conf of a container on a bridge network: the embedded DNS on user-defined networks (as
+     * dockerd's, with the host's search domains and ndots:0), the daemon's or the host's resolvers on the
+     * default bridge (the host's loopback ones left out: they are not reachable from the container).
+     */
+    static void writeResolv(Path etc, boolean embedded, Networks.Options options) throws IOException {
+        StringBuilder out = new StringBuilder();
+        List<String> search = new ArrayList<>();
+        List<String> hostServers = new ArrayList<>();
+        if (Files.exists(Path.of("/etc/resolv.conf"))) {
+            for (String line : Files.readAllLines(Path.of("/etc/resolv.conf"))) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length >= 2 && (f[0].equals("search") || f[0].equals("domain"))) {
+                    search.addAll(List.of(f).subList(1, f.length));
+                } else if (f.length >= 2 && f[0].equals("nameserver") && !f[1].startsWith("127.") && !f[1].equals("::1")) {
+                    hostServers.add(f[1]);
+                }
+            }
+        }
+        if (embedded) {
+            out.append("nameserver ").append(io.dockgate.engine.net.EmbeddedDns.ADDRESS).append('\n');
+        } else {
+            for (String s : options.dns() != null && !options.dns().isEmpty() ? options.dns() : hostServers) {
+                out.append("nameserver ").append(s).append('\n');
+            }
+        }
+        if (!search.isEmpty()) {
+            out.append("search ").append(String.join(" ", search)).append('\n');
+        }
+        if (embedded) {
+            out.append("options ndots:0\n");
+        }
+        AtomicFiles.writeUnsynced(etc.resolve("resolv.conf"), out.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                AtomicFiles.PUBLIC);
+    }
+
     /** /etc/hosts of a container on a bridge network: localhost, then its address with its hostname. */
     static void writeHosts(Path etc, String hostname, NetworkState net) throws IOException {
         StringBuilder hosts = new StringBuilder("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"

@@ -76,6 +76,7 @@ public final class Containers implements AutoCloseable {
     private final ContainerEvents emitter;
     private final Networks networks;
     private final Sandboxes sandboxes;
+    private io.dockgate.engine.net.EmbeddedDns dns;
     private final ContainerCreation creation;
     private final Attachments attachments;
     private final FileOperations files;
@@ -200,6 +201,11 @@ public final class Containers implements AutoCloseable {
                     net = sandboxes.attach(c.id(), ContainerCreation.endpoints(c.spec()), creation.publishedPorts(c.spec()));
                     joined.put("network", net.sandbox());
                     ContainerCreation.writeHosts(etc, c.spec().hostname(), net);
+                    boolean embedded = onUserNetwork(net);
+                    ContainerCreation.writeResolv(etc, embedded, networks.options());
+                    if (embedded) {
+                        dns().serve(c.id(), Path.of(net.sandbox()));
+                    }
                 }
                 UserResolver.User user = UserResolver.withGroups(rootfs, UserResolver.resolve(rootfs, c.spec().user()),
                         c.spec().host().groupAddOrEmpty());
@@ -221,10 +227,12 @@ public final class Containers implements AutoCloseable {
                 emitter.emit(running, "start");
                 return running;
             } catch (Conmon.RuntimeFailure e) {
+                stopDns(c.id());
                 sandboxes.detach(c.id(), net);
                 failStart(c, bundle, e.getMessage());
                 throw new EngineException(ErrorKind.RUNTIME, "OCI runtime create failed: " + e.getMessage() + ": unknown", e);
             } catch (IOException | RuntimeException e) {
+                stopDns(c.id());
                 sandboxes.detach(c.id(), net);
                 failStart(c, bundle, e.getMessage());
                 throw e;
@@ -284,6 +292,68 @@ public final class Containers implements AutoCloseable {
         }
     }
 
+    /** Whether any of the container's endpoints is on a user-defined network (those have the embedded DNS). */
+    private boolean onUserNetwork(NetworkState net) {
+        return net.endpointsOrEmpty().stream().anyMatch(e -> {
+            io.dockgate.engine.net.NetworkRecord n = networks.find(e.networkId());
+            return n != null && !n.isDefault();
+        });
+    }
+
+    private synchronized io.dockgate.engine.net.EmbeddedDns dns() throws IOException {
+        if (dns == null) {
+            dns = new io.dockgate.engine.net.EmbeddedDns(this::resolve, networks.options().resolvers());
+        }
+        return dns;
+    }
+
+    private synchronized void stopDns(String id) {
+        if (dns != null) {
+            dns.stop(id);
+        }
+    }
+
+    /**
+     * The embedded DNS's names for a container: the running containers on its user-defined networks, by
+     * name, short ID, hostname, aliases, and each of those with {@code .network} after it.
+     */
+    private List<java.net.Inet4Address> resolve(String askingId, String name) {
+        ContainerRecord me = store.get(askingId);
+        if (me == null || me.status().network() == null) {
+            return List.of();
+        }
+        String wanted = name.endsWith(".") ? name.substring(0, name.length() - 1) : name;
+        java.util.Set<String> mine = new java.util.HashSet<>();
+        for (io.dockgate.engine.net.Endpoint e : me.status().network().endpointsOrEmpty()) {
+            mine.add(e.networkId());
+        }
+        List<java.net.Inet4Address> out = new ArrayList<>();
+        for (ContainerRecord c : store.all()) {
+            NetworkState net = c.status().network();
+            if (net == null || !c.status().state().hasProcess()) {
+                continue;
+            }
+            for (io.dockgate.engine.net.Endpoint e : net.endpointsOrEmpty()) {
+                io.dockgate.engine.net.NetworkRecord n = networks.find(e.networkId());
+                if (n == null || n.isDefault() || !mine.contains(e.networkId())) {
+                    continue;
+                }
+                List<String> names = new ArrayList<>(List.of(c.name().substring(1), c.id().substring(0, 12), c.spec().hostname()));
+                names.addAll(e.aliases());
+                for (String candidate : names) {
+                    if (candidate.equalsIgnoreCase(wanted) || (candidate + "." + n.name()).equalsIgnoreCase(wanted)) {
+                        java.net.Inet4Address a = io.dockgate.engine.net.Subnet.inet(io.dockgate.engine.net.Subnet.address(e.ip()));
+                        if (!out.contains(a)) {
+                            out.add(a);
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
     /** Network events for each network a container joined or left (at its start and exit, as dockerd sends them). */
     private void emitNetworks(ContainerRecord c, NetworkState net, String action) {
         if (net == null) {
@@ -300,6 +370,7 @@ public final class Containers implements AutoCloseable {
     private void finishExit(ContainerRecord c, int code, boolean oom, String error) throws IOException {
         runc.delete(c.id());
         // the network goes before anything else can start the container again (a restart policy)
+        stopDns(c.id());
         sandboxes.detach(c.id(), c.status().network());
         emitNetworks(c, c.status().network(), "disconnect");
         snapshots.unmount(c.id());
@@ -724,6 +795,9 @@ public final class Containers implements AutoCloseable {
                     LOG.info("re-adopted running container {} (conmon {})", c.id().substring(0, 12), c.status().conmonPid());
                     if (c.status().network() != null) {
                         sandboxes.restore(c.id(), c.status().network());
+                        if (onUserNetwork(c.status().network())) {
+                            dns().serve(c.id(), Path.of(c.status().network().sandbox())); // names answered again
+                        }
                     }
                     continue;
                 }
@@ -761,5 +835,10 @@ public final class Containers implements AutoCloseable {
         }
         Trash.drain();
         sandboxes.close();
+        synchronized (this) {
+            if (dns != null) {
+                dns.close();
+            }
+        }
     }
 }

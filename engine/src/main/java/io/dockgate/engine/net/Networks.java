@@ -44,8 +44,31 @@ public final class Networks {
      * containers default to network none as before), its address ({@code --bip}, gateway/prefix, or null
      * for the first free pool), and whether the daemon writes iptables rules.
      */
-    public record Options(String bridge, String bip, boolean iptables) {
-        public static final Options DEFAULT = new Options("dockgate0", null, true);
+    public record Options(String bridge, String bip, boolean iptables, List<String> dns) {
+        public static final Options DEFAULT = new Options("dockgate0", null, true, List.of());
+
+        public Options(String bridge, String bip, boolean iptables) {
+            this(bridge, bip, iptables, List.of());
+        }
+
+        /** The resolvers containers use: those given, or the host's (its IPv4 nameservers). */
+        public List<String> resolvers() {
+            if (dns != null && !dns.isEmpty()) {
+                return dns;
+            }
+            List<String> out = new ArrayList<>();
+            try {
+                for (String line : Files.readAllLines(Path.of("/etc/resolv.conf"))) {
+                    String[] f = line.trim().split("\\s+");
+                    if (f.length >= 2 && f[0].equals("nameserver") && f[1].matches("([0-9]{1,3}\\.){3}[0-9]{1,3}")) {
+                        out.add(f[1]);
+                    }
+                }
+            } catch (IOException e) {
+                // none
+            }
+            return out;
+        }
 
         public boolean enabled() {
             return !"none".equals(bridge);

@@ -88,6 +88,8 @@ public final class DaemonCommand implements Callable<Integer> {
     @Option(names = "--bip", paramLabel = "CIDR", description = "the default bridge's address and prefix, e.g. 172.30.0.1/16"
             + " (default: the first free subnet of 172.17-31.0.0/16, 192.168.0-240.0/20)")
     String bip;
+    @Option(names = "--dns", paramLabel = "IP", description = "a resolver for containers (repeatable; default: the host's)")
+    List<String> dns;
     @Option(names = "--iptables", paramLabel = "BOOL", arity = "1",
             description = "write the daemon's iptables chains: masquerading, isolation, published ports (default true)")
     Boolean iptables;
@@ -123,6 +125,7 @@ public final class DaemonCommand implements Callable<Integer> {
         put(flags, ConfigKey.BRIDGE, bridge);
         put(flags, ConfigKey.BIP, bip);
         put(flags, ConfigKey.IPTABLES, iptables);
+        put(flags, ConfigKey.DNS, dns);
         put(flags, ConfigKey.MAX_CONCURRENT_HANDSHAKES_PER_IP, maxConcurrentHandshakesPerIp);
         return flags;
     }

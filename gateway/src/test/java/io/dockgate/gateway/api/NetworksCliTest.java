@@ -31,6 +31,9 @@ import org.junit.jupiter.api.io.TempDir;
 class NetworksCliTest {
     private static final String BRIDGE = "dgtest0";
     private static final String GATEWAY = "172.31.213.1";
+    /** The resolver the daemon forwards other names to: this test's own, on a loopback address. */
+    private static final String UPSTREAM = "127.0.0.77";
+    private FakeResolver upstream;
 
     @TempDir
     static Path tmp;
@@ -39,7 +42,10 @@ class NetworksCliTest {
 
     @BeforeAll
     void start() throws Exception {
-        cli = CliSession.startWithTls(tmp, TestNetworking.flags(BRIDGE, GATEWAY + "/24"));
+        upstream = new FakeResolver(UPSTREAM, "example.test", "192.0.2.10");
+        java.util.Map<io.dockgate.config.ConfigKey, Object> flags = new java.util.HashMap<>(TestNetworking.flags(BRIDGE, GATEWAY + "/24"));
+        flags.put(io.dockgate.config.ConfigKey.DNS, List.of(UPSTREAM));
+        cli = CliSession.startWithTls(tmp, flags);
         tls = cli.overTls();
         cli.ok("import", "-c", "CMD [\"sh\"]", TestImages.busyboxTar(tmp).toString(), "busybox");
     }
@@ -57,6 +63,7 @@ class NetworksCliTest {
             }
         } finally {
             cli.close();
+            upstream.close();
             TestNetworking.cleanup(bridges);
         }
     }
@@ -169,6 +176,89 @@ class NetworksCliTest {
     private static int freePort() throws IOException {
         try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
             return s.getLocalPort();
+        }
+    }
+
+    @Test
+    void userNetworksResolveNamesAliasesAndShortIdsAndForwardTheRest() throws Exception {
+        cli.ok("network", "create", "dnsnet");
+        String id = cli.ok("run", "-d", "--name", "db", "--hostname", "dbhost", "--network", "dnsnet", "--network-alias", "database",
+                "busybox", "httpd", "-f", "-p", "80", "-h", "/etc").stdout().trim();
+        String ip = ip("db", "dnsnet");
+        for (String name : List.of("db", "database", "dbhost", id.substring(0, 12), "db.dnsnet", "DATABASE.dnsnet")) {
+            DockerCli.Result r = tls.docker("run", "--rm", "--network", "dnsnet", "busybox", "nslookup", name, "127.0.0.11");
+            assertThat(r.stdout()).as(name + ": " + r).contains("Address: " + ip);
+        }
+        assertThat(fetch(cli, "dnsnet", "database").stdout()).startsWith("root:x:0:0");
+        DockerCli.Result resolv = cli.docker("run", "--rm", "--network", "dnsnet", "busybox", "cat", "/etc/resolv.conf");
+        assertThat(resolv.stdout()).contains("nameserver 127.0.0.11", "options ndots:0");
+        DockerCli.Result external = cli.docker("run", "--rm", "--network", "dnsnet", "busybox", "nslookup", "example.test", "127.0.0.11");
+        assertThat(external.stdout()).as(external.toString()).contains("Address: 192.0.2.10");
+        assertThat(upstream.queries()).isPositive();
+        DockerCli.Result tcp = cli.docker("run", "--rm", "--network", "dnsnet", "busybox", "sh", "-c",
+                "printf '\\000\\033\\000\\001\\001\\000\\000\\001\\000\\000\\000\\000\\000\\000\\002db\\006dnsnet\\000\\000\\001"
+                        + "\\000\\001' | timeout 5 nc 127.0.0.11 53 | od -An -tu1 | tr -s ' \\n' ' '");
+        String[] octets = ip.split("\\.");
+        assertThat(tcp.stdout()).as("over TCP: " + tcp).contains(" " + String.join(" ", octets));
+        DockerCli.Result unknownOnBridge = cli.docker("run", "--rm", "busybox", "cat", "/etc/resolv.conf");
+        assertThat(unknownOnBridge.stdout()).as("the default bridge has no embedded DNS").doesNotContain("127.0.0.11")
+                .contains("nameserver " + UPSTREAM);
+    }
+
+    /** A resolver on a loopback address that answers one name with one address (A), NXDOMAIN otherwise. */
+    static final class FakeResolver implements AutoCloseable {
+        private final java.net.DatagramSocket socket;
+        private final java.util.concurrent.atomic.AtomicInteger queries = new java.util.concurrent.atomic.AtomicInteger();
+
+        FakeResolver(String address, String name, String answer) throws IOException {
+            socket = new java.net.DatagramSocket(new InetSocketAddress(address, 53));
+            Thread t = new Thread(() -> {
+                byte[] buffer = new byte[512];
+                while (!socket.isClosed()) {
+                    try {
+                        java.net.DatagramPacket p = new java.net.DatagramPacket(buffer, buffer.length);
+                        socket.receive(p);
+                        queries.incrementAndGet();
+                        byte[] q = java.util.Arrays.copyOf(p.getData(), p.getLength());
+                        int end = 12;
+                        StringBuilder asked = new StringBuilder();
+                        while (q[end] != 0) {
+                            if (asked.length() > 0) {
+                                asked.append('.');
+                            }
+                            asked.append(new String(q, end + 1, q[end], StandardCharsets.US_ASCII));
+                            end += 1 + q[end];
+                        }
+                        end += 5;
+                        boolean known = asked.toString().equalsIgnoreCase(name) && q[end - 3] == 1;
+                        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+                        out.write(q, 0, 2);
+                        out.write(0x81);
+                        out.write(known ? 0x80 : 0x83);
+                        out.write(new byte[] {0, 1, 0, (byte) (known ? 1 : 0), 0, 0, 0, 0});
+                        out.write(q, 12, end - 12);
+                        if (known) {
+                            out.write(new byte[] {(byte) 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4});
+                            out.write(java.net.InetAddress.getByName(answer).getAddress());
+                        }
+                        byte[] reply = out.toByteArray();
+                        socket.send(new java.net.DatagramPacket(reply, reply.length, p.getSocketAddress()));
+                    } catch (IOException | RuntimeException e) {
+                        // closed, or a malformed query
+                    }
+                }
+            }, "fake-resolver");
+            t.setDaemon(true);
+            t.start();
+        }
+
+        int queries() {
+            return queries.get();
+        }
+
+        @Override
+        public void close() {
+            socket.close();
         }
     }
 }
