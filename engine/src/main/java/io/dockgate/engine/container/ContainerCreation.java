@@ -314,14 +314,29 @@ final class ContainerCreation {
                 List.copyOf(exposed))).build();
     }
 
-    /** The endpoint a starting container asks for on its network (one network at create, as dockerd before API 1.44). */
-    static List<EndpointRequest> endpoints(ContainerSpec spec) {
-        ContainerSpec.Net net = spec.netOrNone();
-        if (!net.endpointsOrEmpty().isEmpty()) {
-            EndpointRequest e = net.endpointsOrEmpty().get(0);
-            return List.of(new EndpointRequest(spec.host().networkMode(), e.aliasesOrEmpty(), e.ipv4(), e.mac()));
+    /**
+     * The endpoints a starting container asks for: its network mode's first (eth0: the default route),
+     * with the settings given for it, then every network connected since (docker network connect).
+     */
+    List<EndpointRequest> endpoints(ContainerSpec spec) {
+        String mode = spec.host().networkMode();
+        NetworkRecord primary = networks.get(mode);
+        EndpointRequest first = new EndpointRequest(mode, List.of(), null, null);
+        List<EndpointRequest> others = new ArrayList<>();
+        for (EndpointRequest e : spec.netOrNone().endpointsOrEmpty()) {
+            NetworkRecord n = e.network().equals("default") ? primary : networks.find(e.network());
+            if (n != null && n.id().equals(primary.id())) {
+                first = new EndpointRequest(mode, e.aliasesOrEmpty(), e.ipv4(), e.mac());
+            } else if (n != null) {
+                others.add(e);
+            } else {
+                throw EngineException.notFound("network " + e.network() + " not found");
+            }
         }
-        return List.of(new EndpointRequest(spec.host().networkMode(), List.of(), null, null));
+        List<EndpointRequest> all = new ArrayList<>();
+        all.add(first);
+        all.addAll(others);
+        return all;
     }
 
     /** The ports to publish: those bound explicitly, and with -P every other exposed port on an ephemeral host port. */

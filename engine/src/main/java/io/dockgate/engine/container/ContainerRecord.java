@@ -85,6 +85,11 @@ public record ContainerRecord(
                     error, stoppedByUser, network);
         }
 
+        /** The same status on another network (docker network connect and disconnect of a running container). */
+        public Status withNetwork(io.dockgate.engine.net.NetworkState other) {
+            return new Status(state, pid, conmonPid, exitCode, startedAt, finishedAt, oomKilled, error, stoppedByUser, other);
+        }
+
         /** Its user stopped or killed it: an unless-stopped policy does not restart it. The state stays. */
         public Status markStoppedByUser() {
             return new Status(state, pid, conmonPid, exitCode, startedAt, finishedAt, oomKilled, error, true, network);
@@ -93,6 +98,10 @@ public record ContainerRecord(
 
     public ContainerRecord withStatus(Status s) {
         return new ContainerRecord(id, name, created, imageId, imageRef, spec, path, args, s, restartCount, logPath);
+    }
+
+    public ContainerRecord withSpec(ContainerSpec newSpec) {
+        return new ContainerRecord(id, name, created, imageId, imageRef, newSpec, path, args, status, restartCount, logPath);
     }
 
     public ContainerRecord withName(String newName) {

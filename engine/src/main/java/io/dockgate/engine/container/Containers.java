@@ -198,7 +198,7 @@ public final class Containers implements AutoCloseable {
                 }
                 Map<String, String> joined = new java.util.LinkedHashMap<>(creation.joinedNamespaces(c.spec().host()));
                 if (ContainerCreation.onBridge(c.spec().host())) {
-                    net = sandboxes.attach(c.id(), ContainerCreation.endpoints(c.spec()), creation.publishedPorts(c.spec()));
+                    net = sandboxes.attach(c.id(), creation.endpoints(c.spec()), creation.publishedPorts(c.spec()));
                     joined.put("network", net.sandbox());
                     ContainerCreation.writeHosts(etc, c.spec().hostname(), net);
                     boolean embedded = onUserNetwork(net);
@@ -289,6 +289,93 @@ public final class Containers implements AutoCloseable {
             remove(id, true);
         } catch (IOException | RuntimeException e) {
             LOG.warn("auto-remove of {} failed: {}", id, e.toString());
+        }
+    }
+
+    // ------------------------------------------------------------------ network connect, disconnect
+
+    /**
+     * docker network connect: a running container gets the endpoint at once; a created or stopped one
+     * when it next starts. Either way the container keeps the network across restarts.
+     */
+    public void connect(String ref, String networkRef, io.dockgate.engine.net.EndpointRequest settings) throws IOException {
+        io.dockgate.engine.net.NetworkRecord n = networks.get(networkRef);
+        ContainerRecord c = store.resolve(ref);
+        synchronized (lock(c.id())) {
+            c = store.get(c.id());
+            String mode = c.spec().host().networkMode();
+            if (!ContainerCreation.onBridge(c.spec().host())) {
+                throw EngineException.conflict("container sharing network namespace with another container or host cannot be connected"
+                        + " to any other network (network mode " + mode + ")");
+            }
+            if (n.isDefault() && (settings.ipv4() != null && !settings.ipv4().isEmpty() || !settings.aliasesOrEmpty().isEmpty())) {
+                throw EngineException.invalid("user specified IP address and aliases are supported only for user defined networks");
+            }
+            List<io.dockgate.engine.net.EndpointRequest> configured = creation.endpoints(c.spec());
+            for (io.dockgate.engine.net.EndpointRequest e : configured) {
+                if (networks.get(e.network()).id().equals(n.id())) {
+                    throw new EngineException(ErrorKind.PERMISSION_DENIED, "endpoint with name " + c.name().substring(1)
+                            + " already exists in network " + n.name());
+                }
+            }
+            io.dockgate.engine.net.EndpointRequest wanted = new io.dockgate.engine.net.EndpointRequest(n.name(), settings.aliasesOrEmpty(),
+                    settings.ipv4(), settings.mac());
+            ContainerRecord.Status status = c.status();
+            if (status.state().hasProcess() && status.network() != null) {
+                NetworkState after = sandboxes.connect(c.id(), status.network(), wanted);
+                status = status.withNetwork(after);
+                if (!n.isDefault()) {
+                    try {
+                        dns().serve(c.id(), Path.of(after.sandbox()));
+                    } catch (IOException | RuntimeException e) {
+                        sandboxes.disconnect(c.id(), after, n.id());
+                        throw e;
+                    }
+                }
+            }
+            List<io.dockgate.engine.net.EndpointRequest> endpoints = new ArrayList<>(c.spec().netOrNone().endpointsOrEmpty());
+            endpoints.add(wanted);
+            ContainerSpec.Net net = c.spec().netOrNone();
+            ContainerRecord saved = c.withStatus(status).withSpec(c.spec().withHost(c.spec().host().toBuilder()
+                    .net(new ContainerSpec.Net(endpoints, net.portsOrEmpty(), net.publishAll(), net.exposedOrEmpty())).build()));
+            store.save(saved);
+            networks.emitEndpoint(n, "connect", c.id());
+        }
+    }
+
+    /** docker network disconnect: the endpoint goes at once from a running container, and from its configuration. */
+    public void disconnect(String ref, String networkRef) throws IOException {
+        io.dockgate.engine.net.NetworkRecord n = networks.get(networkRef);
+        ContainerRecord c = store.resolve(ref);
+        synchronized (lock(c.id())) {
+            c = store.get(c.id());
+            if (!ContainerCreation.onBridge(c.spec().host())) {
+                throw EngineException.conflict("container " + c.name().substring(1) + " is not connected to network " + n.name());
+            }
+            List<io.dockgate.engine.net.EndpointRequest> configured = creation.endpoints(c.spec());
+            List<io.dockgate.engine.net.EndpointRequest> remaining = new ArrayList<>();
+            boolean found = false;
+            for (io.dockgate.engine.net.EndpointRequest e : configured) {
+                if (networks.get(e.network()).id().equals(n.id())) {
+                    found = true;
+                } else {
+                    remaining.add(e);
+                }
+            }
+            if (!found) {
+                throw EngineException.conflict("container " + c.id() + " is not connected to network " + n.name());
+            }
+            ContainerRecord.Status status = c.status();
+            if (status.state().hasProcess() && status.network() != null) {
+                status = status.withNetwork(sandboxes.disconnect(c.id(), status.network(), n.id()));
+            }
+            // the first network left is the container's network mode now (none when there is none left)
+            String mode = remaining.isEmpty() ? "none" : networks.get(remaining.get(0).network()).name();
+            ContainerSpec.Net net = c.spec().netOrNone();
+            ContainerRecord saved = c.withStatus(status).withSpec(c.spec().withHost(c.spec().host().toBuilder().networkMode(mode)
+                    .net(new ContainerSpec.Net(remaining, net.portsOrEmpty(), net.publishAll(), net.exposedOrEmpty())).build()));
+            store.save(saved);
+            networks.emitEndpoint(n, "disconnect", c.id());
         }
     }
 

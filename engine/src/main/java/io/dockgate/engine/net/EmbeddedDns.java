@@ -81,9 +81,11 @@ public final class EmbeddedDns implements Closeable {
         thread.start();
     }
 
-    /** Serves a container: sockets at 127.0.0.11:53 opened inside its namespace. */
-    public void serve(String containerId, Path netns) throws IOException {
-        stop(containerId);
+    /** Serves a container: sockets at 127.0.0.11:53 opened inside its namespace (nothing to do when served already). */
+    public synchronized void serve(String containerId, Path netns) throws IOException {
+        if (served.containsKey(containerId)) {
+            return;
+        }
         Served s = NetNamespaces.inside(netns, () -> {
             DatagramChannel udp = DatagramChannel.open();
             ServerSocketChannel tcp = ServerSocketChannel.open();

@@ -73,23 +73,7 @@ public final class Sandboxes {
             try (Netlink host = Netlink.open()) {
                 int i = 0;
                 for (EndpointRequest r : requests) {
-                    NetworkRecord n = networks.get(r.network());
-                    int ip = networks.ipam().allocate(n, r.ipv4());
-                    String endpointId = HexFormat.of().formatHex(randomBytes(32));
-                    String mac = r.mac() != null && !r.mac().isEmpty() ? r.mac().toLowerCase(java.util.Locale.ROOT) : macOf(ip);
-                    String hostIf = "veth" + endpointId.substring(0, 7);
-                    String ifName = "eth" + i++;
-                    Endpoint e = new Endpoint(n.name(), n.id(), endpointId, Subnet.text(ip), n.subnetValue().prefix(), n.gateway(), mac,
-                            r.aliasesOrEmpty(), ifName, hostIf);
-                    endpoints.add(e);
-                    int master = host.index(n.bridge());
-                    if (master == 0) {
-                        throw new EngineException(ErrorKind.INTERNAL, "the bridge " + n.bridge() + " of network " + n.name() + " is gone");
-                    }
-                    int mtu = mtu(n);
-                    host.addVeth(hostIf, master, mtu, ifName, macBytes(mac), nsfd);
-                    host.up(host.index(hostIf));
-                    Files.writeString(Path.of("/sys/class/net", hostIf, "brport", "hairpin_mode"), "1");
+                    addEndpoint(host, nsfd, r, "eth" + i++, endpoints);
                 }
             } finally {
                 NetNamespaces.close(nsfd);
@@ -116,6 +100,110 @@ public final class Sandboxes {
         } catch (IOException | RuntimeException e) {
             detach(containerId, state);
             throw e;
+        }
+    }
+
+    /** One endpoint: an address on the network, a veth pair with its inner end (ifName) in the namespace open as nsfd. */
+    private Endpoint addEndpoint(Netlink host, int nsfd, EndpointRequest r, String ifName, List<Endpoint> into) throws IOException {
+        NetworkRecord n = networks.get(r.network());
+        int ip = networks.ipam().allocate(n, r.ipv4());
+        String endpointId = HexFormat.of().formatHex(randomBytes(32));
+        String mac = r.mac() != null && !r.mac().isEmpty() ? r.mac().toLowerCase(java.util.Locale.ROOT) : macOf(ip);
+        String hostIf = "veth" + endpointId.substring(0, 7);
+        Endpoint e = new Endpoint(n.name(), n.id(), endpointId, Subnet.text(ip), n.subnetValue().prefix(), n.gateway(), mac,
+                r.aliasesOrEmpty(), ifName, hostIf);
+        into.add(e); // from here on, undoing the endpoint releases its address
+        int master = host.index(n.bridge());
+        if (master == 0) {
+            throw new EngineException(ErrorKind.INTERNAL, "the bridge " + n.bridge() + " of network " + n.name() + " is gone");
+        }
+        host.addVeth(hostIf, master, mtu(n), ifName, macBytes(mac), nsfd);
+        host.up(host.index(hostIf));
+        Files.writeString(Path.of("/sys/class/net", hostIf, "brport", "hairpin_mode"), "1");
+        return e;
+    }
+
+    /**
+     * docker network connect of a running container: one more endpoint in its namespace, at once (the
+     * default route only when it had none).
+     */
+    public NetworkState connect(String containerId, NetworkState state, EndpointRequest r) throws IOException {
+        NetworkRecord n = networks.get(r.network());
+        if (state.endpointsOrEmpty().stream().anyMatch(e -> e.networkId().equals(n.id()))) {
+            throw new EngineException(ErrorKind.PERMISSION_DENIED, "endpoint with name " + containerId.substring(0, 12)
+                    + " already exists in network " + n.name());
+        }
+        Path sandbox = Path.of(state.sandbox());
+        int next = state.endpointsOrEmpty().stream().mapToInt(e -> Integer.parseInt(e.ifName().substring(3))).max().orElse(-1) + 1;
+        boolean routed = state.endpointsOrEmpty().stream().anyMatch(e -> {
+            NetworkRecord other = networks.find(e.networkId());
+            return other != null && !other.internal();
+        });
+        List<Endpoint> added = new ArrayList<>();
+        try {
+            int nsfd = NetNamespaces.open(sandbox);
+            try (Netlink host = Netlink.open()) {
+                addEndpoint(host, nsfd, r, "eth" + next, added);
+            } finally {
+                NetNamespaces.close(nsfd);
+            }
+            Endpoint e = added.get(0);
+            NetNamespaces.inside(sandbox, () -> {
+                try (Netlink inside = Netlink.open()) {
+                    int index = inside.index(e.ifName());
+                    inside.addAddress(index, Subnet.inet(Subnet.address(e.ip())), e.prefix());
+                    inside.up(index);
+                    if (!routed && !n.internal()) {
+                        inside.addDefaultRoute(index, Subnet.inet(n.gatewayAddress()));
+                    }
+                }
+                return null;
+            });
+        } catch (IOException | RuntimeException x) {
+            added.forEach(this::removeEndpoint);
+            throw x;
+        }
+        List<Endpoint> all = new ArrayList<>(state.endpointsOrEmpty());
+        all.addAll(added);
+        return new NetworkState(state.sandbox(), all, state.portsOrEmpty());
+    }
+
+    /** docker network disconnect of a running container: its endpoint on the network goes (and ports forwarded to it). */
+    public NetworkState disconnect(String containerId, NetworkState state, String networkId) throws IOException {
+        List<Endpoint> left = new ArrayList<>();
+        Endpoint gone = null;
+        for (Endpoint e : state.endpointsOrEmpty()) {
+            if (e.networkId().equals(networkId)) {
+                gone = e;
+            } else {
+                left.add(e);
+            }
+        }
+        if (gone == null) {
+            return state;
+        }
+        String ip = gone.ip();
+        List<PortMapping> kept = state.portsOrEmpty().stream().filter(m -> !m.containerIp().equals(ip)).toList();
+        if (kept.size() != state.portsOrEmpty().size()) {
+            state.portsOrEmpty().stream().filter(m -> m.containerIp().equals(ip)).forEach(this::unreserve);
+            networks.publish(containerId, kept);
+        }
+        removeEndpoint(gone);
+        return new NetworkState(state.sandbox(), left, kept);
+    }
+
+    private void removeEndpoint(Endpoint e) {
+        try (Netlink host = Netlink.open()) {
+            int index = host.index(e.hostIf());
+            if (index > 0) {
+                host.deleteLink(index);
+            }
+        } catch (IOException x) {
+            LOG.warn("removing interface {}: {}", e.hostIf(), x.getMessage());
+        }
+        NetworkRecord n = networks.find(e.networkId());
+        if (n != null) {
+            networks.ipam().release(n.id(), Subnet.address(e.ip()));
         }
     }
 

@@ -97,7 +97,14 @@ final class ContainerNetworks {
     private static Map<String, Object> endpoint(ContainerRecord c, String name, Endpoint e, NetworkRecord n, ApiVersion version,
                                                 boolean full) {
         Map<String, Object> m = new LinkedHashMap<>();
-        var request = c.spec().netOrNone().endpointsOrEmpty().isEmpty() ? null : c.spec().netOrNone().endpointsOrEmpty().get(0);
+        io.dockgate.engine.net.EndpointRequest request = null;
+        for (io.dockgate.engine.net.EndpointRequest r : c.spec().netOrNone().endpointsOrEmpty()) {
+            boolean primary = name.equals(c.spec().host().networkMode()) || n != null && n.name().equals(c.spec().host().networkMode());
+            if (r.network().equals(name) || n != null && (r.network().equals(n.name()) || r.network().equals(n.id()))
+                    || primary && r.network().equals("default")) {
+                request = r;
+            }
+        }
         if (full) {
             m.put("IPAMConfig", request != null && request.ipv4() != null && !request.ipv4().isEmpty()
                     ? Map.of("IPv4Address", request.ipv4()) : null);
@@ -148,6 +155,12 @@ final class ContainerNetworks {
         String mode = c.spec().host().networkMode();
         NetworkRecord n = networks == null || mode == null ? null : networks.find(mode);
         out.put(n != null ? n.name() : mode, endpoint(c, mode, null, n, version, full));
+        for (io.dockgate.engine.net.EndpointRequest r : c.spec().netOrNone().endpointsOrEmpty()) {
+            NetworkRecord other = networks == null || r.network().equals("default") ? null : networks.find(r.network());
+            if (other != null && (n == null || !other.id().equals(n.id()))) {
+                out.put(other.name(), endpoint(c, other.name(), null, other, version, full)); // connected since, joined at start
+            }
+        }
         return out;
     }
 

@@ -43,8 +43,8 @@ public final class NetworksApi {
                 .add(OperationTable.NETWORK_INSPECT, "GET", "/networks/{id}", this::inspect)
                 .add(OperationTable.NETWORK_CREATE, "POST", "/networks/create", this::create)
                 .add(OperationTable.NETWORK_PRUNE, "POST", "/networks/prune", this::prune)
-                .add(OperationTable.NETWORK_CONNECT, "POST", "/networks/{id}/connect", this::unsupported)
-                .add(OperationTable.NETWORK_DISCONNECT, "POST", "/networks/{id}/disconnect", this::unsupported)
+                .add(OperationTable.NETWORK_CONNECT, "POST", "/networks/{id}/connect", this::connect)
+                .add(OperationTable.NETWORK_DISCONNECT, "POST", "/networks/{id}/disconnect", this::disconnect)
                 .add(OperationTable.NETWORK_DELETE, "DELETE", "/networks/{id}", this::delete);
     }
 
@@ -109,6 +109,35 @@ public final class NetworksApi {
         return new NetworkSpec(DockerJson.text(body, "Name"), DockerJson.text(body, "Driver"), subnet, gateway, range,
                 DockerJson.bool(body, "Internal"), DockerJson.bool(body, "Attachable"), DockerJson.stringMap(body, "Labels"),
                 DockerJson.stringMap(body, "Options"), DockerJson.bool(body, "CheckDuplicate"));
+    }
+
+    /** A network connect body: the container and its endpoint's settings (aliases, IPAMConfig.IPv4Address, MacAddress). */
+    static io.dockgate.engine.net.NetworkConnection connection(JsonNode body) {
+        String container = DockerJson.text(body, "Container");
+        if (container == null || container.isEmpty()) {
+            throw EngineException.invalid("a container is required (Container)");
+        }
+        JsonNode ep = DockerJson.field(body, "EndpointConfig");
+        String ipv4 = null;
+        JsonNode ipam = DockerJson.field(ep, "IPAMConfig");
+        if (ipam != null) {
+            ipv4 = DockerJson.text(ipam, "IPv4Address");
+            for (String f : List.of("IPv6Address", "LinkLocalIPs")) {
+                JsonNode v = DockerJson.field(ipam, f);
+                if (v != null && !(v.isTextual() && v.asText().isEmpty()) && !(v.isArray() && v.isEmpty())) {
+                    throw EngineException.invalid("EndpointConfig.IPAMConfig." + f + " is not supported by dockgate");
+                }
+            }
+        }
+        for (String f : List.of("Links", "DriverOpts")) {
+            JsonNode v = DockerJson.field(ep, f);
+            if (v != null && v.size() > 0) {
+                throw EngineException.invalid("EndpointConfig." + f + " is not supported by dockgate yet");
+            }
+        }
+        List<String> aliases = DockerJson.strings(ep, "Aliases");
+        return new io.dockgate.engine.net.NetworkConnection(container, new io.dockgate.engine.net.EndpointRequest("",
+                aliases == null ? List.of() : aliases, ipv4, DockerJson.text(ep, "MacAddress")), DockerJson.bool(body, "Force"));
     }
 
     // ------------------------------------------------------------------ shapes
@@ -296,8 +325,31 @@ public final class NetworksApi {
         return true;
     }
 
-    Future<?> unsupported(ApiRequest request) {
-        throw new EngineException(ErrorKind.NOT_IMPLEMENTED, "dockgate cannot connect containers to networks yet: choose the network"
-                + " at create (--network)");
+    Future<?> connect(ApiRequest request) {
+        String ref = request.param("id");
+        io.dockgate.engine.net.NetworkConnection c = request.model(io.dockgate.engine.net.NetworkConnection.class);
+        return blocking.run(() -> {
+            visibleContainer(request, c.container());
+            engine.containers().connect(c.container(), ref, c.endpoint());
+            return null;
+        }).compose(v -> request.response().setStatusCode(200).end());
+    }
+
+    Future<?> disconnect(ApiRequest request) {
+        String ref = request.param("id");
+        io.dockgate.engine.net.NetworkConnection c = request.model(io.dockgate.engine.net.NetworkConnection.class);
+        return blocking.run(() -> {
+            visibleContainer(request, c.container());
+            engine.containers().disconnect(c.container(), ref);
+            return null;
+        }).compose(v -> request.response().setStatusCode(200).end());
+    }
+
+    /** Another owner's container answers as a missing one. */
+    private void visibleContainer(ApiRequest request, String ref) {
+        var c = engine.containers().inspect(ref);
+        if (!request.access().sees(c.spec().labels())) {
+            throw EngineException.notFound("No such container: " + ref);
+        }
     }
 }

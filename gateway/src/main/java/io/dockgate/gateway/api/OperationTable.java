@@ -82,8 +82,10 @@ public final class OperationTable {
     public static final Operation NETWORK_CREATE = add(named("network.create").json(NetworksApi::networkSpec).stampingOwner()
             .judgedBy(ConstraintChecker.NETWORK));
     public static final Operation NETWORK_PRUNE = add(named("network.prune"));
-    public static final Operation NETWORK_CONNECT = add(named("network.connect").on(Target.Kind.NETWORK));
-    public static final Operation NETWORK_DISCONNECT = add(named("network.disconnect").on(Target.Kind.NETWORK));
+    public static final Operation NETWORK_CONNECT = add(named("network.connect").on(Target.Kind.NETWORK)
+            .json(NetworksApi::connection).judgedBy(ConstraintChecker.CONNECTION));
+    public static final Operation NETWORK_DISCONNECT = add(named("network.disconnect").on(Target.Kind.NETWORK)
+            .json(NetworksApi::connection).judgedBy(ConstraintChecker.CONNECTION));
     public static final Operation NETWORK_DELETE = add(named("network.delete").on(Target.Kind.NETWORK));
 
     /** Swarm, nodes, services, tasks, secrets, configs: read (503, not in a swarm, as dockerd). */

@@ -59,6 +59,23 @@ public final class ConstraintChecker {
      * traffic over) and no bridge name of its choosing (a host interface name).
      */
     public static final Judge NETWORK = ConstraintChecker::network;
+    /** A network connect or disconnect: under "own", the container must be the caller's. */
+    public static final Judge CONNECTION = new Judge() {
+        @Override
+        public String violation(Policy.Constraints c, RequestFacts facts) {
+            return null;
+        }
+
+        @Override
+        public Optional<String> foreignObjects(RequestFacts facts, String owner) {
+            if (!(facts.model() instanceof io.dockgate.engine.net.NetworkConnection conn)) {
+                return Optional.empty();
+            }
+            Optional<String> other = facts.lookups().containerOwner(conn.container());
+            return other.isPresent() && other.get().equals(owner) ? Optional.empty()
+                    : Optional.of("the container " + conn.container() + " is not yours or does not exist");
+        }
+    };
     /** A pull or import: the image reference in the query. */
     public static final Judge PULL = ConstraintChecker::pull;
 

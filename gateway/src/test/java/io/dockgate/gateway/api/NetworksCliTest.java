@@ -205,6 +205,37 @@ class NetworksCliTest {
                 .contains("nameserver " + UPSTREAM);
     }
 
+    @Test
+    void connectAndDisconnectRunningAndCreatedContainers() throws Exception {
+        cli.ok("network", "create", "left");
+        cli.ok("network", "create", "right");
+        cli.ok("run", "-d", "--name", "lhs", "--network", "left", "busybox", "sleep", "300");
+        cli.ok("run", "-d", "--name", "rhs", "--network", "right", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc");
+        String since = String.valueOf(System.currentTimeMillis() / 1000 - 1);
+        tls.ok("network", "connect", "--alias", "lefty", "right", "lhs");
+        DockerCli.Result joined = cli.docker("exec", "lhs", "sh", "-c", "ip -4 -o addr show eth1; timeout 5 wget -q -O - http://rhs/passwd");
+        assertThat(joined.stdout()).as(joined.toString()).contains("eth1").contains("root:x:0:0");
+        assertThat(cli.ok("exec", "rhs", "nslookup", "lefty", "127.0.0.11").stdout()).contains("Address: " + ip("lhs", "right"));
+        assertThat(cli.ok("inspect", "lhs", "-f", "{{len .NetworkSettings.Networks}}").stdout().trim()).isEqualTo("2");
+        DockerCli.Result again = cli.docker("network", "connect", "right", "lhs");
+        assertThat(again.stderr()).contains("already exists in network right");
+        tls.ok("network", "disconnect", "right", "lhs");
+        assertThat(cli.docker("exec", "lhs", "ip", "-o", "link", "show", "eth1").exitCode()).as("the interface is gone").isNotZero();
+        assertThat(cli.ok("inspect", "lhs", "-f", "{{len .NetworkSettings.Networks}}").stdout().trim()).isEqualTo("1");
+        // a created container joins the network when it starts
+        cli.ok("create", "--name", "later", "--network", "left", "busybox", "sleep", "300");
+        cli.ok("network", "connect", "right", "later");
+        cli.ok("start", "later");
+        assertThat(cli.ok("exec", "later", "ip", "-4", "-o", "addr").stdout()).contains("eth0", "eth1");
+        String until = String.valueOf(System.currentTimeMillis() / 1000 + 1);
+        String events = cli.ok("events", "--since", since, "--until", until, "--filter", "type=network", "--format",
+                "{{.Action}} {{.Actor.Attributes.name}}").stdout();
+        assertThat(events).contains("connect right", "disconnect right");
+        DockerCli.Result host = cli.docker("network", "connect", "right", cli.ok("create", "--network", "host", "busybox", "true")
+                .stdout().trim());
+        assertThat(host.stderr()).contains("cannot be connected to any other network");
+    }
+
     /** A resolver on a loopback address that answers one name with one address (A), NXDOMAIN otherwise. */
     static final class FakeResolver implements AutoCloseable {
         private final java.net.DatagramSocket socket;

@@ -36,6 +36,7 @@ class BypassCorpusTest extends AuthzFixtureTest {
         bobsContainer = f.ok("bob", "run", "-d", "--name", "b1", "busybox", "sleep", "300");
         f.ok("bob", "volume", "create", "bobvol");
         f.ok("bob", "network", "create", "bobnet");
+        f.ok("alice", "network", "create", "alicenet");
         f.ok("ci-runner", "create", "--name", "ci-box", "-u", "1000", "-m", "64m", "--pids-limit", "10", "busybox", "true");
         String exec = RawHttp.unix(f.socket(), post("/v1.45/containers/b1/exec", "{\"Cmd\":[\"true\"]}"));
         assertThat(RawHttp.status(exec)).as(exec).isEqualTo(201);
@@ -149,6 +150,10 @@ class BypassCorpusTest extends AuthzFixtureTest {
         c.add(a("a bridge named as a host interface", "alice", post("/v1.45/networks/create",
                 "{\"Name\":\"n9\",\"Options\":{\"com.docker.network.bridge.name\":\"lo\"}}"), 403));
         c.add(a("connect to another owner's network", "alice", post("/v1.45/networks/bobnet/connect", "{\"Container\":\"a1\"}"), 404));
+        c.add(a("another owner's container connected to a network of the caller's", "alice",
+                post("/v1.45/networks/alicenet/connect", "{\"Container\":\"b1\"}"), 403));
+        c.add(a("another owner's container disconnected", "alice",
+                post("/v1.45/networks/alicenet/disconnect", "{\"container\":\"b1\",\"Force\":true}"), 403));
         c.add(a("host device", "alice", create(withHost("{\"Devices\":[{\"PathOnHost\":\"/dev/sda\",\"PathInContainer\":\"/dev/sda\",\"CgroupPermissions\":\"rwm\"}]}")), 403));
         c.add(a("device cgroup rule", "alice", create(withHost("{\"DeviceCgroupRules\":[\"b *:* rwm\"]}")), 403));
         c.add(a("host device, lower-case keys", "alice", create(withHost("{\"devices\":[{\"pathonhost\":\"/dev/fuse\"}]}")), 403));

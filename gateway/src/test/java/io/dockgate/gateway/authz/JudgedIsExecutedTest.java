@@ -53,8 +53,13 @@ class JudgedIsExecutedTest extends AuthzFixtureTest {
     }
 
     @AfterEach
-    void unwatch() {
+    void unwatch() throws Exception {
         f.daemon.daemon().observe(RequestObserver.NONE);
+        for (String id : f.root("ps", "-aq").stdout().split("\\s+")) {
+            if (!id.isBlank()) {
+                f.root("rm", "-f", id); // within alice's container quota for the next test
+            }
+        }
     }
 
     private String lastResponse;
@@ -84,7 +89,8 @@ class JudgedIsExecutedTest extends AuthzFixtureTest {
     @Test
     void everyOperationWithABodyIsCovered() {
         java.util.Set<Operation> covered = java.util.Set.of(OperationTable.CONTAINER_CREATE, OperationTable.CONTAINER_UPDATE,
-                OperationTable.CONTAINER_EXEC, OperationTable.EXEC_START, OperationTable.VOLUME_CREATE, OperationTable.NETWORK_CREATE);
+                OperationTable.CONTAINER_EXEC, OperationTable.EXEC_START, OperationTable.VOLUME_CREATE, OperationTable.NETWORK_CREATE,
+                OperationTable.NETWORK_CONNECT, OperationTable.NETWORK_DISCONNECT);
         assertThat(OperationTable.all().values().stream().filter(o -> o.body() == Operation.Body.JSON))
                 .containsExactlyInAnyOrderElementsOf(covered);
     }
@@ -170,6 +176,18 @@ class JudgedIsExecutedTest extends AuthzFixtureTest {
                         "/v1.45/networks/create", body);
                 created.add(spec.name());
                 JsonNode n = inspect("/v1.45/networks/" + spec.name());
+                if (spec.internal()) {
+                    f.ok("alice", "create", "--name", "judged-nc2", "--network", "judged-n1", "busybox", "true");
+                    io.dockgate.engine.net.NetworkConnection c = (io.dockgate.engine.net.NetworkConnection) send(
+                            OperationTable.NETWORK_CONNECT, "/v1.45/networks/judged-n2/connect",
+                            "{\"container\":\"judged-nc2\",\"endpointconfig\":{\"aliases\":[\"x1\"],\"IPAMConfig\":{\"IPv4Address\":"
+                                    + "\"10.213.77.9\"}}}");
+                    JsonNode nets = inspect("/v1.45/containers/judged-nc2/json").get("NetworkSettings").get("Networks");
+                    assertThat(nets.has("judged-n2")).isTrue();
+                    assertThat(nets.get("judged-n2").get("IPAMConfig").get("IPv4Address").asText()).isEqualTo(c.endpoint().ipv4());
+                    send(OperationTable.NETWORK_DISCONNECT, "/v1.45/networks/judged-n2/disconnect", "{\"Container\":\"judged-nc2\"}");
+                    assertThat(inspect("/v1.45/containers/judged-nc2/json").get("NetworkSettings").get("Networks").has("judged-n2")).isFalse();
+                }
                 assertThat(n.get("Internal").asBoolean()).isEqualTo(spec.internal());
                 assertThat(JSON.convertValue(n.get("Options"), Map.class)).isEqualTo(spec.optionsOrEmpty());
                 if (spec.subnet() != null) {
