@@ -11,8 +11,9 @@ import java.util.Map;
 
 /**
  * Reading Docker's request bodies as the engine does: field names match case-insensitively (Go's JSON
- * decoding), explicit nulls count as absent, and a name given twice (in any case, at any depth) is refused
- * rather than letting the last one win silently, as is anything after the body's one value.
+ * decoding), explicit nulls count as absent, and a name given twice (in the same case, or in another case
+ * with another value, at any depth) is refused rather than letting the last one win silently, as is
+ * anything after the body's one value.
  */
 public final class DockerJson {
     public static final ObjectMapper MAPPER = new ObjectMapper();
@@ -53,7 +54,9 @@ public final class DockerJson {
             while (names.hasNext()) {
                 String name = names.next();
                 String previous = seen.put(name.toLowerCase(java.util.Locale.ROOT), name);
-                if (previous != null) {
+                // the same name in another case is refused unless it says the same (docker-java sends EnableIPv6 and
+                // enableIPv6 alike): then no reading, first or last wins, can differ
+                if (previous != null && !n.get(previous).equals(n.get(name))) {
                     throw EngineException.invalid("invalid JSON: field \"" + name + "\" given twice (as \"" + previous + "\")");
                 }
                 checkDuplicates(n.get(name));

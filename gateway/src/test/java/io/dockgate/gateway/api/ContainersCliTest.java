@@ -178,7 +178,7 @@ class ContainersCliTest {
         DockerCli.Result again = docker("create", "--name", "dup", "busybox");
         assertThat(again.exitCode()).isNotZero();
         assertThat(again.stderr()).contains("Conflict. The container name \"/dup\" is already in use");
-        String json = "{\"Image\":\"busybox\",\"image\":\"busybox\",\"X\":1}";
+        String json = "{\"Image\":\"busybox\",\"image\":\"busybox:latest\",\"X\":1}";
         String body = RawHttp.unix(socket, "POST /v1.50/containers/create HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\n"
                 + "Content-Length: " + json.length() + "\r\n\r\n" + json);
         assertThat(RawHttp.status(body)).isEqualTo(400);

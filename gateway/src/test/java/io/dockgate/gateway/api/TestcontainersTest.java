@@ -2,42 +2,118 @@ package io.dockgate.gateway.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.dockgate.config.ConfigKey;
 import io.dockgate.engine.testing.TestImages;
 import io.dockgate.gateway.testing.CliSession;
+import io.dockgate.gateway.testing.TestNetworking;
+import java.io.InputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.containers.Container;
 import org.testcontainers.containers.GenericContainer;
+import org.testcontainers.containers.Network;
 import org.testcontainers.containers.wait.strategy.Wait;
 
-/** A Testcontainers GenericContainer against dockgate, with an image loaded beforehand (the reaper is disabled in the pom). */
+/**
+ * Testcontainers against dockgate, with an image loaded beforehand (the reaper is disabled in the pom):
+ * a GenericContainer that waits for its log and execs; one with an exposed port, its mapped port and the
+ * default wait strategy, reached through the bridge network's gateway that Testcontainers asks for (no
+ * TESTCONTAINERS_HOST_OVERRIDE); two containers on Network.newNetwork() talking by alias.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class TestcontainersTest {
+    private static final String BRIDGE = "dgtc0";
+
     @TempDir
-    Path tmp;
+    static Path tmp;
+    private CliSession cli;
+
+    @BeforeAll
+    void start() throws Exception {
+        String host = System.getenv("DOCKER_HOST");
+        assertThat(host).as("the pom sets DOCKER_HOST for Testcontainers").startsWith("unix://");
+        Map<ConfigKey, Object> flags = new HashMap<>(TestNetworking.flags(BRIDGE, "172.31.214.1/24"));
+        cli = CliSession.start(tmp, Path.of(host.substring("unix://".length())), flags);
+        cli.ok("import", "-c", "CMD [\"sh\"]", TestImages.busyboxTar(tmp).toString(), "busybox:latest");
+    }
+
+    @AfterAll
+    void stop() throws Exception {
+        List<String> bridges = new ArrayList<>(List.of(BRIDGE));
+        try {
+            cli.removeAllContainers();
+            for (String n : cli.ok("network", "ls", "-q", "--filter", "type=custom").stdout().split("\\s+")) {
+                if (!n.isBlank()) {
+                    bridges.add("br-" + n.substring(0, 12));
+                    cli.docker("network", "rm", n);
+                }
+            }
+        } finally {
+            cli.close();
+            TestNetworking.cleanup(bridges);
+        }
+    }
 
     @Test
     void genericContainerStartsWaitsForItsLogExecsAndStops() throws Exception {
-        String host = System.getenv("DOCKER_HOST");
-        assertThat(host).as("the pom sets DOCKER_HOST for Testcontainers").startsWith("unix://");
-        try (CliSession cli = CliSession.start(tmp, Path.of(host.substring("unix://".length())))) {
-            cli.ok("import", "-c", "CMD [\"sh\"]", TestImages.busyboxTar(tmp).toString(), "busybox:latest");
-            try (GenericContainer<?> c = new GenericContainer<>("busybox:latest")
-                    .withCommand("sh", "-c", "echo ready; while true; do sleep 1; done")
-                    .withEnv("GREETING", "hello")
-                    .waitingFor(Wait.forLogMessage("ready\\n", 1).withStartupTimeout(Duration.ofSeconds(60)))) {
-                c.start();
-                assertThat(c.isRunning()).isTrue();
-                assertThat(c.getLogs()).contains("ready");
-                Container.ExecResult r = c.execInContainer("sh", "-c", "echo $GREETING; exit 2");
-                assertThat(r.getStdout()).isEqualTo("hello\n");
-                assertThat(r.getExitCode()).isEqualTo(2);
-                assertThat(DockerClientFactory.instance().client().inspectContainerCmd(c.getContainerId()).exec().getState().getRunning())
-                        .isTrue();
+        try (GenericContainer<?> c = new GenericContainer<>("busybox:latest")
+                .withCommand("sh", "-c", "echo ready; while true; do sleep 1; done")
+                .withEnv("GREETING", "hello")
+                .waitingFor(Wait.forLogMessage("ready\\n", 1).withStartupTimeout(Duration.ofSeconds(60)))) {
+            c.start();
+            assertThat(c.isRunning()).isTrue();
+            assertThat(c.getLogs()).contains("ready");
+            Container.ExecResult r = c.execInContainer("sh", "-c", "echo $GREETING; exit 2");
+            assertThat(r.getStdout()).isEqualTo("hello\n");
+            assertThat(r.getExitCode()).isEqualTo(2);
+            assertThat(DockerClientFactory.instance().client().inspectContainerCmd(c.getContainerId()).exec().getState().getRunning())
+                    .isTrue();
+        }
+        assertThat(cli.ok("ps", "-aq").stdout().trim()).as("stopped and removed by Testcontainers").isEmpty();
+    }
+
+    @Test
+    void anExposedPortIsMappedAndWaitedFor() throws Exception {
+        try (GenericContainer<?> web = new GenericContainer<>("busybox:latest")
+                .withCommand("httpd", "-f", "-p", "80", "-h", "/etc")
+                .withExposedPorts(80)) {
+            web.start(); // the default wait strategy: the mapped port answers
+            assertThat(web.getHost()).as("the bridge network's gateway, asked of dockgate").isEqualTo("172.31.214.1");
+            int port = web.getMappedPort(80);
+            try (Socket s = new Socket(web.getHost(), port)) {
+                s.getOutputStream().write("GET /passwd HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                InputStream in = s.getInputStream();
+                assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8)).contains("root:x:0:0");
             }
-            assertThat(cli.ok("ps", "-aq").stdout().trim()).as("stopped and removed by Testcontainers").isEmpty();
+        }
+    }
+
+    @Test
+    void containersOnANewNetworkTalkByAlias() throws Exception {
+        try (Network network = Network.newNetwork();
+             GenericContainer<?> server = new GenericContainer<>("busybox:latest")
+                     .withCommand("httpd", "-f", "-p", "80", "-h", "/etc")
+                     .withNetwork(network).withNetworkAliases("server")
+                     .waitingFor(Wait.forSuccessfulCommand("wget -q -O /dev/null http://127.0.0.1/passwd"));
+             GenericContainer<?> client = new GenericContainer<>("busybox:latest")
+                     .withCommand("sleep", "300")
+                     .withNetwork(network)) {
+            server.start();
+            client.start();
+            Container.ExecResult r = client.execInContainer("sh", "-c", "timeout 5 wget -q -O - http://server/passwd; exit $?");
+            assertThat(r.getStdout()).as(r.getStderr()).startsWith("root:x:0:0");
         }
     }
 }

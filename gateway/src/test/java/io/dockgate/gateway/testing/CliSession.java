@@ -32,9 +32,15 @@ public final class CliSession implements AutoCloseable {
 
     /** A daemon on the given Unix socket only. */
     public static CliSession start(Path dir, Path socket) throws Exception {
+        return start(dir, socket, Map.of());
+    }
+
+    /** A daemon on the given Unix socket only, with more flags (networking). */
+    public static CliSession start(Path dir, Path socket, Map<ConfigKey, Object> extra) throws Exception {
         Prerequisites.requireRoot();
         Map<ConfigKey, Object> flags = TestDaemon.baseFlags(dir);
         flags.put(ConfigKey.HOSTS, List.of("unix://" + socket));
+        flags.putAll(extra);
         return new CliSession(TestDaemon.start(flags, dir), socket, dir.resolve("docker-config"), DockerCli.unixEnv(socket));
     }
 
