@@ -334,7 +334,9 @@ final class ContainerCreation {
             }
         }
         List<EndpointRequest> all = new ArrayList<>();
-        all.add(first);
+        if (!spec.netOrNone().modeDisconnected()) {
+            all.add(first); // disconnected by docker network disconnect: its network stays the mode, without an endpoint
+        }
         all.addAll(others);
         return all;
     }

@@ -297,8 +297,18 @@ public record ContainerSpec(
      * (-P), and the ports it exposes (Config.ExposedPorts, "80/tcp").
      */
     public record Net(List<io.dockgate.engine.net.EndpointRequest> endpoints, List<io.dockgate.engine.net.PortBinding> ports,
-                      boolean publishAll, List<String> exposed) {
+                      boolean publishAll, List<String> exposed, boolean modeDisconnected) {
         public static final Net NONE = new Net(List.of(), List.of(), false, List.of());
+
+        public Net(List<io.dockgate.engine.net.EndpointRequest> endpoints, List<io.dockgate.engine.net.PortBinding> ports,
+                   boolean publishAll, List<String> exposed) {
+            this(endpoints, ports, publishAll, exposed, false);
+        }
+
+        /** The same, with other endpoints and the network mode's network disconnected or not (network connect, disconnect). */
+        public Net withEndpoints(List<io.dockgate.engine.net.EndpointRequest> other, boolean disconnected) {
+            return new Net(other, ports, publishAll, exposed, disconnected);
+        }
 
         public List<io.dockgate.engine.net.EndpointRequest> endpointsOrEmpty() {
             return endpoints == null ? List.of() : endpoints;

@@ -333,11 +333,18 @@ public final class Containers implements AutoCloseable {
                     }
                 }
             }
-            List<io.dockgate.engine.net.EndpointRequest> endpoints = new ArrayList<>(c.spec().netOrNone().endpointsOrEmpty());
-            endpoints.add(wanted);
             ContainerSpec.Net net = c.spec().netOrNone();
+            boolean isMode = networks.get(mode).id().equals(n.id());
+            List<io.dockgate.engine.net.EndpointRequest> endpoints = new ArrayList<>();
+            for (io.dockgate.engine.net.EndpointRequest e : net.endpointsOrEmpty()) {
+                io.dockgate.engine.net.NetworkRecord en = e.network().equals("default") ? networks.get(mode) : networks.find(e.network());
+                if (en == null || !en.id().equals(n.id())) {
+                    endpoints.add(e); // settings of this network given before are replaced by the new ones
+                }
+            }
+            endpoints.add(wanted);
             ContainerRecord saved = c.withStatus(status).withSpec(c.spec().withHost(c.spec().host().toBuilder()
-                    .net(new ContainerSpec.Net(endpoints, net.portsOrEmpty(), net.publishAll(), net.exposedOrEmpty())).build()));
+                    .net(net.withEndpoints(endpoints, isMode ? false : net.modeDisconnected())).build()));
             store.save(saved);
             networks.emitEndpoint(n, "connect", c.id());
         }
@@ -369,11 +376,19 @@ public final class Containers implements AutoCloseable {
             if (status.state().hasProcess() && status.network() != null) {
                 status = status.withNetwork(sandboxes.disconnect(c.id(), status.network(), n.id()));
             }
-            // the first network left is the container's network mode now (none when there is none left)
-            String mode = remaining.isEmpty() ? "none" : networks.get(remaining.get(0).network()).name();
+            // the network mode stays what it was (as dockerd's HostConfig.NetworkMode); disconnected from it, the
+            // container starts without that endpoint until it is connected again
             ContainerSpec.Net net = c.spec().netOrNone();
-            ContainerRecord saved = c.withStatus(status).withSpec(c.spec().withHost(c.spec().host().toBuilder().networkMode(mode)
-                    .net(new ContainerSpec.Net(remaining, net.portsOrEmpty(), net.publishAll(), net.exposedOrEmpty())).build()));
+            boolean isMode = networks.get(c.spec().host().networkMode()).id().equals(n.id());
+            List<io.dockgate.engine.net.EndpointRequest> kept = new ArrayList<>();
+            for (io.dockgate.engine.net.EndpointRequest e : net.endpointsOrEmpty()) {
+                io.dockgate.engine.net.NetworkRecord en = e.network().equals("default") ? null : networks.find(e.network());
+                if (!(en != null && en.id().equals(n.id()) || e.network().equals("default") && isMode)) {
+                    kept.add(e);
+                }
+            }
+            ContainerRecord saved = c.withStatus(status).withSpec(c.spec().withHost(c.spec().host().toBuilder()
+                    .net(net.withEndpoints(kept, isMode || net.modeDisconnected())).build()));
             store.save(saved);
             networks.emitEndpoint(n, "disconnect", c.id());
         }

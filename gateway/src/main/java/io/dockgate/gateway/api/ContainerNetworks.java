@@ -154,7 +154,9 @@ final class ContainerNetworks {
         }
         String mode = c.spec().host().networkMode();
         NetworkRecord n = networks == null || mode == null ? null : networks.find(mode);
-        out.put(n != null ? n.name() : mode, endpoint(c, mode, null, n, version, full));
+        if (!c.spec().netOrNone().modeDisconnected()) {
+            out.put(n != null ? n.name() : mode, endpoint(c, mode, null, n, version, full));
+        }
         for (io.dockgate.engine.net.EndpointRequest r : c.spec().netOrNone().endpointsOrEmpty()) {
             NetworkRecord other = networks == null || r.network().equals("default") ? null : networks.find(r.network());
             if (other != null && (n == null || !other.id().equals(n.id()))) {

@@ -80,6 +80,11 @@ public final class CliSession implements AutoCloseable {
         return socket;
     }
 
+    /** The environment the docker CLI gets in this session (DOCKER_HOST, and the TLS variables over TLS). */
+    public Map<String, String> env() {
+        return env;
+    }
+
     public TestDaemon daemon() {
         return daemon;
     }
