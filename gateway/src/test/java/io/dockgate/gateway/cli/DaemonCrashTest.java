@@ -29,12 +29,15 @@ class DaemonCrashTest {
     Path tmp;
     private Process daemon;
 
+    private List<String> networking = List.of("--bridge", "none", "--iptables", "false");
+
     private Process start(Path log) throws Exception {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), Main.class.getName(), "daemon",
                 "-H", "unix://" + tmp.resolve("dg.sock"), "--data-root", tmp.resolve("data").toString(),
-                "--exec-root", tmp.resolve("exec").toString(), "--pidfile", tmp.resolve("dockgate.pid").toString(), "--bridge", "none", "--iptables", "false",
+                "--exec-root", tmp.resolve("exec").toString(), "--pidfile", tmp.resolve("dockgate.pid").toString(),
                 "--config-file", emptyConfig().toString()));
+        command.addAll(networking);
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                 .start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
@@ -124,5 +127,72 @@ class DaemonCrashTest {
         }
         ok("rm", "-f", "w0");
         assertThat(docker("inspect", "w0").exitCode()).isNotZero();
+    }
+
+    /** The host's networking state the daemon is responsible for: its rules (without counters), links, namespaces. */
+    private String networkingState() throws Exception {
+        String rules = io.dockgate.gateway.testing.TestNetworking.output(List.of("iptables-save")).lines()
+                .filter(l -> !l.startsWith("#")).map(l -> l.replaceAll("\\[\\d+:\\d+\\]", "")).sorted()
+                .collect(java.util.stream.Collectors.joining("\n"));
+        String links = io.dockgate.gateway.testing.TestNetworking.output(List.of("ip", "-o", "link", "show")).lines()
+                .map(l -> l.split(":\\s+")[1].replaceAll("@.*", "")).sorted().collect(java.util.stream.Collectors.joining(" "));
+        String netns;
+        try (var files = Files.list(tmp.resolve("exec/netns"))) {
+            netns = files.map(p -> p.getFileName().toString()).sorted().collect(java.util.stream.Collectors.joining(" "));
+        }
+        return rules + "\n--\n" + links + "\n--\n" + netns;
+    }
+
+    private static String get(int port) {
+        try (java.net.Socket s = new java.net.Socket()) {
+            s.connect(new java.net.InetSocketAddress("127.0.0.1", port), 2000);
+            s.setSoTimeout(2000);
+            s.getOutputStream().write("GET /passwd HTTP/1.0\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            return new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "failed: " + e;
+        }
+    }
+
+    @Test
+    void publishedPortsAnswerThroughSigkillAndNothingIsDoubledAfter() throws Exception {
+        Prerequisites.requireRoot();
+        networking = List.of("--bridge", "dgcrash0", "--bip", "172.31.216.1/24");
+        List<String> bridges = new ArrayList<>(List.of("dgcrash0"));
+        Path log = tmp.resolve("daemon.log");
+        starts = 1;
+        daemon = start(log);
+        try {
+            ok("import", "-c", "CMD [\"sh\"]", TestImages.busyboxTar(tmp).toString(), "busybox");
+            String net = ok("network", "create", "crashnet").stdout().trim();
+            bridges.add("br-" + net.substring(0, 12));
+            int port;
+            try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+                port = s.getLocalPort();
+            }
+            ok("run", "-d", "--name", "web", "--network", "crashnet", "-p", "127.0.0.1:" + port + ":80", "busybox", "httpd", "-f",
+                    "-p", "80", "-h", "/etc");
+            ok("run", "-d", "--name", "asker", "--network", "crashnet", "busybox", "sleep", "300");
+            ok("run", "-d", "--name", "plain", "-p", "80", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc");
+            assertThat(get(port)).contains("root:x:0:0");
+            String before = networkingState();
+
+            ProcessHandle.of(daemon.pid()).orElseThrow().destroyForcibly(); // SIGKILL
+            assertThat(daemon.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(get(port)).as("the kernel forwards the port while the daemon is down").contains("root:x:0:0");
+
+            starts = 2;
+            daemon = start(log);
+            assertThat(get(port)).contains("root:x:0:0");
+            assertThat(networkingState()).as("rules, links and namespaces as before the crash").isEqualTo(before);
+            assertThat(ok("exec", "asker", "nslookup", "web", "127.0.0.11").stdout()).as("names answered again")
+                    .contains("Address: " + ok("inspect", "-f", "{{.NetworkSettings.Networks.crashnet.IPAddress}}", "web").stdout().trim());
+            ok("rm", "-f", "web", "asker", "plain");
+            ok("network", "rm", "crashnet");
+            assertThat(get(port)).as("unpublished").doesNotContain("root:x");
+        } finally {
+            cleanUp();
+            io.dockgate.gateway.testing.TestNetworking.cleanup(bridges);
+        }
     }
 }
