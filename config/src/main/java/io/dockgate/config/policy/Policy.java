@@ -85,7 +85,7 @@ public record Policy(Mode mode, Map<String, Set<String>> roles, List<Binding> bi
                               Set<String> capAdd, boolean devices, boolean unconfined, boolean sysctls, boolean oom, boolean cgroupParent,
                               Set<String> runtimes,
                               boolean root, List<String> images, Resource memory, Resource cpus, Resource pids,
-                              ExecRules exec) {
+                              ExecRules exec, PortRules ports) {
         public static final Set<String> NAMESPACES = Set.of("network", "pid", "ipc", "uts", "userns", "cgroup");
 
         public Constraints {
@@ -98,7 +98,20 @@ public record Policy(Mode mode, Map<String, Set<String>> roles, List<Binding> bi
 
         public static Constraints defaults() {
             return new Constraints(false, false, List.of(), Set.of(), Set.of(), false, false, false, false, false, Set.of("runc"), true,
-                    List.of(), Resource.FREE, Resource.FREE, Resource.FREE, new ExecRules(false, true));
+                    List.of(), Resource.FREE, Resource.FREE, Resource.FREE, new ExecRules(false, true), PortRules.DEFAULT);
+        }
+    }
+
+    /**
+     * What a constrained caller may publish: host addresses (empty: any), the host ports it may name
+     * (from-to; ports the daemon picks, -P or no host port, are always allowed), and whether ports below
+     * 1024 may be named (not by default).
+     */
+    public record PortRules(List<String> hostIps, int from, int to, boolean privileged) {
+        public static final PortRules DEFAULT = new PortRules(List.of(), 1, 65535, false);
+
+        public PortRules {
+            hostIps = List.copyOf(hostIps);
         }
     }
 

@@ -346,7 +346,7 @@ public final class PolicyLoader {
 
         private Policy.Constraints constraints(Node n) {
             Map<String, Node> c = object(n, Set.of("unrestricted", "privileged", "bindMounts", "namespaces", "capAdd", "devices",
-                    "unconfined", "sysctls", "oom", "cgroupParent", "runtimes", "root", "images", "resources", "exec"));
+                    "unconfined", "sysctls", "oom", "cgroupParent", "runtimes", "root", "images", "resources", "exec", "ports"));
             Policy.Constraints d = Policy.Constraints.defaults();
             boolean unrestricted = c.containsKey("unrestricted") && bool(c.get("unrestricted"));
             if (unrestricted && c.size() > 1) {
@@ -426,6 +426,35 @@ public final class PolicyLoader {
                 exec = new Policy.ExecRules(e.containsKey("privileged") && bool(e.get("privileged")),
                         !e.containsKey("root") || bool(e.get("root")));
             }
+            Policy.PortRules ports = d.ports();
+            if (c.containsKey("ports")) {
+                Map<String, Node> p = object(c.get("ports"), Set.of("hostIps", "range", "privileged"));
+                List<String> ips = new ArrayList<>();
+                if (p.containsKey("hostIps")) {
+                    for (Node i : list(p.get("hostIps"))) {
+                        String ip = string(i);
+                        if (!ip.matches("([0-9]{1,3}\\.){3}[0-9]{1,3}")) {
+                            throw error(i, "an IPv4 address such as 127.0.0.1 (0.0.0.0: every address)");
+                        }
+                        ips.add(ip);
+                    }
+                }
+                int from = 1;
+                int to = 65535;
+                if (p.containsKey("range")) {
+                    String r = p.get("range").value() instanceof java.math.BigDecimal b ? b.toPlainString() : string(p.get("range"));
+                    if (!r.matches("[0-9]{1,5}(-[0-9]{1,5})?")) {
+                        throw error(p.get("range"), "a port or a range such as 8000-8999");
+                    }
+                    String[] fromTo = r.split("-");
+                    from = Integer.parseInt(fromTo[0]);
+                    to = Integer.parseInt(fromTo[fromTo.length - 1]);
+                    if (from < 1 || to > 65535 || to < from) {
+                        throw error(p.get("range"), "ports from 1 to 65535, the first not above the last");
+                    }
+                }
+                ports = new Policy.PortRules(ips, from, to, p.containsKey("privileged") && bool(p.get("privileged")));
+            }
             return new Policy.Constraints(unrestricted,
                     c.containsKey("privileged") && bool(c.get("privileged")),
                     mounts, namespaces, caps,
@@ -436,7 +465,7 @@ public final class PolicyLoader {
                     c.containsKey("cgroupParent") && bool(c.get("cgroupParent")),
                     runtimes,
                     !c.containsKey("root") || bool(c.get("root")),
-                    images, memory, cpus, pids, exec);
+                    images, memory, cpus, pids, exec, ports);
         }
 
         private Policy.Resource resource(Node n, String kind) {

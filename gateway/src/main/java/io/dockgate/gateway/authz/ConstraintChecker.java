@@ -157,6 +157,10 @@ public final class ConstraintChecker {
                 }
             }
         }
+        String published = ports(c.ports(), spec);
+        if (published != null) {
+            return published;
+        }
         if (!c.oom() && (host.oomKillDisable() || host.oomScoreAdj() < 0)) {
             return "exempting a container from the OOM killer is not allowed (OomKillDisable, or OomScoreAdj "
                     + host.oomScoreAdj() + " below 0)";
@@ -169,6 +173,30 @@ public final class ConstraintChecker {
             res = resource("pids", c.pids(), host.pidsLimit());
         }
         return res;
+    }
+
+    /** Published ports against the binding's port rules: host addresses, the host ports named, ports below 1024. */
+    private static String ports(Policy.PortRules rules, ContainerSpec spec) {
+        for (io.dockgate.engine.net.PortBinding b : spec.netOrNone().portsOrEmpty()) {
+            String ip = b.hostIp().isEmpty() ? "0.0.0.0" : b.hostIp();
+            if (!rules.hostIps().isEmpty() && !rules.hostIps().contains(ip)) {
+                return "publishing on " + ip + " is not allowed (allowed: " + String.join(", ", rules.hostIps()) + ")";
+            }
+            int[] range = b.range();
+            if (range == null) {
+                continue; // a port the daemon picks from the ephemeral range
+            }
+            if (range[0] < 1024 && !rules.privileged()) {
+                return "publishing host port " + b.hostPort() + " is not allowed (ports below 1024 need ports.privileged)";
+            }
+            if (range[0] < rules.from() || range[1] > rules.to()) {
+                return "publishing host port " + b.hostPort() + " is not allowed (allowed: " + rules.from() + "-" + rules.to() + ")";
+            }
+        }
+        if (spec.netOrNone().publishAll() && !rules.hostIps().isEmpty() && !rules.hostIps().contains("0.0.0.0")) {
+            return "publishing every exposed port (-P) on every address is not allowed (allowed: " + String.join(", ", rules.hostIps()) + ")";
+        }
+        return null;
     }
 
     /**

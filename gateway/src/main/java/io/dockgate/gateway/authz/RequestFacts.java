@@ -48,10 +48,11 @@ public record RequestFacts(JsonNode json, Object model, Map<String, String> quer
 
         /**
          * A network's owner key: empty when there is no such network, "" for the predefined networks
-         * (everyone's) and for networks created without an owner.
+         * (everyone's) and for networks created without an owner. Without an engine (policy explain), every
+         * network is taken to be everyone's.
          */
         default Optional<String> networkOwner(String reference) {
-            return Optional.empty();
+            return Optional.of("");
         }
 
         Lookups NONE = new Lookups() {

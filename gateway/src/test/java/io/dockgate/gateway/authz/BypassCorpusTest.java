@@ -149,6 +149,20 @@ class BypassCorpusTest extends AuthzFixtureTest {
         c.add(a("a missing network answers as another's", "alice", create(withHost("{\"NetworkMode\":\"nosuchnet\"}")), 403));
         c.add(a("a bridge named as a host interface", "alice", post("/v1.45/networks/create",
                 "{\"Name\":\"n9\",\"Options\":{\"com.docker.network.bridge.name\":\"lo\"}}"), 403));
+        // published ports: only on 127.0.0.1, only 20000-29999, nothing below 1024
+        c.add(a("a port on every address", "alice", create(withHost("{\"PortBindings\":{\"80/tcp\":[{\"HostPort\":\"20080\"}]}}")), 403));
+        c.add(a("a port on 0.0.0.0 named", "alice", create(withHost(
+                "{\"PortBindings\":{\"80/tcp\":[{\"HostIp\":\"0.0.0.0\",\"HostPort\":\"20080\"}]}}")), 403));
+        c.add(a("a privileged host port", "alice", create(withHost(
+                "{\"PortBindings\":{\"80/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"80\"}]}}")), 403));
+        c.add(a("a host port outside the range", "alice", create(withHost(
+                "{\"PortBindings\":{\"80/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"30000\"}]}}")), 403));
+        c.add(a("a range reaching outside the allowed one", "alice", create(withHost(
+                "{\"PortBindings\":{\"80/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"29990-30010\"}]}}")), 403));
+        c.add(a("port bindings under a lower-case key", "alice", create(withHost(
+                "{\"portbindings\":{\"80/tcp\":[{\"hostip\":\"127.0.0.2\",\"hostport\":\"20080\"}]}}")), 403));
+        c.add(a("every exposed port on every address", "alice", create("{\"Image\":\"busybox\",\"ExposedPorts\":{\"80/tcp\":{}},"
+                + "\"HostConfig\":{\"PublishAllPorts\":true}}"), 403));
         c.add(a("connect to another owner's network", "alice", post("/v1.45/networks/bobnet/connect", "{\"Container\":\"a1\"}"), 404));
         c.add(a("another owner's container connected to a network of the caller's", "alice",
                 post("/v1.45/networks/alicenet/connect", "{\"Container\":\"b1\"}"), 403));

@@ -55,6 +55,7 @@ public final class AuthzFixture implements AutoCloseable {
                     constraints:
                       bindMounts: [{path: %s, readOnly: true}]
                       exec: {privileged: false, root: true}
+                      ports: {hostIps: [127.0.0.1], range: 20000-29999}
                     limits: {streams: 3, containers: 6}
                   - name: ci
                     subjects: [{cn: ci-runner}]
