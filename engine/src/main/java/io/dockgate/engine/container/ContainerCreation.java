@@ -111,7 +111,8 @@ final class ContainerCreation {
                     spec.tty(), spec.openStdin(), spec.stdinOnce(), stopSignal, spec.stopTimeout(), host, spec.shown());
             Path dir = store.directory(id);
             Files.createDirectories(dir.resolve("etc"));
-            writeEtc(dir.resolve("etc"), hostname, "host".equals(host.networkMode()));
+            writeEtc(dir.resolve("etc"), hostname, "host".equals(host.networkMode()), host.net() == null
+                    ? ContainerSpec.Resolution.NONE : host.net().resolutionOrNone(), hostGateway());
             snapshots.prepare(id, images.layersOf(image));
             ContainerRecord record = new ContainerRecord(id, reserved, Instant.now().toString(), image.id().toString(), spec.image(),
                     merged, argv.get(0), List.copyOf(argv.subList(1, argv.size())), ContainerRecord.Status.created(), 0,
@@ -358,46 +359,79 @@ final class ContainerCreation {
         return out;
     }
 
-    /**
-     * /etc/resolv.conf of a container on a bridge network: the embedded DNS on user-defined networks (as
-     * dockerd's, with the host's search domains and ndots:0), the daemon's or the host's resolvers on the
-     * default bridge (the host's loopback ones left out: they are not reachable from the container).
-     */
-    static void writeResolv(Path etc, boolean embedded, Networks.Options options) throws IOException {
-        StringBuilder out = new StringBuilder();
+    /** The host's resolv.conf: its nameservers (loopback ones left out: unreachable from a container) and search domains. */
+    private static List<List<String>> hostResolv() throws IOException {
         List<String> search = new ArrayList<>();
-        List<String> hostServers = new ArrayList<>();
+        List<String> servers = new ArrayList<>();
         if (Files.exists(Path.of("/etc/resolv.conf"))) {
             for (String line : Files.readAllLines(Path.of("/etc/resolv.conf"))) {
                 String[] f = line.trim().split("\\s+");
                 if (f.length >= 2 && (f[0].equals("search") || f[0].equals("domain"))) {
                     search.addAll(List.of(f).subList(1, f.length));
                 } else if (f.length >= 2 && f[0].equals("nameserver") && !f[1].startsWith("127.") && !f[1].equals("::1")) {
-                    hostServers.add(f[1]);
+                    servers.add(f[1]);
                 }
             }
         }
-        if (embedded) {
-            out.append("nameserver ").append(io.dockgate.engine.net.EmbeddedDns.ADDRESS).append('\n');
-        } else {
-            for (String s : options.dns() != null && !options.dns().isEmpty() ? options.dns() : hostServers) {
-                out.append("nameserver ").append(s).append('\n');
-            }
-        }
+        return List.of(servers, search);
+    }
+
+    /**
+     * /etc/resolv.conf: the embedded DNS on user-defined networks (as dockerd's: ndots:0 unless options say
+     * otherwise), else the container's --dns, the daemon's, or the host's resolvers; the container's search
+     * domains and options, else the host's search domains.
+     */
+    static void writeResolv(Path etc, boolean embedded, Networks.Options options, ContainerSpec.Resolution r) throws IOException {
+        List<List<String>> host = hostResolv();
+        StringBuilder out = new StringBuilder();
+        List<String> servers = embedded ? List.of(io.dockgate.engine.net.EmbeddedDns.ADDRESS)
+                : !r.dns().isEmpty() ? r.dns() : options != null && options.dns() != null && !options.dns().isEmpty() ? options.dns()
+                : host.get(0);
+        servers.forEach(s -> out.append("nameserver ").append(s).append('\n'));
+        List<String> search = !r.search().isEmpty() ? r.search() : host.get(1);
         if (!search.isEmpty()) {
             out.append("search ").append(String.join(" ", search)).append('\n');
         }
-        if (embedded) {
-            out.append("options ndots:0\n");
+        List<String> opts = new ArrayList<>(r.options());
+        if (embedded && opts.stream().noneMatch(o -> o.startsWith("ndots:"))) {
+            opts.add(0, "ndots:0");
+        }
+        if (!opts.isEmpty()) {
+            out.append("options ").append(String.join(" ", opts)).append('\n');
         }
         AtomicFiles.writeUnsynced(etc.resolve("resolv.conf"), out.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8),
                 AtomicFiles.PUBLIC);
     }
 
-    /** /etc/hosts of a container on a bridge network: localhost, then its address with its hostname. */
-    static void writeHosts(Path etc, String hostname, NetworkState net) throws IOException {
+    /** The extra /etc/hosts lines (--add-host), host-gateway as the given address. */
+    private static String extraHosts(ContainerSpec.Resolution r, String hostGateway) {
+        StringBuilder out = new StringBuilder();
+        for (String e : r.extraHosts()) {
+            int colon = e.indexOf(':');
+            int at = colon > 0 ? colon : e.indexOf('=');
+            String address = e.substring(at + 1);
+            if (address.equals("host-gateway")) {
+                if (hostGateway == null) {
+                    throw EngineException.invalid("unable to derive the IP value for host-gateway: the daemon has no default bridge");
+                }
+                address = hostGateway;
+            }
+            out.append(address).append('\t').append(e, 0, at).append('\n');
+        }
+        return out.toString();
+    }
+
+    /** The address host-gateway means: the default bridge's gateway (a host address every container reaches), else none. */
+    String hostGateway() {
+        NetworkRecord bridge = networks.find("bridge");
+        return bridge != null && bridge.isDefault() ? bridge.gateway() : null;
+    }
+
+    /** /etc/hosts of a container on a bridge network: localhost, its address with its hostname, the extra hosts. */
+    static void writeHosts(Path etc, String hostname, NetworkState net, ContainerSpec.Resolution r, String hostGateway) throws IOException {
         StringBuilder hosts = new StringBuilder("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
                 + "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
+        hosts.append(extraHosts(r, hostGateway));
         for (io.dockgate.engine.net.Endpoint e : net.endpointsOrEmpty()) {
             hosts.append(e.ip()).append('\t').append(hostname).append('\n');
         }
@@ -503,8 +537,9 @@ final class ContainerCreation {
         return list;
     }
 
-    /** The container's /etc/hostname, hosts and resolv.conf (bind-mounted at start). */
-    static void writeEtc(Path etc, String hostname, boolean hostNetwork) throws IOException {
+    /** The container's /etc/hostname, hosts and resolv.conf (bind-mounted at start; rewritten there on a bridge network). */
+    static void writeEtc(Path etc, String hostname, boolean hostNetwork, ContainerSpec.Resolution r, String hostGateway)
+            throws IOException {
         // Regenerable (start rewrites an empty one): renamed into place without fsync.
         AtomicFiles.writeUnsynced(etc.resolve("hostname"), (hostname + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8),
                 AtomicFiles.PUBLIC);
@@ -514,18 +549,8 @@ final class ContainerCreation {
         } else if (Files.exists(Path.of("/etc/hosts"))) {
             hosts = Files.readString(Path.of("/etc/hosts"));
         }
+        hosts += extraHosts(r, hostGateway);
         AtomicFiles.writeUnsynced(etc.resolve("hosts"), hosts.getBytes(java.nio.charset.StandardCharsets.UTF_8), AtomicFiles.PUBLIC);
-        String resolv = "";
-        if (Files.exists(Path.of("/etc/resolv.conf"))) {
-            StringBuilder sb = new StringBuilder();
-            for (String line : Files.readAllLines(Path.of("/etc/resolv.conf"))) {
-                if (!(line.startsWith("nameserver 127.") || line.startsWith("nameserver ::1"))) {
-                    sb.append(line).append('\n');
-                }
-            }
-            resolv = sb.toString();
-        }
-        AtomicFiles.writeUnsynced(etc.resolve("resolv.conf"), resolv.getBytes(java.nio.charset.StandardCharsets.UTF_8),
-                AtomicFiles.PUBLIC);
+        writeResolv(etc, false, null, r);
     }
 }

@@ -297,17 +297,25 @@ public record ContainerSpec(
      * (-P), and the ports it exposes (Config.ExposedPorts, "80/tcp").
      */
     public record Net(List<io.dockgate.engine.net.EndpointRequest> endpoints, List<io.dockgate.engine.net.PortBinding> ports,
-                      boolean publishAll, List<String> exposed, boolean modeDisconnected) {
+                      boolean publishAll, List<String> exposed, boolean modeDisconnected, Resolution resolution) {
         public static final Net NONE = new Net(List.of(), List.of(), false, List.of());
 
         public Net(List<io.dockgate.engine.net.EndpointRequest> endpoints, List<io.dockgate.engine.net.PortBinding> ports,
                    boolean publishAll, List<String> exposed) {
-            this(endpoints, ports, publishAll, exposed, false);
+            this(endpoints, ports, publishAll, exposed, false, Resolution.NONE);
         }
 
         /** The same, with other endpoints and the network mode's network disconnected or not (network connect, disconnect). */
         public Net withEndpoints(List<io.dockgate.engine.net.EndpointRequest> other, boolean disconnected) {
-            return new Net(other, ports, publishAll, exposed, disconnected);
+            return new Net(other, ports, publishAll, exposed, disconnected, resolution);
+        }
+
+        public Net withResolution(Resolution r) {
+            return new Net(endpoints, ports, publishAll, exposed, modeDisconnected, r);
+        }
+
+        public Resolution resolutionOrNone() {
+            return resolution == null ? Resolution.NONE : resolution;
         }
 
         public List<io.dockgate.engine.net.EndpointRequest> endpointsOrEmpty() {
@@ -320,6 +328,18 @@ public record ContainerSpec(
 
         public List<String> exposedOrEmpty() {
             return exposed == null ? List.of() : exposed;
+        }
+    }
+
+    /**
+     * Name resolution asked for at create: resolvers (--dns), search domains, resolver options, and extra
+     * /etc/hosts entries ("name:address", the address may be "host-gateway").
+     */
+    public record Resolution(List<String> dns, List<String> search, List<String> options, List<String> extraHosts) {
+        public static final Resolution NONE = new Resolution(List.of(), List.of(), List.of(), List.of());
+
+        public boolean isEmpty() {
+            return dns.isEmpty() && search.isEmpty() && options.isEmpty() && extraHosts.isEmpty();
         }
     }
 

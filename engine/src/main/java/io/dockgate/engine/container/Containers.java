@@ -194,17 +194,21 @@ public final class Containers implements AutoCloseable {
                 Files.createDirectories(bundle);
                 Path etc = store.directory(c.id()).resolve("etc");
                 if (!Files.exists(etc.resolve("hostname")) || Files.size(etc.resolve("hostname")) == 0) {
-                    ContainerCreation.writeEtc(etc, c.spec().hostname(), "host".equals(c.spec().host().networkMode())); // lost in a crash
+                    ContainerCreation.writeEtc(etc, c.spec().hostname(), "host".equals(c.spec().host().networkMode()),
+                            c.spec().netOrNone().resolutionOrNone(), creation.hostGateway()); // lost in a crash
                 }
                 Map<String, String> joined = new java.util.LinkedHashMap<>(creation.joinedNamespaces(c.spec().host()));
                 if (ContainerCreation.onBridge(c.spec().host())) {
                     net = sandboxes.attach(c.id(), creation.endpoints(c.spec()), creation.publishedPorts(c.spec()));
                     joined.put("network", net.sandbox());
-                    ContainerCreation.writeHosts(etc, c.spec().hostname(), net);
+                    ContainerSpec.Resolution resolution = c.spec().netOrNone().resolutionOrNone();
+                    String gateway = creation.hostGateway();
+                    ContainerCreation.writeHosts(etc, c.spec().hostname(), net, resolution,
+                            gateway != null ? gateway : net.endpointsOrEmpty().isEmpty() ? null : net.endpointsOrEmpty().get(0).gateway());
                     boolean embedded = onUserNetwork(net);
-                    ContainerCreation.writeResolv(etc, embedded, networks.options());
+                    ContainerCreation.writeResolv(etc, embedded, networks.options(), resolution);
                     if (embedded) {
-                        dns().serve(c.id(), Path.of(net.sandbox()));
+                        dns().serve(c.id(), Path.of(net.sandbox()), resolution.dns());
                     }
                 }
                 UserResolver.User user = UserResolver.withGroups(rootfs, UserResolver.resolve(rootfs, c.spec().user()),
@@ -326,7 +330,7 @@ public final class Containers implements AutoCloseable {
                 status = status.withNetwork(after);
                 if (!n.isDefault()) {
                     try {
-                        dns().serve(c.id(), Path.of(after.sandbox()));
+                        dns().serve(c.id(), Path.of(after.sandbox()), c.spec().netOrNone().resolutionOrNone().dns());
                     } catch (IOException | RuntimeException e) {
                         sandboxes.disconnect(c.id(), after, n.id());
                         throw e;
@@ -898,7 +902,8 @@ public final class Containers implements AutoCloseable {
                     if (c.status().network() != null) {
                         sandboxes.restore(c.id(), c.status().network());
                         if (onUserNetwork(c.status().network())) {
-                            dns().serve(c.id(), Path.of(c.status().network().sandbox())); // names answered again
+                            dns().serve(c.id(), Path.of(c.status().network().sandbox()),
+                                    c.spec().netOrNone().resolutionOrNone().dns()); // names answered again
                         }
                     }
                     continue;

@@ -44,7 +44,7 @@ public final class EmbeddedDns implements Closeable {
         List<Inet4Address> lookup(String askingContainerId, String name);
     }
 
-    private record Served(DatagramChannel udp, ServerSocketChannel tcp) {
+    private record Served(DatagramChannel udp, ServerSocketChannel tcp, List<InetSocketAddress> upstream) {
     }
 
     private record Origin(String containerId) {
@@ -81,8 +81,13 @@ public final class EmbeddedDns implements Closeable {
         thread.start();
     }
 
-    /** Serves a container: sockets at 127.0.0.11:53 opened inside its namespace (nothing to do when served already). */
-    public synchronized void serve(String containerId, Path netns) throws IOException {
+    /**
+     * Serves a container: sockets at 127.0.0.11:53 opened inside its namespace (nothing to do when served
+     * already); other names go to its own resolvers (--dns) when it has some, else the daemon's.
+     */
+    public synchronized void serve(String containerId, Path netns, List<String> resolvers) throws IOException {
+        List<InetSocketAddress> own = resolvers == null || resolvers.isEmpty() ? upstream
+                : resolvers.stream().map(a -> new InetSocketAddress(a, 53)).toList();
         if (served.containsKey(containerId)) {
             return;
         }
@@ -96,7 +101,7 @@ public final class EmbeddedDns implements Closeable {
                 tcp.bind(at, 64);
                 udp.configureBlocking(false);
                 tcp.configureBlocking(false);
-                return new Served(udp, tcp);
+                return new Served(udp, tcp, own);
             } catch (IOException | RuntimeException e) {
                 udp.close();
                 tcp.close();
@@ -253,16 +258,18 @@ public final class EmbeddedDns implements Closeable {
                 return;
             }
         }
-        if (upstream.isEmpty()) {
+        Served s = served.get(containerId);
+        List<InetSocketAddress> servers = s == null ? upstream : s.upstream();
+        if (servers.isEmpty()) {
             reply.accept(DnsMessages.answer(query, q, DnsMessages.RCODE_SERVFAIL, List.of()));
             return;
         }
-        forwarders.execute(() -> reply.accept(forward(query, q)));
+        forwarders.execute(() -> reply.accept(forward(query, q, servers)));
     }
 
     /** The upstream resolvers' answer, byte for byte (the first that answers), or SERVFAIL. */
-    private byte[] forward(byte[] query, DnsMessages.Question q) {
-        for (InetSocketAddress server : upstream) {
+    private byte[] forward(byte[] query, DnsMessages.Question q, List<InetSocketAddress> servers) {
+        for (InetSocketAddress server : servers) {
             try (DatagramSocket s = new DatagramSocket()) {
                 s.setSoTimeout(FORWARD_TIMEOUT_MS);
                 s.connect(server); // an unreachable resolver fails at once (ICMP) instead of at the timeout

@@ -444,6 +444,11 @@ public final class ContainersApi {
         hc.put("Runtime", "runc");
         hc.put("PortBindings", ContainerNetworks.portBindings(c.spec()));
         hc.put("PublishAllPorts", c.spec().netOrNone().publishAll());
+        ContainerSpec.Resolution res = c.spec().netOrNone().resolutionOrNone();
+        hc.put("Dns", res.dns());
+        hc.put("DnsOptions", res.options());
+        hc.put("DnsSearch", res.search());
+        hc.put("ExtraHosts", res.extraHosts().isEmpty() ? null : res.extraHosts());
         m.put("HostConfig", hc);
         m.put("GraphDriver", Map.of("Name", "overlay2", "Data", Map.of()));
         m.put("Mounts", mounts(c));

@@ -25,7 +25,7 @@ final class CreateRequest {
      * Fields Docker does not know are ignored, as dockerd ignores them.
      */
     private static final List<String> UNSUPPORTED_HOST_FIELDS = List.of("Links",
-            "DeviceRequests", "UsernsMode", "Cgroup", "ExtraHosts", "Dns", "DnsSearch", "DnsOptions",
+            "DeviceRequests", "UsernsMode", "Cgroup",
             "BlkioWeight", "BlkioWeightDevice", "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps",
             "BlkioDeviceWriteIOps", "KernelMemory", "KernelMemoryTCP", "CpuRealtimePeriod", "CpuRealtimeRuntime",
             "CpusetMems", "StorageOpt", "VolumeDriver", "Annotations", "CpuCount", "CpuPercent",
@@ -101,7 +101,8 @@ final class CreateRequest {
                     + endpoints.get(0).network());
         }
         host.net(new ContainerSpec.Net(endpoints, portBindings(DockerJson.field(hc, "PortBindings")),
-                DockerJson.bool(hc, "PublishAllPorts"), exposedPorts(DockerJson.field(body, "ExposedPorts"))));
+                DockerJson.bool(hc, "PublishAllPorts"), exposedPorts(DockerJson.field(body, "ExposedPorts")))
+                .withResolution(resolution(hc)));
         List<ContainerSpec.Mount> mounts = new ArrayList<>();
         Map<String, String> tmpfs = new LinkedHashMap<>();
         if (hc != null) {
@@ -519,6 +520,41 @@ final class CreateRequest {
             mac = configMac;
         }
         return List.of(new EndpointRequest(network, orEmpty(DockerJson.strings(settings, "Aliases")), ipv4, mac));
+    }
+
+    /** HostConfig.Dns, DnsSearch, DnsOptions (written into resolv.conf) and ExtraHosts ("name:address" in /etc/hosts). */
+    static ContainerSpec.Resolution resolution(JsonNode hc) {
+        List<String> dns = orEmpty(DockerJson.strings(hc, "Dns"));
+        for (String d : dns) {
+            if (!d.matches("([0-9]{1,3}\\.){3}[0-9]{1,3}")) {
+                throw EngineException.invalid(d + " is not an IPv4 address (HostConfig.Dns; IPv6 is not supported by dockgate)");
+            }
+        }
+        List<String> search = orEmpty(DockerJson.strings(hc, "DnsSearch"));
+        for (String s : search) {
+            if (!s.matches("[A-Za-z0-9.-]{1,253}")) {
+                throw EngineException.invalid(s + " is not a valid domain (HostConfig.DnsSearch)");
+            }
+        }
+        List<String> options = orEmpty(DockerJson.strings(hc, "DnsOptions"));
+        for (String o : options) {
+            if (!o.matches("[A-Za-z0-9_:.-]{1,64}")) {
+                throw EngineException.invalid("invalid resolver option " + o + " (HostConfig.DnsOptions)");
+            }
+        }
+        List<String> extra = orEmpty(DockerJson.strings(hc, "ExtraHosts"));
+        for (String e : extra) {
+            int colon = e.indexOf(':');
+            int eq = e.indexOf('=');
+            int at = colon > 0 ? colon : eq;
+            String name = at > 0 ? e.substring(0, at) : "";
+            String address = at > 0 ? e.substring(at + 1) : "";
+            if (name.isEmpty() || !name.matches("[A-Za-z0-9][A-Za-z0-9.-]*")
+                    || !(address.equals("host-gateway") || address.matches("([0-9]{1,3}\\.){3}[0-9]{1,3}"))) {
+                throw EngineException.invalid("invalid IP address in add-host: \"" + e + "\" (name:IPv4 address or name:host-gateway)");
+            }
+        }
+        return new ContainerSpec.Resolution(dns, search, options, extra);
     }
 
     /** HostConfig.PortBindings: {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}; a null or empty list binds nothing. */

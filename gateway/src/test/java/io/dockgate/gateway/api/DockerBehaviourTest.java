@@ -309,8 +309,14 @@ class DockerBehaviourTest {
         assertThat(exposed.exitCode()).as(exposed.toString()).isZero();
         assertThat(cli.ok("inspect", "-f", "{{json .Config.ExposedPorts}}", "exposing").stdout().trim())
                 .isEqualTo("{\"53/udp\":{},\"80/tcp\":{}}");
-        DockerCli.Result dns = cli.docker("run", "--rm", "--dns", "192.0.2.1", "busybox", "true");
-        assertThat(dns.stderr()).contains("HostConfig.Dns is not supported by dockgate yet");
+        DockerCli.Result dns = cli.docker("run", "--rm", "--dns", "192.0.2.1", "--dns-search", "example.test", "--dns-option", "ndots:2",
+                "--add-host", "db.test:10.9.8.7", "busybox", "cat", "/etc/resolv.conf", "/etc/hosts");
+        assertThat(dns.stdout()).as(dns.toString()).contains("nameserver 192.0.2.1\nsearch example.test\noptions ndots:2\n",
+                "10.9.8.7\tdb.test");
+        DockerCli.Result gateway = cli.docker("run", "--rm", "--add-host", "h:host-gateway", "busybox", "true");
+        assertThat(gateway.stderr()).as("no default bridge here").contains("unable to derive the IP value for host-gateway");
+        DockerCli.Result badDns = cli.docker("run", "--rm", "--dns", "::1", "busybox", "true");
+        assertThat(badDns.stderr()).contains("is not an IPv4 address");
         String masked = raw("POST", "/v1.50/containers/create", "{\"Image\":\"busybox\",\"HostConfig\":{\"MaskedPaths\":[]}}");
         assertThat(RawHttp.status(masked)).isEqualTo(400);
         assertThat(RawHttp.body(masked)).contains("HostConfig.MaskedPaths");

@@ -200,6 +200,17 @@ class NetworksCliTest {
                         + "\\000\\001' | timeout 5 nc 127.0.0.11 53 | od -An -tu1 | tr -s ' \\n' ' '");
         String[] octets = ip.split("\\.");
         assertThat(tcp.stdout()).as("over TCP: " + tcp).contains(" " + String.join(" ", octets));
+        // a container's own resolvers take the names the network does not know
+        try (FakeResolver own = new FakeResolver("127.0.0.78", "other.test", "192.0.2.20")) {
+            DockerCli.Result viaOwn = cli.docker("run", "--rm", "--network", "dnsnet", "--dns", "127.0.0.78", "--dns-search", "corp.test",
+                    "busybox", "sh", "-c", "cat /etc/resolv.conf; nslookup other.test 127.0.0.11; exit 0");
+            assertThat(viaOwn.stdout()).as(viaOwn.toString()).contains("nameserver 127.0.0.11", "search corp.test", "options ndots:0",
+                    "Address: 192.0.2.20");
+            assertThat(own.queries()).isPositive();
+        }
+        DockerCli.Result hosts = cli.docker("run", "--rm", "--add-host", "gw:host-gateway", "--add-host", "x.test:10.1.2.3", "busybox",
+                "cat", "/etc/hosts");
+        assertThat(hosts.stdout()).contains(GATEWAY + "\tgw", "10.1.2.3\tx.test");
         DockerCli.Result unknownOnBridge = cli.docker("run", "--rm", "busybox", "cat", "/etc/resolv.conf");
         assertThat(unknownOnBridge.stdout()).as("the default bridge has no embedded DNS").doesNotContain("127.0.0.11")
                 .contains("nameserver " + UPSTREAM);
