@@ -107,6 +107,36 @@ class DockerJavaTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"unix", "tls"})
+    void networksCreateInspectConnectAndRemove(String transport) throws Exception {
+        try (DockerClient docker = client(transport)) {
+            String name = "dj-" + transport;
+            String id = docker.createNetworkCmd().withName(name).withDriver("bridge").withLabels(java.util.Map.of("app", "dj"))
+                    .withIpam(new com.github.dockerjava.api.model.Network.Ipam().withConfig(new com.github.dockerjava.api.model.Network.Ipam
+                            .Config().withSubnet("10.213.90." + (transport.equals("tls") ? 64 : 0) + "/26")))
+                    .exec().getId();
+            try {
+                com.github.dockerjava.api.model.Network n = docker.inspectNetworkCmd().withNetworkId(id).exec();
+                assertThat(n.getName()).isEqualTo(name);
+                assertThat(n.getLabels()).containsEntry("app", "dj");
+                assertThat(n.getIpam().getConfig().get(0).getSubnet()).isEqualTo("10.213.90." + (transport.equals("tls") ? 64 : 0) + "/26");
+                String c = docker.createContainerCmd("busybox").withCmd("sleep", "300")
+                        .withHostConfig(com.github.dockerjava.api.model.HostConfig.newHostConfig().withNetworkMode(name)).exec().getId();
+                assertThat(docker.inspectContainerCmd(c).exec().getNetworkSettings().getNetworks()).containsKey(name);
+                docker.disconnectFromNetworkCmd().withNetworkId(id).withContainerId(c).exec();
+                assertThat(docker.inspectContainerCmd(c).exec().getNetworkSettings().getNetworks()).doesNotContainKey(name);
+                docker.connectToNetworkCmd().withNetworkId(id).withContainerId(c).exec();
+                assertThat(docker.inspectContainerCmd(c).exec().getNetworkSettings().getNetworks()).containsKey(name);
+                assertThat(docker.listNetworksCmd().withNameFilter(name).exec()).hasSize(1);
+            } finally {
+                cli.removeAllContainers();
+                docker.removeNetworkCmd(id).exec();
+            }
+            assertThat(docker.listNetworksCmd().withNameFilter(name).exec()).isEmpty();
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"unix", "tls"})
     void lifecycleLogsExecAttachCopyStatsVolumesAndEvents(String transport) throws Exception {
         try (DockerClient docker = client(transport)) {
             docker.pingCmd().exec();
