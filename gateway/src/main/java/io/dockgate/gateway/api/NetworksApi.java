@@ -160,7 +160,16 @@ public final class NetworksApi {
         m.put("Ingress", false);
         m.put("ConfigFrom", Map.of("Network", ""));
         m.put("ConfigOnly", false);
-        m.put("Containers", Map.of());
+        Map<String, Object> members = new LinkedHashMap<>();
+        if (engine.containers() != null) {
+            for (var c : engine.containers().list()) {
+                if (c.status().state().hasProcess() && name.equals(c.spec().host().networkMode())) {
+                    members.put(c.id(), Map.of("Name", c.name().substring(1), "EndpointID", "", "MacAddress", "", "IPv4Address", "",
+                            "IPv6Address", ""));
+                }
+            }
+        }
+        m.put("Containers", members);
         m.put("Options", Map.of());
         m.put("Labels", Map.of());
         return m;
