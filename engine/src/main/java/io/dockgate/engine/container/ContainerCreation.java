@@ -298,8 +298,7 @@ final class ContainerCreation {
         if (!onBridge(host)) {
             // as dockerd: the bindings are kept as given (inspect shows them) but only a bridge network publishes
             // ports (on the host's network they are the host's already; on none there is nothing to reach)
-            return host.toBuilder().net(new ContainerSpec.Net(net.endpointsOrEmpty(), net.portsOrEmpty(), net.publishAll(),
-                    List.copyOf(exposed))).build();
+            return host.toBuilder().net(net.withExposed(List.copyOf(exposed))).build();
         }
         NetworkRecord n = networks.get(mode);
         for (EndpointRequest e : net.endpointsOrEmpty()) {
@@ -311,8 +310,7 @@ final class ContainerCreation {
                 throw EngineException.invalid("user specified IP address and aliases are supported only for user defined networks");
             }
         }
-        return host.toBuilder().net(new ContainerSpec.Net(net.endpointsOrEmpty(), net.portsOrEmpty(), net.publishAll(),
-                List.copyOf(exposed))).build();
+        return host.toBuilder().net(net.withExposed(List.copyOf(exposed))).build();
     }
 
     /**

@@ -310,6 +310,10 @@ public record ContainerSpec(
             return new Net(other, ports, publishAll, exposed, disconnected, resolution);
         }
 
+        public Net withExposed(List<String> all) {
+            return new Net(endpoints, ports, publishAll, all, modeDisconnected, resolution);
+        }
+
         public Net withResolution(Resolution r) {
             return new Net(endpoints, ports, publishAll, exposed, modeDisconnected, r);
         }
