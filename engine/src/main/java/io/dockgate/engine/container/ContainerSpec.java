@@ -341,10 +341,6 @@ public record ContainerSpec(
      */
     public record Resolution(List<String> dns, List<String> search, List<String> options, List<String> extraHosts) {
         public static final Resolution NONE = new Resolution(List.of(), List.of(), List.of(), List.of());
-
-        public boolean isEmpty() {
-            return dns.isEmpty() && search.isEmpty() && options.isEmpty() && extraHosts.isEmpty();
-        }
     }
 
     public Net netOrNone() {
