@@ -35,6 +35,8 @@ public final class ContainerStore {
     private final Path root;
     private final Map<String, ContainerRecord> byId = new LinkedHashMap<>();
     private final Map<String, String> byName = new LinkedHashMap<>();
+    /** Bumped by every save and delete: what was built from the records (the DNS names) knows when to rebuild. */
+    private final java.util.concurrent.atomic.AtomicLong version = new java.util.concurrent.atomic.AtomicLong();
 
     public ContainerStore(Path dataRoot) throws IOException {
         this.root = dataRoot.resolve("containers");
@@ -102,6 +104,12 @@ public final class ContainerStore {
             byName.remove(previous.name(), record.id());
         }
         byName.put(record.name(), record.id());
+        version.incrementAndGet();
+    }
+
+    /** A number that changes whenever a record is saved or deleted. */
+    public long version() {
+        return version.get();
     }
 
     public synchronized void delete(String id) throws IOException {
@@ -109,6 +117,7 @@ public final class ContainerStore {
         if (r != null) {
             byName.remove(r.name(), id);
         }
+        version.incrementAndGet();
         io.dockgate.engine.fs.Trash.discard(directory(id)); // its name starts with "." : an interrupted deletion is swept at start
     }
 

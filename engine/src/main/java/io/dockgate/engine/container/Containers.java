@@ -420,20 +420,24 @@ public final class Containers implements AutoCloseable {
     }
 
     /**
-     * The embedded DNS's names for a container: the running containers on its user-defined networks, by
-     * name, short ID, hostname, aliases, and each of those with {@code .network} after it.
+     * The names the embedded DNS answers, built from the records when they change: per user-defined
+     * network, each running member's name, short ID, hostname and aliases (and each with {@code .network}
+     * after it), lower case, to its addresses there; and the networks each container is on.
      */
-    private List<java.net.Inet4Address> resolve(String askingId, String name) {
-        ContainerRecord me = store.get(askingId);
-        if (me == null || me.status().network() == null) {
-            return List.of();
+    private record NameIndex(long version, Map<String, Map<String, List<java.net.Inet4Address>>> byNetwork,
+                             Map<String, java.util.Set<String>> networksOf) {
+    }
+
+    private volatile NameIndex names;
+
+    private NameIndex names() {
+        long version = store.version();
+        NameIndex index = names;
+        if (index != null && index.version() == version) {
+            return index;
         }
-        String wanted = name.endsWith(".") ? name.substring(0, name.length() - 1) : name;
-        java.util.Set<String> mine = new java.util.HashSet<>();
-        for (io.dockgate.engine.net.Endpoint e : me.status().network().endpointsOrEmpty()) {
-            mine.add(e.networkId());
-        }
-        List<java.net.Inet4Address> out = new ArrayList<>();
+        Map<String, Map<String, List<java.net.Inet4Address>>> byNetwork = new java.util.HashMap<>();
+        Map<String, java.util.Set<String>> networksOf = new java.util.HashMap<>();
         for (ContainerRecord c : store.all()) {
             NetworkState net = c.status().network();
             if (net == null || !c.status().state().hasProcess()) {
@@ -441,18 +445,45 @@ public final class Containers implements AutoCloseable {
             }
             for (io.dockgate.engine.net.Endpoint e : net.endpointsOrEmpty()) {
                 io.dockgate.engine.net.NetworkRecord n = networks.find(e.networkId());
-                if (n == null || n.isDefault() || !mine.contains(e.networkId())) {
+                if (n == null || n.isDefault()) {
                     continue;
                 }
-                List<String> names = new ArrayList<>(List.of(c.name().substring(1), c.id().substring(0, 12), c.spec().hostname()));
-                names.addAll(e.aliases());
-                for (String candidate : names) {
-                    if (candidate.equalsIgnoreCase(wanted) || (candidate + "." + n.name()).equalsIgnoreCase(wanted)) {
-                        java.net.Inet4Address a = io.dockgate.engine.net.Subnet.inet(io.dockgate.engine.net.Subnet.address(e.ip()));
-                        if (!out.contains(a)) {
-                            out.add(a);
+                networksOf.computeIfAbsent(c.id(), k -> new java.util.HashSet<>()).add(n.id());
+                java.net.Inet4Address a = io.dockgate.engine.net.Subnet.inet(io.dockgate.engine.net.Subnet.address(e.ip()));
+                Map<String, List<java.net.Inet4Address>> table = byNetwork.computeIfAbsent(n.id(), k -> new java.util.HashMap<>());
+                List<String> given = new ArrayList<>(List.of(c.name().substring(1), c.id().substring(0, 12), c.spec().hostname()));
+                given.addAll(e.aliases());
+                for (String g : given) {
+                    for (String key : List.of(g.toLowerCase(java.util.Locale.ROOT),
+                            (g + "." + n.name()).toLowerCase(java.util.Locale.ROOT))) {
+                        List<java.net.Inet4Address> list = table.computeIfAbsent(key, k -> new ArrayList<>());
+                        if (!list.contains(a)) {
+                            list.add(a);
                         }
-                        break;
+                    }
+                }
+            }
+        }
+        index = new NameIndex(version, byNetwork, networksOf);
+        names = index;
+        return index;
+    }
+
+    /** The embedded DNS's answer for a container: the addresses the name has on the asker's user-defined networks. */
+    private List<java.net.Inet4Address> resolve(String askingId, String name) {
+        NameIndex index = names();
+        java.util.Set<String> mine = index.networksOf().get(askingId);
+        if (mine == null) {
+            return List.of();
+        }
+        String wanted = (name.endsWith(".") ? name.substring(0, name.length() - 1) : name).toLowerCase(java.util.Locale.ROOT);
+        List<java.net.Inet4Address> out = new ArrayList<>(2);
+        for (String network : mine) {
+            List<java.net.Inet4Address> found = index.byNetwork().getOrDefault(network, Map.of()).get(wanted);
+            if (found != null) {
+                for (java.net.Inet4Address a : found) {
+                    if (!out.contains(a)) {
+                        out.add(a);
                     }
                 }
             }
