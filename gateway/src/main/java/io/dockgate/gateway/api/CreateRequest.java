@@ -110,26 +110,12 @@ final class CreateRequest {
                     .readonlyRootfs(DockerJson.bool(hc, "ReadonlyRootfs"))
                     .capAdd(orEmpty(DockerJson.strings(hc, "CapAdd")))
                     .capDrop(orEmpty(DockerJson.strings(hc, "CapDrop")))
-                    .memory(DockerJson.number(hc, "Memory"))
-                    .memorySwap(DockerJson.number(hc, "MemorySwap"))
-                    .cpuShares(DockerJson.number(hc, "CpuShares"))
-                    .cpuQuota(DockerJson.number(hc, "CpuQuota"))
-                    .cpuPeriod(DockerJson.number(hc, "CpuPeriod"))
-                    .pidsLimit(DockerJson.number(hc, "PidsLimit"))
-                    .cpusetCpus(orEmpty(DockerJson.text(hc, "CpusetCpus")))
                     .autoRemove(DockerJson.bool(hc, "AutoRemove"))
                     .restartPolicy(restartPolicy(hc))
                     .ulimits(ulimits(hc))
                     .noNewPrivileges(noNewPrivileges(hc))
                     .log(logConfig(hc));
-            long nanoCpus = DockerJson.number(hc, "NanoCpus");
-            if (nanoCpus != 0) {
-                if (DockerJson.number(hc, "CpuQuota") != 0 || DockerJson.number(hc, "CpuPeriod") != 0) {
-                    throw EngineException.invalid("Conflicting options: Nano CPUs and CPU Period cannot both be set");
-                }
-                checkNanoCpus(nanoCpus);
-                host.cpus(nanoCpus);
-            }
+            resources(hc, host);
             long shm = DockerJson.number(hc, "ShmSize");
             if (shm < 0) {
                 throw EngineException.invalid("SHM size can not be less than 0");
@@ -190,6 +176,28 @@ final class CreateRequest {
                 .shown(new ContainerSpec.Shown(DockerJson.bool(body, "AttachStdin"), DockerJson.bool(body, "AttachStdout"),
                         DockerJson.bool(body, "AttachStderr"), volumeTargets))
                 .build();
+    }
+
+    /**
+     * The resources create and update share (memory, swap, CPU shares, quota and period or NanoCpus, pids,
+     * cpuset), read the one way for both: NanoCpus becomes Docker's quota over the default period.
+     */
+    static void resources(JsonNode hc, ContainerSpec.HostBuilder host) {
+        host.memory(DockerJson.number(hc, "Memory"))
+                .memorySwap(DockerJson.number(hc, "MemorySwap"))
+                .cpuShares(DockerJson.number(hc, "CpuShares"))
+                .cpuQuota(DockerJson.number(hc, "CpuQuota"))
+                .cpuPeriod(DockerJson.number(hc, "CpuPeriod"))
+                .pidsLimit(DockerJson.number(hc, "PidsLimit"))
+                .cpusetCpus(orEmpty(DockerJson.text(hc, "CpusetCpus")));
+        long nanoCpus = DockerJson.number(hc, "NanoCpus");
+        if (nanoCpus != 0) {
+            if (DockerJson.number(hc, "CpuQuota") != 0 || DockerJson.number(hc, "CpuPeriod") != 0) {
+                throw EngineException.invalid("Conflicting options: Nano CPUs and CPU Period cannot both be set");
+            }
+            checkNanoCpus(nanoCpus);
+            host.cpus(nanoCpus);
+        }
     }
 
     /** NanoCpus within what the host has, in Docker's words. */

@@ -79,8 +79,9 @@ public final class OperationTable {
 
     public static final Operation NETWORK_LIST = add(named("network.list"));
     public static final Operation NETWORK_INSPECT = add(named("network.inspect").on(Target.Kind.NETWORK));
+    /** Its judge reads the host's routes (/proc/net/route): on a worker, not the event loop. */
     public static final Operation NETWORK_CREATE = add(named("network.create").json(NetworksApi::networkSpec).stampingOwner()
-            .judgedBy(ConstraintChecker.NETWORK));
+            .resolvesHostPaths().judgedBy(ConstraintChecker.NETWORK));
     public static final Operation NETWORK_PRUNE = add(named("network.prune"));
     public static final Operation NETWORK_CONNECT = add(named("network.connect").on(Target.Kind.NETWORK)
             .json(NetworksApi::connection).judgedBy(ConstraintChecker.CONNECTION));

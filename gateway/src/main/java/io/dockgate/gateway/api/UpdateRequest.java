@@ -25,22 +25,8 @@ public final class UpdateRequest {
             }
         }
         ContainerSpec.HostBuilder b = ContainerSpec.Host.builder()
-                .memory(DockerJson.number(body, "Memory"))
-                .memorySwap(DockerJson.number(body, "MemorySwap"))
-                .cpuShares(DockerJson.number(body, "CpuShares"))
-                .cpuQuota(DockerJson.number(body, "CpuQuota"))
-                .cpuPeriod(DockerJson.number(body, "CpuPeriod"))
-                .pidsLimit(DockerJson.number(body, "PidsLimit"))
-                .cpusetCpus(DockerJson.text(body, "CpusetCpus"))
                 .restartPolicy(DockerJson.field(body, "RestartPolicy") == null ? null : CreateRequest.restartPolicy(body));
-        long nanoCpus = DockerJson.number(body, "NanoCpus");
-        if (nanoCpus != 0) {
-            if (DockerJson.number(body, "CpuQuota") != 0 || DockerJson.number(body, "CpuPeriod") != 0) {
-                throw EngineException.invalid("Conflicting options: Nano CPUs and CPU Period cannot both be set");
-            }
-            CreateRequest.checkNanoCpus(nanoCpus);
-            b.cpus(nanoCpus);
-        }
+        CreateRequest.resources(body, b);
         return b.build();
     }
 }

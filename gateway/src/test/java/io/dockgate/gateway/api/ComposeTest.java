@@ -44,19 +44,7 @@ class ComposeTest {
 
     @AfterAll
     void stop() throws Exception {
-        List<String> bridges = new ArrayList<>(List.of(BRIDGE));
-        try {
-            cli.removeAllContainers();
-            for (String n : cli.ok("network", "ls", "-q", "--filter", "type=custom").stdout().split("\\s+")) {
-                if (!n.isBlank()) {
-                    bridges.add("br-" + n.substring(0, 12));
-                    cli.docker("network", "rm", n);
-                }
-            }
-        } finally {
-            cli.close();
-            TestNetworking.cleanup(bridges);
-        }
+        TestNetworking.removeNetworksAndClose(cli, BRIDGE);
     }
 
     private DockerCli.Result compose(Map<String, String> env, Path dir, String... args) throws IOException, InterruptedException {

@@ -52,19 +52,10 @@ class NetworksCliTest {
 
     @AfterAll
     void stop() throws Exception {
-        List<String> bridges = new ArrayList<>(List.of(BRIDGE));
         try {
-            cli.removeAllContainers();
-            for (String n : cli.ok("network", "ls", "-q", "--filter", "type=custom").stdout().split("\\s+")) {
-                if (!n.isBlank()) {
-                    bridges.add("br-" + n.substring(0, 12));
-                    cli.docker("network", "rm", n);
-                }
-            }
+            TestNetworking.removeNetworksAndClose(cli, BRIDGE);
         } finally {
-            cli.close();
             upstream.close();
-            TestNetworking.cleanup(bridges);
         }
     }
 

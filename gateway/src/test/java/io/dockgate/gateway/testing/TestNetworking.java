@@ -22,6 +22,26 @@ public final class TestNetworking {
         return Map.of(ConfigKey.BRIDGE, bridge, ConfigKey.BIP, bip, ConfigKey.IPTABLES, true);
     }
 
+    /**
+     * Ends a session of a networking daemon: its containers and user networks removed (their bridges go
+     * with them), the daemon stopped, then its default bridge and its firewall chains taken off the host.
+     */
+    public static void removeNetworksAndClose(CliSession cli, String defaultBridge) throws Exception {
+        List<String> bridges = new ArrayList<>(List.of(defaultBridge));
+        try {
+            cli.removeAllContainers();
+            for (String n : cli.ok("network", "ls", "-q", "--filter", "type=custom").stdout().split("\\s+")) {
+                if (!n.isBlank()) {
+                    bridges.add("br-" + n.substring(0, 12)); // in case its removal fails
+                    cli.docker("network", "rm", n);
+                }
+            }
+        } finally {
+            cli.close();
+            cleanup(bridges);
+        }
+    }
+
     /** Removes the links and the daemon's iptables chains (every jump into them, then the chains). */
     public static void cleanup(List<String> links) throws Exception {
         for (String link : links) {
