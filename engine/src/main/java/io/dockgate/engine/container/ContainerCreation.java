@@ -68,7 +68,9 @@ final class ContainerCreation {
             if (argv.isEmpty()) {
                 throw EngineException.invalid("No command specified");
             }
-            String hostname = spec.hostname() == null || spec.hostname().isEmpty() ? id.substring(0, 12) : spec.hostname();
+            ContainerRecord sharedNetwork = sharedNetwork(spec); // --network container:X: X's namespace, hostname and /etc files
+            String hostname = sharedNetwork != null ? sharedNetwork.spec().hostname()
+                    : spec.hostname() == null || spec.hostname().isEmpty() ? id.substring(0, 12) : spec.hostname();
             Map<String, String> env = new LinkedHashMap<>();
             for (String e : strings(ic.get("Env"))) {
                 putEnv(env, e);
@@ -98,7 +100,7 @@ final class ContainerCreation {
             }
             ContainerSpec.Host host = withMountsFrom(resolveNamespaces(spec.host(), spec.hostname()));
             validate(host);
-            host = withNetwork(host, ic);
+            host = withNetwork(host, ic, sharedNetwork);
             host = host.toBuilder().mounts(resolveMounts(host, labels.get(ContainerSpec.OWNER_LABEL))).build();
             SpecBuilder.capabilities(host); // refuses unknown capability names now, not at start
             String workingDir = spec.workingDir() != null && !spec.workingDir().isEmpty() ? spec.workingDir() : ic.path("WorkingDir").asText("");
@@ -277,17 +279,56 @@ final class ContainerCreation {
     }
 
     /**
-     * The network mode checked against the networks there are (404 for a missing one, as dockerd), the
-     * image's exposed ports added to the container's, and the endpoint asked for on the network.
+     * {@code --network container:X}: X (null when there is none yet), after dockerd's checks of what cannot go with a
+     * shared namespace (the joined container's hostname, /etc/hosts, resolv.conf and ports are used).
      */
-    private ContainerSpec.Host withNetwork(ContainerSpec.Host host, JsonNode imageConfig) {
+    private ContainerRecord sharedNetwork(ContainerSpec spec) {
+        String mode = spec.host().networkMode();
+        if (mode == null || !mode.startsWith("container:")) {
+            return null;
+        }
+        String ref = mode.substring("container:".length());
+        if (ref.isEmpty()) {
+            throw EngineException.invalid("Invalid network mode: invalid container format container:<name|id>");
+        }
+        ContainerSpec.Net net = spec.host().net() == null ? ContainerSpec.Net.NONE : spec.host().net();
+        ContainerSpec.Resolution r = net.resolutionOrNone();
+        String conflict = spec.hostname() != null && !spec.hostname().isEmpty() ? "conflicting options: hostname and the network mode"
+                : !net.linksOrEmpty().isEmpty() ? "conflicting options: container type network can't be used with links."
+                        + " This would result in undefined behavior"
+                : !r.dns().isEmpty() ? "conflicting options: dns and the network mode"
+                : !r.extraHosts().isEmpty() ? "conflicting options: custom host-to-IP mapping and the network mode"
+                : net.endpointsOrEmpty().stream().anyMatch(e -> e.mac() != null && !e.mac().isEmpty())
+                        ? "conflicting options: mac-address and the network mode"
+                : !net.portsOrEmpty().isEmpty() || net.publishAll() ? "conflicting options: port publishing and the container type network mode"
+                : !net.exposedOrEmpty().isEmpty() ? "conflicting options: port exposing and the container type network mode"
+                : net.endpointsOrEmpty().stream().anyMatch(e -> !e.network().equals(mode) && !e.network().equals("default")
+                        || !e.aliasesOrEmpty().isEmpty() || e.ipv4() != null && !e.ipv4().isEmpty())
+                        ? "container sharing network namespace with another container or host cannot be connected to any other network"
+                : null;
+        if (conflict != null) {
+            throw EngineException.invalid(conflict);
+        }
+        try {
+            return store.resolve(ref);
+        } catch (EngineException e) {
+            if (e.kind() == ErrorKind.NOT_FOUND) {
+                return null; // as dockerd: not checked at create (X may be created after); the start fails without X
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * The network mode checked against the networks there are (404 for a missing one, as dockerd), the
+     * image's exposed ports added to the container's, the endpoints asked for on each network (the mode's
+     * and, as dockerd from API 1.44, others given at create) and the legacy links.
+     */
+    private ContainerSpec.Host withNetwork(ContainerSpec.Host host, JsonNode imageConfig, ContainerRecord sharedNetwork) {
         String mode = host.networkMode() == null || host.networkMode().isEmpty() ? "none" : host.networkMode();
         if (mode.equals("bridge") && networks.find("bridge") == null) {
             mode = "none"; // the daemon has no bridge (--bridge none): the default network is none, as before
             host = host.toBuilder().networkMode(mode).build();
-        }
-        if (mode.startsWith("container:")) {
-            throw EngineException.invalid("network mode \"" + mode + "\" is not supported by dockgate yet");
         }
         ContainerSpec.Net net = host.net() == null ? ContainerSpec.Net.NONE : host.net();
         java.util.LinkedHashSet<String> exposed = new java.util.LinkedHashSet<>(net.exposedOrEmpty());
@@ -295,22 +336,71 @@ final class ContainerCreation {
         if (imagePorts != null && imagePorts.isObject()) {
             imagePorts.fieldNames().forEachRemaining(p -> exposed.add(p.contains("/") ? p : p + "/tcp"));
         }
+        if (mode.startsWith("container:")) {
+            // named by full ID when it exists (a rename does not change what is joined), as the pid and ipc modes
+            return host.toBuilder().networkMode(sharedNetwork != null ? "container:" + sharedNetwork.id() : mode)
+                    .net(net.withEndpoints(List.of(), false).withExposed(List.copyOf(exposed))).build();
+        }
         if (!onBridge(host)) {
+            for (EndpointRequest e : net.endpointsOrEmpty()) {
+                if (!e.network().equals(mode) && !e.network().equals("default")) {
+                    throw EngineException.invalid(mode.equals("host")
+                            ? "container cannot be disconnected from host network or connected to host network"
+                            : "container cannot be connected to multiple networks with one of the networks in private (none) mode");
+                }
+                if (!e.aliasesOrEmpty().isEmpty() || e.ipv4() != null && !e.ipv4().isEmpty()) {
+                    throw EngineException.invalid("user specified IP address and aliases are supported only for user defined networks");
+                }
+            }
+            if (!net.linksOrEmpty().isEmpty()) {
+                throw EngineException.invalid(mode.equals("host")
+                        ? "conflicting options: host type networking can't be used with links. This would result in undefined behavior"
+                        : "conflicting options: links need a bridge network (network mode " + mode + ")");
+            }
             // as dockerd: the bindings are kept as given (inspect shows them) but only a bridge network publishes
             // ports (on the host's network they are the host's already; on none there is nothing to reach)
             return host.toBuilder().net(net.withExposed(List.copyOf(exposed))).build();
         }
         NetworkRecord n = networks.get(mode);
+        java.util.Set<String> seen = new java.util.HashSet<>();
         for (EndpointRequest e : net.endpointsOrEmpty()) {
             NetworkRecord other = e.network().equals("default") ? n : networks.get(e.network());
-            if (!other.id().equals(n.id())) {
-                throw EngineException.invalid("Container cannot be connected to network endpoints: " + mode + " " + e.network());
+            if (!seen.add(other.id())) {
+                throw EngineException.invalid("network " + other.name() + " is given twice");
             }
-            if (n.isDefault() && (e.ipv4() != null && !e.ipv4().isEmpty() || !e.aliasesOrEmpty().isEmpty())) {
+            if (other.isDefault() && (e.ipv4() != null && !e.ipv4().isEmpty() || !e.aliasesOrEmpty().isEmpty())) {
                 throw EngineException.invalid("user specified IP address and aliases are supported only for user defined networks");
             }
         }
-        return host.toBuilder().net(net.withExposed(List.copyOf(exposed))).build();
+        return host.toBuilder().net(net.withExposed(List.copyOf(exposed)).withLinks(links(net.linksOrEmpty()))).build();
+    }
+
+    /**
+     * Legacy links checked (dockerd's words) and named by the linked container's full ID, so that a rename
+     * keeps them: the linked container must exist and not be on the host's network; an alias once.
+     */
+    private List<ContainerSpec.Link> links(List<ContainerSpec.Link> given) {
+        List<ContainerSpec.Link> out = new ArrayList<>();
+        java.util.Set<String> aliases = new java.util.HashSet<>();
+        for (ContainerSpec.Link l : given) {
+            ContainerRecord child;
+            try {
+                child = store.resolve(l.container());
+            } catch (EngineException e) {
+                // 400, not 404 (as dockerd since moby#39823: a 404 makes clients report a missing image and pull)
+                throw e.kind() == ErrorKind.NOT_FOUND ? EngineException.invalid("could not get container for " + l.container() + ": "
+                        + e.getMessage()) : e;
+            }
+            if ("host".equals(child.spec().host().networkMode())) {
+                throw EngineException.invalid("conflicting options: host type networking can't be used with links."
+                        + " This would result in undefined behavior");
+            }
+            if (!aliases.add(l.alias().toLowerCase(java.util.Locale.ROOT))) {
+                throw EngineException.conflict("Conflict. The link alias " + l.alias() + " is given twice");
+            }
+            out.add(new ContainerSpec.Link(child.id(), l.alias()));
+        }
+        return out;
     }
 
     /**
@@ -425,11 +515,12 @@ final class ContainerCreation {
         return bridge != null && bridge.isDefault() ? bridge.gateway() : null;
     }
 
-    /** /etc/hosts of a container on a bridge network: localhost, its address with its hostname, the extra hosts. */
-    static void writeHosts(Path etc, String hostname, NetworkState net, ContainerSpec.Resolution r, String hostGateway) throws IOException {
+    /** /etc/hosts of a container on a bridge network: localhost, the extra hosts, its links, its address with its hostname. */
+    static void writeHosts(Path etc, String hostname, NetworkState net, ContainerSpec.Resolution r, String hostGateway, String linkLines)
+            throws IOException {
         StringBuilder hosts = new StringBuilder("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
                 + "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
-        hosts.append(extraHosts(r, hostGateway));
+        hosts.append(extraHosts(r, hostGateway)).append(linkLines);
         for (io.dockgate.engine.net.Endpoint e : net.endpointsOrEmpty()) {
             hosts.append(e.ip()).append('\t').append(hostname).append('\n');
         }

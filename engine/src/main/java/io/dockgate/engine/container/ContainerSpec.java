@@ -35,6 +35,18 @@ public record ContainerSpec(
         return shown == null ? Shown.NONE : shown;
     }
 
+    /** The same spec with another environment (what a start adds: legacy links' variables). */
+    public ContainerSpec withEnv(List<String> newEnv) {
+        return new ContainerSpec(image, entrypoint, cmd, List.copyOf(newEnv), workingDir, user, hostname, labels, tty, openStdin, stdinOnce,
+                stopSignal, stopTimeout, host, shown);
+    }
+
+    /** The same spec with another hostname (a container in another's network namespace has that one's). */
+    public ContainerSpec withHostname(String newHostname) {
+        return new ContainerSpec(image, entrypoint, cmd, env, workingDir, user, newHostname, labels, tty, openStdin, stdinOnce,
+                stopSignal, stopTimeout, host, shown);
+    }
+
     /** The same spec with another host part (docker update). */
     public ContainerSpec withHost(Host newHost) {
         return new ContainerSpec(image, entrypoint, cmd, env, workingDir, user, hostname, labels, tty, openStdin, stdinOnce,
@@ -293,29 +305,35 @@ public record ContainerSpec(
 
     /**
      * How a container on bridge networks is connected (when its network mode is a bridge network): its
-     * network and what it asked for there, the ports to publish, whether every exposed port is published
-     * (-P), and the ports it exposes (Config.ExposedPorts, "80/tcp").
+     * networks and what it asked for on each (the mode's first; more given at create from API 1.44, or
+     * connected since), the ports to publish, whether every exposed port is published (-P), the ports it
+     * exposes (Config.ExposedPorts, "80/tcp"), whether the mode's network was disconnected, name
+     * resolution, and its legacy links ({@code --link}).
      */
     public record Net(List<io.dockgate.engine.net.EndpointRequest> endpoints, List<io.dockgate.engine.net.PortBinding> ports,
-                      boolean publishAll, List<String> exposed, boolean modeDisconnected, Resolution resolution) {
+                      boolean publishAll, List<String> exposed, boolean modeDisconnected, Resolution resolution, List<Link> links) {
         public static final Net NONE = new Net(List.of(), List.of(), false, List.of());
 
         public Net(List<io.dockgate.engine.net.EndpointRequest> endpoints, List<io.dockgate.engine.net.PortBinding> ports,
                    boolean publishAll, List<String> exposed) {
-            this(endpoints, ports, publishAll, exposed, false, Resolution.NONE);
+            this(endpoints, ports, publishAll, exposed, false, Resolution.NONE, List.of());
         }
 
         /** The same, with other endpoints and the network mode's network disconnected or not (network connect, disconnect). */
         public Net withEndpoints(List<io.dockgate.engine.net.EndpointRequest> other, boolean disconnected) {
-            return new Net(other, ports, publishAll, exposed, disconnected, resolution);
+            return new Net(other, ports, publishAll, exposed, disconnected, resolution, links);
         }
 
         public Net withExposed(List<String> all) {
-            return new Net(endpoints, ports, publishAll, all, modeDisconnected, resolution);
+            return new Net(endpoints, ports, publishAll, all, modeDisconnected, resolution, links);
         }
 
         public Net withResolution(Resolution r) {
-            return new Net(endpoints, ports, publishAll, exposed, modeDisconnected, r);
+            return new Net(endpoints, ports, publishAll, exposed, modeDisconnected, r, links);
+        }
+
+        public Net withLinks(List<Link> l) {
+            return new Net(endpoints, ports, publishAll, exposed, modeDisconnected, resolution, l);
         }
 
         public Resolution resolutionOrNone() {
@@ -332,6 +350,39 @@ public record ContainerSpec(
 
         public List<String> exposedOrEmpty() {
             return exposed == null ? List.of() : exposed;
+        }
+
+        public List<Link> linksOrEmpty() {
+            return links == null ? List.of() : links;
+        }
+    }
+
+    /**
+     * A legacy link ({@code --link container:alias}): the linked container (by name or ID as given; by full
+     * ID once created, so that a rename keeps the link) and the alias the linking container knows it by.
+     */
+    public record Link(String container, String alias) {
+        /**
+         * "name:alias" or "name" (the alias is then the name), as dockerd parses them; "/name:/parent/alias"
+         * (the form inspect shows) too. The alias becomes a host name and environment names: letters, digits,
+         * '_', '.', '-' only.
+         */
+        public static Link parse(String given) {
+            String s = given == null ? "" : given.trim();
+            String[] parts = s.split(":", -1);
+            if (s.isEmpty() || parts.length > 2) {
+                throw io.dockgate.engine.EngineException.invalid(s.isEmpty() ? "empty string specified for links" : "bad format for links: " + given);
+            }
+            String name = parts[0];
+            String alias = parts.length == 1 ? name : parts[1];
+            if (name.startsWith("/")) {
+                name = name.substring(1);
+                alias = alias.substring(alias.lastIndexOf('/') + 1);
+            }
+            if (name.isEmpty() || !alias.matches("[a-zA-Z0-9][a-zA-Z0-9_.-]*")) {
+                throw io.dockgate.engine.EngineException.invalid("invalid link: \"" + given + "\" (container:alias; the alias of letters, digits, '_', '.', '-')");
+            }
+            return new Link(name, alias);
         }
     }
 

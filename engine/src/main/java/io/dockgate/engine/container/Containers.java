@@ -198,13 +198,30 @@ public final class Containers implements AutoCloseable {
                             c.spec().netOrNone().resolutionOrNone(), creation.hostGateway()); // lost in a crash
                 }
                 Map<String, String> joined = new java.util.LinkedHashMap<>(creation.joinedNamespaces(c.spec().host()));
-                if (ContainerCreation.onBridge(c.spec().host())) {
+                ContainerRecord processOf = c; // the record the process is made from (with the links' variables)
+                String mode = c.spec().host().networkMode();
+                if (mode != null && mode.startsWith("container:")) {
+                    // --network container:X: X's namespace and X's /etc files (hosts, resolv.conf, hostname), as dockerd
+                    ContainerRecord target = sharedNetwork(c, mode.substring("container:".length()));
+                    joined.put("network", "/proc/" + target.status().pid() + "/ns/net");
+                    etc = store.directory(target.id()).resolve("etc");
+                    processOf = c.withSpec(c.spec().withHostname(target.spec().hostname()));
+                } else if (ContainerCreation.onBridge(c.spec().host())) {
+                    io.dockgate.engine.net.NetworkRecord bridge = networks.find("bridge");
+                    LegacyLinks.Resolved links = bridge != null && bridge.isDefault() && networks.get(mode).id().equals(bridge.id())
+                            ? LegacyLinks.resolve(c, store, bridge.id()) : LegacyLinks.Resolved.NONE; // on user networks: DNS
+                    if (!links.env().isEmpty()) {
+                        List<String> env = new ArrayList<>(c.spec().env());
+                        env.addAll(links.env());
+                        processOf = c.withSpec(c.spec().withEnv(env));
+                    }
                     net = sandboxes.attach(c.id(), creation.endpoints(c.spec()), creation.publishedPorts(c.spec()));
                     joined.put("network", net.sandbox());
                     ContainerSpec.Resolution resolution = c.spec().netOrNone().resolutionOrNone();
                     String gateway = creation.hostGateway();
                     ContainerCreation.writeHosts(etc, c.spec().hostname(), net, resolution,
-                            gateway != null ? gateway : net.endpointsOrEmpty().isEmpty() ? null : net.endpointsOrEmpty().get(0).gateway());
+                            gateway != null ? gateway : net.endpointsOrEmpty().isEmpty() ? null : net.endpointsOrEmpty().get(0).gateway(),
+                            links.hostsLines());
                     boolean embedded = onUserNetwork(net);
                     ContainerCreation.writeResolv(etc, embedded, networks.options(), resolution);
                     if (embedded) {
@@ -213,8 +230,7 @@ public final class Containers implements AutoCloseable {
                 }
                 UserResolver.User user = UserResolver.withGroups(rootfs, UserResolver.resolve(rootfs, c.spec().user()),
                         c.spec().host().groupAddOrEmpty());
-                ObjectNode config = SpecBuilder.build(c, rootfs, store.directory(c.id()).resolve("etc"), user, m -> creation.hostPath(m, rootfs),
-                        joined);
+                ObjectNode config = SpecBuilder.build(processOf, rootfs, etc, user, m -> creation.hostPath(m, rootfs), joined);
                 AtomicFiles.writeUnsynced(bundle.resolve("config.json"), JSON.writeValueAsBytes(config), AtomicFiles.PRIVATE);
                 runc.delete(c.id());
                 Path log = c.spec().host().logOrDefault().keepsNothing() ? Path.of("/dev/null") : Path.of(c.logPath());
@@ -242,6 +258,27 @@ public final class Containers implements AutoCloseable {
                 throw e;
             }
         }
+    }
+
+    /** The running container whose network namespace a starting one joins (dockerd's errors otherwise). */
+    private ContainerRecord sharedNetwork(ContainerRecord c, String ref) {
+        ContainerRecord target;
+        try {
+            target = store.resolve(ref);
+        } catch (EngineException e) {
+            if (e.kind() == ErrorKind.NOT_FOUND) {
+                throw new EngineException(ErrorKind.RUNTIME, "joining network namespace of container: " + e.getMessage(), e);
+            }
+            throw e;
+        }
+        if (target.id().equals(c.id())) {
+            throw new EngineException(ErrorKind.RUNTIME, "cannot join own network namespace");
+        }
+        if (!target.status().state().hasProcess() || target.status().pid() <= 0) {
+            throw EngineException.conflict("cannot join network namespace of a non running container: container "
+                    + target.name().substring(1) + " is " + target.status().state().wire());
+        }
+        return target;
     }
 
     private void failStart(ContainerRecord c, Path bundle, String error) {
@@ -425,7 +462,9 @@ public final class Containers implements AutoCloseable {
      * after it), lower case, to its addresses there; and the networks each container is on.
      */
     private record NameIndex(long version, Map<String, Map<String, List<java.net.Inet4Address>>> byNetwork,
-                             Map<String, java.util.Set<String>> networksOf) {
+                             Map<String, java.util.Set<String>> networksOf,
+                             Map<String, Map<String, java.net.Inet4Address>> addressesOf,
+                             Map<String, Map<String, String>> linksOf) {
     }
 
     private volatile NameIndex names;
@@ -438,10 +477,16 @@ public final class Containers implements AutoCloseable {
         }
         Map<String, Map<String, List<java.net.Inet4Address>>> byNetwork = new java.util.HashMap<>();
         Map<String, java.util.Set<String>> networksOf = new java.util.HashMap<>();
+        Map<String, Map<String, java.net.Inet4Address>> addressesOf = new java.util.HashMap<>();
+        Map<String, Map<String, String>> linksOf = new java.util.HashMap<>();
         for (ContainerRecord c : store.all()) {
             NetworkState net = c.status().network();
             if (net == null || !c.status().state().hasProcess()) {
                 continue;
+            }
+            for (ContainerSpec.Link l : c.spec().netOrNone().linksOrEmpty()) {
+                // a link on a user-defined network: a name only the linking container resolves (as dockerd)
+                linksOf.computeIfAbsent(c.id(), k -> new java.util.HashMap<>()).put(l.alias().toLowerCase(java.util.Locale.ROOT), l.container());
             }
             for (io.dockgate.engine.net.Endpoint e : net.endpointsOrEmpty()) {
                 io.dockgate.engine.net.NetworkRecord n = networks.find(e.networkId());
@@ -450,6 +495,7 @@ public final class Containers implements AutoCloseable {
                 }
                 networksOf.computeIfAbsent(c.id(), k -> new java.util.HashSet<>()).add(n.id());
                 java.net.Inet4Address a = io.dockgate.engine.net.Subnet.inet(io.dockgate.engine.net.Subnet.address(e.ip()));
+                addressesOf.computeIfAbsent(c.id(), k -> new java.util.HashMap<>()).put(n.id(), a);
                 Map<String, List<java.net.Inet4Address>> table = byNetwork.computeIfAbsent(n.id(), k -> new java.util.HashMap<>());
                 List<String> given = new ArrayList<>(List.of(c.name().substring(1), c.id().substring(0, 12), c.spec().hostname()));
                 given.addAll(e.aliases());
@@ -464,7 +510,7 @@ public final class Containers implements AutoCloseable {
                 }
             }
         }
-        index = new NameIndex(version, byNetwork, networksOf);
+        index = new NameIndex(version, byNetwork, networksOf, addressesOf, linksOf);
         names = index;
         return index;
     }
@@ -478,6 +524,19 @@ public final class Containers implements AutoCloseable {
         }
         String wanted = (name.endsWith(".") ? name.substring(0, name.length() - 1) : name).toLowerCase(java.util.Locale.ROOT);
         List<java.net.Inet4Address> out = new ArrayList<>(2);
+        String linked = index.linksOf().getOrDefault(askingId, Map.of()).get(wanted);
+        if (linked != null) {
+            Map<String, java.net.Inet4Address> theirs = index.addressesOf().getOrDefault(linked, Map.of());
+            for (String network : mine) {
+                java.net.Inet4Address a = theirs.get(network);
+                if (a != null && !out.contains(a)) {
+                    out.add(a);
+                }
+            }
+            if (!out.isEmpty()) {
+                return out;
+            }
+        }
         for (String network : mine) {
             List<java.net.Inet4Address> found = index.byNetwork().getOrDefault(network, Map.of()).get(wanted);
             if (found != null) {

@@ -1,5 +1,6 @@
 package io.dockgate.engine.container;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -280,8 +281,8 @@ public final class Execs {
         ArrayNode args = process.putArray("args");
         e.cmd().forEach(args::add);
         Map<String, String> env = new LinkedHashMap<>();
-        for (String kv : c.spec().env()) {
-            ContainerCreation.putEnv(env, kv);
+        for (JsonNode kv : process.path("env")) { // the container's, as it started (with its links' variables)
+            ContainerCreation.putEnv(env, kv.asText());
         }
         for (String kv : e.env() == null ? List.<String>of() : e.env()) {
             ContainerCreation.putEnv(env, kv);

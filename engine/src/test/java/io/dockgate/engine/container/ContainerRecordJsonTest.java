@@ -26,7 +26,8 @@ class ContainerRecordJsonTest {
     void aRecordWithEveryPartRoundTripsThroughTheStore() throws Exception {
         ContainerSpec.Net net = new ContainerSpec.Net(List.of(new EndpointRequest("app", List.of("web"), "10.1.0.5", "02:42:0a:01:00:05")),
                 List.of(new PortBinding(80, "tcp", "127.0.0.1", "8080")), true, List.of("80/tcp", "53/udp"), true,
-                new ContainerSpec.Resolution(List.of("192.0.2.1"), List.of("corp.test"), List.of("ndots:2"), List.of("db:10.9.8.7")));
+                new ContainerSpec.Resolution(List.of("192.0.2.1"), List.of("corp.test"), List.of("ndots:2"), List.of("db:10.9.8.7")),
+                List.of(new ContainerSpec.Link("0123456789ab", "db")));
         ContainerSpec spec = ContainerSpec.builder("busybox").cmd("sleep", "1").labels(Map.of("a", "b"))
                 .host(ContainerSpec.Host.builder().networkMode("app").net(net).build()).build();
         NetworkState state = new NetworkState("/run/x/netns/id", List.of(new Endpoint("app", "n1", "e1", "10.1.0.5", 24, "10.1.0.1",

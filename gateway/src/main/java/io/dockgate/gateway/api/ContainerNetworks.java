@@ -93,9 +93,32 @@ final class ContainerNetworks {
         return out;
     }
 
+    /**
+     * HostConfig.Links of a container on the default bridge: "/child:/parent/alias" with today's names
+     * (links name the child by ID); null when none, or when they are the network's (a user-defined one).
+     */
+    static List<String> hostConfigLinks(ContainerRecord c, io.dockgate.engine.container.ContainerStore store) {
+        List<ContainerSpec.Link> links = c.spec().netOrNone().linksOrEmpty();
+        if (links.isEmpty() || !"bridge".equals(c.spec().host().networkMode())) {
+            return null;
+        }
+        return rendered(c, store, true);
+    }
+
+    private static List<String> rendered(ContainerRecord c, io.dockgate.engine.container.ContainerStore store, boolean hostConfigForm) {
+        List<String> out = new ArrayList<>();
+        for (ContainerSpec.Link l : c.spec().netOrNone().linksOrEmpty()) {
+            ContainerRecord child = store.get(l.container());
+            if (child != null) {
+                out.add(hostConfigForm ? child.name() + ":" + c.name() + "/" + l.alias() : child.name().substring(1) + ":" + l.alias());
+            }
+        }
+        return out.isEmpty() ? null : out;
+    }
+
     /** One network's entry in NetworkSettings.Networks (empty addresses while stopped, as dockerd). */
     private static Map<String, Object> endpoint(ContainerRecord c, String name, Endpoint e, NetworkRecord n, ApiVersion version,
-                                                boolean full) {
+                                                boolean full, io.dockgate.engine.container.ContainerStore store) {
         Map<String, Object> m = new LinkedHashMap<>();
         io.dockgate.engine.net.EndpointRequest request = null;
         for (io.dockgate.engine.net.EndpointRequest r : c.spec().netOrNone().endpointsOrEmpty()) {
@@ -108,7 +131,9 @@ final class ContainerNetworks {
         if (full) {
             m.put("IPAMConfig", request != null && request.ipv4() != null && !request.ipv4().isEmpty()
                     ? Map.of("IPv4Address", request.ipv4()) : null);
-            m.put("Links", null);
+            boolean mine = n != null && !n.isDefault() && (name.equals(c.spec().host().networkMode()) || n.name().equals(c.spec().host().networkMode())
+                    || n.id().equals(c.spec().host().networkMode()));
+            m.put("Links", mine ? rendered(c, store, false) : null); // links on a user-defined network are its endpoint's
             List<String> aliases = new ArrayList<>(request == null ? List.of() : request.aliasesOrEmpty());
             boolean user = n != null && !n.isDefault();
             if (user && version.compareTo(ApiVersion.parse("1.45")) < 0) {
@@ -143,31 +168,36 @@ final class ContainerNetworks {
     }
 
     /** NetworkSettings.Networks: the container's network, by name. */
-    static Map<String, Object> networks(ContainerRecord c, Networks networks, ApiVersion version, boolean full) {
+    static Map<String, Object> networks(ContainerRecord c, Networks networks, ApiVersion version, boolean full,
+                                        io.dockgate.engine.container.ContainerStore store) {
         Map<String, Object> out = new LinkedHashMap<>();
+        String mode = c.spec().host().networkMode();
+        if (mode != null && mode.startsWith("container:")) {
+            return out; // in another container's namespace: no network of its own (as dockerd)
+        }
         NetworkState net = c.status().network();
         if (net != null && !net.endpointsOrEmpty().isEmpty()) {
             for (Endpoint e : net.endpointsOrEmpty()) {
-                out.put(e.network(), endpoint(c, e.network(), e, networks == null ? null : networks.find(e.networkId()), version, full));
+                out.put(e.network(), endpoint(c, e.network(), e, networks == null ? null : networks.find(e.networkId()), version, full, store));
             }
             return out;
         }
-        String mode = c.spec().host().networkMode();
         NetworkRecord n = networks == null || mode == null ? null : networks.find(mode);
         if (!c.spec().netOrNone().modeDisconnected()) {
-            out.put(n != null ? n.name() : mode, endpoint(c, mode, null, n, version, full));
+            out.put(n != null ? n.name() : mode, endpoint(c, mode, null, n, version, full, store));
         }
         for (io.dockgate.engine.net.EndpointRequest r : c.spec().netOrNone().endpointsOrEmpty()) {
             NetworkRecord other = networks == null || r.network().equals("default") ? null : networks.find(r.network());
             if (other != null && (n == null || !other.id().equals(n.id()))) {
-                out.put(other.name(), endpoint(c, other.name(), null, other, version, full)); // connected since, joined at start
+                out.put(other.name(), endpoint(c, other.name(), null, other, version, full, store)); // connected since, joined at start
             }
         }
         return out;
     }
 
     /** Inspect's NetworkSettings. */
-    static Map<String, Object> settings(ContainerRecord c, Networks networks, ApiVersion version) {
+    static Map<String, Object> settings(ContainerRecord c, Networks networks, ApiVersion version,
+                                        io.dockgate.engine.container.ContainerStore store) {
         Map<String, Object> m = new LinkedHashMap<>();
         NetworkState net = c.status().network();
         m.put("Bridge", "");
@@ -196,7 +226,7 @@ final class ContainerNetworks {
         m.put("IPPrefixLen", primary == null ? 0 : primary.prefix());
         m.put("IPv6Gateway", "");
         m.put("MacAddress", primary == null ? "" : primary.mac());
-        m.put("Networks", networks(c, networks, version, true));
+        m.put("Networks", networks(c, networks, version, true, store));
         return m;
     }
 

@@ -88,6 +88,19 @@ public final class ContainersApi {
                 visible(request, mode.substring("container:".length())); // another owner's container is not there to join
             }
         }
+        String networkMode = judged.host().networkMode();
+        if (networkMode != null && networkMode.startsWith("container:") && networkMode.length() > "container:".length()) {
+            // one that does not exist yet may (as dockerd, the start needs it); another owner's is not there
+            String ref = networkMode.substring("container:".length());
+            if (containers().store().find(ref) != null) {
+                visible(request, ref);
+            }
+        }
+        for (ContainerSpec.Link link : judged.netOrNone().linksOrEmpty()) {
+            if (containers().store().find(link.container()) != null) {
+                visible(request, link.container()); // nor to link to (its address and environment); a missing one: the engine's 400
+            }
+        }
         for (String from : judged.host().volumesFromOrEmpty()) {
             visible(request, io.dockgate.engine.container.VolumesFrom.parse(from).container()); // nor are its mounts there to copy
         }
@@ -134,7 +147,7 @@ public final class ContainersApi {
         String id = request.param("id");
         boolean force = request.queryBool("force");
         if (request.queryBool("link")) {
-            throw EngineException.invalid("links are not supported");
+            throw EngineException.invalid("removing a legacy link (docker rm --link) is not supported by dockgate: re-create the container without it");
         }
         return noContent(request, () -> containers().remove(id, force, request.queryBool("v")))
                 .recover(e -> Future.failedFuture(removalWording(request, e)));
@@ -379,7 +392,11 @@ public final class ContainersApi {
         state.put("FinishedAt", s.finishedAt());
         m.put("State", state);
         m.put("Image", c.imageId());
-        java.nio.file.Path dir = containers().store().directory(c.id());
+        String mode = c.spec().host().networkMode();
+        // a container sharing another's network namespace uses that one's /etc files (as dockerd shows them)
+        ContainerRecord shared = mode != null && mode.startsWith("container:")
+                ? containers().store().find(mode.substring("container:".length())) : null;
+        java.nio.file.Path dir = containers().store().directory(shared != null ? shared.id() : c.id());
         m.put("ResolvConfPath", dir.resolve("etc/resolv.conf").toString());
         m.put("HostnamePath", dir.resolve("etc/hostname").toString());
         m.put("HostsPath", dir.resolve("etc/hosts").toString());
@@ -396,6 +413,7 @@ public final class ContainersApi {
         ContainerSpec.Host h = c.spec().host();
         Map<String, Object> hc = new LinkedHashMap<>();
         hc.put("NetworkMode", h.networkMode());
+        hc.put("Links", ContainerNetworks.hostConfigLinks(c, containers().store()));
         hc.put("Privileged", h.privileged());
         hc.put("ReadonlyRootfs", h.readonlyRootfs());
         hc.put("CapAdd", h.capAdd());
@@ -481,7 +499,7 @@ public final class ContainersApi {
             config.put("StopTimeout", c.spec().stopTimeout());
         }
         m.put("Config", config);
-        m.put("NetworkSettings", ContainerNetworks.settings(c, engine.networks(), version));
+        m.put("NetworkSettings", ContainerNetworks.settings(c, engine.networks(), version, containers().store()));
         if (size) {
             m.put("SizeRw", sizeRw(c));
             m.put("SizeRootFs", sizeRw(c) + imageSize(c));
@@ -633,7 +651,7 @@ public final class ContainersApi {
         m.put("Status", statusText(c));
         m.put("HostConfig", Map.of("NetworkMode", c.spec().host().networkMode()));
         m.put("NetworkSettings", Map.of("Networks", ContainerNetworks.networks(c, engine.networks(),
-                io.dockgate.gateway.request.ApiVersion.MAX, false)));
+                io.dockgate.gateway.request.ApiVersion.MAX, false, containers().store())));
         m.put("Mounts", mounts(c));
         if (size) {
             long rw = sizeRw(c);

@@ -24,7 +24,7 @@ final class CreateRequest {
      * null, false, 0, "" or an empty list or map) is refused with 400 naming it, never silently dropped.
      * Fields Docker does not know are ignored, as dockerd ignores them.
      */
-    private static final List<String> UNSUPPORTED_HOST_FIELDS = List.of("Links",
+    private static final List<String> UNSUPPORTED_HOST_FIELDS = List.of(
             "DeviceRequests", "UsernsMode", "Cgroup",
             "BlkioWeight", "BlkioWeightDevice", "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps",
             "BlkioDeviceWriteIOps", "KernelMemory", "KernelMemoryTCP", "CpuRealtimePeriod", "CpuRealtimeRuntime",
@@ -34,7 +34,7 @@ final class CreateRequest {
     private static final List<String> UNSUPPORTED_CONFIG_FIELDS = List.of("Domainname", "OnBuild",
             "Shell", "ArgsEscaped");
     /** Endpoint settings of NetworkingConfig that need networks dockgate does not have yet. */
-    private static final List<String> UNSUPPORTED_ENDPOINT_FIELDS = List.of("Links", "DriverOpts", "NetworkID", "EndpointID", "Gateway", "IPAddress", "IPPrefixLen", "IPv6Gateway", "GlobalIPv6Address",
+    private static final List<String> UNSUPPORTED_ENDPOINT_FIELDS = List.of("DriverOpts", "NetworkID", "EndpointID", "Gateway", "IPAddress", "IPPrefixLen", "IPv6Gateway", "GlobalIPv6Address",
             "GlobalIPv6PrefixLen", "DNSNames", "GwPriority");
 
     static final Set<String> ULIMITS = Set.of("core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile",
@@ -95,14 +95,19 @@ final class CreateRequest {
             network = "bridge"; // the default network (network none when the daemon has no bridge)
         }
         host.networkMode(network);
-        if (!endpoints.isEmpty() && !endpoints.get(0).network().equals(network)
-                && !endpoints.get(0).network().equals("default")) {
+        String mode = network;
+        if (endpoints.size() > 1 && endpoints.stream().noneMatch(e -> e.network().equals(mode) || e.network().equals("default"))) {
+            // several networks (API 1.44 on): the network mode is one of them, as the CLI sends it
+            throw EngineException.invalid("Container cannot be connected to network endpoints: " + network + " "
+                    + String.join(", ", endpoints.stream().map(EndpointRequest::network).toList()));
+        }
+        if (endpoints.size() == 1 && !endpoints.get(0).network().equals(network) && !endpoints.get(0).network().equals("default")) {
             throw EngineException.invalid("Container cannot be connected to network endpoints: " + network + " "
                     + endpoints.get(0).network());
         }
         host.net(new ContainerSpec.Net(endpoints, portBindings(DockerJson.field(hc, "PortBindings")),
                 DockerJson.bool(hc, "PublishAllPorts"), exposedPorts(DockerJson.field(body, "ExposedPorts")))
-                .withResolution(resolution(hc)));
+                .withResolution(resolution(hc)).withLinks(links(hc, DockerJson.field(body, "NetworkingConfig"), network)));
         List<ContainerSpec.Mount> mounts = new ArrayList<>();
         Map<String, String> tmpfs = new LinkedHashMap<>();
         if (hc != null) {
@@ -494,22 +499,25 @@ final class CreateRequest {
     }
 
     /**
-     * NetworkingConfig: the endpoint on the one network a container is created on (as dockerd before API
-     * 1.44): its aliases, fixed IPv4 address and MAC address (Config.MacAddress, the older place, too).
+     * NetworkingConfig: the endpoint on each network the container is created on (one before API 1.44,
+     * any number since): its aliases, fixed IPv4 address and MAC address (Config.MacAddress, the older
+     * place, goes to the network mode's endpoint).
      */
     private static List<EndpointRequest> networkingConfig(JsonNode nc, String configMac) {
         JsonNode endpoints = nc == null ? null : DockerJson.field(nc, "EndpointsConfig");
         if (endpoints == null || endpoints.isNull() || endpoints.isEmpty()) {
             return configMac == null || configMac.isEmpty() ? List.of() : List.of(new EndpointRequest("default", List.of(), null, configMac));
         }
-        if (endpoints.size() > 1) {
-            List<String> all = new ArrayList<>();
-            endpoints.fieldNames().forEachRemaining(all::add);
-            throw EngineException.invalid("Container cannot be connected to network endpoints: " + String.join(", ", all)
-                    + " (one network at create; connect the others after)");
+        List<EndpointRequest> out = new ArrayList<>();
+        var it = endpoints.fields();
+        while (it.hasNext()) {
+            var entry = it.next();
+            out.add(endpoint(entry.getKey(), entry.getValue(), endpoints.size() == 1 ? configMac : null));
         }
-        String network = endpoints.fieldNames().next();
-        JsonNode settings = endpoints.get(network);
+        return out;
+    }
+
+    private static EndpointRequest endpoint(String network, JsonNode settings, String configMac) {
         for (String f : UNSUPPORTED_ENDPOINT_FIELDS) {
             if (settings != null && isSet(DockerJson.field(settings, f))) {
                 throw EngineException.invalid("NetworkingConfig.EndpointsConfig." + network + "." + f + " is not supported by dockgate yet");
@@ -527,7 +535,38 @@ final class CreateRequest {
         if (mac == null || mac.isEmpty()) {
             mac = configMac;
         }
-        return List.of(new EndpointRequest(network, orEmpty(DockerJson.strings(settings, "Aliases")), ipv4, mac));
+        return new EndpointRequest(network, orEmpty(DockerJson.strings(settings, "Aliases")), ipv4, mac);
+    }
+
+    /**
+     * Legacy links: HostConfig.Links, and the Links of the network mode's endpoint (where clients put them
+     * for a user-defined network); on another network's endpoint they are refused (400 naming the field).
+     */
+    private static List<ContainerSpec.Link> links(JsonNode hc, JsonNode nc, String mode) {
+        List<ContainerSpec.Link> out = new ArrayList<>();
+        orEmpty(DockerJson.strings(hc, "Links")).forEach(l -> out.add(ContainerSpec.Link.parse(l)));
+        JsonNode endpoints = nc == null ? null : DockerJson.field(nc, "EndpointsConfig");
+        if (endpoints != null && endpoints.isObject()) {
+            var it = endpoints.fields();
+            while (it.hasNext()) {
+                var entry = it.next();
+                List<String> given = orEmpty(DockerJson.strings(entry.getValue(), "Links"));
+                if (given.isEmpty()) {
+                    continue;
+                }
+                if (!entry.getKey().equals(mode) && !entry.getKey().equals("default")) {
+                    throw EngineException.invalid("NetworkingConfig.EndpointsConfig." + entry.getKey()
+                            + ".Links: links are supported on the network mode's network only");
+                }
+                for (String l : given) {
+                    ContainerSpec.Link link = ContainerSpec.Link.parse(l);
+                    if (!out.contains(link)) {
+                        out.add(link);
+                    }
+                }
+            }
+        }
+        return out;
     }
 
     /** HostConfig.Dns, DnsSearch, DnsOptions (written into resolv.conf) and ExtraHosts ("name:address" in /etc/hosts). */

@@ -92,7 +92,7 @@ public final class ConstraintChecker {
     private static String create(Policy.Constraints c, RequestFacts facts) {
         JsonNode body = facts.json();
         JsonNode hc = DockerJson.field(body, "HostConfig");
-        String raw = createJson(c, hc);
+        String raw = createJson(c, hc, joinedNetwork(DockerJson.text(hc, "NetworkMode"), facts));
         if (raw != null) {
             return raw;
         }
@@ -135,7 +135,7 @@ public final class ConstraintChecker {
         if (host.cgroupParent() != null && !host.cgroupParent().isEmpty() && !c.cgroupParent()) {
             return "a cgroup parent is not allowed (HostConfig.CgroupParent " + host.cgroupParent() + ")";
         }
-        String ns = namespaces(c, host.networkMode(), hc);
+        String ns = namespaces(c, host.networkMode(), joinedNetwork(host.networkMode(), facts), hc);
         if (ns != null) {
             return ns;
         }
@@ -203,7 +203,24 @@ public final class ConstraintChecker {
      * What the raw HostConfig asks for, judged before the engine translates it: fields the engine does
      * not support yet are still the policy's to refuse first.
      */
-    private static String createJson(Policy.Constraints c, JsonNode hc) {
+    /**
+     * The network a {@code container:X} mode ends in, followed through the containers it names (X may
+     * itself share another's): "host" when that is the host's; the mode itself when X cannot be found (so
+     * that it is judged as the sharing it may be).
+     */
+    private static String joinedNetwork(String mode, RequestFacts facts) {
+        String current = mode;
+        for (int hops = 0; hops < 8 && current != null && current.startsWith("container:"); hops++) {
+            Optional<ContainerSpec.Host> target = facts.lookups().containerHost(current.substring("container:".length()));
+            if (target.isEmpty()) {
+                return current;
+            }
+            current = target.get().networkMode();
+        }
+        return current;
+    }
+
+    private static String createJson(Policy.Constraints c, JsonNode hc, String joinedNetwork) {
         if (hc == null) {
             return null;
         }
@@ -216,7 +233,7 @@ public final class ConstraintChecker {
                 return "adding capability " + name + " is not allowed";
             }
         }
-        String ns = namespaces(c, DockerJson.text(hc, "NetworkMode"), hc);
+        String ns = namespaces(c, DockerJson.text(hc, "NetworkMode"), joinedNetwork, hc);
         if (ns != null) {
             return ns;
         }
@@ -250,10 +267,16 @@ public final class ConstraintChecker {
         return null;
     }
 
-    private static String namespaces(Policy.Constraints c, String networkMode, JsonNode hc) {
-        if (networkMode != null && (networkMode.equals("host") || networkMode.startsWith("container:"))
+    /**
+     * Namespaces shared with the host. Another container's network namespace (NetworkMode container:X, X
+     * the caller's: see foreignObjects) is the host's only when X is on the host's network; one that cannot
+     * be followed is judged as the host's.
+     */
+    private static String namespaces(Policy.Constraints c, String networkMode, String joinedNetwork, JsonNode hc) {
+        if (joinedNetwork != null && (joinedNetwork.equals("host") || joinedNetwork.startsWith("container:"))
                 && !c.namespaces().contains("network")) {
-            return "the host's network namespace is not allowed (NetworkMode " + networkMode + ")";
+            return "the host's network namespace is not allowed (NetworkMode " + networkMode
+                    + (networkMode.equals("host") ? "" : ", which shares the host's") + ")";
         }
         Map<String, String> fields = Map.of("PidMode", "pid", "IpcMode", "ipc", "UTSMode", "uts", "UsernsMode", "userns",
                 "CgroupnsMode", "cgroup");
@@ -526,6 +549,22 @@ public final class ConstraintChecker {
             Optional<String> netOwner = facts.lookups().networkOwner(network);
             if (netOwner.isEmpty() || !netOwner.get().isEmpty() && !netOwner.get().equals(owner)) {
                 return Optional.of("HostConfig.NetworkMode: network " + network + " is not yours or does not exist");
+            }
+        }
+        for (io.dockgate.engine.net.EndpointRequest e : spec.netOrNone().endpointsOrEmpty()) {
+            String n = e.network();
+            if (n.equals("default") || n.equals(network) || n.equals("none") || n.equals("host")) {
+                continue;
+            }
+            Optional<String> netOwner = facts.lookups().networkOwner(n);
+            if (netOwner.isEmpty() || !netOwner.get().isEmpty() && !netOwner.get().equals(owner)) {
+                return Optional.of("NetworkingConfig.EndpointsConfig: network " + n + " is not yours or does not exist");
+            }
+        }
+        for (io.dockgate.engine.container.ContainerSpec.Link link : spec.netOrNone().linksOrEmpty()) {
+            Optional<String> other = facts.lookups().containerOwner(link.container());
+            if (other.isEmpty() || !other.get().equals(owner)) {
+                return Optional.of("HostConfig.Links: container " + link.container() + " is not yours");
             }
         }
         for (String entry : spec.host().volumesFromOrEmpty()) {

@@ -238,6 +238,78 @@ class NetworksCliTest {
         assertThat(host.stderr()).contains("cannot be connected to any other network");
     }
 
+    @Test
+    void legacyLinksOnTheDefaultBridgeGiveHostsAndVariablesAndOnUserNetworksAPrivateName() throws Exception {
+        cli.ok("run", "-d", "--name", "linked", "-e", "SECRET=s3", "--expose", "81", "--expose", "82", "busybox", "httpd", "-f", "-p",
+                "80", "-h", "/etc");
+        String childIp = cli.ok("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "linked").stdout().trim();
+        DockerCli.Result r = tls.docker("run", "--rm", "--name", "linker", "--link", "linked:db", "busybox", "sh", "-c",
+                "cat /etc/hosts; env | sort; timeout 5 wget -q -O - http://db/passwd; exit $?");
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        String shortId = cli.ok("inspect", "-f", "{{.Config.Hostname}}", "linked").stdout().trim();
+        assertThat(r.stdout()).contains(childIp + "\tdb " + shortId + " linked\n", "DB_NAME=/linker/db", "DB_ENV_SECRET=s3",
+                "DB_PORT=tcp://" + childIp + ":81", "DB_PORT_82_TCP_ADDR=" + childIp, "DB_PORT_81_TCP_START=tcp://" + childIp + ":81",
+                "DB_PORT_81_TCP_PORT_END=82", "root:x:0:0").doesNotContain("DB_ENV_PATH", "DB_ENV_HOSTNAME");
+        cli.ok("create", "--name", "linker2", "--link", "linked", "busybox", "sleep", "300");
+        assertThat(cli.ok("inspect", "-f", "{{json .HostConfig.Links}}", "linker2").stdout().trim()).isEqualTo("[\"/linked:/linker2/linked\"]");
+        cli.ok("stop", "-t", "0", "linked");
+        DockerCli.Result stopped = cli.docker("start", "linker2");
+        assertThat(stopped.stderr()).contains("Cannot link to a non running container: /linked AS /linker2/linked");
+        assertThat(cli.docker("run", "--rm", "--link", "nosuch:x", "busybox", "true").stderr())
+                .contains("could not get container for nosuch");
+        assertThat(cli.docker("run", "--rm", "--network", "host", "--link", "linked", "busybox", "true").stderr())
+                .contains("host type networking can't be used with links");
+        // on a user-defined network a link is a name only the linking container resolves
+        cli.ok("network", "create", "linknet");
+        cli.ok("run", "-d", "--name", "svc", "--network", "linknet", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc");
+        assertThat(cli.ok("run", "--rm", "--network", "linknet", "--link", "svc:backend", "busybox", "sh", "-c",
+                "timeout 5 wget -q -O - http://backend/passwd; exit $?").stdout()).startsWith("root:x:0:0");
+        assertThat(cli.docker("run", "--rm", "--network", "linknet", "busybox", "nslookup", "backend", "127.0.0.11").stdout())
+                .doesNotContain("Address: " + ip("svc", "linknet"));
+    }
+
+    @Test
+    void aContainerCanShareAnothersNetworkNamespace() throws Exception {
+        cli.ok("run", "-d", "--name", "donor", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc");
+        String donorIp = cli.ok("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "donor").stdout().trim();
+        DockerCli.Result r = tls.docker("run", "--rm", "--network", "container:donor", "busybox", "sh", "-c",
+                "hostname; ip -4 -o addr show eth0; timeout 5 wget -q -O - http://127.0.0.1/passwd; exit $?");
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        String donorHost = cli.ok("inspect", "-f", "{{.Config.Hostname}}", "donor").stdout().trim();
+        assertThat(r.stdout()).startsWith(donorHost + "\n").contains("inet " + donorIp + "/").contains("root:x:0:0");
+        String side = cli.ok("run", "-d", "--network", "container:donor", "busybox", "sleep", "300").stdout().trim();
+        String donorId = cli.ok("inspect", "-f", "{{.Id}}", "donor").stdout().trim();
+        assertThat(cli.ok("inspect", "-f", "{{.HostConfig.NetworkMode}} {{len .NetworkSettings.Networks}} {{.HostsPath}}", side)
+                .stdout().trim()).isEqualTo("container:" + donorId + " 0 " + cli.ok("inspect", "-f", "{{.HostsPath}}", "donor").stdout().trim());
+        assertThat(cli.docker("run", "--rm", "--network", "container:donor", "-p", "8080:80", "busybox", "true").stderr())
+                .contains("conflicting options: port publishing and the container type network mode");
+        assertThat(cli.docker("run", "--rm", "--network", "container:donor", "--hostname", "x", "busybox", "true").stderr())
+                .contains("conflicting options: hostname and the network mode");
+        assertThat(cli.docker("run", "--rm", "--network", "container:absent", "busybox", "true").stderr())
+                .contains("joining network namespace of container: No such container: absent");
+        assertThat(cli.docker("network", "connect", "bridge", side).stderr()).contains("cannot be connected to any other network");
+        cli.ok("stop", "-t", "0", "donor");
+        assertThat(cli.docker("run", "--rm", "--network", "container:donor", "busybox", "true").stderr())
+                .contains("cannot join network namespace of a non running container: container donor is exited");
+    }
+
+    @Test
+    void aContainerIsCreatedOnSeveralNetworks() throws Exception {
+        cli.ok("network", "create", "multi1");
+        cli.ok("network", "create", "--subnet", "10.213.9.0/24", "multi2");
+        cli.ok("run", "-d", "--name", "m1", "--network", "multi1", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc");
+        cli.ok("run", "-d", "--name", "m2", "--network", "multi2", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc");
+        cli.ok("create", "--name", "both", "--network", "multi1", "--network", "name=multi2,ip=10.213.9.40,alias=twice", "busybox",
+                "sleep", "300");
+        assertThat(cli.ok("inspect", "-f", "{{len .NetworkSettings.Networks}}", "both").stdout().trim()).isEqualTo("2");
+        cli.ok("start", "both");
+        DockerCli.Result r = cli.docker("exec", "both", "sh", "-c", "ip -4 -o addr; timeout 5 wget -q -O - http://m1/passwd >/dev/null && "
+                + "timeout 5 wget -q -O - http://m2/passwd");
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        assertThat(r.stdout()).contains("eth0", "eth1", "inet 10.213.9.40/24").contains("root:x:0:0");
+        assertThat(cli.ok("exec", "m2", "nslookup", "twice", "127.0.0.11").stdout()).contains("Address: 10.213.9.40");
+    }
+
     /** A resolver on a loopback address that answers one name with one address (A), NXDOMAIN otherwise. */
     static final class FakeResolver implements AutoCloseable {
         private final java.net.DatagramSocket socket;

@@ -68,6 +68,25 @@ class AuthorizationCliTest extends AuthzFixtureTest {
     }
 
     @Test
+    void anOperatorSharesAndLinksTheirOwnContainersOnly() throws Exception {
+        f.ok("alice", "network", "create", "alicelinks");
+        String bobs = f.ok("bob", "run", "-d", "--name", "bob-side", "busybox", "sleep", "300");
+        try {
+            f.ok("alice", "run", "-d", "--name", "alice-db", "--network", "alicelinks", "busybox", "sleep", "300");
+            String hostname = f.ok("alice", "inspect", "-f", "{{.Config.Hostname}}", "alice-db");
+            assertThat(f.ok("alice", "run", "--rm", "--network", "container:alice-db", "busybox", "hostname")).isEqualTo(hostname);
+            String ip = f.ok("alice", "inspect", "-f", "{{.NetworkSettings.Networks.alicelinks.IPAddress}}", "alice-db");
+            assertThat(f.ok("alice", "run", "--rm", "--network", "alicelinks", "--link", "alice-db:db", "busybox", "nslookup", "db",
+                    "127.0.0.11")).contains("Address: " + ip);
+            denied(f.as("alice", "run", "--rm", "--network", "container:bob-side", "busybox", "true"), "joins a container that is not yours");
+            denied(f.as("alice", "run", "--rm", "--network", "alicelinks", "--link", "bob-side:x", "busybox", "true"), "is not yours");
+        } finally {
+            f.root("rm", "-f", "alice-db", bobs);
+            f.root("network", "rm", "alicelinks");
+        }
+    }
+
+    @Test
     void aViewerReadsButChangesNothingAndReadsNoData() throws Exception {
         f.root("run", "-d", "--name", "shown", "busybox", "sh", "-c", "echo secret output; sleep 300");
         assertThat(f.ok("val", "ps", "--format", "{{.Names}}")).contains("shown");

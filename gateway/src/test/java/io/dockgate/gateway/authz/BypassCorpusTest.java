@@ -147,6 +147,14 @@ class BypassCorpusTest extends AuthzFixtureTest {
         c.add(a("another owner's network through the endpoint settings", "alice", create("{\"Image\":\"busybox\",\"HostConfig\":"
                 + "{\"NetworkMode\":\"bobnet\"},\"NetworkingConfig\":{\"EndpointsConfig\":{\"bobnet\":{}}}}"), 403));
         c.add(a("a missing network answers as another's", "alice", create(withHost("{\"NetworkMode\":\"nosuchnet\"}")), 403));
+        c.add(a("another owner's network as a second network at create", "alice", create("{\"Image\":\"busybox\",\"HostConfig\":"
+                + "{\"NetworkMode\":\"alicenet\"},\"NetworkingConfig\":{\"EndpointsConfig\":{\"alicenet\":{},\"bobnet\":{}}}}"), 403));
+        c.add(a("a link to another owner's container", "alice", create(withHost("{\"Links\":[\"b1:db\"]}")), 403));
+        c.add(a("a link to another owner's container, lower-case key", "alice", create(withHost("{\"links\":[\"/b1:/x/db\"]}")), 403));
+        c.add(a("a link to another owner's container in the endpoint settings", "alice", create("{\"Image\":\"busybox\",\"HostConfig\":"
+                + "{\"NetworkMode\":\"alicenet\"},\"NetworkingConfig\":{\"EndpointsConfig\":{\"alicenet\":{\"Links\":[\"b1\"]}}}}"), 403));
+        c.add(a("join another container's network by ID prefix", "alice", create(withHost("{\"NetworkMode\":\"container:"
+                + bobsContainer.substring(0, 12) + "\"}")), 403));
         c.add(a("a bridge named as a host interface", "alice", post("/v1.45/networks/create",
                 "{\"Name\":\"n9\",\"Options\":{\"com.docker.network.bridge.name\":\"lo\"}}"), 403));
         // published ports: only on 127.0.0.1, only 20000-29999, nothing below 1024

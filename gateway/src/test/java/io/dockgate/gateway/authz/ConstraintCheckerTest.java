@@ -40,9 +40,14 @@ class ConstraintCheckerTest {
         /** "fine-period": 1 CPU as a 1 ms quota in a 1 ms period. */
         @Override
         public Optional<ContainerSpec.Host> containerHost(String reference) {
-            return reference.equals("fine-period")
-                    ? Optional.of(ContainerSpec.Host.builder().cpuQuota(1000).cpuPeriod(1000).memory(64L << 20).build())
-                    : Optional.empty();
+            return switch (reference) {
+                case "fine-period" -> Optional.of(ContainerSpec.Host.builder().cpuQuota(1000).cpuPeriod(1000).memory(64L << 20).build());
+                case "bridged" -> Optional.of(ContainerSpec.Host.builder().networkMode("bridge").build());
+                case "on-host" -> Optional.of(ContainerSpec.Host.builder().networkMode("host").build());
+                case "via-on-host" -> Optional.of(ContainerSpec.Host.builder().networkMode("container:on-host").build());
+                case "loop" -> Optional.of(ContainerSpec.Host.builder().networkMode("container:loop").build());
+                default -> Optional.empty();
+            };
         }
 
         // the rest as no engine at all
@@ -105,6 +110,18 @@ class ConstraintCheckerTest {
                 .hasValueSatisfying(why -> assertThat(why).contains("cgroup parent is not allowed"));
         assertThat(check(ContainerSpec.Host.builder().oomScoreAdj(-500))).hasValueSatisfying(why -> assertThat(why).contains("OOM killer"));
         assertThat(check(ContainerSpec.Host.builder().oomScoreAdj(500))).isEmpty();
+    }
+
+    @Test
+    void anotherContainersNetworkIsTheHostsWhenThatContainerIsOnTheHostsNetwork() throws Exception {
+        assertThat(check(ContainerSpec.Host.builder().networkMode("container:bridged"))).as("a bridged container's namespace").isEmpty();
+        assertThat(check(ContainerSpec.Host.builder().networkMode("container:on-host")))
+                .hasValueSatisfying(why -> assertThat(why).contains("the host's network namespace is not allowed", "shares the host's"));
+        assertThat(check(ContainerSpec.Host.builder().networkMode("container:via-on-host"))).as("followed through a second container")
+                .isPresent();
+        assertThat(check(ContainerSpec.Host.builder().networkMode("container:missing"))).as("one that cannot be followed").isPresent();
+        assertThat(check(ContainerSpec.Host.builder().networkMode("container:loop"))).as("a loop ends the following").isPresent();
+        assertThat(check(ContainerSpec.Host.builder().networkMode("host"))).isPresent();
     }
 
     private static final Policy.Constraints LIMITS = PolicyLoader.parse("""

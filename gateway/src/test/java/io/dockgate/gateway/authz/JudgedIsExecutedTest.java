@@ -120,6 +120,21 @@ class JudgedIsExecutedTest extends AuthzFixtureTest {
     }
 
     @Test
+    void createBodiesWithNetworksAndLinks() throws Exception {
+        f.ok("alice", "network", "create", "judgednet");
+        f.ok("alice", "network", "create", "judgednet2");
+        f.ok("alice", "create", "--name", "judged-target", "busybox", "true");
+        String body = "{\"Image\":\"busybox\",\"HostConfig\":{\"NetworkMode\":\"judgednet\"},\"NetworkingConfig\":{\"EndpointsConfig\":"
+                + "{\"judgednet\":{\"Aliases\":[\"al\"],\"Links\":[\"judged-target:t\"]},\"judgednet2\":{}}}}";
+        ContainerSpec spec = (ContainerSpec) send(OperationTable.CONTAINER_CREATE, "/v1.45/containers/create?name=judged-n", body);
+        JsonNode networks = inspect("/v1.45/containers/judged-n/json").get("NetworkSettings").get("Networks");
+        assertThat(networks.size()).isEqualTo(spec.netOrNone().endpointsOrEmpty().size()).isEqualTo(2);
+        assertThat(networks.get("judgednet").get("Links").get(0).asText())
+                .isEqualTo("judged-target:" + spec.netOrNone().linksOrEmpty().get(0).alias());
+        assertThat(networks.get("judgednet").get("Aliases").toString()).contains(spec.netOrNone().endpointsOrEmpty().get(0).aliases().get(0));
+    }
+
+    @Test
     void updateBodies() throws Exception {
         f.ok("alice", "create", "--name", "judged-u", "-m", "64m", "busybox", "true");
         for (String body : List.of("{\"Memory\":134217728}", "{\"cpuquota\":20000,\"cpuperiod\":100000}",
