@@ -110,7 +110,8 @@ final class ContainerCreation {
                 Signals.parse(stopSignal);
             }
             ContainerSpec merged = new ContainerSpec(spec.image(), entrypoint, cmd, envList, workingDir, user, hostname, labels,
-                    spec.tty(), spec.openStdin(), spec.stdinOnce(), stopSignal, spec.stopTimeout(), host, spec.shown());
+                    spec.tty(), spec.openStdin(), spec.stdinOnce(), stopSignal, spec.stopTimeout(), host, spec.shown(),
+                    Healthcheck.merge(spec.healthcheck(), Healthcheck.fromJson(ic.get("Healthcheck"))));
             Path dir = store.directory(id);
             Files.createDirectories(dir.resolve("etc"));
             writeEtc(dir.resolve("etc"), hostname, "host".equals(host.networkMode()), host.net() == null

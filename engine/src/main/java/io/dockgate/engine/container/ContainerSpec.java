@@ -22,7 +22,8 @@ public record ContainerSpec(
         String stopSignal,
         Integer stopTimeout,
         Host host,
-        Shown shown) {
+        Shown shown,
+        Healthcheck healthcheck) {
     /**
      * What the client gave that changes nothing here and is shown by inspect as given: the attach flags
      * (the CLI attaches with a request of its own) and Config.Volumes (its anonymous volumes are mounts).
@@ -38,19 +39,19 @@ public record ContainerSpec(
     /** The same spec with another environment (what a start adds: legacy links' variables). */
     public ContainerSpec withEnv(List<String> newEnv) {
         return new ContainerSpec(image, entrypoint, cmd, List.copyOf(newEnv), workingDir, user, hostname, labels, tty, openStdin, stdinOnce,
-                stopSignal, stopTimeout, host, shown);
+                stopSignal, stopTimeout, host, shown, healthcheck);
     }
 
     /** The same spec with another hostname (a container in another's network namespace has that one's). */
     public ContainerSpec withHostname(String newHostname) {
         return new ContainerSpec(image, entrypoint, cmd, env, workingDir, user, newHostname, labels, tty, openStdin, stdinOnce,
-                stopSignal, stopTimeout, host, shown);
+                stopSignal, stopTimeout, host, shown, healthcheck);
     }
 
     /** The same spec with another host part (docker update). */
     public ContainerSpec withHost(Host newHost) {
         return new ContainerSpec(image, entrypoint, cmd, env, workingDir, user, hostname, labels, tty, openStdin, stdinOnce,
-                stopSignal, stopTimeout, newHost, shown);
+                stopSignal, stopTimeout, newHost, shown, healthcheck);
     }
 
     /** The label recording who created the container (the gateway stamps it; images cannot carry it). */
@@ -72,7 +73,7 @@ public record ContainerSpec(
     /** The same spec with other labels. */
     public ContainerSpec withLabels(Map<String, String> newLabels) {
         return new ContainerSpec(image, entrypoint, cmd, env, workingDir, user, hostname, java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(newLabels)), tty, openStdin,
-                stdinOnce, stopSignal, stopTimeout, host, shown);
+                stdinOnce, stopSignal, stopTimeout, host, shown, healthcheck);
     }
 
     public static Builder builder(String image) {
@@ -96,6 +97,7 @@ public record ContainerSpec(
         private Integer stopTimeout;
         private Host host = Host.builder().build();
         private Shown shown = Shown.NONE;
+        private Healthcheck healthcheck;
 
         private Builder(String image) {
             this.image = image;
@@ -116,10 +118,11 @@ public record ContainerSpec(
         public Builder stopTimeout(Integer v) { stopTimeout = v; return this; }
         public Builder host(Host v) { host = v; return this; }
         public Builder shown(Shown v) { shown = v; return this; }
+        public Builder healthcheck(Healthcheck v) { healthcheck = v; return this; }
 
         public ContainerSpec build() {
             return new ContainerSpec(image, entrypoint, cmd, env, workingDir, user, hostname, labels, tty, openStdin, stdinOnce,
-                    stopSignal, stopTimeout, host, shown);
+                    stopSignal, stopTimeout, host, shown, healthcheck);
         }
     }
 

@@ -59,6 +59,7 @@ public final class Containers implements AutoCloseable {
     private final Path bundles;
     private final ExitWatcher watcher;
     private final Execs execs;
+    private final HealthMonitor health;
     private final RestartPolicies restarts;
     private final ExecutorService background = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "dockgate-containers");
@@ -132,6 +133,22 @@ public final class Containers implements AutoCloseable {
                 emitter.emit(c, action, extra);
             }
         }, execRoot, conmon, background);
+        this.health = new HealthMonitor(new HealthMonitor.Host() {
+            @Override
+            public ContainerRecord find(String id) {
+                return store.get(id);
+            }
+
+            @Override
+            public HealthMonitor.Probe run(String id, List<String> cmd, long timeoutNanos) throws Exception {
+                return probe(id, cmd, timeoutNanos);
+            }
+
+            @Override
+            public void emit(ContainerRecord c, String action) {
+                emitter.emit(c, action);
+            }
+        }, background);
         this.restarts = new RestartPolicies(new RestartPolicies.Starter() {
             @Override
             public Object lock(String id) {
@@ -148,6 +165,55 @@ public final class Containers implements AutoCloseable {
         this.watcher = new ExitWatcher(conmon.exits(), id -> background.execute(() -> handleExit(id)));
         images.setUsage(imageId -> store.all().stream().filter(c -> c.imageId().equals(imageId.toString()))
                 .map(c -> new ImageStore.ImageUsage.User(c.id(), c.status().state().active())).toList());
+    }
+
+    /**
+     * One health probe: the command as an exec (the container's user, environment and working directory),
+     * its exit code and the first bytes of its output; killed at the timeout. The session is not kept.
+     */
+    private HealthMonitor.Probe probe(String id, List<String> cmd, long timeoutNanos) throws Exception {
+        Execs.Session s = execs.create(id, new Execs.ExecSpec(cmd, List.of(), "", "", false, false, false, true, true, 0, 0, null));
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.util.concurrent.CountDownLatch drained = new java.util.concurrent.CountDownLatch(1);
+        Attachment attachment = null;
+        try {
+            attachment = execs.start(s.id(), new Attachment.Sink() {
+                @Override
+                public void output(int stream, byte[] data, int offset, int length) {
+                    synchronized (out) {
+                        out.write(data, offset, Math.max(0, Math.min(length, HealthMonitor.MAX_OUTPUT - out.size())));
+                    }
+                }
+
+                @Override
+                public void end() {
+                    drained.countDown();
+                }
+            });
+            Integer code;
+            try {
+                code = s.exited().get(timeoutNanos, TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                if (s.pid() > 0) {
+                    io.dockgate.engine.sys.Syscalls.kill(s.pid(), 9);
+                }
+                throw e;
+            }
+            drained.await(1, TimeUnit.SECONDS);
+            synchronized (out) {
+                return new HealthMonitor.Probe(code, out.toString(java.nio.charset.StandardCharsets.UTF_8));
+            }
+        } finally {
+            if (attachment != null) {
+                attachment.close();
+            }
+            execs.forget(s.id());
+        }
+    }
+
+    /** State.Health of a container with a health check (null without one, or before its first start). */
+    public HealthMonitor.View health(String id) {
+        return health.view(id);
     }
 
     /** docker exec sessions. */
@@ -245,6 +311,7 @@ public final class Containers implements AutoCloseable {
                 emitter.volumes(running, "mount");
                 emitNetworks(running, net, "connect");
                 emitter.emit(running, "start");
+                health.started(running);
                 return running;
             } catch (Conmon.RuntimeFailure e) {
                 stopDns(c.id());
@@ -564,6 +631,7 @@ public final class Containers implements AutoCloseable {
     }
 
     private void finishExit(ContainerRecord c, int code, boolean oom, String error) throws IOException {
+        health.stopped(c.id());
         runc.delete(c.id());
         // the network goes before anything else can start the container again (a restart policy)
         stopDns(c.id());
@@ -847,6 +915,7 @@ public final class Containers implements AutoCloseable {
             Files.deleteIfExists(conmon.exits().resolve(c.id()));
             store.delete(c.id());
             restarts.forget(c.id());
+            health.forget(c.id());
             if (removeVolumes) {
                 for (ContainerSpec.Mount m : current.spec().host().mountsOrEmpty()) {
                     Volume v = m.type().equals(ContainerSpec.Mount.VOLUME) ? volumes.find(m.source()) : null;
@@ -989,6 +1058,7 @@ public final class Containers implements AutoCloseable {
                         && ProcessHandle.of(c.status().conmonPid()).map(ProcessHandle::isAlive).orElse(false);
                 if (code == null && alive) {
                     LOG.info("re-adopted running container {} (conmon {})", c.id().substring(0, 12), c.status().conmonPid());
+                    health.started(c); // probes resume ("starting" again: the state was the old daemon's)
                     if (c.status().network() != null) {
                         sandboxes.restore(c.id(), c.status().network());
                         if (onUserNetwork(c.status().network())) {
@@ -1021,6 +1091,7 @@ public final class Containers implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        health.close();
         timer.shutdownNow();
         watcher.close();
         background.shutdown();

@@ -252,6 +252,11 @@ public final class Execs {
         Attachments.resizeConsole(root.resolve(s.id()), height, width);
     }
 
+    /** An exec of the daemon's own (a health probe) is not kept once it ended. */
+    void forget(String execId) {
+        sessions.remove(execId);
+    }
+
     /** The container ended: its exec sessions go (their processes died with its PID namespace). */
     void containerExited(String containerId) {
         sessions.values().removeIf(s -> s.containerId().equals(containerId) && s.state() != State.RUNNING);

@@ -42,7 +42,7 @@ import java.util.regex.Pattern;
  */
 public final class ContainersApi {
     private static final Set<String> LIST_FILTERS = Set.of("id", "name", "label", "status", "ancestor", "exited", "before", "since",
-            "owner");
+            "owner", "health");
     private final Engine engine;
     private final Blocking blocking;
 
@@ -390,6 +390,23 @@ public final class ContainersApi {
         state.put("Error", s.error() == null ? "" : s.error());
         state.put("StartedAt", s.startedAt());
         state.put("FinishedAt", s.finishedAt());
+        io.dockgate.engine.container.HealthMonitor.View health = containers().health(c.id());
+        if (health != null) {
+            Map<String, Object> h = new LinkedHashMap<>();
+            h.put("Status", health.status());
+            h.put("FailingStreak", health.failingStreak());
+            List<Map<String, Object>> log = new ArrayList<>();
+            for (io.dockgate.engine.container.HealthMonitor.Result r : health.log()) {
+                Map<String, Object> e = new LinkedHashMap<>();
+                e.put("Start", r.start());
+                e.put("End", r.end());
+                e.put("ExitCode", r.exitCode());
+                e.put("Output", r.output());
+                log.add(e);
+            }
+            h.put("Log", log);
+            state.put("Health", h);
+        }
         m.put("State", state);
         m.put("Image", c.imageId());
         String mode = c.spec().host().networkMode();
@@ -498,6 +515,9 @@ public final class ContainersApi {
         if (c.spec().stopTimeout() != null) {
             config.put("StopTimeout", c.spec().stopTimeout());
         }
+        if (c.spec().healthcheck() != null) {
+            config.put("Healthcheck", healthcheck(c.spec().healthcheck()));
+        }
         m.put("Config", config);
         m.put("NetworkSettings", ContainerNetworks.settings(c, engine.networks(), version, containers().store()));
         if (size) {
@@ -582,6 +602,11 @@ public final class ContainersApi {
     }
 
     private boolean matches(ContainerRecord c, Filters f, Instant before, Instant since) {
+        for (String h : f.has("health") ? f.get("health") : List.<String>of()) {
+            if (!Set.of("starting", "healthy", "unhealthy", "none").contains(h)) {
+                throw EngineException.invalid("Unrecognised filter value for health: " + h);
+            }
+        }
         if (f.has("id") && f.get("id").stream().noneMatch(c.id()::startsWith)) {
             return false;
         }
@@ -598,6 +623,9 @@ public final class ContainersApi {
             return false; // dockgate's own filter: who created it (an owner key, tls:NAME or unix:NAME)
         }
         if (f.has("status") && !f.get("status").contains(c.status().state().wire())) {
+            return false;
+        }
+        if (f.has("health") && !f.get("health").contains(healthStatus(c))) {
             return false;
         }
         if (f.has("exited") && (c.status().state() != ContainerState.EXITED
@@ -661,7 +689,42 @@ public final class ContainersApi {
         return m;
     }
 
-    static String statusText(ContainerRecord c) {
+    /** Config.Healthcheck as Docker shows it: the test, and the settings that are not zero. */
+    static Map<String, Object> healthcheck(io.dockgate.engine.container.Healthcheck h) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("Test", h.test());
+        if (h.interval() != 0) {
+            out.put("Interval", h.interval());
+        }
+        if (h.timeout() != 0) {
+            out.put("Timeout", h.timeout());
+        }
+        if (h.startPeriod() != 0) {
+            out.put("StartPeriod", h.startPeriod());
+        }
+        if (h.startInterval() != 0) {
+            out.put("StartInterval", h.startInterval());
+        }
+        if (h.retries() != 0) {
+            out.put("Retries", h.retries());
+        }
+        return out;
+    }
+
+    /** The health status a running container shows (starting, healthy, unhealthy), "none" without a check. */
+    private String healthStatus(ContainerRecord c) {
+        io.dockgate.engine.container.HealthMonitor.View h = c.status().state().hasProcess() ? containers().health(c.id()) : null;
+        return h == null ? "none" : h.status();
+    }
+
+    private String statusText(ContainerRecord c) {
+        String health = healthStatus(c);
+        String text = statusText(c, health);
+        return c.status().state() == ContainerState.RUNNING && !health.equals("none")
+                ? text + (health.equals("starting") ? " (health: starting)" : " (" + health + ")") : text;
+    }
+
+    static String statusText(ContainerRecord c, String health) {
         ContainerRecord.Status s = c.status();
         Instant now = Instant.now();
         return switch (s.state()) {

@@ -49,12 +49,6 @@ final class CreateRequest {
         if (image == null || image.isEmpty()) {
             throw EngineException.invalid("config.Image is required");
         }
-        if (DockerJson.present(body, "Healthcheck")) {
-            JsonNode test = DockerJson.field(DockerJson.field(body, "Healthcheck"), "Test");
-            if (test != null && !(test.isArray() && test.size() == 1 && "NONE".equals(test.get(0).asText()))) {
-                throw EngineException.invalid("Healthcheck is not supported yet");
-            }
-        }
         for (String f : UNSUPPORTED_CONFIG_FIELDS) {
             if (isSet(DockerJson.field(body, f))) {
                 throw EngineException.invalid("Config." + f + " is not supported by dockgate yet");
@@ -180,6 +174,7 @@ final class CreateRequest {
                 .host(host.build())
                 .shown(new ContainerSpec.Shown(DockerJson.bool(body, "AttachStdin"), DockerJson.bool(body, "AttachStdout"),
                         DockerJson.bool(body, "AttachStderr"), volumeTargets))
+                .healthcheck(io.dockgate.engine.container.Healthcheck.fromJson(DockerJson.field(body, "Healthcheck")))
                 .build();
     }
 

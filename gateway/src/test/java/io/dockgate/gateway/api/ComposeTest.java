@@ -48,7 +48,12 @@ class ComposeTest {
     }
 
     private DockerCli.Result compose(Map<String, String> env, Path dir, String... args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of("docker-compose", "--no-ansi", "-p", "dgtest"));
+        return compose("dgtest", env, dir, args);
+    }
+
+    private DockerCli.Result compose(String project, Map<String, String> env, Path dir, String... args)
+            throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of("docker-compose", "--no-ansi", "-p", project));
         command.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile());
         // requests lets REQUESTS_CA_BUNDLE (set on some machines) override the CA docker-py gives it (requests#3829),
@@ -108,5 +113,47 @@ class ComposeTest {
         assertThat(down.stderr()).contains("Removing network dgtest_default");
         assertThat(cli.ok("ps", "-aq").stdout().trim()).isEmpty();
         assertThat(cli.ok("network", "ls", "--format", "{{.Name}}").stdout()).doesNotContain("dgtest_default");
+    }
+
+    @Test
+    void aServiceWaitsForItsDependencyToBeHealthy() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("healthy"));
+        Files.writeString(dir.resolve("docker-compose.yml"), """
+                version: "2.4"
+                services:
+                  db:
+                    image: busybox
+                    command: sh -c "sleep 3; touch /tmp/up; sleep 300"
+                    healthcheck:
+                      test: ["CMD", "test", "-f", "/tmp/up"]
+                      interval: 1s
+                      retries: 30
+                  app:
+                    image: busybox
+                    command: sleep 300
+                    depends_on:
+                      db:
+                        condition: service_healthy
+                """);
+        Map<String, String> unix = cli.env();
+        try {
+            DockerCli.Result up = compose("dghealth", unix, dir, "up", "-d");
+            assertThat(up.exitCode()).as(up.toString()).isZero();
+            com.fasterxml.jackson.databind.JsonNode health = new com.fasterxml.jackson.databind.ObjectMapper()
+                    .readTree(cli.ok("inspect", "-f", "{{json .State.Health}}", "dghealth_db_1").stdout());
+            assertThat(health.get("Status").asText()).isEqualTo("healthy");
+            java.time.Instant firstHealthy = null;
+            for (com.fasterxml.jackson.databind.JsonNode r : health.get("Log")) {
+                if (r.get("ExitCode").asInt() == 0 && firstHealthy == null) {
+                    firstHealthy = java.time.Instant.parse(r.get("End").asText());
+                }
+            }
+            java.time.Instant appStarted = java.time.Instant.parse(cli.ok("inspect", "-f", "{{json .State.StartedAt}}", "dghealth_app_1")
+                    .stdout().trim().replace("\"", ""));
+            assertThat(appStarted).as("the app started once its database was healthy").isAfter(firstHealthy);
+        } finally {
+            DockerCli.Result down = compose("dghealth", unix, dir, "down");
+            assertThat(down.exitCode()).as(down.toString()).isZero();
+        }
     }
 }

@@ -73,6 +73,19 @@ class TestcontainersTest {
     }
 
     @Test
+    void aContainerIsWaitedForUntilItsHealthCheckPasses() throws Exception {
+        try (GenericContainer<?> c = new GenericContainer<>("busybox:latest")
+                .withCommand("sh", "-c", "sleep 2; touch /tmp/up; sleep 300")
+                .withCreateContainerCmdModifier(cmd -> cmd.withHealthcheck(new com.github.dockerjava.api.model.HealthCheck()
+                        .withTest(List.of("CMD-SHELL", "test -f /tmp/up")).withInterval(500_000_000L).withRetries(30)))
+                .waitingFor(Wait.forHealthcheck().withStartupTimeout(Duration.ofSeconds(60)))) {
+            c.start();
+            assertThat(c.isHealthy()).isTrue();
+            assertThat(c.execInContainer("test", "-f", "/tmp/up").getExitCode()).as("started only once healthy").isZero();
+        }
+    }
+
+    @Test
     void anExposedPortIsMappedAndWaitedFor() throws Exception {
         try (GenericContainer<?> web = new GenericContainer<>("busybox:latest")
                 .withCommand("httpd", "-f", "-p", "80", "-h", "/etc")

@@ -103,6 +103,8 @@ class DaemonCrashTest {
                     "i=0; while true; do echo line $i; i=$((i+1)); sleep 0.05; done");
         }
         ok("run", "-d", "--name", "short", "busybox", "sh", "-c", "sleep 2; exit 42");
+        ok("run", "-d", "--name", "checked", "--health-cmd", "test -f /tmp/flag", "--health-interval", "300ms", "--health-retries", "1",
+                "busybox", "sleep", "300");
         Thread.sleep(500);
 
         ProcessHandle.of(daemon.pid()).orElseThrow().destroyForcibly(); // SIGKILL
@@ -117,6 +119,14 @@ class DaemonCrashTest {
         assertThat(ok("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "short").stdout().trim())
                 .as("the exit during the downtime, with its real code").isEqualTo("exited 42");
         assertThat(Files.readString(log)).contains("exited with 42 while the daemon was down");
+        // health checks of a re-adopted container run again: its state changes with what the probes find
+        ok("exec", "checked", "touch", "/tmp/flag");
+        String health = "";
+        for (int i = 0; i < 50 && !health.equals("healthy"); i++) {
+            Thread.sleep(200);
+            health = ok("inspect", "-f", "{{.State.Health.Status}}", "checked").stdout().trim();
+        }
+        assertThat(health).as("probes resumed after the restart").isEqualTo("healthy");
 
         for (int i = 0; i < CONTAINERS; i++) {
             String[] lines = ok("logs", "w" + i).stdout().split("\n");
