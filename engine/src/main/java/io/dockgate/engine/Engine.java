@@ -38,6 +38,7 @@ public final class Engine implements AutoCloseable {
     private final Networks networks;
     private final Events events;
     private final Limits limits;
+    private final io.dockgate.engine.build.Builder builder;
     private final Containers containers;
     private final String containersUnavailable;
 
@@ -53,7 +54,8 @@ public final class Engine implements AutoCloseable {
 
     private Engine(Path dataRoot, Path execRoot, String id, HostFacts host, EngineVersion version, ImageStore images,
                    VolumeStore volumes, Events events, Limits limits, Containers containers, String containersUnavailable,
-                   Networks networks) {
+                   Networks networks, io.dockgate.engine.build.Builder builder) {
+        this.builder = builder;
         this.volumes = volumes;
         this.networks = networks;
         this.events = events;
@@ -94,6 +96,7 @@ public final class Engine implements AutoCloseable {
             networks.setEvents(events);
             networks.start();
             Containers containers = null;
+            io.dockgate.engine.build.Builder builder = null;
             String unavailable = null;
             Optional<Path> runc = which("runc");
             Optional<Path> conmon = which("conmon");
@@ -105,9 +108,11 @@ public final class Engine implements AutoCloseable {
                 containers = new Containers(dataRoot, execRoot, images, volumes, snapshots,
                         new Runc(runc.get(), execRoot.resolve("runc")), conmon.get(), events, networks, new Sandboxes(networks, execRoot));
                 containers.recover();
+                builder = new io.dockgate.engine.build.Builder(images, containers, snapshots, dataRoot.resolve("build"));
+                builder.sweep();
             }
             Engine engine = new Engine(dataRoot, execRoot, id, HostFacts.read(), EngineVersion.current(), images, volumes, events,
-                    limits, containers, unavailable, networks);
+                    limits, containers, unavailable, networks, builder);
             LOG.info("engine {} opened: data-root {}, exec-root {}", id, dataRoot, execRoot);
             return engine;
         } catch (IOException e) {
@@ -183,6 +188,14 @@ public final class Engine implements AutoCloseable {
 
     public Limits limits() {
         return limits;
+    }
+
+    /** The classic builder; UNAVAILABLE when containers are. */
+    public io.dockgate.engine.build.Builder builder() {
+        if (builder == null) {
+            throw new EngineException(ErrorKind.UNAVAILABLE, containersUnavailable);
+        }
+        return builder;
     }
 
     /** The container service; UNAVAILABLE when runc or conmon is missing. */

@@ -6,6 +6,8 @@ import io.dockgate.config.ListenAddress;
 import io.dockgate.engine.Engine;
 import io.dockgate.gateway.api.ContainersApi;
 import io.dockgate.gateway.api.DiskUsageApi;
+import io.dockgate.gateway.api.BuildApi;
+import io.dockgate.gateway.api.CommitApi;
 import io.dockgate.gateway.api.ExecApi;
 import io.dockgate.gateway.api.VolumesApi;
 import io.dockgate.gateway.api.StatsApi;
@@ -185,6 +187,8 @@ public final class Daemon {
         ContainersApi containers = new ContainersApi(engine, blocking);
         containers.register(catalog);
         new ExecApi(engine, blocking).register(catalog);
+        new CommitApi(engine, blocking).register(catalog);
+        new BuildApi(engine, blocking).register(catalog);
         VolumesApi volumes = new VolumesApi(engine, blocking);
         volumes.register(catalog);
         new DiskUsageApi(images, containers, volumes, blocking).register(catalog);

@@ -30,14 +30,14 @@ public final class Operations {
     static {
         read("system.ping", "system.version", "system.info", "system.df", "system.events");
         read("image.list", "image.inspect", "image.history");
-        write("image.load", "image.create", "image.prune", "image.tag", "image.delete");
+        write("image.load", "image.create", "image.prune", "image.tag", "image.delete", "image.build");
         exfiltration("image.save");
         read("volume.list", "volume.inspect");
         write("volume.create", "volume.prune", "volume.delete");
         read("container.list", "container.inspect", "container.wait", "container.top", "container.changes", "container.stats");
         write("container.create", "container.start", "container.stop", "container.kill", "container.restart",
                 "container.resize", "container.prune", "container.pause", "container.unpause", "container.rename",
-                "container.delete", "container.update", "container.archive.put");
+                "container.delete", "container.update", "container.archive.put", "container.commit");
         exfiltration("container.logs", "container.attach", "container.exec", "container.export",
                 "container.archive.stat", "container.archive.get", "container.inspect.env");
         exfiltration("exec.start");

@@ -60,6 +60,7 @@ public final class Containers implements AutoCloseable {
     private final ExitWatcher watcher;
     private final Execs execs;
     private final HealthMonitor health;
+    private final Commits commits;
     private final RestartPolicies restarts;
     private final ExecutorService background = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "dockgate-containers");
@@ -112,6 +113,7 @@ public final class Containers implements AutoCloseable {
                 && c.status().network().endpointsOrEmpty().stream().anyMatch(e -> e.networkId().equals(networkId))));
         this.attachments = new Attachments(store, this::lock, bundles, background, emitter, this::autoRemove);
         this.files = new FileOperations(store, this::lock, snapshots, runc, emitter, creation);
+        this.commits = new Commits(store, this::lock, snapshots, images, runc, emitter);
         this.execs = new Execs(new Execs.Host() {
             @Override
             public ContainerRecord inspect(String ref) {
@@ -209,6 +211,11 @@ public final class Containers implements AutoCloseable {
             }
             execs.forget(s.id());
         }
+    }
+
+    /** docker commit: the container's writable layer as a new image (see {@link Commits}). */
+    public io.dockgate.engine.image.Image commit(String ref, Commits.CommitRequest request) throws IOException {
+        return commits.commit(ref, request);
     }
 
     /** State.Health of a container with a health check (null without one, or before its first start). */

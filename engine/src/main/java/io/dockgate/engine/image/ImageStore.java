@@ -315,6 +315,97 @@ public final class ImageStore {
         }
     }
 
+    // ---------------------------------------------------------------- commit (docker commit, build steps)
+
+    /**
+     * What a new image records besides its layer: its run configuration, the history entry's author,
+     * comment and created_by, whether the step added no layer (a build's metadata steps), and the
+     * container it was committed from (empty for none).
+     */
+    public record ChildImage(com.fasterxml.jackson.databind.JsonNode runConfig, String author, String comment, String createdBy,
+                             boolean emptyLayer, String container) {
+    }
+
+    /**
+     * A child of {@code parent} (null: from scratch): the layer tar (plain; null when the step adds no
+     * layer) applied on the parent's layers, a configuration with the parent's history and DiffIDs plus the
+     * new ones and {@code parent} naming the parent image, as dockerd records images made locally.
+     */
+    public Image commitChild(Image parent, InputStream layerTar, ChildImage child, Optional<Reference> reference) throws IOException {
+        lock.lock();
+        try {
+            Layer layer = null;
+            if (layerTar != null) {
+                List<Digest> chain = parent == null ? List.of() : parent.chainIds();
+                layer = layers.apply(chain.isEmpty() ? null : chain.get(chain.size() - 1), layerTar, null);
+            }
+            Instant now = Instant.now();
+            ObjectNode config = JSON.createObjectNode();
+            config.put("architecture", parent == null ? "amd64" : parent.config().path("architecture").asText("amd64"));
+            if (child.author() != null && !child.author().isEmpty()) {
+                config.put("author", child.author());
+            }
+            if (child.comment() != null && !child.comment().isEmpty()) {
+                config.put("comment", child.comment());
+            }
+            config.set("config", child.runConfig());
+            if (child.container() != null && !child.container().isEmpty()) {
+                config.put("container", child.container());
+            }
+            config.put("created", iso(now));
+            ArrayNode history = config.putArray("history");
+            if (parent != null && parent.config().path("history").isArray()) {
+                parent.config().get("history").forEach(history::add);
+            }
+            ObjectNode h = history.addObject();
+            h.put("created", iso(now));
+            if (child.author() != null && !child.author().isEmpty()) {
+                h.put("author", child.author());
+            }
+            h.put("created_by", child.createdBy() == null ? "" : child.createdBy());
+            if (child.comment() != null && !child.comment().isEmpty()) {
+                h.put("comment", child.comment());
+            }
+            if (layer == null) {
+                h.put("empty_layer", true);
+            }
+            config.put("os", "linux");
+            if (parent != null) {
+                config.put("parent", parent.id().toString());
+            }
+            ObjectNode rootfs = config.putObject("rootfs");
+            rootfs.put("type", "layers");
+            ArrayNode diffIds = rootfs.putArray("diff_ids");
+            if (parent != null) {
+                parent.diffIds().forEach(d -> diffIds.add(d.toString()));
+            }
+            if (layer != null) {
+                diffIds.add(layer.diffId().toString());
+            }
+            Image image = commitImage(JSON.writeValueAsBytes(config));
+            if (reference.isPresent()) {
+                setReference(reference.get().withDefaultTag(), image.id());
+                saveRefs();
+                emit("tag", image.id().toString(), reference.get().withDefaultTag().familiar());
+            }
+            return image;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Points a reference at an image (docker build -t, docker tag), as {@link #tag} with a parsed reference. */
+    public void reference(Reference reference, Image image) throws IOException {
+        lock.lock();
+        try {
+            setReference(reference.withDefaultTag(), image.id());
+            saveRefs();
+            emit("tag", image.id().toString(), reference.withDefaultTag().familiar());
+        } finally {
+            lock.unlock();
+        }
+    }
+
     private Image commitImage(byte[] configBytes) throws IOException {
         Digest id = Digest.of(configBytes);
         Image image = parse(id, configBytes);
@@ -668,11 +759,16 @@ public final class ImageStore {
         try {
             List<Deletion> deleted = new ArrayList<>();
             long reclaimed = 0;
+            java.util.Set<String> parents = new java.util.HashSet<>();
+            images.values().forEach(i -> parents.add(i.config().path("parent").asText("")));
             for (Image image : new ArrayList<>(images.values())) {
                 List<String> keys = keysFor(image.id());
                 boolean tagged = keys.stream().anyMatch(k -> !k.contains("@"));
                 if ((!all && tagged) || !usage.users(image.id()).isEmpty() || !filter.test(image)) {
                     continue;
+                }
+                if (!all && parents.contains(image.id().toString())) {
+                    continue; // an intermediate image (a build step's): not dangling while an image is made from it, as dockerd
                 }
                 long before = layers.all().stream().mapToLong(Layer::diskSize).sum();
                 for (String k : keys) {
@@ -689,9 +785,10 @@ public final class ImageStore {
         }
     }
 
-    /** Parents are not tracked separately: images made here have none. */
+    /** The image a local one was made from (commit, build), "" for pulled, loaded and imported ones. */
     public String parentOf(Image image) {
-        return "";
+        String parent = image.config().path("parent").asText("");
+        return parent.startsWith("sha256:") && images.containsKey(Digest.parse(parent)) ? parent : "";
     }
 
     static String iso(Instant t) {

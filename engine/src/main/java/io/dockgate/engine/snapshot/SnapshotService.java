@@ -85,12 +85,16 @@ public final class SnapshotService {
         if (isMounted(s.merged())) {
             return s.merged();
         }
-        if (s.lowers().isEmpty()) {
-            throw EngineException.invalid("an image without layers cannot be mounted");
+        List<Path> lowers = s.lowers();
+        if (lowers.isEmpty()) {
+            // FROM scratch (a build's first step): overlay needs a lower directory; an empty one of the daemon's
+            Path empty = links.getParent().resolve("empty-lower");
+            Files.createDirectories(empty);
+            lowers = List.of(empty);
         }
         StringBuilder lower = new StringBuilder();
         StringBuilder relative = new StringBuilder();
-        for (Path l : s.lowers()) {
+        for (Path l : lowers) {
             String name = shortLink(l);
             lower.append(lower.length() > 0 ? ":" : "").append(links.resolve(name));
             relative.append(relative.length() > 0 ? ":" : "").append("l/").append(name);
@@ -202,6 +206,123 @@ public final class SnapshotService {
         List<Change> result = new ArrayList<>();
         changes.forEach((path, kind) -> result.add(new Change(path, kind)));
         return result;
+    }
+
+    /**
+     * The writable layer as a layer tar (docker commit, a build step): every entry of the upper directory
+     * in name order with owner, mode, time, symlinks and hardlinks, file capabilities; overlay whiteouts
+     * (0/0 character devices) as {@code .wh.<name>} entries and opaque directories with a
+     * {@code .wh..wh..opq} entry; {@code hidden} (the engine's own mount points) and what is below them
+     * left out. Names are relative ("etc/passwd"), directories end in '/', as Docker writes layers.
+     */
+    public void writeDiff(String key, java.util.Set<String> hidden, java.io.OutputStream out) throws IOException {
+        Snapshot s = get(key).orElseThrow(() -> EngineException.notFound("no snapshot " + key));
+        org.apache.commons.compress.archivers.tar.TarArchiveOutputStream tar =
+                new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(out);
+        tar.setLongFileMode(org.apache.commons.compress.archivers.tar.TarArchiveOutputStream.LONGFILE_POSIX);
+        tar.setBigNumberMode(org.apache.commons.compress.archivers.tar.TarArchiveOutputStream.BIGNUMBER_POSIX);
+        java.util.Map<String, String> firstName = new java.util.HashMap<>();
+        if (Files.exists(s.upper())) {
+            diffEntries(s.upper(), s.upper(), hidden, tar, firstName);
+        }
+        tar.finish();
+        tar.flush();
+    }
+
+    private static void diffEntries(Path upper, Path dir, java.util.Set<String> hidden,
+                                    org.apache.commons.compress.archivers.tar.TarArchiveOutputStream tar,
+                                    java.util.Map<String, String> firstName) throws IOException {
+        List<Path> children;
+        try (Stream<Path> list = Files.list(dir)) {
+            children = list.sorted().toList();
+        }
+        for (Path p : children) {
+            String rel = upper.relativize(p).toString();
+            if (hidden.stream().anyMatch(h -> ("/" + rel).equals(h) || ("/" + rel).startsWith(h + "/"))) {
+                continue;
+            }
+            java.util.Map<String, Object> unix = Files.readAttributes(p, "unix:mode,uid,gid,rdev,ino,dev,nlink,size,lastModifiedTime",
+                    LinkOption.NOFOLLOW_LINKS);
+            int mode = (Integer) unix.get("mode");
+            int type = mode & 0170000;
+            long mtime = ((java.nio.file.attribute.FileTime) unix.get("lastModifiedTime")).toMillis();
+            org.apache.commons.compress.archivers.tar.TarArchiveEntry e;
+            boolean content = false;
+            if (type == 0020000 && Long.valueOf(0).equals(unix.get("rdev"))) {
+                Path parent = Path.of(rel).getParent();
+                String name = (parent == null ? "" : parent + "/") + ".wh." + p.getFileName();
+                e = new org.apache.commons.compress.archivers.tar.TarArchiveEntry(name, true);
+                e.setSize(0);
+                e.setMode(0100000);
+                e.setModTime(mtime);
+                tar.putArchiveEntry(e);
+                tar.closeArchiveEntry();
+                continue;
+            }
+            if (type == 0120000) {
+                e = new org.apache.commons.compress.archivers.tar.TarArchiveEntry(rel,
+                        org.apache.commons.compress.archivers.tar.TarConstants.LF_SYMLINK);
+                e.setLinkName(Files.readSymbolicLink(p).toString());
+            } else if (type == 0040000) {
+                e = new org.apache.commons.compress.archivers.tar.TarArchiveEntry(rel + "/");
+            } else if (type == 0100000) {
+                String inode = unix.get("dev") + ":" + unix.get("ino");
+                String first = (Integer) unix.get("nlink") > 1 ? firstName.putIfAbsent(inode, rel) : null;
+                if (first != null) {
+                    e = new org.apache.commons.compress.archivers.tar.TarArchiveEntry(rel,
+                            org.apache.commons.compress.archivers.tar.TarConstants.LF_LINK);
+                    e.setLinkName(first);
+                } else {
+                    e = new org.apache.commons.compress.archivers.tar.TarArchiveEntry(rel, true);
+                    e.setSize((Long) unix.get("size"));
+                    content = true;
+                }
+            } else if (type == 0020000 || type == 0060000) {
+                e = new org.apache.commons.compress.archivers.tar.TarArchiveEntry(rel, type == 0020000
+                        ? org.apache.commons.compress.archivers.tar.TarConstants.LF_CHR
+                        : org.apache.commons.compress.archivers.tar.TarConstants.LF_BLK);
+                long rdev = (Long) unix.get("rdev");
+                e.setDevMajor((int) (((rdev >> 8) & 0xfff) | ((rdev >> 32) & ~0xfffL)));
+                e.setDevMinor((int) ((rdev & 0xff) | ((rdev >> 12) & ~0xffL)));
+            } else if (type == 0010000) {
+                e = new org.apache.commons.compress.archivers.tar.TarArchiveEntry(rel,
+                        org.apache.commons.compress.archivers.tar.TarConstants.LF_FIFO);
+            } else {
+                continue; // sockets are not kept in layers
+            }
+            e.setMode(mode);
+            e.setUserId((Integer) unix.get("uid"));
+            e.setGroupId((Integer) unix.get("gid"));
+            e.setModTime(mtime);
+            if (type != 0120000) {
+                byte[] caps = Syscalls.lgetxattr(p.toString(), "security.capability");
+                if (caps != null) {
+                    e.addPaxHeader("SCHILY.xattr.security.capability", new String(caps, java.nio.charset.StandardCharsets.ISO_8859_1));
+                }
+            }
+            tar.putArchiveEntry(e);
+            if (content) {
+                try (java.io.InputStream in = Files.newInputStream(p, LinkOption.NOFOLLOW_LINKS)) {
+                    long copied = in.transferTo(tar);
+                    if (copied != e.getSize()) {
+                        throw new IOException(p + " changed size while it was committed");
+                    }
+                }
+            }
+            tar.closeArchiveEntry();
+            if (type == 0040000) {
+                if (Syscalls.lgetxattr(p.toString(), "trusted.overlay.opaque") != null) {
+                    org.apache.commons.compress.archivers.tar.TarArchiveEntry opq =
+                            new org.apache.commons.compress.archivers.tar.TarArchiveEntry(rel + "/.wh..wh..opq", true);
+                    opq.setSize(0);
+                    opq.setMode(0100000);
+                    opq.setModTime(mtime);
+                    tar.putArchiveEntry(opq);
+                    tar.closeArchiveEntry();
+                }
+                diffEntries(upper, p, hidden, tar, firstName);
+            }
+        }
     }
 
     private static boolean inLower(Snapshot s, String rel) {

@@ -76,8 +76,16 @@ public final class ImagesApi {
             Instant before = filters.has("before") ? store.resolve(filters.get("before").get(0)).created() : null;
             Instant since = filters.has("since") ? store.resolve(filters.get("since").get(0)).created() : null;
             List<Map<String, Object>> result = new ArrayList<>();
+            boolean all = request.queryBool("all");
+            java.util.Set<String> parents = new java.util.HashSet<>();
+            for (Image image : store.list()) {
+                parents.add(store.parentOf(image));
+            }
             for (Image image : store.list()) {
                 List<String> tags = new ArrayList<>(repoTags(image));
+                if (!all && tags.isEmpty() && parents.contains(image.id().toString())) {
+                    continue; // an intermediate image of a build or commit (a parent without tags): shown with -a, as dockerd
+                }
                 if (dangling != null && dangling != tags.isEmpty()) {
                     continue;
                 }
@@ -100,7 +108,7 @@ public final class ImagesApi {
                 m.put("Created", image.created().getEpochSecond());
                 m.put("Id", image.id().toString());
                 m.put("Labels", labels(image));
-                m.put("ParentId", "");
+                m.put("ParentId", store.parentOf(image));
                 boolean legacy = !request.version().atLeast(1, 44);
                 List<String> digests = repoDigests(image);
                 m.put("RepoDigests", legacy && digests.isEmpty() && tags.isEmpty() ? List.of("<none>@<none>") : digests);
@@ -139,7 +147,7 @@ public final class ImagesApi {
             m.put("Id", image.id().toString());
             m.put("RepoTags", repoTags(image));
             m.put("RepoDigests", repoDigests(image));
-            m.put("Parent", "");
+            m.put("Parent", store.parentOf(image));
             m.put("Comment", image.config().path("comment").asText(""));
             m.put("Created", image.config().path("created").asText(""));
             if (!request.version().atLeast(1, 45)) {
@@ -529,7 +537,7 @@ public final class ImagesApi {
                 m.put("Created", image.created().getEpochSecond());
                 m.put("Id", image.id().toString());
                 m.put("Labels", labels(image));
-                m.put("ParentId", "");
+                m.put("ParentId", store.parentOf(image));
                 m.put("RepoDigests", repoDigests(image));
                 m.put("RepoTags", repoTags(image));
                 m.put("SharedSize", sharedSize(image));

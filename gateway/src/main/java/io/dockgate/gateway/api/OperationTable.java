@@ -32,6 +32,9 @@ public final class OperationTable {
     /** Pull (the registry's credentials in a header) or import (the archive as the body). */
     public static final Operation IMAGE_CREATE = add(named("image.create").streamingBody().judgedBy(ConstraintChecker.PULL));
     public static final Operation IMAGE_PRUNE = add(named("image.prune"));
+    /** docker build: the context streamed, the request in the query (judged), the base images when the Dockerfile is read. */
+    public static final Operation IMAGE_BUILD = add(named("image.build").streamingBody(BuildApi::fromQuery)
+            .judgedBy(ConstraintChecker.BUILD));
     public static final Operation IMAGE_TAG = add(named("image.tag"));
     public static final Operation IMAGE_DELETE = add(named("image.delete"));
     public static final Operation IMAGE_SAVE = add(named("image.save"));
@@ -66,6 +69,9 @@ public final class OperationTable {
     public static final Operation CONTAINER_STATS = add(container("container.stats").streaming(Streaming.UNLESS_STREAM_FALSE));
     public static final Operation CONTAINER_UPDATE = add(container("container.update").json(UpdateRequest::parse)
             .judgedBy(ConstraintChecker.UPDATE));
+    /** docker commit: the container is named by the query; an optional Config body. */
+    public static final Operation CONTAINER_COMMIT = add(named("container.commit").on(Target.Kind.CONTAINER_IN_QUERY)
+            .json(CommitApi::config));
     public static final Operation ARCHIVE_STAT = add(container("container.archive.stat"));
     public static final Operation ARCHIVE_GET = add(container("container.archive.get"));
     public static final Operation ARCHIVE_PUT = add(container("container.archive.put").streamingBody());

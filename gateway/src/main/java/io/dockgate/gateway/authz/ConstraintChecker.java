@@ -79,6 +79,65 @@ public final class ConstraintChecker {
     /** A pull or import: the image reference in the query. */
     public static final Judge PULL = ConstraintChecker::pull;
 
+    /**
+     * A build, on its parsed request: the RUN containers' network mode (the host's needs the network
+     * namespace grant; a user network must be the caller's under "own") and their limits (as a create's
+     * resources). Its base images are judged when the Dockerfile is read ({@link #baseImage}).
+     */
+    public static final Judge BUILD = new Judge() {
+        @Override
+        public String violation(Policy.Constraints c, RequestFacts facts) {
+            return build(c, facts);
+        }
+
+        @Override
+        public Optional<String> foreignObjects(RequestFacts facts, String owner) {
+            if (facts.model() instanceof io.dockgate.engine.build.BuildRequest r && !r.networkMode().isEmpty()
+                    && !List.of("bridge", "none", "host").contains(r.networkMode())) {
+                Optional<String> netOwner = facts.lookups().networkOwner(r.networkMode());
+                if (netOwner.isEmpty() || !netOwner.get().isEmpty() && !netOwner.get().equals(owner)) {
+                    return Optional.of("networkmode: network " + r.networkMode() + " is not yours or does not exist");
+                }
+            }
+            return Optional.empty();
+        }
+    };
+
+    private static String build(Policy.Constraints c, RequestFacts facts) {
+        if (!(facts.model() instanceof io.dockgate.engine.build.BuildRequest r)) {
+            return null;
+        }
+        if (r.networkMode().equals("host") && !c.namespaces().contains("network")) {
+            return "the host's network namespace is not allowed for build steps (networkmode host)";
+        }
+        long nanoCpus = r.limits().cpuQuota() > 0
+                ? r.limits().cpuQuota() * 1_000_000_000L / (r.limits().cpuPeriod() > 0 ? r.limits().cpuPeriod() : 100_000) : 0;
+        String res = resource("memory", c.memory(), r.limits().memory());
+        if (res == null) {
+            res = resource("cpus", c.cpus(), nanoCpus);
+        }
+        return res == null ? null : res + " (build steps)";
+    }
+
+    /** Whether a build's RUN step may run as this user (the binding's root rule, as for a create). Empty when allowed. */
+    public static Optional<String> buildStepUser(Policy.Constraints c, String user) {
+        if (c.unrestricted() || c.root() || nonRootUser(user)) {
+            return Optional.empty();
+        }
+        return Optional.of("running a build step as root is not allowed (USER \"" + user + "\"; give a numeric non-zero uid before RUN)");
+    }
+
+    /**
+     * Whether a build may use this base image (FROM, COPY --from) under the binding's constraints: the
+     * allowed images as for a create. Empty when allowed.
+     */
+    public static Optional<String> baseImage(Policy.Constraints c, String reference, RequestFacts.Lookups lookups) {
+        if (c.unrestricted()) {
+            return Optional.empty();
+        }
+        return Optional.ofNullable(image(c, reference, new RequestFacts(null, null, Map.of(), lookups)));
+    }
+
     /** Why the request breaks the binding's constraints under the operation's judge, or empty. */
     public static Optional<String> check(Judge judge, Policy.Constraints c, RequestFacts facts) {
         if (c.unrestricted()) {

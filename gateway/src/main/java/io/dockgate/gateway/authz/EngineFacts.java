@@ -30,7 +30,7 @@ public final class EngineFacts implements RequestFacts.Lookups {
         return switch (kind) {
             case NONE -> Target.NONE;
             case VOLUME -> volumeLabels(ref).map(l -> Target.ownedBy(l.get(Authorizer.OWNER_LABEL))).orElse(Target.missing());
-            case CONTAINER -> container(ref).map(c -> Target.ownedBy(ownerOf(c))).orElse(Target.missing());
+            case CONTAINER, CONTAINER_IN_QUERY -> container(ref).map(c -> Target.ownedBy(ownerOf(c))).orElse(Target.missing());
             case EXEC -> exec(ref).flatMap(e -> container(e.containerId())).map(c -> Target.ownedBy(ownerOf(c)))
                     .orElse(Target.missing());
             case NETWORK -> network(ref);

@@ -23,12 +23,19 @@ public record Target(boolean applies, boolean exists, Optional<String> owner, bo
         EXEC("id"),
         VOLUME("name"),
         /** A network: the predefined ones are everyone's. */
-        NETWORK("id");
+        NETWORK("id"),
+        /** A container named by the query ({@code POST /commit?container=}). */
+        CONTAINER_IN_QUERY("container");
 
         private final String param;
 
         Kind(String param) {
             this.param = param;
+        }
+
+        /** Whether the query names the target (else the path does). */
+        public boolean inQuery() {
+            return this == CONTAINER_IN_QUERY;
         }
 
         /** The path parameter that names the target, null for {@link #NONE}. */

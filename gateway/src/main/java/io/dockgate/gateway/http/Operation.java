@@ -74,6 +74,15 @@ public record Operation(String name, Operations.Kind kind, Target.Kind target, B
         return new Operation(name, kind, target, Body.STREAM, null, streaming, hijacks, hostPaths, stampsOwner, judge);
     }
 
+    /**
+     * A streamed body whose request is in the query (build): {@code fromQuery} translates the query (an
+     * object of its parameters, a repeated one as an array) into what the authorizer judges and the
+     * handler runs.
+     */
+    public Operation streamingBody(Function<JsonNode, ?> fromQuery) {
+        return new Operation(name, kind, target, Body.STREAM, fromQuery, streaming, hijacks, hostPaths, stampsOwner, judge);
+    }
+
     public Operation streaming(Streaming s) {
         return new Operation(name, kind, target, body, model, s, hijacks, hostPaths, stampsOwner, judge);
     }

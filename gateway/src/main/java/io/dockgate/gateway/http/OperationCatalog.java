@@ -17,6 +17,17 @@ import java.util.Set;
 public final class OperationCatalog {
     /** A route found for a request, with its path parameters. */
     public record Match(Route route, Operation operation, ApiHandler handler, Map<String, String> params) {
+        /** With the target the query names (operations whose target is in the query), as a parameter. */
+        public Match withQueryTarget(java.util.function.Function<String, String> query) {
+            if (!operation.target().inQuery()) {
+                return this;
+            }
+            Map<String, String> all = new HashMap<>(params);
+            String value = query.apply(operation.target().param());
+            all.put(operation.target().param(), value == null ? "" : value);
+            return new Match(route, operation, handler, Map.copyOf(all));
+        }
+
     }
 
     /** One served route. */
@@ -41,7 +52,8 @@ public final class OperationCatalog {
         if (known != null && known != operation) {
             throw new IllegalArgumentException("operation " + operation.name() + " described twice");
         }
-        if (operation.target().param() != null && !route.parts().contains("{" + operation.target().param() + "}")) {
+        if (operation.target().param() != null && !operation.target().inQuery()
+                && !route.parts().contains("{" + operation.target().param() + "}")) {
             throw new IllegalArgumentException(pattern + " does not name the " + operation.target() + " target of " + operation);
         }
         entries.add(new Entry(route, operation, handler));

@@ -24,6 +24,7 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
@@ -210,7 +211,7 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
         if (match.isEmpty()) {
             throw EngineException.notFound("page not found");
         }
-        OperationCatalog.Match m = match.get();
+        OperationCatalog.Match m = match.get().withQueryTarget(http::getParam);
         Operation operation = m.operation();
         trail.operation(operation.name(), m.params());
         if (operation.hijacks()) {
@@ -227,7 +228,7 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
         boolean json = operation.body() == Operation.Body.JSON;
         Future<byte[]> body = json ? BodyReader.read(http, maxBodyBytes) : Future.succeededFuture(new byte[0]);
         return body.<Object>compose(bytes -> {
-            Body parsed = json ? Body.of(operation, bytes) : Body.NONE;
+            Body parsed = json ? Body.of(operation, bytes) : operation.model() != null ? Body.ofQuery(operation, http) : Body.NONE;
             Map<String, String> query = new HashMap<>();
             http.params().forEach(query::putIfAbsent);
             query.putAll(m.params());
@@ -259,6 +260,24 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
      */
     private record Body(JsonNode json, Object model, EngineException untranslatable) {
         static final Body NONE = new Body(null, null, null);
+
+        /** A streamed body's request from the query: each parameter as text, a repeated one as an array. */
+        static Body ofQuery(Operation operation, HttpServerRequest http) {
+            com.fasterxml.jackson.databind.node.ObjectNode q = DockerJson.MAPPER.createObjectNode();
+            for (String name : http.params().names()) {
+                List<String> values = http.params().getAll(name);
+                if (values.size() == 1) {
+                    q.put(name, values.get(0));
+                } else {
+                    values.forEach(q.putArray(name)::add);
+                }
+            }
+            try {
+                return new Body(q, operation.model().apply(q), null);
+            } catch (EngineException e) {
+                return new Body(q, null, e);
+            }
+        }
 
         static Body of(Operation operation, byte[] bytes) {
             JsonNode json = DockerJson.parse(bytes);

@@ -170,9 +170,9 @@ class ContainersCliTest {
         assertThat(missing.stderr()).contains("executable file not found in $PATH");
         DockerCli.Result denied = docker("run", "-d", "busybox", "/etc/passwd");
         assertThat(denied.exitCode()).isEqualTo(126);
-        DockerCli.Result unsupported = docker("run", "-d", "--link", "other:alias", "busybox", "true");
+        DockerCli.Result unsupported = docker("run", "-d", "--blkio-weight", "300", "busybox", "true");
         assertThat(unsupported.exitCode()).isEqualTo(125);
-        assertThat(unsupported.stderr()).contains("HostConfig.Links is not supported");
+        assertThat(unsupported.stderr()).contains("HostConfig.BlkioWeight is not supported");
         DockerCli.Result nameInUse = docker("create", "--name", "dup", "busybox");
         assertThat(nameInUse.exitCode()).isZero();
         DockerCli.Result again = docker("create", "--name", "dup", "busybox");

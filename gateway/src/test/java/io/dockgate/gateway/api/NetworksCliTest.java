@@ -72,6 +72,16 @@ class NetworksCliTest {
         }
     }
 
+    /** As {@link #get}, retried for up to 5 s while the connection is refused (the server in the container starting). */
+    private static String getWhenListening(String host, int port, String path) throws InterruptedException {
+        String r = get(host, port, path);
+        for (int i = 0; i < 50 && r.startsWith("failed: java.net.ConnectException"); i++) {
+            Thread.sleep(100);
+            r = get(host, port, path);
+        }
+        return r;
+    }
+
     private String ip(String container, String network) throws Exception {
         return cli.ok("inspect", "-f", "{{(index .NetworkSettings.Networks \"" + network + "\").IPAddress}}", container).stdout().trim();
     }
@@ -121,7 +131,7 @@ class NetworksCliTest {
         int p2 = freePort();
         cli.ok("run", "-d", "--name", "pub", "-p", "127.0.0.1:" + p1 + ":80", "-p", p2 + ":80", "busybox", "httpd", "-f", "-p", "80", "-h",
                 "/etc");
-        assertThat(get("127.0.0.1", p1, "/passwd")).contains("root:x:0:0");
+        assertThat(getWhenListening("127.0.0.1", p1, "/passwd")).contains("root:x:0:0"); // httpd may not listen yet
         assertThat(get("127.0.0.1", p2, "/passwd")).contains("root:x:0:0");
         assertThat(get(GATEWAY, p2, "/group")).contains("root:x:0:");
         assertThat(cli.ok("port", "pub").stdout()).contains("80/tcp -> 127.0.0.1:" + p1, "80/tcp -> 0.0.0.0:" + p2);
@@ -146,7 +156,7 @@ class NetworksCliTest {
         int port = Integer.parseInt(cli.ok("port", "all", "80").stdout().lines().findFirst().orElseThrow().replaceAll(".*:", ""));
         String[] range = Files.readAllLines(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).get(0).trim().split("\\s+");
         assertThat(port).isBetween(Integer.parseInt(range[0]), Integer.parseInt(range[1]));
-        assertThat(get("127.0.0.1", port, "/passwd")).contains("root:x:0:0");
+        assertThat(getWhenListening("127.0.0.1", port, "/passwd")).contains("root:x:0:0");
     }
 
     @Test

@@ -143,6 +143,21 @@ class AuthorizationCliTest extends AuthzFixtureTest {
     }
 
     @Test
+    void aBuildIsHeldToTheBindingsImagesUsersAndLimits() throws Exception {
+        java.nio.file.Path ctx = java.nio.file.Files.createDirectories(tmp.resolve("ci-build"));
+        java.nio.file.Files.writeString(ctx.resolve("Dockerfile"), "FROM other:1\nCMD [\"true\"]\n");
+        denied(f.as("ci-runner", "build", "-m", "64m", ctx.toString()), "authorization denied by dockgate: image other:1 is not allowed");
+        java.nio.file.Files.writeString(ctx.resolve("Dockerfile"), "FROM busybox\nRUN true\n");
+        denied(f.as("ci-runner", "build", ctx.toString()), "a memory limit is required (build steps)");
+        denied(f.as("ci-runner", "build", "-m", "64m", ctx.toString()), "running a build step as root is not allowed");
+        java.nio.file.Files.writeString(ctx.resolve("Dockerfile"), "FROM busybox\nUSER 1000\nRUN id -u > /tmp/uid\n");
+        String built = f.ok("ci-runner", "build", "-q", "-m", "64m", ctx.toString());
+        assertThat(built).contains("sha256:");
+        denied(f.as("alice", "build", "--network", "host", ctx.toString()), "the host's network namespace is not allowed for build steps");
+        assertThat(f.root("ps", "-aq").stdout().trim()).as("no RUN container left").isEmpty();
+    }
+
+    @Test
     void volumesAreTheirOwnersToo() throws Exception {
         f.ok("bob", "volume", "create", "bob-data");
         f.ok("bob", "run", "--rm", "-v", "bob-data:/d", "busybox", "sh", "-c", "echo secret > /d/f");

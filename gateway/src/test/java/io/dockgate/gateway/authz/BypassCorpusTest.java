@@ -109,11 +109,11 @@ class BypassCorpusTest extends AuthzFixtureTest {
         // 3. unknown routes and methods are denied, never passed through
         c.add(a("PUT on create", "alice", "PUT /containers/create HTTP/1.1\r\nHost: d\r\nContent-Length: 2\r\n\r\n{}", 404));
         c.add(a("session", "alice", post("/session", ""), 404));
-        c.add(a("build", "alice", post("/build", ""), 404));
+        c.add(a("build without the right (a route now)", "val", post("/build", ""), 403));
         c.add(a("swarm init (a route now, not granted)", "alice", post("/swarm/init", "{}"), 403));
         c.add(a("swarm leave, not granted", "alice", post("/v1.41/swarm/leave?force=1", ""), 403));
         c.add(a("plugin install", "alice", post("/plugins/pull?remote=evil", "[]"), 404));
-        c.add(a("container commit", "alice", post("/commit?container=a1", "{}"), 404));
+        c.add(a("container commit without the right (a route now)", "val", post("/commit?container=a1", "{}"), 403));
         c.add(a("absolute-form target", "alice", "GET http://docker/containers/json HTTP/1.1\r\nHost: d\r\n\r\n", 400));
         c.add(a("image pull not granted", "alice", post("/images/create?fromImage=busybox", ""), 403));
         // 4. bodies: what the engine would run, keys in any case, duplicates refused
@@ -153,6 +153,14 @@ class BypassCorpusTest extends AuthzFixtureTest {
         c.add(a("a link to another owner's container, lower-case key", "alice", create(withHost("{\"links\":[\"/b1:/x/db\"]}")), 403));
         c.add(a("a link to another owner's container in the endpoint settings", "alice", create("{\"Image\":\"busybox\",\"HostConfig\":"
                 + "{\"NetworkMode\":\"alicenet\"},\"NetworkingConfig\":{\"EndpointsConfig\":{\"alicenet\":{\"Links\":[\"b1\"]}}}}"), 403));
+        // builds and commits
+        c.add(a("a build on the host's network", "alice", post("/v1.45/build?networkmode=host", ""), 403));
+        c.add(a("a build on another owner's network", "alice", post("/v1.45/build?networkmode=bobnet", ""), 403));
+        c.add(a("a build with BuildKit's protocol", "alice", post("/v1.45/build?version=2", ""), 400));
+        c.add(a("a commit of another owner's container", "alice", post("/v1.45/commit?container=b1&repo=stolen", ""), 404));
+        c.add(a("a commit of another owner's container by ID prefix", "alice", post("/v1.45/commit?container="
+                + bobsContainer.substring(0, 12) + "&repo=stolen", ""), 404));
+        c.add(a("a commit naming no container", "alice", post("/v1.45/commit?repo=stolen", ""), 404));
         c.add(a("join another container's network by ID prefix", "alice", create(withHost("{\"NetworkMode\":\"container:"
                 + bobsContainer.substring(0, 12) + "\"}")), 403));
         c.add(a("a bridge named as a host interface", "alice", post("/v1.45/networks/create",

@@ -85,14 +85,69 @@ class JudgedIsExecutedTest extends AuthzFixtureTest {
         return JSON.readTree(RawHttp.body(response));
     }
 
-    /** The operations this test sends bodies for: every operation with a JSON body (a new one fails here until added). */
+    /**
+     * The operations this test sends requests for: every operation with a model (a JSON body, or a build's
+     * query); a new one fails here until added.
+     */
     @Test
     void everyOperationWithABodyIsCovered() {
         java.util.Set<Operation> covered = java.util.Set.of(OperationTable.CONTAINER_CREATE, OperationTable.CONTAINER_UPDATE,
                 OperationTable.CONTAINER_EXEC, OperationTable.EXEC_START, OperationTable.VOLUME_CREATE, OperationTable.NETWORK_CREATE,
-                OperationTable.NETWORK_CONNECT, OperationTable.NETWORK_DISCONNECT);
-        assertThat(OperationTable.all().values().stream().filter(o -> o.body() == Operation.Body.JSON))
+                OperationTable.NETWORK_CONNECT, OperationTable.NETWORK_DISCONNECT, OperationTable.CONTAINER_COMMIT,
+                OperationTable.IMAGE_BUILD);
+        assertThat(OperationTable.all().values().stream().filter(o -> o.model() != null))
                 .containsExactlyInAnyOrderElementsOf(covered);
+    }
+
+    @Test
+    void commitBodies() throws Exception {
+        f.ok("alice", "create", "--name", "judged-commit", "busybox", "true");
+        for (String body : List.of("{\"Cmd\":[\"echo\",\"committed\"],\"Labels\":{\"k\":\"v\"}}", "{\"env\":[\"A=1\"]}", "")) {
+            io.dockgate.gateway.api.CommitApi.CommitConfig config = (io.dockgate.gateway.api.CommitApi.CommitConfig) send(
+                    OperationTable.CONTAINER_COMMIT, "/v1.45/commit?container=judged-commit&repo=judged-commit", body);
+            JsonNode image = inspect("/v1.45/images/judged-commit/json").get("Config");
+            if (config.config() != null && config.config().has("Cmd")) {
+                assertThat(image.get("Cmd")).isEqualTo(config.config().get("Cmd"));
+                assertThat(image.get("Labels").get("k").asText()).isEqualTo("v");
+            } else if (config.config() != null) {
+                assertThat(image.get("Env").toString()).contains("A=1");
+            } else {
+                assertThat(image.get("Cmd").get(0).asText()).isEqualTo("true");
+            }
+        }
+    }
+
+    @Test
+    void buildRequests() throws Exception {
+        java.io.ByteArrayOutputStream tar = new java.io.ByteArrayOutputStream();
+        try (org.apache.commons.compress.archivers.tar.TarArchiveOutputStream out =
+                     new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(tar)) {
+            byte[] dockerfile = "FROM busybox\nRUN echo built > /built\n".getBytes(StandardCharsets.UTF_8);
+            org.apache.commons.compress.archivers.tar.TarArchiveEntry e = new org.apache.commons.compress.archivers.tar.TarArchiveEntry("Dockerfile");
+            e.setSize(dockerfile.length);
+            out.putArchiveEntry(e);
+            out.write(dockerfile);
+            out.closeArchiveEntry();
+        }
+        judged.clear();
+        handled.clear();
+        String head = "POST /v1.45/build?t=judged-build:1&labels=%7B%22team%22%3A%22a%22%7D&networkmode=none&memory=67108864 HTTP/1.1\r\n"
+                + "Host: docker\r\nContent-Type: application/x-tar\r\nContent-Length: " + tar.size() + "\r\n\r\n";
+        byte[] request = new byte[head.length() + tar.size()];
+        System.arraycopy(head.getBytes(StandardCharsets.ISO_8859_1), 0, request, 0, head.length());
+        System.arraycopy(tar.toByteArray(), 0, request, head.length(), tar.size());
+        String response = f.raw("alice", request);
+        assertThat(RawHttp.status(response)).as(response).isEqualTo(200);
+        assertThat(RawHttp.body(response)).contains("Successfully tagged judged-build:1");
+        Seen j = judged.stream().filter(s -> s.operation() == OperationTable.IMAGE_BUILD).reduce((a, b) -> b).orElseThrow();
+        Seen h = handled.stream().filter(s -> s.operation() == OperationTable.IMAGE_BUILD).reduce((a, b) -> b).orElseThrow();
+        io.dockgate.engine.build.BuildRequest r = (io.dockgate.engine.build.BuildRequest) j.model();
+        assertThat(h.model()).as("the handler runs the request the policy judged").isSameAs(r);
+        assertThat(r.networkMode()).isEqualTo("none");
+        assertThat(r.limits().memory()).isEqualTo(64L << 20);
+        JsonNode image = inspect("/v1.45/images/judged-build:1/json");
+        assertThat(image.get("Config").get("Labels").get("team").asText()).isEqualTo(r.labels().get("team"));
+        assertThat(r.tags()).containsExactly("judged-build:1");
     }
 
     @Test

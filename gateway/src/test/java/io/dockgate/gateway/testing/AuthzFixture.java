@@ -50,7 +50,8 @@ public final class AuthzFixture implements AutoCloseable {
                   - name: operators
                     subjects: [{group: ops}]
                     roles: [basics, viewer, lifecycle, reader]
-                    operations: [volume.create, volume.delete, network.create, network.delete, network.connect, network.disconnect]
+                    operations: [volume.create, volume.delete, network.create, network.delete, network.connect, network.disconnect,
+                                 image.build, container.commit]
                     scope: own
                     constraints:
                       bindMounts: [{path: %s, readOnly: true}]
@@ -60,7 +61,7 @@ public final class AuthzFixture implements AutoCloseable {
                   - name: ci
                     subjects: [{cn: ci-runner}]
                     roles: [basics, viewer, lifecycle]
-                    operations: [container.logs, container.attach]
+                    operations: [container.logs, container.attach, image.build]
                     scope: own
                     constraints:
                       images: ["busybox:*"]

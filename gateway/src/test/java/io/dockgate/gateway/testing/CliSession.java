@@ -93,6 +93,27 @@ public final class CliSession implements AutoCloseable {
         return DockerCli.run(config, env, args);
     }
 
+    /** The command with more environment (DOCKER_BUILDKIT=0, ...). */
+    public DockerCli.Result dockerWith(Map<String, String> extra, String... args) throws Exception {
+        Map<String, String> all = new java.util.HashMap<>(env);
+        all.putAll(extra);
+        return DockerCli.run(config, all, args);
+    }
+
+    /** The command with more environment and bytes on its standard input. */
+    public DockerCli.Result dockerWith(Map<String, String> extra, byte[] input, String... args) throws Exception {
+        Map<String, String> all = new java.util.HashMap<>(env);
+        all.putAll(extra);
+        return DockerCli.run(config, all, input, args);
+    }
+
+    /** Starts the command with more environment in the background; the caller ends it. */
+    public Process dockerBackgroundWith(Map<String, String> extra, String... args) throws Exception {
+        Map<String, String> all = new java.util.HashMap<>(env);
+        all.putAll(extra);
+        return DockerCli.start(config, all, args);
+    }
+
     /** The command with bytes on its standard input. */
     public DockerCli.Result dockerWithInput(byte[] input, String... args) throws Exception {
         return DockerCli.run(config, env, input, args);

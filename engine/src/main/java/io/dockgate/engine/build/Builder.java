@@ -1,0 +1,739 @@
+package io.dockgate.engine.build;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.dockgate.engine.EngineException;
+import io.dockgate.engine.ErrorKind;
+import io.dockgate.engine.container.ContainerRecord;
+import io.dockgate.engine.container.ContainerSpec;
+import io.dockgate.engine.container.Containers;
+import io.dockgate.engine.image.Image;
+import io.dockgate.engine.image.ImageStore;
+import io.dockgate.engine.image.Reference;
+import io.dockgate.engine.snapshot.SnapshotService;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The classic builder ({@code POST /build} without BuildKit): the Dockerfile's instructions run one by
+ * one, each making an image whose ID the client sees (" ---> id"), as dockerd's legacy builder does. RUN
+ * runs a container from the current image and commits its writable layer; COPY and ADD write into a
+ * snapshot of the current image and commit that; the other instructions change the configuration
+ * (an image without a layer). A step whose inputs were seen before (the parent image, the instruction, the
+ * build arguments RUN sees, the content COPY reads) takes the image it made then ("Using cache").
+ * Multi-stage builds, {@code --target}, {@code COPY --from}, ONBUILD triggers. Nothing of a failed or
+ * cancelled build stays but the images its finished steps made (the cache).
+ */
+public final class Builder {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Set<String> PREDEFINED_ARGS = Set.of("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy",
+            "FTP_PROXY", "ftp_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy");
+
+    /** Where the build's messages go: lines of output ("stream"), and the ID of each stage's image ("aux"). */
+    public interface Output {
+        void stream(String text);
+
+        void aux(String imageId);
+    }
+
+    /**
+     * What a build needs of its caller: base images (found, or pulled when missing or asked to, with pull
+     * progress to the output; refused when the caller may not use them) and a say on each RUN (the user
+     * it runs as), so that the policy judges what the Dockerfile asks as it is read.
+     */
+    public interface BaseImages {
+        Image get(String reference, boolean pull, Output out) throws IOException;
+
+        /** Refuses (throws) a RUN step the caller may not run; the user is the configuration's ("" is root). */
+        default void beforeRun(String user) {
+        }
+    }
+
+    /** A RUN step that ended with a non-zero code: dockerd's message, and the code for the client. */
+    public static final class StepFailed extends EngineException {
+        private final int code;
+
+        public StepFailed(String message, int code) {
+            super(ErrorKind.RUNTIME, message);
+            this.code = code;
+        }
+
+        public int code() {
+            return code;
+        }
+    }
+
+    private final ImageStore images;
+    private final Containers containers;
+    private final SnapshotService snapshots;
+    private final BuildCache cache;
+    private final Path contexts;
+
+    public Builder(ImageStore images, Containers containers, SnapshotService snapshots, Path buildRoot) throws IOException {
+        this.images = images;
+        this.containers = containers;
+        this.snapshots = snapshots;
+        this.cache = new BuildCache(buildRoot.resolve("cache"));
+        this.contexts = buildRoot.resolve("contexts");
+        io.dockgate.files.FileTrees.delete(contexts); // contexts of builds a crash interrupted
+        Files.createDirectories(contexts);
+    }
+
+    /** A build's context directory, private to the daemon; the caller removes it when the build ends. */
+    public Path newContext() throws IOException {
+        return Files.createTempDirectory(contexts, "ctx-");
+    }
+
+    /**
+     * Unpacks a build context (a tar, plain, gzip or bzip2) into dir with the layer unpacker's rules (no
+     * entry outside dir, links checked), at most maxBytes; device files and FIFOs are refused.
+     */
+    public static void extractContext(InputStream body, Path dir, long maxBytes) throws IOException {
+        java.io.BufferedInputStream in = new java.io.BufferedInputStream(body, 65536);
+        in.mark(8);
+        byte[] magic = in.readNBytes(6);
+        in.reset();
+        InputStream tar;
+        if (magic.length >= 3 && magic[0] == 'B' && magic[1] == 'Z' && magic[2] == 'h') {
+            tar = new org.apache.commons.compress.compressors.bzip2.BZip2CompressorInputStream(in);
+        } else if (magic.length >= 6 && (magic[0] & 0xff) == 0xfd && magic[1] == '7' && magic[2] == 'z') {
+            throw EngineException.invalid("xz-compressed build contexts are not supported by dockgate (plain, gzip or bzip2)");
+        } else {
+            tar = io.dockgate.engine.image.LayerUnpacker.decompress(in);
+        }
+        try {
+            io.dockgate.engine.image.LayerUnpacker.unpack(tar, dir, OutputStream.nullOutputStream(), maxBytes);
+        } catch (io.dockgate.engine.image.LayerUnpacker.InvalidLayerException e) {
+            throw EngineException.invalid("invalid build context: " + e.getMessage());
+        }
+        try (java.util.stream.Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.toList()) {
+                int type = (Integer) Files.getAttribute(p, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS) & 0170000;
+                if (type == 0020000 || type == 0060000 || type == 0010000) {
+                    throw EngineException.invalid("invalid build context: " + dir.relativize(p)
+                            + " is a device file or FIFO (or a name starting with .wh.), which builds do not copy");
+                }
+            }
+        }
+    }
+
+    /** One stage of a build: its name, its image so far (null: scratch), its configuration and ARGs. */
+    private static final class Stage {
+        final String name;
+        final int index;
+        final BaseImages bases;
+        Image image;
+        ObjectNode config;
+        final Map<String, String> args = new LinkedHashMap<>();
+        boolean cmdSet;
+
+        Stage(String name, int index, BaseImages bases) {
+            this.name = name;
+            this.index = index;
+            this.bases = bases;
+        }
+    }
+
+    /**
+     * Builds the context's Dockerfile. Returns the final image, tagged as asked. The context is a directory
+     * the caller extracted (and removes).
+     */
+    public Image build(Path context, BuildRequest r, Output out, BooleanSupplier cancelled, BaseImages bases) throws IOException {
+        Dockerfile file = Dockerfile.parse(readDockerfile(context, r.dockerfile()));
+        List<Dockerfile.Instruction> all = file.instructions();
+        char escape = file.escape();
+        int last = lastInstruction(all, r.target(), escape);
+        Map<String, String> globalArgs = new LinkedHashMap<>();
+        Set<String> usedArgs = new LinkedHashSet<>();
+        List<Stage> stages = new ArrayList<>();
+        Stage stage = null;
+        int total = last + 1;
+        for (int i = 0; i <= last; i++) {
+            if (cancelled.getAsBoolean()) {
+                throw new EngineException(ErrorKind.RUNTIME, "the build was cancelled");
+            }
+            Dockerfile.Instruction in = all.get(i);
+            out.stream("Step " + (i + 1) + "/" + total + " : " + in.original() + "\n");
+            if (in.keyword().equals("FROM")) {
+                if (stage != null && stage.image != null) {
+                    out.aux(stage.image.id().toString());
+                }
+                stage = from(in, stages, globalArgs, r, out, escape, usedArgs, bases);
+                stages.add(stage);
+                runTriggers(stage, stages, context, r, out, cancelled, escape, usedArgs);
+                continue;
+            }
+            if (stage == null) {
+                if (in.keyword().equals("ARG")) {
+                    for (Map.Entry<String, String> a : argDeclarations(in, escape, new ShellLex(escape, globalArgs::get))) {
+                        String value = r.buildArgs().containsKey(a.getKey()) && r.buildArgs().get(a.getKey()) != null
+                                ? r.buildArgs().get(a.getKey()) : a.getValue();
+                        globalArgs.put(a.getKey(), value);
+                        if (r.buildArgs().containsKey(a.getKey())) {
+                            usedArgs.add(a.getKey());
+                        }
+                    }
+                    continue;
+                }
+                throw EngineException.invalid("Dockerfile parse error line " + in.line() + ": "
+                        + in.keyword().toLowerCase(Locale.ROOT) + " instruction before FROM is not allowed (only ARG)");
+            }
+            step(stage, stages, in, context, r, out, cancelled, escape, globalArgs, usedArgs);
+        }
+        if (stage == null) {
+            throw EngineException.invalid("No image was generated. Is your Dockerfile empty?");
+        }
+        if (!r.labels().isEmpty()) {
+            ObjectNode labels = objectField(stage.config, "Labels");
+            r.labels().forEach(labels::put);
+            stage.image = metadataCommit(stage, "LABEL " + String.join(" ", r.labels().entrySet().stream()
+                    .map(e -> e.getKey() + "=" + e.getValue()).toList()), r, out);
+        }
+        if (stage.image == null) {
+            throw EngineException.invalid("No image was generated. Is your Dockerfile empty?");
+        }
+        List<String> unused = new ArrayList<>();
+        for (String k : r.buildArgs().keySet()) {
+            if (!usedArgs.contains(k) && !PREDEFINED_ARGS.contains(k)) {
+                unused.add(k);
+            }
+        }
+        if (!unused.isEmpty()) {
+            out.stream("[Warning] One or more build-args [" + String.join(" ", unused) + "] were not consumed\n");
+        }
+        out.aux(stage.image.id().toString());
+        for (String tag : r.tags()) {
+            images.reference(Reference.parse(tag), stage.image);
+        }
+        return stage.image;
+    }
+
+    private static String readDockerfile(Path context, String name) throws IOException {
+        Path file;
+        try {
+            file = io.dockgate.engine.oci.RootfsPaths.resolve(context, "/" + name);
+        } catch (EngineException e) {
+            throw EngineException.invalid("Cannot locate specified Dockerfile: " + name);
+        }
+        if (!Files.isRegularFile(file) && name.equals("Dockerfile")) {
+            file = io.dockgate.engine.oci.RootfsPaths.resolve(context, "/dockerfile");
+        }
+        if (!Files.isRegularFile(file)) {
+            throw EngineException.invalid("Cannot locate specified Dockerfile: " + name);
+        }
+        if (Files.size(file) > 4L << 20) {
+            throw EngineException.invalid("the Dockerfile is larger than 4 MiB");
+        }
+        return Files.readString(file);
+    }
+
+    /** The index of the last instruction to run: the whole file, or the end of the target stage. */
+    private static int lastInstruction(List<Dockerfile.Instruction> all, String target, char escape) {
+        if (target.isEmpty()) {
+            return all.size() - 1;
+        }
+        boolean inTarget = false;
+        for (int i = 0; i < all.size(); i++) {
+            Dockerfile.Instruction in = all.get(i);
+            if (in.keyword().equals("FROM")) {
+                if (inTarget) {
+                    return i - 1;
+                }
+                List<String> words = new ShellLex(escape, null).words(in.args());
+                if (words.size() == 3 && words.get(1).equalsIgnoreCase("AS") && words.get(2).equalsIgnoreCase(target)) {
+                    inTarget = true;
+                }
+            }
+        }
+        if (!inTarget) {
+            throw EngineException.invalid("failed to reach build target " + target + " in Dockerfile");
+        }
+        return all.size() - 1;
+    }
+
+    // ------------------------------------------------------------------ FROM
+
+    private Stage from(Dockerfile.Instruction in, List<Stage> stages, Map<String, String> globalArgs, BuildRequest r, Output out,
+                       char escape, Set<String> usedArgs, BaseImages bases) throws IOException {
+        int index = stages.size();
+        in.allowFlags("platform");
+        String platform = in.flags().getOrDefault("platform", r.platform());
+        ShellLex lex = new ShellLex(escape, name -> {
+            usedArgs.add(name);
+            return globalArgs.get(name);
+        });
+        platform = lex.word(platform);
+        if (!platform.isEmpty() && !platform.equals("linux/amd64") && !platform.equals("linux")) {
+            throw EngineException.invalid("platform " + platform + " is not supported: this daemon builds linux/amd64 images");
+        }
+        List<String> words = lex.words(in.args());
+        if (words.isEmpty() || words.size() != 1 && words.size() != 3 || words.size() == 3 && !words.get(1).equalsIgnoreCase("AS")) {
+            throw EngineException.invalid("Dockerfile parse error line " + in.line() + ": FROM requires either one or three arguments");
+        }
+        String name = words.size() == 3 ? words.get(2).toLowerCase(Locale.ROOT) : "";
+        Stage stage = new Stage(name, index, bases);
+        String base = words.get(0);
+        if (base.isEmpty()) {
+            throw EngineException.invalid("base name (" + in.args() + ") should not be blank");
+        }
+        if (base.equalsIgnoreCase("scratch")) {
+            stage.image = null;
+            stage.config = JSON.createObjectNode();
+            out.stream(" ---> \n");
+            return stage;
+        }
+        Stage earlier = null;
+        for (Stage s : stages) {
+            if (!s.name.isEmpty() && s.name.equalsIgnoreCase(base)) {
+                earlier = s; // FROM an earlier stage: where it ended
+            }
+        }
+        if (earlier != null) {
+            stage.image = earlier.image;
+            stage.config = earlier.config.deepCopy();
+            out.stream(" ---> " + (stage.image == null ? "" : shortId(stage.image)) + "\n");
+            return stage;
+        }
+        stage.image = bases.get(base, r.pull(), out);
+        stage.config = stage.image.runConfig() == null || !stage.image.runConfig().isObject()
+                ? JSON.createObjectNode() : (ObjectNode) stage.image.runConfig().deepCopy();
+        boolean hasPath = false;
+        for (JsonNode e : stage.config.path("Env")) {
+            hasPath |= e.asText().startsWith("PATH=");
+        }
+        if (!hasPath) { // as dockerd: the default PATH when the base image sets none
+            arrayField(stage.config, "Env").add("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        }
+        out.stream(" ---> " + shortId(stage.image) + "\n");
+        return stage;
+    }
+
+    /** ONBUILD triggers of the base image, run after its FROM (and not inherited further). */
+    private void runTriggers(Stage stage, List<Stage> stages, Path context, BuildRequest r, Output out, BooleanSupplier cancelled,
+                             char escape, Set<String> usedArgs) throws IOException {
+        JsonNode triggers = stage.config.get("OnBuild");
+        if (triggers == null || !triggers.isArray() || triggers.isEmpty()) {
+            return;
+        }
+        stage.config.putNull("OnBuild");
+        out.stream("# Executing " + triggers.size() + " build trigger" + (triggers.size() == 1 ? "" : "s") + "\n");
+        for (JsonNode t : triggers) {
+            Dockerfile.Instruction in = Dockerfile.instruction(t.asText(), 0, escape);
+            step(stage, stages, in, context, r, out, cancelled, escape, Map.of(), usedArgs);
+        }
+    }
+
+    // ------------------------------------------------------------------ one step
+
+    private void step(Stage stage, List<Stage> stages, Dockerfile.Instruction in, Path context, BuildRequest r, Output out,
+                      BooleanSupplier cancelled, char escape, Map<String, String> globalArgs, Set<String> usedArgs) throws IOException {
+        ShellLex lex = new ShellLex(escape, name -> lookup(stage, name, usedArgs, r));
+        switch (in.keyword()) {
+            case "RUN" -> run(stage, in, r, out, cancelled, usedArgs);
+            case "COPY", "ADD" -> copy(stage, stages, in, context, r, out, lex);
+            case "ARG" -> {
+                in.allowFlags();
+                List<String> declared = new ArrayList<>();
+                for (Map.Entry<String, String> a : argDeclarations(in, escape, lex)) {
+                    String value = a.getValue();
+                    if (value == null && globalArgs.containsKey(a.getKey())) {
+                        value = globalArgs.get(a.getKey()); // a global ARG redeclared in the stage takes its value
+                    }
+                    if (r.buildArgs().containsKey(a.getKey())) {
+                        usedArgs.add(a.getKey());
+                        if (r.buildArgs().get(a.getKey()) != null) {
+                            value = r.buildArgs().get(a.getKey());
+                        }
+                    }
+                    stage.args.put(a.getKey(), value);
+                    declared.add(a.getValue() == null ? a.getKey() : a.getKey() + "=" + a.getValue());
+                }
+                stage.image = metadataCommit(stage, "ARG " + String.join(" ", declared), r, out);
+                out.stream(" ---> " + shortId(stage.image) + "\n");
+            }
+            default -> {
+                Instructions.apply(stage.config, in, lex, escape, stage.cmdSet);
+                if (in.keyword().equals("CMD")) {
+                    stage.cmdSet = true;
+                }
+                if (in.keyword().equals("WORKDIR")) {
+                    stage.image = workdir(stage, r);
+                } else {
+                    stage.image = metadataCommit(stage, Instructions.describe(in, lex), r, out);
+                }
+                out.stream(" ---> " + shortId(stage.image) + "\n");
+            }
+        }
+    }
+
+    /** A variable in a stage: its environment first, then its declared ARGs. */
+    private static String lookup(Stage stage, String name, Set<String> usedArgs, BuildRequest r) {
+        for (JsonNode e : stage.config.path("Env")) {
+            String s = e.asText();
+            int eq = s.indexOf('=');
+            if (eq > 0 && s.substring(0, eq).equals(name)) {
+                return s.substring(eq + 1);
+            }
+        }
+        if (stage.args.containsKey(name)) {
+            return stage.args.get(name);
+        }
+        if (PREDEFINED_ARGS.contains(name) && r.buildArgs().get(name) != null) {
+            usedArgs.add(name);
+            return r.buildArgs().get(name);
+        }
+        return null;
+    }
+
+    /** ARG name[=default] ...: names and defaults (null when none), defaults expanded. */
+    private static List<Map.Entry<String, String>> argDeclarations(Dockerfile.Instruction in, char escape, ShellLex lex) {
+        List<Map.Entry<String, String>> out = new ArrayList<>();
+        List<String> tokens = Dockerfile.splitPairs(in.args(), escape);
+        if (tokens.isEmpty()) {
+            throw EngineException.invalid("ARG requires at least one argument");
+        }
+        for (String t : tokens) {
+            int eq = t.indexOf('=');
+            String name = eq < 0 ? t : t.substring(0, eq);
+            if (!name.matches("[A-Za-z_][A-Za-z0-9_]*")) {
+                throw EngineException.invalid("invalid ARG name " + name);
+            }
+            out.add(new java.util.AbstractMap.SimpleEntry<>(name, eq < 0 ? null : lex.word(t.substring(eq + 1))));
+        }
+        return out;
+    }
+
+    // ------------------------------------------------------------------ images of steps
+
+    /** An image with the stage's configuration and no new layer (ENV, LABEL, CMD, ...), from the cache when it was made before. */
+    private Image metadataCommit(Stage stage, String description, BuildRequest r, Output out) throws IOException {
+        String createdBy = "/bin/sh -c #(nop)  " + description;
+        String key = BuildCache.key(parentId(stage), "meta", createdBy, JSON.writeValueAsString(stage.config));
+        Optional<Image> hit = r.noCache() ? Optional.empty() : cache.find(key, images);
+        if (hit.isPresent()) {
+            out.stream(" ---> Using cache\n");
+            return hit.get();
+        }
+        Image image = images.commitChild(stage.image, null, new ImageStore.ChildImage(stage.config.deepCopy(), "", "", createdBy,
+                true, ""), Optional.empty());
+        cache.put(key, image);
+        return image;
+    }
+
+    private static String parentId(Stage stage) {
+        return stage.image == null ? "scratch" : stage.image.id().toString();
+    }
+
+    static String shortId(Image image) {
+        return image.id().hex().substring(0, 12);
+    }
+
+    /** WORKDIR: the directory made (root's, 0755) in a layer of its own, as dockerd's builder commits it. */
+    private Image workdir(Stage stage, BuildRequest r) throws IOException {
+        String dir = stage.config.path("WorkingDir").asText("/");
+        String createdBy = "/bin/sh -c #(nop) WORKDIR " + dir;
+        String key = BuildCache.key(parentId(stage), "workdir", createdBy, JSON.writeValueAsString(stage.config));
+        Optional<Image> hit = r.noCache() ? Optional.empty() : cache.find(key, images);
+        if (hit.isPresent()) {
+            return hit.get();
+        }
+        Image image = inSnapshot(stage, root -> {
+            Path target = io.dockgate.engine.oci.RootfsPaths.resolve(root, dir);
+            if (!Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                CopyInto.mkdirs(root, dir, 0, 0);
+            }
+        }, createdBy);
+        cache.put(key, image);
+        return image;
+    }
+
+    /** Work on a writable snapshot of the stage's image, committed as a layer: COPY, ADD, WORKDIR. */
+    interface RootfsWork {
+        void apply(Path rootfs) throws IOException;
+    }
+
+    Image inSnapshot(Stage stage, RootfsWork work, String createdBy) throws IOException {
+        String key = "build-" + java.util.HexFormat.of().formatHex(java.security.SecureRandom.getSeed(8));
+        snapshots.prepare(key, stage.image == null ? List.of() : images.layersOf(stage.image));
+        try {
+            Path rootfs = snapshots.mount(key);
+            try {
+                work.apply(rootfs);
+            } finally {
+                snapshots.unmount(key);
+            }
+            Path diff = snapshots.get(key).orElseThrow().upper().getParent().resolve("diff.tar");
+            try (OutputStream o = Files.newOutputStream(diff)) {
+                snapshots.writeDiff(key, Set.of(), o);
+            }
+            try (InputStream i = Files.newInputStream(diff)) {
+                return images.commitChild(stage.image, i, new ImageStore.ChildImage(stage.config.deepCopy(), "", "", createdBy, false, ""),
+                        Optional.empty());
+            }
+        } finally {
+            snapshots.remove(key);
+        }
+    }
+
+    /** Snapshots of builds a crash interrupted (their keys start with "build-"): removed at start. */
+    public void sweep() throws IOException {
+        for (String key : snapshots.recover()) {
+            if (key.startsWith("build-")) {
+                try {
+                    snapshots.unmount(key);
+                } catch (IOException | RuntimeException e) {
+                    // not mounted
+                }
+                snapshots.remove(key);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ RUN
+
+    private void run(Stage stage, Dockerfile.Instruction in, BuildRequest r, Output out, BooleanSupplier cancelled, Set<String> usedArgs)
+            throws IOException {
+        for (String f : in.flags().keySet()) {
+            if (List.of("mount", "network", "security").contains(f)) {
+                throw EngineException.invalid("the --" + f + " option requires BuildKit. " + Dockerfile.BUILDKIT);
+            }
+        }
+        in.allowFlags();
+        if (stage.image == null) {
+            throw EngineException.invalid("RUN in a stage FROM scratch needs a shell: there is nothing to run");
+        }
+        stage.bases.beforeRun(stage.config.path("User").asText(""));
+        List<String> argv = new ArrayList<>();
+        if (in.execForm()) {
+            argv.addAll(in.json());
+        } else {
+            argv.addAll(Instructions.shell(stage.config));
+            argv.add(in.args());
+        }
+        if (argv.isEmpty()) {
+            throw EngineException.invalid("RUN requires at least one argument");
+        }
+        // the build arguments the command sees (those ENV does not set), in the environment and the cache key
+        Map<String, String> buildEnv = new LinkedHashMap<>();
+        Set<String> envNames = new java.util.HashSet<>();
+        for (JsonNode e : stage.config.path("Env")) {
+            String s = e.asText();
+            envNames.add(s.contains("=") ? s.substring(0, s.indexOf('=')) : s);
+        }
+        stage.args.forEach((k, v) -> {
+            if (v != null && !envNames.contains(k)) {
+                buildEnv.put(k, v);
+            }
+        });
+        r.buildArgs().forEach((k, v) -> {
+            if (PREDEFINED_ARGS.contains(k) && v != null && !envNames.contains(k)) {
+                buildEnv.put(k, v);
+                usedArgs.add(k);
+            }
+        });
+        String createdBy = (buildEnv.isEmpty() ? "" : "|" + buildEnv.size() + " " + String.join(" ",
+                buildEnv.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList()) + " ") + String.join(" ", argv);
+        String key = BuildCache.key(parentId(stage), "run", createdBy, JSON.writeValueAsString(stage.config));
+        Optional<Image> hit = r.noCache() ? Optional.empty() : cache.find(key, images);
+        if (hit.isPresent()) {
+            out.stream(" ---> Using cache\n");
+            stage.image = hit.get();
+            out.stream(" ---> " + shortId(stage.image) + "\n");
+            return;
+        }
+        List<String> env = new ArrayList<>();
+        stage.config.path("Env").forEach(e -> env.add(e.asText()));
+        buildEnv.forEach((k, v) -> env.add(k + "=" + v));
+        ContainerSpec.HostBuilder host = ContainerSpec.Host.builder()
+                .networkMode(r.networkMode().isEmpty() ? "bridge" : r.networkMode())
+                .memory(r.limits().memory()).memorySwap(r.limits().memorySwap()).cpuShares(r.limits().cpuShares())
+                .cpuQuota(r.limits().cpuQuota()).cpuPeriod(r.limits().cpuPeriod()).shmSize(r.limits().shmSize());
+        if (!r.limits().cpusetCpus().isEmpty()) {
+            host.cpusetCpus(r.limits().cpusetCpus());
+        }
+        Map<String, String> labels = r.owner().isEmpty() ? Map.of() : Map.of(ContainerSpec.OWNER_LABEL, r.owner());
+        ContainerSpec spec = ContainerSpec.builder(stage.image.id().toString()).entrypoint(List.of()).cmd(argv).env(env)
+                .user(stage.config.path("User").asText("")).workingDir(stage.config.path("WorkingDir").asText(""))
+                .labels(labels).host(host.build()).healthcheck(new io.dockgate.engine.container.Healthcheck(List.of("NONE"), 0, 0, 0, 0, 0))
+                .build();
+        ContainerRecord c = containers.create("", spec);
+        out.stream(" ---> Running in " + c.id().substring(0, 12) + "\n");
+        boolean succeeded = false;
+        try {
+            var exited = containers.waitFor(c.id(), "next-exit");
+            containers.start(c.id());
+            ContainerRecord done = awaitExit(exited, c, cancelled);
+            for (io.dockgate.engine.container.LogReader.Entry e
+                    : io.dockgate.engine.container.LogReader.readAll(Path.of(c.logPath()), true)) {
+                out.stream(e.text());
+            }
+            int code = done.status().exitCode();
+            if (code != 0) {
+                throw new StepFailed("The command '" + String.join(" ", argv) + "' returned a non-zero code: " + code, code);
+            }
+            Path diff = containers.store().directory(c.id()).resolve("build-diff.tar.tmp");
+            try {
+                try (OutputStream o = Files.newOutputStream(diff)) {
+                    snapshots.writeDiff(c.id(), io.dockgate.engine.oci.SpecBuilder.ENGINE_MOUNT_POINTS, o);
+                }
+                try (InputStream i = Files.newInputStream(diff)) {
+                    stage.image = images.commitChild(stage.image, i, new ImageStore.ChildImage(stage.config.deepCopy(), "", "", createdBy,
+                            false, c.id()), Optional.empty());
+                }
+            } finally {
+                Files.deleteIfExists(diff);
+            }
+            cache.put(key, stage.image);
+            succeeded = true;
+        } finally {
+            if (succeeded ? r.rm() : r.forceRm() || r.rm() && cancelled.getAsBoolean()) {
+                containers.remove(c.id(), true, true);
+                out.stream("Removing intermediate container " + c.id().substring(0, 12) + "\n");
+            }
+        }
+        out.stream(" ---> " + shortId(stage.image) + "\n");
+    }
+
+    private ContainerRecord awaitExit(java.util.concurrent.CompletableFuture<ContainerRecord> exited, ContainerRecord c,
+                                      BooleanSupplier cancelled) throws IOException {
+        while (true) {
+            try {
+                return exited.get(200, java.util.concurrent.TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                if (cancelled.getAsBoolean()) {
+                    containers.kill(c.id(), "KILL");
+                    throw new EngineException(ErrorKind.RUNTIME, "the build was cancelled");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted");
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw new IOException(e.getCause());
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ COPY, ADD
+
+    private void copy(Stage stage, List<Stage> stages, Dockerfile.Instruction in, Path context, BuildRequest r, Output out, ShellLex lex)
+            throws IOException {
+        boolean add = in.keyword().equals("ADD");
+        for (String f : in.flags().keySet()) {
+            if (List.of("chmod", "link", "checksum", "keep-git-dir", "parents", "exclude").contains(f)) {
+                throw EngineException.invalid("the --" + f + " option requires BuildKit. " + Dockerfile.BUILDKIT);
+            }
+        }
+        if (add) {
+            in.allowFlags("chown");
+        } else {
+            in.allowFlags("chown", "from");
+        }
+        List<String> words = in.execForm() ? in.json().stream().map(lex::word).toList() : lex.words(in.args());
+        if (words.size() < 2) {
+            throw EngineException.invalid(in.keyword() + " requires at least two arguments, but only one was provided. Destination could not be determined.");
+        }
+        List<String> sources = words.subList(0, words.size() - 1);
+        String dest = words.get(words.size() - 1);
+        String chown = in.flags().containsKey("chown") ? lex.word(in.flags().get("chown")) : "";
+        Path sourceRoot = context;
+        String from = in.flags().getOrDefault("from", "");
+        Runnable release = () -> { };
+        String fromKey = "context";
+        if (!from.isEmpty()) {
+            Image source = fromImage(from, stages, stage, r, out);
+            String key = "build-from-" + java.util.HexFormat.of().formatHex(java.security.SecureRandom.getSeed(8));
+            snapshots.prepare(key, images.layersOf(source));
+            sourceRoot = snapshots.mount(key);
+            release = () -> {
+                try {
+                    snapshots.unmount(key);
+                    snapshots.remove(key);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            };
+            fromKey = source.id().toString();
+        }
+        try {
+            for (String s : sources) {
+                if (s.startsWith("http://") || s.startsWith("https://")) {
+                    throw EngineException.invalid("ADD from a URL (" + s + ") is not supported by dockgate: the daemon does not fetch"
+                            + " URLs; download the file into the build context");
+                }
+                if (s.startsWith("git@") || s.endsWith(".git") && s.contains("://")) {
+                    throw EngineException.invalid("ADD from a git repository is not supported by dockgate");
+                }
+            }
+            CopyInto.Plan plan = CopyInto.plan(sourceRoot, sources, dest, stage.config.path("WorkingDir").asText(""), add);
+            String digest = plan.digest();
+            String createdBy = "/bin/sh -c #(nop) " + in.keyword() + " " + (plan.singleFile() ? "file:" : "dir:") + digest
+                    + " in " + plan.destination() + " ";
+            String key = BuildCache.key(parentId(stage), in.keyword(), createdBy, chown, fromKey, JSON.writeValueAsString(stage.config));
+            Optional<Image> hit = r.noCache() ? Optional.empty() : cache.find(key, images);
+            if (hit.isPresent()) {
+                out.stream(" ---> Using cache\n");
+                stage.image = hit.get();
+            } else {
+                stage.image = inSnapshot(stage, rootfs -> plan.copy(rootfs, chown), createdBy);
+                cache.put(key, stage.image);
+            }
+            out.stream(" ---> " + shortId(stage.image) + "\n");
+        } finally {
+            release.run();
+        }
+    }
+
+    /** COPY --from: an earlier stage by name or index, else an image (pulled when missing). */
+    private Image fromImage(String from, List<Stage> stages, Stage current, BuildRequest r, Output out) throws IOException {
+        for (Stage s : stages) {
+            if (s == current) {
+                break;
+            }
+            if (!s.name.isEmpty() && s.name.equalsIgnoreCase(from) || from.matches("\\d+") && Integer.parseInt(from) == s.index) {
+                if (s.image == null) {
+                    throw EngineException.invalid("stage " + from + " is empty (FROM scratch with nothing added)");
+                }
+                return s.image;
+            }
+        }
+        if (from.matches("\\d+")) {
+            throw EngineException.invalid("invalid from flag value " + from + ": refers to the current or a later stage");
+        }
+        return current.bases.get(from, false, out);
+    }
+
+    static ObjectNode objectField(ObjectNode config, String name) {
+        JsonNode n = config.get(name);
+        if (n instanceof ObjectNode o) {
+            return o;
+        }
+        return config.putObject(name);
+    }
+
+    static ArrayNode arrayField(ObjectNode config, String name) {
+        JsonNode n = config.get(name);
+        if (n instanceof ArrayNode a) {
+            return a;
+        }
+        return config.putArray(name);
+    }
+
+    static Map<String, String> copyOf(Map<String, String> m) {
+        return new HashMap<>(m);
+    }
+}
