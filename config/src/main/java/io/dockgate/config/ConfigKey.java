@@ -26,6 +26,7 @@ public enum ConfigKey {
     AUTHZ_DRY_RUN("authorization-dry-run", Type.BOOLEAN, "--authz-dry-run"),
     AUDIT_LOG("audit-log", Type.STRING, "--audit-log"),
     MAX_REQUEST_BODY("max-request-body", Type.STRING, "--max-request-body"),
+    MAX_BUILD_CONTEXT("max-build-context", Type.STRING, "--max-build-context"),
     MAX_CONNECTIONS_PER_IDENTITY("max-connections-per-identity", Type.INTEGER, "--max-connections-per-identity"),
     IDLE_CONNECTION_TIMEOUT("idle-connection-timeout", Type.INTEGER, "--idle-connection-timeout"),
     MAX_CONCURRENT_HANDSHAKES("max-concurrent-handshakes", Type.INTEGER, "--max-concurrent-handshakes"),

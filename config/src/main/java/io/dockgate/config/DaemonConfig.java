@@ -23,7 +23,11 @@ import java.util.Optional;
  */
 public record DaemonConfig(List<ListenAddress> hosts, Optional<TlsConfig> tls, boolean insecureTcpLoopback,
                            String group, Path dataRoot, Path execRoot, Path pidfile, String logLevel,
-                           Optional<Path> configFile, AuthzConfig authz, ConnectionLimits connections, NetworkConfig network) {
+                           Optional<Path> configFile, AuthzConfig authz, ConnectionLimits connections, NetworkConfig network,
+                           long maxBuildContext) {
+    /** The largest build context unpacked, uncompressed ({@code --max-build-context}). */
+    public static final long DEFAULT_MAX_BUILD_CONTEXT = 10L << 30;
+
     public static final String DEFAULT_SOCKET = "unix:///var/run/dockgate.sock";
     public static final String DEFAULT_GROUP = "docker";
     public static final Path DEFAULT_DATA_ROOT = Path.of("/var/lib/dockgate");

@@ -231,7 +231,23 @@ public final class DaemonConfigLoader {
         return new DaemonConfig(hosts, tls, insecure, group, dataRoot,
                 optionalPath(values, ConfigKey.EXEC_ROOT).orElse(DaemonConfig.DEFAULT_EXEC_ROOT),
                 optionalPath(values, ConfigKey.PIDFILE).orElse(DaemonConfig.DEFAULT_PIDFILE),
-                logLevel, fileRead, authz, connections, network(values));
+                logLevel, fileRead, authz, connections, network(values), maxBuildContext(values));
+    }
+
+    private static long maxBuildContext(Map<ConfigKey, Sourced> values) {
+        if (!values.containsKey(ConfigKey.MAX_BUILD_CONTEXT)) {
+            return DaemonConfig.DEFAULT_MAX_BUILD_CONTEXT;
+        }
+        long bytes;
+        try {
+            bytes = Sizes.parseBytes(str(values, ConfigKey.MAX_BUILD_CONTEXT));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(values.get(ConfigKey.MAX_BUILD_CONTEXT).source() + ": " + e.getMessage());
+        }
+        if (bytes < 1024) {
+            throw new ConfigException(values.get(ConfigKey.MAX_BUILD_CONTEXT).source() + ": must be at least 1k");
+        }
+        return bytes;
     }
 
     /** A whole number from 0 (no limit) to max, or the default when not set. */

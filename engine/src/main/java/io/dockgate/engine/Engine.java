@@ -48,8 +48,14 @@ public final class Engine implements AutoCloseable {
      * @param maxLayerBytes   uncompressed bytes one layer may unpack to (decompression-bomb cap)
      * @param maxArchiveBytes bytes a loaded archive may hold
      */
-    public record Limits(long maxLayerBytes, long maxArchiveBytes) {
-        public static final Limits DEFAULT = new Limits(64L << 30, 256L << 30);
+    public record Limits(long maxLayerBytes, long maxArchiveBytes, long maxBuildContextBytes) {
+        public static final long DEFAULT_BUILD_CONTEXT = 10L << 30;
+        public static final Limits DEFAULT = new Limits(64L << 30, 256L << 30, DEFAULT_BUILD_CONTEXT);
+
+        /** The same with another largest build context ({@code --max-build-context}). */
+        public Limits withBuildContext(long bytes) {
+            return new Limits(maxLayerBytes, maxArchiveBytes, bytes);
+        }
     }
 
     private Engine(Path dataRoot, Path execRoot, String id, HostFacts host, EngineVersion version, ImageStore images,

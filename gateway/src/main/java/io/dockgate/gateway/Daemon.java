@@ -123,7 +123,7 @@ public final class Daemon {
             DaemonConfig.AuthzConfig az = config.authz();
             authorizer = new Authorizer(az.policy().map(PolicyLoader::load), az.dryRun());
             audit = AuditLog.open(az.auditLog());
-            engine = Engine.open(config.dataRoot(), config.execRoot(), Engine.Limits.DEFAULT, new io.dockgate.engine.net.Networks.Options(
+            engine = Engine.open(config.dataRoot(), config.execRoot(), Engine.Limits.DEFAULT.withBuildContext(config.maxBuildContext()), new io.dockgate.engine.net.Networks.Options(
                     config.network().bridge(), config.network().bip().orElse(null), config.network().iptables(), config.network().dns()));
             if (config.tls().isPresent()) {
                 io.dockgate.gateway.listen.NativeCrypto.install();

@@ -120,6 +120,9 @@ public final class Builder {
             io.dockgate.engine.image.LayerUnpacker.unpack(tar, dir, OutputStream.nullOutputStream(), maxBytes);
         } catch (io.dockgate.engine.image.LayerUnpacker.InvalidLayerException e) {
             throw EngineException.invalid("invalid build context: " + e.getMessage());
+        } catch (io.dockgate.engine.image.TarSplit.LayerTooLargeException e) {
+            throw EngineException.invalid("invalid build context: larger than the daemon's limit of " + maxBytes
+                    + " uncompressed bytes (--max-build-context)");
         }
         try (java.util.stream.Stream<Path> walk = Files.walk(dir)) {
             for (Path p : walk.toList()) {
@@ -490,8 +493,23 @@ public final class Builder {
         }
     }
 
-    /** Snapshots of builds a crash interrupted (their keys start with "build-"): removed at start. */
+    /** The label of RUN steps' containers. */
+    public static final String BUILD_LABEL = "io.dockgate.build-step";
+
+    /**
+     * What builds a crash interrupted left (snapshots whose keys start with "build-", RUN steps' containers,
+     * contexts): removed at start.
+     */
     public void sweep() throws IOException {
+        for (ContainerRecord c : containers.list()) {
+            if (c.spec().labels() != null && c.spec().labels().containsKey(BUILD_LABEL)) {
+                try {
+                    containers.remove(c.id(), true, true);
+                } catch (IOException | RuntimeException e) {
+                    org.slf4j.LoggerFactory.getLogger(Builder.class).warn("removing build step container {}: {}", c.id(), e.toString());
+                }
+            }
+        }
         for (String key : snapshots.recover()) {
             if (key.startsWith("build-")) {
                 try {
@@ -566,7 +584,11 @@ public final class Builder {
         if (!r.limits().cpusetCpus().isEmpty()) {
             host.cpusetCpus(r.limits().cpusetCpus());
         }
-        Map<String, String> labels = r.owner().isEmpty() ? Map.of() : Map.of(ContainerSpec.OWNER_LABEL, r.owner());
+        Map<String, String> labels = new LinkedHashMap<>();
+        labels.put(BUILD_LABEL, "true"); // a RUN step's: removed at the next start if a crash leaves it
+        if (!r.owner().isEmpty()) {
+            labels.put(ContainerSpec.OWNER_LABEL, r.owner());
+        }
         ContainerSpec spec = ContainerSpec.builder(stage.image.id().toString()).entrypoint(List.of()).cmd(argv).env(env)
                 .user(stage.config.path("User").asText("")).workingDir(stage.config.path("WorkingDir").asText(""))
                 .labels(labels).host(host.build()).healthcheck(new io.dockgate.engine.container.Healthcheck(List.of("NONE"), 0, 0, 0, 0, 0))
@@ -577,11 +599,7 @@ public final class Builder {
         try {
             var exited = containers.waitFor(c.id(), "next-exit");
             containers.start(c.id());
-            ContainerRecord done = awaitExit(exited, c, cancelled);
-            for (io.dockgate.engine.container.LogReader.Entry e
-                    : io.dockgate.engine.container.LogReader.readAll(Path.of(c.logPath()), true)) {
-                out.stream(e.text());
-            }
+            ContainerRecord done = awaitExit(exited, c, cancelled, out);
             int code = done.status().exitCode();
             if (code != 0) {
                 throw new StepFailed("The command '" + String.join(" ", argv) + "' returned a non-zero code: " + code, code);
@@ -609,12 +627,25 @@ public final class Builder {
         out.stream(" ---> " + shortId(stage.image) + "\n");
     }
 
+    /** Waits for the RUN container to exit, its output streamed to the client as it is written; kills it on cancel. */
     private ContainerRecord awaitExit(java.util.concurrent.CompletableFuture<ContainerRecord> exited, ContainerRecord c,
-                                      BooleanSupplier cancelled) throws IOException {
+                                      BooleanSupplier cancelled, Output out) throws IOException {
+        Path log = Path.of(c.logPath());
+        long offset = 0;
         while (true) {
             try {
-                return exited.get(200, java.util.concurrent.TimeUnit.MILLISECONDS);
+                ContainerRecord done = exited.get(100, java.util.concurrent.TimeUnit.MILLISECONDS);
+                for (io.dockgate.engine.container.LogReader.Entry e : io.dockgate.engine.container.LogReader.read(log, offset, true)
+                        .entries()) {
+                    out.stream(e.text());
+                }
+                return done;
             } catch (java.util.concurrent.TimeoutException e) {
+                if (Files.exists(log)) {
+                    io.dockgate.engine.container.LogReader.Chunk chunk = io.dockgate.engine.container.LogReader.read(log, offset, false);
+                    chunk.entries().forEach(x -> out.stream(x.text()));
+                    offset = chunk.offset();
+                }
                 if (cancelled.getAsBoolean()) {
                     containers.kill(c.id(), "KILL");
                     throw new EngineException(ErrorKind.RUNTIME, "the build was cancelled");

@@ -110,7 +110,8 @@ public record Dockerfile(char escape, List<Instruction> instructions) {
         return new Dockerfile(escape, List.copyOf(out));
     }
 
-    static Instruction instruction(String text, int line, char escape) {
+    /** One instruction from its (joined) text; the line number is for messages. */
+    public static Instruction instruction(String text, int line, char escape) {
         String trimmed = text.strip();
         int space = 0;
         while (space < trimmed.length() && !Character.isWhitespace(trimmed.charAt(space))) {

@@ -177,6 +177,9 @@ public final class Instructions {
     }
 
     private static ArrayNode command(ObjectNode config, Dockerfile.Instruction in) {
+        if (!in.execForm()) {
+            requireArgs(in);
+        }
         ArrayNode a = JSON.createArrayNode();
         if (in.execForm()) {
             in.json().forEach(a::add);

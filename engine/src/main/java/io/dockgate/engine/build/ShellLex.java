@@ -50,6 +50,25 @@ public final class ShellLex {
                 i++;
                 continue;
             }
+            if (c == '$' && lookup != null && split) {
+                // an unquoted variable's value is split into words at its white space, as dockerd splits it
+                StringBuilder value = new StringBuilder();
+                i = variable(text, i + 1, value);
+                for (int k = 0; k < value.length(); k++) {
+                    char v = value.charAt(k);
+                    if (Character.isWhitespace(v)) {
+                        if (inWord) {
+                            words.add(current.toString());
+                            current.setLength(0);
+                            inWord = false;
+                        }
+                    } else {
+                        current.append(v);
+                        inWord = true;
+                    }
+                }
+                continue;
+            }
             inWord = true;
             if (c == '\'') {
                 int end = text.indexOf('\'', i + 1);

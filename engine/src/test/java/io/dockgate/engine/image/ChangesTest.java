@@ -35,8 +35,21 @@ class ChangesTest {
         ObjectNode c = json.createObjectNode();
         assertThatThrownBy(() -> Changes.apply(c, List.of("RUN rm -rf /"))).hasMessage("RUN is not a valid change command");
         assertThatThrownBy(() -> Changes.apply(c, List.of("CMD"))).hasMessageContaining("requires at least one argument");
-        assertThatThrownBy(() -> Changes.apply(c, List.of("CMD [\"unterminated\""))).hasMessageContaining("invalid JSON array");
-        assertThatThrownBy(() -> Changes.apply(c, List.of("EXPOSE eighty"))).hasMessageContaining("invalid EXPOSE port");
-        assertThatThrownBy(() -> Changes.apply(c, List.of("LABEL novalue"))).hasMessageContaining("expected key=value");
+        assertThatThrownBy(() -> Changes.apply(c, List.of("EXPOSE eighty"))).hasMessageContaining("invalid containerPort: eighty");
+        assertThatThrownBy(() -> Changes.apply(c, List.of("LABEL novalue"))).hasMessageContaining("LABEL must have two arguments");
+        assertThatThrownBy(() -> Changes.apply(c, List.of("FROBNICATE x"))).hasMessage("FROBNICATE is not a valid change command");
+        Changes.apply(c, List.of("CMD [\"unterminated\""));
+        assertThat(c.get("Cmd").toString()).as("not JSON: the shell form, as dockerd").isEqualTo("[\"/bin/sh\",\"-c\",\"[\\\"unterminated\\\"\"]");
+    }
+
+    @Test
+    void healthchecksAndTriggersAsTheBuilderReadsThem() {
+        ObjectNode c = json.createObjectNode();
+        Changes.apply(c, List.of("HEALTHCHECK --interval=5s --retries=2 CMD curl -f http://localhost/", "ONBUILD RUN make",
+                "ENV BASE=/opt", "WORKDIR $BASE/app"));
+        assertThat(c.get("Healthcheck").toString())
+                .isEqualTo("{\"Test\":[\"CMD-SHELL\",\"curl -f http://localhost/\"],\"Interval\":5000000000,\"Retries\":2}");
+        assertThat(c.get("OnBuild").toString()).isEqualTo("[\"RUN make\"]");
+        assertThat(c.get("WorkingDir").asText()).isEqualTo("/opt/app");
     }
 }

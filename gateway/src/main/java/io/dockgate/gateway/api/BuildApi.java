@@ -38,9 +38,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class BuildApi {
     private static final Logger LOG = LoggerFactory.getLogger(BuildApi.class);
-    /** The largest context unpacked (its uncompressed bytes). */
-    static final long MAX_CONTEXT = 10L << 30;
-
     private final Engine engine;
     private final Blocking blocking;
 
@@ -204,7 +201,7 @@ public final class BuildApi {
             Path dir = builder.newContext();
             try {
                 try (body) {
-                    Builder.extractContext(body, dir, MAX_CONTEXT);
+                    Builder.extractContext(body, dir, engine.limits().maxBuildContextBytes()); // --max-build-context
                 }
                 return builder.build(dir, r, output, cancelled, bases);
             } catch (java.io.IOException e) {

@@ -72,6 +72,9 @@ public final class DaemonCommand implements Callable<Integer> {
     @Option(names = "--max-request-body", paramLabel = "SIZE",
             description = "largest create/exec/update body read before the decision (default 4m); larger: 413")
     String maxRequestBody;
+    @Option(names = "--max-build-context", paramLabel = "SIZE",
+            description = "largest build context unpacked, uncompressed (default 10g); larger builds fail")
+    String maxBuildContext;
     @Option(names = "--max-connections-per-identity", paramLabel = "N",
             description = "connections one identity may hold open at once (default 512; 0: no limit; root on the Unix socket is not limited)")
     Integer maxConnectionsPerIdentity;
@@ -119,6 +122,7 @@ public final class DaemonCommand implements Callable<Integer> {
         put(flags, ConfigKey.AUTHZ_DRY_RUN, authzDryRun);
         put(flags, ConfigKey.AUDIT_LOG, auditLog);
         put(flags, ConfigKey.MAX_REQUEST_BODY, maxRequestBody);
+        put(flags, ConfigKey.MAX_BUILD_CONTEXT, maxBuildContext);
         put(flags, ConfigKey.MAX_CONNECTIONS_PER_IDENTITY, maxConnectionsPerIdentity);
         put(flags, ConfigKey.IDLE_CONNECTION_TIMEOUT, idleConnectionTimeout);
         put(flags, ConfigKey.MAX_CONCURRENT_HANDSHAKES, maxConcurrentHandshakes);

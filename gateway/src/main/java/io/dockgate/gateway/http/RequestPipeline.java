@@ -344,9 +344,11 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
         Map<String, String> labels = DockerJson.stringMap(json, "Labels");
         if (labels != null) {
             for (String key : labels.keySet()) {
-                if (key.equalsIgnoreCase(Authorizer.OWNER_LABEL)) {
-                    throw new EngineException(ErrorKind.PERMISSION_DENIED,
-                            "authorization denied by dockgate: the label " + Authorizer.OWNER_LABEL + " is set by the daemon");
+                for (String own : new String[] {Authorizer.OWNER_LABEL, io.dockgate.engine.build.Builder.BUILD_LABEL}) {
+                    if (key.equalsIgnoreCase(own)) {
+                        throw new EngineException(ErrorKind.PERMISSION_DENIED,
+                                "authorization denied by dockgate: the label " + own + " is set by the daemon");
+                    }
                 }
             }
         }

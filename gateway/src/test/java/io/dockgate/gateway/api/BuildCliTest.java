@@ -35,7 +35,7 @@ class BuildCliTest {
 
     @BeforeAll
     void start() throws Exception {
-        cli = CliSession.start(tmp);
+        cli = CliSession.start(tmp, tmp.resolve("dg.sock"), Map.of(io.dockgate.config.ConfigKey.MAX_BUILD_CONTEXT, "1m"));
         cli.ok("import", "-c", "CMD [\"sh\"]", TestImages.busyboxTar(tmp).toString(), "busybox");
     }
 
@@ -245,6 +245,19 @@ class BuildCliTest {
         assertThat(ok.exitCode()).as(ok.toString()).isZero();
         assertThat(ok.stdout()).contains("inside -> real.txt", "inside the context");
         cli.removeAllContainers();
+    }
+
+    @Test
+    void aContextOverTheLimitIsRefused() throws Exception {
+        Path ctx = context("big", "FROM busybox\nCOPY big /big\n", Map.of());
+        Files.write(ctx.resolve("big"), new java.util.Random(1).ints(2 << 20).collect(ByteArrayOutputStream::new,
+                (b, i) -> b.write(i), (a, b) -> a.write(b.toByteArray(), 0, b.size())).toByteArray());
+        DockerCli.Result r = build(ctx);
+        assertThat(r.exitCode()).isNotZero();
+        assertThat(r.stderr()).contains("invalid build context");
+        try (var c = Files.list(tmp.resolve("data/build/contexts"))) {
+            assertThat(c.toList()).isEmpty();
+        }
     }
 
     @Test

@@ -107,6 +107,33 @@ class DockerJavaTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"unix", "tls"})
+    void buildAndCommit(String transport) throws Exception {
+        Path ctx = java.nio.file.Files.createDirectories(tmp.resolve("dj-build-" + transport));
+        java.nio.file.Files.writeString(ctx.resolve("Dockerfile"), "FROM busybox\nARG V\nCOPY data.txt /data.txt\n"
+                + "RUN echo \"$V\" >> /data.txt\nCMD [\"cat\", \"/data.txt\"]\n");
+        java.nio.file.Files.writeString(ctx.resolve("data.txt"), "from the context\n");
+        try (DockerClient docker = client(transport)) {
+            String id = docker.buildImageCmd(ctx.toFile()).withTags(java.util.Set.of("dj-built:" + transport)).withBuildArg("V", transport)
+                    .withLabels(java.util.Map.of("built-by", "docker-java")).exec(new com.github.dockerjava.api.command.BuildImageResultCallback())
+                    .awaitImageId(60, java.util.concurrent.TimeUnit.SECONDS);
+            com.github.dockerjava.api.command.InspectImageResponse image = docker.inspectImageCmd("dj-built:" + transport).exec();
+            assertThat(image.getId()).startsWith("sha256:" + id);
+            assertThat(image.getConfig().getLabels()).containsEntry("built-by", "docker-java");
+            String c = docker.createContainerCmd("dj-built:" + transport).exec().getId();
+            docker.startContainerCmd(c).exec();
+            assertThat(docker.waitContainerCmd(c).start().awaitStatusCode(30, java.util.concurrent.TimeUnit.SECONDS)).isZero();
+            Output out = new Output();
+            docker.logContainerCmd(c).withStdOut(true).withStdErr(true).exec(out).awaitCompletion(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(out.out()).isEqualTo("from the context\n" + transport + "\n");
+            String committed = docker.commitCmd(c).withRepository("dj-committed").withTag(transport).withMessage("by docker-java")
+                    .withAuthor("dj").withCmd("echo", "committed").exec();
+            assertThat(docker.inspectImageCmd(committed).exec().getAuthor()).isEqualTo("dj");
+            assertThat(docker.inspectImageCmd("dj-committed:" + transport).exec().getConfig().getCmd()).containsExactly("echo", "committed");
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"unix", "tls"})
     void networksCreateInspectConnectAndRemove(String transport) throws Exception {
         try (DockerClient docker = client(transport)) {
             String name = "dj-" + transport;

@@ -73,6 +73,22 @@ class TestcontainersTest {
     }
 
     @Test
+    void anImageFromADockerfileRunsWithItsHealthCheck() throws Exception {
+        org.testcontainers.images.builder.ImageFromDockerfile image = new org.testcontainers.images.builder.ImageFromDockerfile(
+                "tc-built:latest", false)
+                .withFileFromString("greeting.txt", "hello from a Dockerfile\n")
+                .withDockerfileFromBuilder(b -> b.from("busybox:latest").copy("greeting.txt", "/greeting.txt")
+                        .run("touch /ready").cmd("sh", "-c", "cat /greeting.txt; sleep 300").build());
+        try (GenericContainer<?> c = new GenericContainer<>(image)
+                .withCreateContainerCmdModifier(cmd -> cmd.withHealthcheck(new com.github.dockerjava.api.model.HealthCheck()
+                        .withTest(List.of("CMD", "test", "-f", "/ready")).withInterval(300_000_000L)))
+                .waitingFor(Wait.forHealthcheck().withStartupTimeout(Duration.ofSeconds(60)))) {
+            c.start();
+            assertThat(c.getLogs()).contains("hello from a Dockerfile");
+        }
+    }
+
+    @Test
     void aContainerIsWaitedForUntilItsHealthCheckPasses() throws Exception {
         try (GenericContainer<?> c = new GenericContainer<>("busybox:latest")
                 .withCommand("sh", "-c", "sleep 2; touch /tmp/up; sleep 300")

@@ -153,6 +153,8 @@ class BypassCorpusTest extends AuthzFixtureTest {
         c.add(a("a link to another owner's container, lower-case key", "alice", create(withHost("{\"links\":[\"/b1:/x/db\"]}")), 403));
         c.add(a("a link to another owner's container in the endpoint settings", "alice", create("{\"Image\":\"busybox\",\"HostConfig\":"
                 + "{\"NetworkMode\":\"alicenet\"},\"NetworkingConfig\":{\"EndpointsConfig\":{\"alicenet\":{\"Links\":[\"b1\"]}}}}"), 403));
+        c.add(a("a create with the daemon's build-step label", "alice", create("{\"Image\":\"busybox\",\"Labels\":"
+                + "{\"io.dockgate.build-step\":\"true\"}}"), 403));
         // builds and commits
         c.add(a("a build on the host's network", "alice", post("/v1.45/build?networkmode=host", ""), 403));
         c.add(a("a build on another owner's network", "alice", post("/v1.45/build?networkmode=bobnet", ""), 403));
