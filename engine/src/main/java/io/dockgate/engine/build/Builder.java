@@ -117,7 +117,7 @@ public final class Builder {
             tar = io.dockgate.engine.image.LayerUnpacker.decompress(in);
         }
         try {
-            io.dockgate.engine.image.LayerUnpacker.unpack(tar, dir, OutputStream.nullOutputStream(), maxBytes);
+            io.dockgate.engine.image.LayerUnpacker.unpackTree(tar, dir, maxBytes);
         } catch (io.dockgate.engine.image.LayerUnpacker.InvalidLayerException e) {
             throw EngineException.invalid("invalid build context: " + e.getMessage());
         } catch (io.dockgate.engine.image.TarSplit.LayerTooLargeException e) {
@@ -480,11 +480,7 @@ public final class Builder {
             } finally {
                 snapshots.unmount(key);
             }
-            Path diff = snapshots.get(key).orElseThrow().upper().getParent().resolve("diff.tar");
-            try (OutputStream o = Files.newOutputStream(diff)) {
-                snapshots.writeDiff(key, Set.of(), o);
-            }
-            try (InputStream i = Files.newInputStream(diff)) {
+            try (InputStream i = io.dockgate.engine.fs.Pipes.stream("dockgate-build-" + key, o -> snapshots.writeDiff(key, Set.of(), o))) {
                 return images.commitChild(stage.image, i, new ImageStore.ChildImage(stage.config.deepCopy(), "", "", createdBy, false, ""),
                         Optional.empty());
             }
@@ -604,17 +600,11 @@ public final class Builder {
             if (code != 0) {
                 throw new StepFailed("The command '" + String.join(" ", argv) + "' returned a non-zero code: " + code, code);
             }
-            Path diff = containers.store().directory(c.id()).resolve("build-diff.tar.tmp");
-            try {
-                try (OutputStream o = Files.newOutputStream(diff)) {
-                    snapshots.writeDiff(c.id(), io.dockgate.engine.oci.SpecBuilder.ENGINE_MOUNT_POINTS, o);
-                }
-                try (InputStream i = Files.newInputStream(diff)) {
-                    stage.image = images.commitChild(stage.image, i, new ImageStore.ChildImage(stage.config.deepCopy(), "", "", createdBy,
-                            false, c.id()), Optional.empty());
-                }
-            } finally {
-                Files.deleteIfExists(diff);
+            String id = c.id();
+            try (InputStream i = io.dockgate.engine.fs.Pipes.stream("dockgate-build-" + id.substring(0, 12),
+                    o -> snapshots.writeDiff(id, io.dockgate.engine.oci.SpecBuilder.ENGINE_MOUNT_POINTS, o))) {
+                stage.image = images.commitChild(stage.image, i, new ImageStore.ChildImage(stage.config.deepCopy(), "", "", createdBy,
+                        false, c.id()), Optional.empty());
             }
             cache.put(key, stage.image);
             succeeded = true;

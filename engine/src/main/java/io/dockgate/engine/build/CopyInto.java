@@ -250,7 +250,7 @@ final class CopyInto {
         try {
             try (InputStream raw = Files.newInputStream(archive);
                  InputStream in = decompress(raw)) {
-                io.dockgate.engine.image.LayerUnpacker.unpack(in, staging, java.io.OutputStream.nullOutputStream(), 16L << 30);
+                io.dockgate.engine.image.LayerUnpacker.unpackTree(in, staging, 16L << 30);
             }
             try (Stream<Path> list = Files.list(staging)) {
                 for (Path c : list.sorted().toList()) {

@@ -14,9 +14,6 @@ import io.dockgate.engine.runtime.Runc;
 import io.dockgate.engine.snapshot.SnapshotService;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -24,9 +21,8 @@ import java.util.function.Function;
 
 /**
  * docker commit: a container's writable layer as a new layer on its image. The running container is
- * frozen while its layer is read (unless asked not to); the layer is written to a file in the
- * container's directory first, so that a failure leaves no half layer, then applied as the image
- * store applies any layer. The new image's configuration is the container's (with the given
+ * frozen while its layer is read (unless asked not to); the layer tar is streamed into the image store,
+ * which applies it as any layer (verified, published by rename: a failure leaves no half layer). The new image's configuration is the container's (with the given
  * configuration over it and the changes applied), its history the image's plus one entry, its parent the
  * container's image.
  */
@@ -67,41 +63,35 @@ public final class Commits {
         ObjectNode runConfig = runConfig(c, r.config());
         Changes.apply(runConfig, r.changes() == null ? List.of() : r.changes());
         Image parent = images.resolve(c.imageId());
-        Path diff = store.directory(c.id()).resolve("commit.tar.tmp");
-        boolean froze = false;
-        try {
-            synchronized (locks.apply(c.id())) {
-                c = store.get(c.id());
-                if (c == null) {
-                    throw EngineException.notFound("No such container: " + ref);
-                }
-                if (c.status().state() == ContainerState.REMOVING || c.status().state() == ContainerState.DEAD) {
-                    throw EngineException.conflict("You cannot commit container " + c.id() + " which is being removed");
-                }
-                if (r.pause() && c.status().state() == ContainerState.RUNNING) {
-                    runc.pause(c.id());
-                    froze = true;
-                }
-                try (OutputStream out = Files.newOutputStream(diff)) {
-                    snapshots.writeDiff(c.id(), SpecBuilder.ENGINE_MOUNT_POINTS, out);
-                } finally {
-                    if (froze) {
-                        runc.resume(c.id());
-                        froze = false;
-                    }
-                }
+        Image image;
+        synchronized (locks.apply(c.id())) {
+            c = store.get(c.id());
+            if (c == null) {
+                throw EngineException.notFound("No such container: " + ref);
             }
-            Image image;
-            try (InputStream in = Files.newInputStream(diff)) {
+            if (c.status().state() == ContainerState.REMOVING || c.status().state() == ContainerState.DEAD) {
+                throw EngineException.conflict("You cannot commit container " + c.id() + " which is being removed");
+            }
+            boolean froze = false;
+            if (r.pause() && c.status().state() == ContainerState.RUNNING) {
+                runc.pause(c.id());
+                froze = true;
+            }
+            // the layer tar is made while the image store applies it (a pipe, no file): a failure of either ends both
+            String id = c.id();
+            try (InputStream in = io.dockgate.engine.fs.Pipes.stream("dockgate-commit-" + id.substring(0, 12),
+                    out -> snapshots.writeDiff(id, SpecBuilder.ENGINE_MOUNT_POINTS, out))) {
                 image = images.commitChild(parent, in, new ImageStore.ChildImage(runConfig, r.author(), r.comment(),
                         String.join(" ", command(c)), false, c.id()), reference);
+            } finally {
+                if (froze) {
+                    runc.resume(c.id());
+                }
             }
-            events.emit(c, "commit", "comment", r.comment() == null ? "" : r.comment(), "imageID", image.id().toString(),
-                    "imageRef", reference.map(x -> x.withDefaultTag().familiar()).orElse(""));
-            return image;
-        } finally {
-            Files.deleteIfExists(diff);
         }
+        events.emit(c, "commit", "comment", r.comment() == null ? "" : r.comment(), "imageID", image.id().toString(),
+                "imageRef", reference.map(x -> x.withDefaultTag().familiar()).orElse(""));
+        return image;
     }
 
     private static List<String> command(ContainerRecord c) {

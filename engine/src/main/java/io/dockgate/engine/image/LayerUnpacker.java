@@ -66,8 +66,20 @@ public final class LayerUnpacker {
      * @param limit maximum number of uncompressed bytes (decompression-bomb cap)
      */
     public static Result unpack(InputStream tar, Path root, OutputStream splitOut, long limit) throws IOException {
+        return unpack(tar, root, splitOut, limit, true);
+    }
+
+    /**
+     * Unpacks a tar that is not a layer (a build context) by the same rules, without computing a DiffID
+     * (the result's is null) and without recording a tar-split.
+     */
+    public static Result unpackTree(InputStream tar, Path root, long limit) throws IOException {
+        return unpack(tar, root, OutputStream.nullOutputStream(), limit, false);
+    }
+
+    private static Result unpack(InputStream tar, Path root, OutputStream splitOut, long limit, boolean digesting) throws IOException {
         Files.createDirectories(root);
-        try (TarSplit.Recorder recorder = new TarSplit.Recorder(tar, splitOut, limit)) {
+        try (TarSplit.Recorder recorder = new TarSplit.Recorder(tar, splitOut, limit, digesting)) {
             TarArchiveInputStream archive = new TarArchiveInputStream(recorder, 512, 512, StandardCharsets.UTF_8.name(), false);
             Set<String> seen = new HashSet<>();
             List<Object[]> directoryTimes = new ArrayList<>();

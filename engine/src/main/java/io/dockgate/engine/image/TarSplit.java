@@ -33,14 +33,20 @@ public final class TarSplit {
     public static final class Recorder extends FilterInputStream {
         private final GZIPOutputStream gzip;
         private final DataOutputStream out;
-        private final MessageDigest digest = Digest.sha256();
+        private final MessageDigest digest;
         private final ByteArrayOutputStream raw = new ByteArrayOutputStream(8192);
         private final long limit;
         private long count;
         private boolean content;
 
         public Recorder(InputStream in, OutputStream splitFile, long limit) throws IOException {
+            this(in, splitFile, limit, true);
+        }
+
+        /** Without the digest (a tree that is not a layer: a build context): no DiffID, a null one from finish. */
+        public Recorder(InputStream in, OutputStream splitFile, long limit, boolean digesting) throws IOException {
             super(in);
+            this.digest = digesting ? Digest.sha256() : null;
             this.gzip = new GZIPOutputStream(splitFile, 65536);
             this.out = new DataOutputStream(gzip);
             this.limit = limit;
@@ -61,7 +67,9 @@ public final class TarSplit {
                 if (count > limit) {
                     throw new LayerTooLargeException(limit);
                 }
-                digest.update(b, off, n);
+                if (digest != null) {
+                    digest.update(b, off, n);
+                }
                 if (!content) {
                     raw.write(b, off, n);
                     if (raw.size() >= 1 << 20) {
@@ -127,7 +135,7 @@ public final class TarSplit {
             out.writeByte('E');
             out.flush();
             gzip.finish();
-            return Digest.of(digest);
+            return digest == null ? null : Digest.of(digest);
         }
 
         public long count() {

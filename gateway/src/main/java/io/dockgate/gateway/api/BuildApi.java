@@ -207,7 +207,7 @@ public final class BuildApi {
             } catch (java.io.IOException e) {
                 throw ImageStore.failure(e);
             } finally {
-                io.dockgate.files.FileTrees.delete(dir);
+                io.dockgate.engine.fs.Trash.discard(dir); // removed in the background: the answer does not wait for it
             }
         }).transform(ar -> {
             if (ar.succeeded()) {

@@ -165,6 +165,45 @@ class DaemonCrashTest {
     }
 
     @Test
+    void aBuildKilledWithTheDaemonLeavesNothingAtTheNextStart() throws Exception {
+        Prerequisites.requireRoot();
+        Path log = tmp.resolve("daemon.log");
+        starts = 1;
+        daemon = start(log);
+        ok("import", "-c", "CMD [\"sh\"]", TestImages.busyboxTar(tmp).toString(), "busybox");
+        Path ctx = Files.createDirectories(tmp.resolve("ctx"));
+        Files.writeString(ctx.resolve("data.txt"), "data\n");
+        Files.writeString(ctx.resolve("Dockerfile"), "FROM busybox\nCOPY data.txt /copied\nRUN sleep 60\n");
+        Process build = DockerCli.start(tmp.resolve("docker-config"), Map.of("DOCKER_HOST", "unix://" + tmp.resolve("dg.sock"),
+                "DOCKER_BUILDKIT", "0"), "build", ctx.toString());
+        String running = "";
+        for (int i = 0; i < 100 && running.isEmpty(); i++) {
+            Thread.sleep(100);
+            running = ok("ps", "-q").stdout().trim();
+        }
+        assertThat(running).as("the RUN step runs").isNotEmpty();
+        ProcessHandle.of(daemon.pid()).orElseThrow().destroyForcibly(); // SIGKILL mid-build
+        assertThat(daemon.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        build.destroyForcibly();
+        starts = 2;
+        daemon = start(log);
+        assertThat(ok("ps", "-aq").stdout().trim()).as("the RUN step's container is gone").isEmpty();
+        try (var snapshots = Files.list(tmp.resolve("data/snapshots"))) {
+            assertThat(snapshots.toList()).as("no snapshot of the build stays").isEmpty();
+        }
+        try (var contexts = Files.list(tmp.resolve("data/build/contexts"))) {
+            assertThat(contexts.toList()).as("no context stays").isEmpty();
+        }
+        assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(tmp.resolve("data").toString());
+        // a build works again, the step finished before the crash from the cache
+        Files.writeString(ctx.resolve("Dockerfile"), "FROM busybox\nCOPY data.txt /copied\nRUN cat /copied\n");
+        DockerCli.Result again = DockerCli.run(tmp.resolve("docker-config"), Map.of("DOCKER_HOST", "unix://" + tmp.resolve("dg.sock"),
+                "DOCKER_BUILDKIT", "0"), "build", ctx.toString());
+        assertThat(again.exitCode()).as(again.toString()).isZero();
+        assertThat(again.stdout()).contains("Using cache", "data");
+    }
+
+    @Test
     void publishedPortsAnswerThroughSigkillAndNothingIsDoubledAfter() throws Exception {
         Prerequisites.requireRoot();
         networking = List.of("--bridge", "dgcrash0", "--bip", "172.31.216.1/24");
