@@ -100,10 +100,11 @@ public final class Builder {
     }
 
     /**
-     * Unpacks a build context (a tar, plain, gzip or bzip2) into dir with the layer unpacker's rules (no
-     * entry outside dir, links checked), at most maxBytes; device files and FIFOs are refused.
+     * Receives a build context (a tar, plain, gzip or bzip2) into dir: spooled and indexed (see
+     * {@link TarContext}), at most maxBytes uncompressed; entries that climb out, device files and FIFOs
+     * are refused.
      */
-    public static void extractContext(InputStream body, Path dir, long maxBytes) throws IOException {
+    public static TarContext receiveContext(InputStream body, Path dir, long maxBytes) throws IOException {
         java.io.BufferedInputStream in = new java.io.BufferedInputStream(body, 65536);
         in.mark(8);
         byte[] magic = in.readNBytes(6);
@@ -116,23 +117,7 @@ public final class Builder {
         } else {
             tar = io.dockgate.engine.image.LayerUnpacker.decompress(in);
         }
-        try {
-            io.dockgate.engine.image.LayerUnpacker.unpackTree(tar, dir, maxBytes);
-        } catch (io.dockgate.engine.image.LayerUnpacker.InvalidLayerException e) {
-            throw EngineException.invalid("invalid build context: " + e.getMessage());
-        } catch (io.dockgate.engine.image.TarSplit.LayerTooLargeException e) {
-            throw EngineException.invalid("invalid build context: larger than the daemon's limit of " + maxBytes
-                    + " uncompressed bytes (--max-build-context)");
-        }
-        try (java.util.stream.Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.toList()) {
-                int type = (Integer) Files.getAttribute(p, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS) & 0170000;
-                if (type == 0020000 || type == 0060000 || type == 0010000) {
-                    throw EngineException.invalid("invalid build context: " + dir.relativize(p)
-                            + " is a device file or FIFO (or a name starting with .wh.), which builds do not copy");
-                }
-            }
-        }
+        return TarContext.spool(tar, dir, maxBytes);
     }
 
     /** One stage of a build: its name, its image so far (null: scratch), its configuration and ARGs. */
@@ -156,7 +141,7 @@ public final class Builder {
      * Builds the context's Dockerfile. Returns the final image, tagged as asked. The context is a directory
      * the caller extracted (and removes).
      */
-    public Image build(Path context, BuildRequest r, Output out, BooleanSupplier cancelled, BaseImages bases) throws IOException {
+    public Image build(TarContext context, BuildRequest r, Output out, BooleanSupplier cancelled, BaseImages bases) throws IOException {
         Dockerfile file = Dockerfile.parse(readDockerfile(context, r.dockerfile()));
         List<Dockerfile.Instruction> all = file.instructions();
         char escape = file.escape();
@@ -226,23 +211,15 @@ public final class Builder {
         return stage.image;
     }
 
-    private static String readDockerfile(Path context, String name) throws IOException {
-        Path file;
-        try {
-            file = io.dockgate.engine.oci.RootfsPaths.resolve(context, "/" + name);
-        } catch (EngineException e) {
+    private static String readDockerfile(TarContext context, String name) throws IOException {
+        byte[] text = context.read(context.resolve("/" + name), 4L << 20);
+        if (text == null && name.equals("Dockerfile")) {
+            text = context.read(context.resolve("/dockerfile"), 4L << 20);
+        }
+        if (text == null) {
             throw EngineException.invalid("Cannot locate specified Dockerfile: " + name);
         }
-        if (!Files.isRegularFile(file) && name.equals("Dockerfile")) {
-            file = io.dockgate.engine.oci.RootfsPaths.resolve(context, "/dockerfile");
-        }
-        if (!Files.isRegularFile(file)) {
-            throw EngineException.invalid("Cannot locate specified Dockerfile: " + name);
-        }
-        if (Files.size(file) > 4L << 20) {
-            throw EngineException.invalid("the Dockerfile is larger than 4 MiB");
-        }
-        return Files.readString(file);
+        return new String(text, java.nio.charset.StandardCharsets.UTF_8);
     }
 
     /** The index of the last instruction to run: the whole file, or the end of the target stage. */
@@ -327,7 +304,7 @@ public final class Builder {
     }
 
     /** ONBUILD triggers of the base image, run after its FROM (and not inherited further). */
-    private void runTriggers(Stage stage, List<Stage> stages, Path context, BuildRequest r, Output out, BooleanSupplier cancelled,
+    private void runTriggers(Stage stage, List<Stage> stages, TarContext context, BuildRequest r, Output out, BooleanSupplier cancelled,
                              char escape, Set<String> usedArgs) throws IOException {
         JsonNode triggers = stage.config.get("OnBuild");
         if (triggers == null || !triggers.isArray() || triggers.isEmpty()) {
@@ -343,7 +320,7 @@ public final class Builder {
 
     // ------------------------------------------------------------------ one step
 
-    private void step(Stage stage, List<Stage> stages, Dockerfile.Instruction in, Path context, BuildRequest r, Output out,
+    private void step(Stage stage, List<Stage> stages, Dockerfile.Instruction in, TarContext context, BuildRequest r, Output out,
                       BooleanSupplier cancelled, char escape, Map<String, String> globalArgs, Set<String> usedArgs) throws IOException {
         ShellLex lex = new ShellLex(escape, name -> lookup(stage, name, usedArgs, r));
         switch (in.keyword()) {
@@ -651,7 +628,7 @@ public final class Builder {
 
     // ------------------------------------------------------------------ COPY, ADD
 
-    private void copy(Stage stage, List<Stage> stages, Dockerfile.Instruction in, Path context, BuildRequest r, Output out, ShellLex lex)
+    private void copy(Stage stage, List<Stage> stages, Dockerfile.Instruction in, TarContext context, BuildRequest r, Output out, ShellLex lex)
             throws IOException {
         boolean add = in.keyword().equals("ADD");
         for (String f : in.flags().keySet()) {
@@ -671,7 +648,7 @@ public final class Builder {
         List<String> sources = words.subList(0, words.size() - 1);
         String dest = words.get(words.size() - 1);
         String chown = in.flags().containsKey("chown") ? lex.word(in.flags().get("chown")) : "";
-        Path sourceRoot = context;
+        Path sourceRoot = null; // the context's, unless --from names a stage or an image
         String from = in.flags().getOrDefault("from", "");
         Runnable release = () -> { };
         String fromKey = "context";
@@ -700,7 +677,9 @@ public final class Builder {
                     throw EngineException.invalid("ADD from a git repository is not supported by dockgate");
                 }
             }
-            CopyInto.Plan plan = CopyInto.plan(sourceRoot, sources, dest, stage.config.path("WorkingDir").asText(""), add);
+            String workingDir = stage.config.path("WorkingDir").asText("");
+            CopyInto.Plan plan = sourceRoot == null ? CopyInto.plan(context, sources, dest, workingDir, add)
+                    : CopyInto.plan(sourceRoot, sources, dest, workingDir, add);
             String digest = plan.digest();
             String createdBy = "/bin/sh -c #(nop) " + in.keyword() + " " + (plan.singleFile() ? "file:" : "dir:") + digest
                     + " in " + plan.destination() + " ";

@@ -30,12 +30,17 @@ final class CopyInto {
     private CopyInto() {
     }
 
-    /** One source found: its path on the host and the name it was given (for a file copied into a directory). */
-    private record Source(Path path, String name) {
+    /** Where the sources are on the host: a directory now, or once a step needs them (a spooled context). */
+    interface Root {
+        Path path() throws IOException;
+    }
+
+    /** One source found: its resolved name below the root ("" the root) and its own name (for a file copied into a directory). */
+    private record Source(String rel, String name) {
     }
 
     /** The resolved sources and destination, with the digest of everything they read. */
-    record Plan(List<Source> sources, String destination, boolean destinationIsDirectory, boolean add, String digest,
+    record Plan(Root root, List<Source> sources, String destination, boolean destinationIsDirectory, boolean add, String digest,
                 boolean singleFile) {
         /** Writes the sources into the root filesystem. */
         void copy(Path rootfs, String chown) throws IOException {
@@ -46,16 +51,18 @@ final class CopyInto {
                 uid = u.uid();
                 gid = u.gid();
             }
+            Path base = root.path();
             for (Source s : sources) {
-                boolean directory = Files.isDirectory(s.path(), NOFOLLOW);
-                if (add && !directory && isArchive(s.path())) {
+                Path source = s.rel().isEmpty() ? base : base.resolve(s.rel());
+                boolean directory = Files.isDirectory(source, NOFOLLOW);
+                if (add && !directory && isArchive(source)) {
                     Path dest = mkdirs(rootfs, destination, uid, gid);
-                    extract(s.path(), dest, uid, gid, !chown.isEmpty());
+                    extract(source, dest, uid, gid, !chown.isEmpty());
                     continue;
                 }
                 if (directory) {
                     Path dest = mkdirs(rootfs, destination, uid, gid);
-                    copyTree(s.path(), dest, uid, gid);
+                    copyTree(source, dest, uid, gid);
                     continue;
                 }
                 Path target = RootfsPaths.resolve(rootfs, destination);
@@ -67,7 +74,7 @@ final class CopyInto {
                     mkdirs(rootfs, parent == null ? "/" : parent.toString(), uid, gid);
                     target = RootfsPaths.resolve(rootfs, destination);
                 }
-                copyEntry(s.path(), target, uid, gid);
+                copyEntry(source, target, uid, gid);
             }
         }
     }
@@ -92,7 +99,8 @@ final class CopyInto {
                 }
                 matches.sort(null);
                 for (Path p : matches) {
-                    found.add(new Source(RootfsPaths.resolve(root, "/" + root.relativize(p)), p.getFileName().toString()));
+                    found.add(new Source(root.relativize(RootfsPaths.resolve(root, "/" + root.relativize(p))).toString(),
+                            p.getFileName().toString()));
                 }
                 continue;
             }
@@ -106,25 +114,75 @@ final class CopyInto {
                 throw EngineException.invalid((add ? "ADD" : "COPY") + " failed: file not found in build context or excluded by"
                         + " .dockerignore: stat " + s + ": file does not exist");
             }
-            found.add(new Source(p, clean.equals("/") ? "" : Path.of(clean).getFileName().toString()));
+            found.add(new Source(root.relativize(p).toString(), clean.equals("/") ? "" : Path.of(clean).getFileName().toString()));
         }
+        checkCount(found, dest, add);
+        MessageDigest d = sha256();
+        for (Source s : found) {
+            digest(s.rel().isEmpty() ? root : root.resolve(s.rel()), s.name(), d);
+        }
+        Path first = found.get(0).rel().isEmpty() ? root : root.resolve(found.get(0).rel());
+        boolean single = found.size() == 1 && Files.isRegularFile(first, NOFOLLOW);
+        return new Plan(() -> root, List.copyOf(found), destination(dest, workingDir), isDirectory(dest), add,
+                HexFormat.of().formatHex(d.digest()), single);
+    }
+
+    /**
+     * The same for a spooled context: resolved and digested from its index, unpacked only when the copy
+     * runs (a step the cache does not have).
+     */
+    static Plan plan(TarContext context, List<String> sources, String dest, String workingDir, boolean add) {
+        List<Source> found = new ArrayList<>();
+        for (String s : sources) {
+            String clean = Path.of("/" + s).normalize().toString();
+            if (clean.matches(".*[*?\\[].*")) {
+                PathMatcher m = FileSystems.getDefault().getPathMatcher("glob:" + clean.substring(1));
+                for (String name : context.names()) {
+                    if (m.matches(Path.of(name))) {
+                        found.add(new Source(context.resolve(name), name.substring(name.lastIndexOf('/') + 1)));
+                    }
+                }
+                continue;
+            }
+            String resolved;
+            try {
+                resolved = context.resolve(clean);
+            } catch (EngineException e) {
+                throw EngineException.invalid((add ? "ADD" : "COPY") + " failed: " + s + ": " + e.getMessage());
+            }
+            if (!context.exists(resolved)) {
+                throw EngineException.invalid((add ? "ADD" : "COPY") + " failed: file not found in build context or excluded by"
+                        + " .dockerignore: stat " + s + ": file does not exist");
+            }
+            found.add(new Source(resolved, clean.equals("/") ? "" : Path.of(clean).getFileName().toString()));
+        }
+        checkCount(found, dest, add);
+        MessageDigest d = sha256();
+        for (Source s : found) {
+            context.digest(s.rel(), s.name() + "/", d);
+        }
+        boolean single = found.size() == 1 && context.exists(found.get(0).rel()) && !context.isDirectory(found.get(0).rel());
+        return new Plan(context::extracted, List.copyOf(found), destination(dest, workingDir), isDirectory(dest), add,
+                HexFormat.of().formatHex(d.digest()), single);
+    }
+
+    private static boolean isDirectory(String dest) {
+        return dest.endsWith("/") || dest.endsWith("/.") || dest.equals(".");
+    }
+
+    private static void checkCount(List<Source> found, String dest, boolean add) {
         if (found.isEmpty()) {
             throw EngineException.invalid((add ? "ADD" : "COPY") + " failed: no source files were specified");
         }
-        boolean dirDest = dest.endsWith("/") || dest.endsWith("/.") || dest.equals(".");
-        if (found.size() > 1 && !dirDest) {
+        if (found.size() > 1 && !isDirectory(dest)) {
             throw EngineException.invalid("When using " + (add ? "ADD" : "COPY")
                     + " with more than one source file, the destination must be a directory and end with a /");
         }
+    }
+
+    private static String destination(String dest, String workingDir) {
         String base = workingDir == null || workingDir.isEmpty() ? "/" : workingDir;
-        String destination = dest.startsWith("/") ? dest : base + "/" + dest;
-        destination = Path.of(destination).normalize().toString();
-        MessageDigest d = sha256();
-        for (Source s : found) {
-            digest(s.path(), s.name(), d);
-        }
-        boolean single = found.size() == 1 && Files.isRegularFile(found.get(0).path(), NOFOLLOW);
-        return new Plan(List.copyOf(found), destination, dirDest, add, HexFormat.of().formatHex(d.digest()), single);
+        return Path.of(dest.startsWith("/") ? dest : base + "/" + dest).normalize().toString();
     }
 
     private static MessageDigest sha256() {

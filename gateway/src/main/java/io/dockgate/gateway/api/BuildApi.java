@@ -200,10 +200,11 @@ public final class BuildApi {
             Builder builder = engine.builder();
             Path dir = builder.newContext();
             try {
+                io.dockgate.engine.build.TarContext received;
                 try (body) {
-                    Builder.extractContext(body, dir, engine.limits().maxBuildContextBytes()); // --max-build-context
+                    received = Builder.receiveContext(body, dir, engine.limits().maxBuildContextBytes()); // --max-build-context
                 }
-                return builder.build(dir, r, output, cancelled, bases);
+                return builder.build(received, r, output, cancelled, bases);
             } catch (java.io.IOException e) {
                 throw ImageStore.failure(e);
             } finally {

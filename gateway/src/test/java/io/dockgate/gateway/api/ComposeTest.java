@@ -156,4 +156,37 @@ class ComposeTest {
             assertThat(down.exitCode()).as(down.toString()).isZero();
         }
     }
+
+    @Test
+    void composeBuildsAServiceFromItsDockerfile() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("built"));
+        Files.writeString(dir.resolve("Dockerfile"), "FROM busybox\nARG GREETING=hi\nRUN echo \"$GREETING from compose\" > /greeting\n"
+                + "CMD [\"sh\", \"-c\", \"cat /greeting; sleep 300\"]\n");
+        Files.writeString(dir.resolve("docker-compose.yml"), """
+                version: "3"
+                services:
+                  app:
+                    build:
+                      context: .
+                      args:
+                        GREETING: hello
+                    image: dgbuilt:latest
+                """);
+        Map<String, String> unix = cli.env();
+        try {
+            DockerCli.Result build = compose("dgbuild", unix, dir, "build");
+            assertThat(build.exitCode()).as(build.toString()).isZero();
+            assertThat(build.stdout() + build.stderr()).contains("Successfully tagged dgbuilt:latest");
+            DockerCli.Result up = compose("dgbuild", unix, dir, "up", "-d");
+            assertThat(up.exitCode()).as(up.toString()).isZero();
+            String logs = "";
+            for (int i = 0; i < 50 && !logs.contains("hello from compose"); i++) {
+                Thread.sleep(100);
+                logs = cli.ok("logs", "dgbuild_app_1").stdout();
+            }
+            assertThat(logs).contains("hello from compose");
+        } finally {
+            compose("dgbuild", unix, dir, "down");
+        }
+    }
 }
