@@ -398,8 +398,11 @@ public final class ImageStore {
     public void reference(Reference reference, Image image) throws IOException {
         lock.lock();
         try {
+            boolean unchanged = image.id().equals(refs.get(reference.withDefaultTag().canonical()));
             setReference(reference.withDefaultTag(), image.id());
-            saveRefs();
+            if (!unchanged) {
+                saveRefs(); // a rebuild that tags the same image again writes (and syncs) nothing
+            }
             emit("tag", image.id().toString(), reference.withDefaultTag().familiar());
         } finally {
             lock.unlock();

@@ -182,12 +182,15 @@ public final class BuildApi {
             }
         };
         String rule = request.access().decision().rule();
+        List<String> usedBases = java.util.Collections.synchronizedList(new ArrayList<>());
         Builder.BaseImages bases = new Builder.BaseImages() {
             @Override
             public Image get(String ref, boolean pull, Builder.Output o) throws java.io.IOException {
                 // the binding that allowed the build judges its base images, once the Dockerfile names them
                 refuseIf(constraints.flatMap(c -> io.dockgate.gateway.authz.ConstraintChecker.baseImage(c, ref, lookups)), rule);
-                return base(ref, pull, o, auths);
+                Image image = base(ref, pull, o, auths);
+                usedBases.add(ref + "@" + image.id());
+                return image;
             }
 
             @Override
@@ -211,6 +214,7 @@ public final class BuildApi {
                 io.dockgate.engine.fs.Trash.discard(dir); // removed in the background: the answer does not wait for it
             }
         }).transform(ar -> {
+            request.built(List.copyOf(usedBases), ar.succeeded() ? ar.result().id().toString() : "");
             if (ar.succeeded()) {
                 Image image = ar.result();
                 if (r.quiet()) {

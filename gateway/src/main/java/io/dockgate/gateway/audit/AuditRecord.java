@@ -43,6 +43,26 @@ public sealed interface AuditRecord {
         }
     }
 
+    /**
+     * What a build used and made, once it ended (its request's decision is above it, with the tags in the
+     * query): the base images as the Dockerfile named them, each with the image ID it was, and the image
+     * made ("" when the build failed).
+     */
+    record Build(String time, String id, java.util.List<String> bases, String image) implements AuditRecord {
+        @Override
+        public void write(JsonGenerator g) throws IOException {
+            g.writeStringField("type", "build");
+            g.writeStringField("time", time);
+            g.writeStringField("id", id);
+            g.writeArrayFieldStart("bases");
+            for (String b : bases) {
+                g.writeString(b);
+            }
+            g.writeEndArray();
+            g.writeStringField("image", image);
+        }
+    }
+
     /** A request's end: status (101 when its connection became a raw stream), bytes, duration. */
     record Outcome(String time, String id, int status, long bytes, double ms, boolean closed) implements AuditRecord {
         @Override

@@ -28,6 +28,7 @@ public final class ApiRequest {
     private final Object model;
     private final Access access;
     private volatile Runnable onHijack = () -> { };
+    private volatile java.util.function.BiConsumer<java.util.List<String>, String> onBuild = (b, i) -> { };
 
     ApiRequest(String id, HttpServerRequest http, Principal principal, CanonicalPath path, ApiVersion version,
                Route route, Operation operation, Map<String, String> params, Object model, Access access) {
@@ -45,6 +46,15 @@ public final class ApiRequest {
 
     void onHijack(Runnable listener) {
         this.onHijack = listener;
+    }
+
+    void onBuild(java.util.function.BiConsumer<java.util.List<String>, String> listener) {
+        this.onBuild = listener;
+    }
+
+    /** A build ended: the base images it used and the image it made ("" none) go to the audit log. */
+    public void built(java.util.List<String> bases, String image) {
+        onBuild.accept(bases, image);
     }
 
     /**

@@ -69,6 +69,11 @@ final class AuditTrail {
                 io.dockgate.engine.ErrorKind.UNAVAILABLE, "the audit log cannot be written: request refused")));
     }
 
+    /** Records what a build used and made (before its outcome). */
+    void build(java.util.List<String> bases, String image) {
+        log.record(new AuditRecord.Build(AuditLog.now(), id, java.util.List.copyOf(bases), image));
+    }
+
     /** Records the outcome once. Status 101: the stream was hijacked; its connection's end is not awaited. */
     void outcome(int status, long bytes, boolean closed) {
         if (!ended.compareAndSet(false, true)) {

@@ -331,6 +331,7 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
             ApiRequest request = new ApiRequest(r.id(), http, r.principal(), r.path(), r.version(), m.route(), operation, m.params(),
                     body.model(), new Access(decision, authorizer, r.principal()));
             request.onHijack(() -> trail.outcome(101, 0, false));
+            request.onBuild(trail::build);
             if (operation.body() == Operation.Body.NONE) {
                 http.resume(); // a body sent to a route without one is read and dropped
             }

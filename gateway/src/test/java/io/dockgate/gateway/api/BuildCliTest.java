@@ -92,6 +92,9 @@ class BuildCliTest {
                 "Successfully built ", "Successfully tagged built:1", "Successfully tagged built:also");
         String id = Files.readString(iid).trim();
         assertThat(id).startsWith("sha256:");
+        String audited = cli.daemon().audit().await("\"type\":\"build\"", "\"image\":\"" + id + "\"");
+        assertThat(audited).contains("\"bases\":[\"busybox@sha256:");
+        assertThat(cli.daemon().audit().await("\"operation\":\"image.build\"")).contains("t=built");
         assertThat(cli.ok("inspect", "-f", "{{.Id}}", "built:also").stdout().trim()).isEqualTo(id);
         assertThat(cli.ok("run", "--rm", "built:1").stdout()).isEqualTo("ran as 0 in /app for dockgate\nhello dockgate\n");
         assertThat(cli.ok("image", "inspect", "-f", "{{.Config.User}} {{.Config.WorkingDir}} {{json .Config.Labels}} "
