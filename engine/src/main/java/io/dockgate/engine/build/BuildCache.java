@@ -15,7 +15,8 @@ import java.util.Optional;
 
 /**
  * The build cache: a step's key (its parent image, the instruction and everything it reads) names the
- * image the step made, one small file per key under {@code <data-root>/build/cache}. An entry whose image
+ * image the step made, one small file per key under {@code <data-root>/build/cache}; keys include the owner, so
+ * that callers of different owners never share a step's image. An entry whose image
  * is gone is a miss. Keys only need to be consistent within dockgate.
  */
 final class BuildCache {

@@ -114,8 +114,13 @@ public final class Builder {
             tar = new org.apache.commons.compress.compressors.bzip2.BZip2CompressorInputStream(in);
         } else if (magic.length >= 6 && (magic[0] & 0xff) == 0xfd && magic[1] == '7' && magic[2] == 'z') {
             throw EngineException.invalid("xz-compressed build contexts are not supported by dockgate (plain, gzip or bzip2)");
+        } else if (magic.length >= 2 && (magic[0] & 0xff) == 0x1f && (magic[1] & 0xff) == 0x8b) {
+            tar = new java.util.zip.GZIPInputStream(in, 65536);
+        } else if (magic.length >= 4 && (magic[0] & 0xff) == 0x28 && (magic[1] & 0xff) == 0xb5 && (magic[2] & 0xff) == 0x2f
+                && (magic[3] & 0xff) == 0xfd) {
+            tar = new com.github.luben.zstd.ZstdInputStream(in);
         } else {
-            tar = io.dockgate.engine.image.LayerUnpacker.decompress(in);
+            tar = in; // a plain tar: read as it is (no second buffer)
         }
         return TarContext.spool(tar, dir, maxBytes);
     }
@@ -403,14 +408,14 @@ public final class Builder {
     /** An image with the stage's configuration and no new layer (ENV, LABEL, CMD, ...), from the cache when it was made before. */
     private Image metadataCommit(Stage stage, String description, BuildRequest r, Output out) throws IOException {
         String createdBy = "/bin/sh -c #(nop)  " + description;
-        String key = BuildCache.key(parentId(stage), "meta", createdBy, JSON.writeValueAsString(stage.config));
+        String key = BuildCache.key(r.owner(), parentId(stage), "meta", createdBy, JSON.writeValueAsString(stage.config));
         Optional<Image> hit = r.noCache() ? Optional.empty() : cache.find(key, images);
         if (hit.isPresent()) {
             out.stream(" ---> Using cache\n");
             return hit.get();
         }
         Image image = images.commitChild(stage.image, null, new ImageStore.ChildImage(stage.config.deepCopy(), "", "", createdBy,
-                true, ""), Optional.empty());
+                true, "").ownedBy(r.owner()), Optional.empty());
         cache.put(key, image);
         return image;
     }
@@ -427,7 +432,7 @@ public final class Builder {
     private Image workdir(Stage stage, BuildRequest r) throws IOException {
         String dir = stage.config.path("WorkingDir").asText("/");
         String createdBy = "/bin/sh -c #(nop) WORKDIR " + dir;
-        String key = BuildCache.key(parentId(stage), "workdir", createdBy, JSON.writeValueAsString(stage.config));
+        String key = BuildCache.key(r.owner(), parentId(stage), "workdir", createdBy, JSON.writeValueAsString(stage.config));
         Optional<Image> hit = r.noCache() ? Optional.empty() : cache.find(key, images);
         if (hit.isPresent()) {
             return hit.get();
@@ -437,7 +442,7 @@ public final class Builder {
             if (!Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 CopyInto.mkdirs(root, dir, 0, 0);
             }
-        }, createdBy);
+        }, createdBy, r.owner());
         cache.put(key, image);
         return image;
     }
@@ -447,7 +452,7 @@ public final class Builder {
         void apply(Path rootfs) throws IOException;
     }
 
-    Image inSnapshot(Stage stage, RootfsWork work, String createdBy) throws IOException {
+    Image inSnapshot(Stage stage, RootfsWork work, String createdBy, String owner) throws IOException {
         String key = "build-" + java.util.HexFormat.of().formatHex(java.security.SecureRandom.getSeed(8));
         snapshots.prepare(key, stage.image == null ? List.of() : images.layersOf(stage.image));
         try {
@@ -458,8 +463,8 @@ public final class Builder {
                 snapshots.unmount(key);
             }
             try (InputStream i = io.dockgate.engine.fs.Pipes.stream("dockgate-build-" + key, o -> snapshots.writeDiff(key, Set.of(), o))) {
-                return images.commitChild(stage.image, i, new ImageStore.ChildImage(stage.config.deepCopy(), "", "", createdBy, false, ""),
-                        Optional.empty());
+                return images.commitChild(stage.image, i, new ImageStore.ChildImage(stage.config.deepCopy(), "", "", createdBy, false, "")
+                        .ownedBy(owner), Optional.empty());
             }
         } finally {
             snapshots.remove(key);
@@ -539,7 +544,7 @@ public final class Builder {
         });
         String createdBy = (buildEnv.isEmpty() ? "" : "|" + buildEnv.size() + " " + String.join(" ",
                 buildEnv.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList()) + " ") + String.join(" ", argv);
-        String key = BuildCache.key(parentId(stage), "run", createdBy, JSON.writeValueAsString(stage.config));
+        String key = BuildCache.key(r.owner(), parentId(stage), "run", createdBy, JSON.writeValueAsString(stage.config));
         Optional<Image> hit = r.noCache() ? Optional.empty() : cache.find(key, images);
         if (hit.isPresent()) {
             out.stream(" ---> Using cache\n");
@@ -581,7 +586,7 @@ public final class Builder {
             try (InputStream i = io.dockgate.engine.fs.Pipes.stream("dockgate-build-" + id.substring(0, 12),
                     o -> snapshots.writeDiff(id, io.dockgate.engine.oci.SpecBuilder.ENGINE_MOUNT_POINTS, o))) {
                 stage.image = images.commitChild(stage.image, i, new ImageStore.ChildImage(stage.config.deepCopy(), "", "", createdBy,
-                        false, c.id()), Optional.empty());
+                        false, c.id()).ownedBy(r.owner()), Optional.empty());
             }
             cache.put(key, stage.image);
             succeeded = true;
@@ -683,13 +688,13 @@ public final class Builder {
             String digest = plan.digest();
             String createdBy = "/bin/sh -c #(nop) " + in.keyword() + " " + (plan.singleFile() ? "file:" : "dir:") + digest
                     + " in " + plan.destination() + " ";
-            String key = BuildCache.key(parentId(stage), in.keyword(), createdBy, chown, fromKey, JSON.writeValueAsString(stage.config));
+            String key = BuildCache.key(r.owner(), parentId(stage), in.keyword(), createdBy, chown, fromKey, JSON.writeValueAsString(stage.config));
             Optional<Image> hit = r.noCache() ? Optional.empty() : cache.find(key, images);
             if (hit.isPresent()) {
                 out.stream(" ---> Using cache\n");
                 stage.image = hit.get();
             } else {
-                stage.image = inSnapshot(stage, rootfs -> plan.copy(rootfs, chown), createdBy);
+                stage.image = inSnapshot(stage, rootfs -> plan.copy(rootfs, chown), createdBy, r.owner());
                 cache.put(key, stage.image);
             }
             out.stream(" ---> " + shortId(stage.image) + "\n");

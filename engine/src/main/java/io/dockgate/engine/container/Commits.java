@@ -29,9 +29,9 @@ import java.util.function.Function;
 public final class Commits {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** The request: where to tag it, its comment and author, whether to pause, Dockerfile changes, a Config. */
+    /** The request: where to tag it, its comment and author, whether to pause, Dockerfile changes, a Config, who asks. */
     public record CommitRequest(String repo, String tag, String comment, String author, boolean pause, List<String> changes,
-                                JsonNode config) {
+                                JsonNode config, String owner) {
     }
 
     private final ContainerStore store;
@@ -82,7 +82,7 @@ public final class Commits {
             try (InputStream in = io.dockgate.engine.fs.Pipes.stream("dockgate-commit-" + id.substring(0, 12),
                     out -> snapshots.writeDiff(id, SpecBuilder.ENGINE_MOUNT_POINTS, out))) {
                 image = images.commitChild(parent, in, new ImageStore.ChildImage(runConfig, r.author(), r.comment(),
-                        String.join(" ", command(c)), false, c.id()), reference);
+                        String.join(" ", command(c)), false, c.id()).ownedBy(r.owner()), reference);
             } finally {
                 if (froze) {
                     runc.resume(c.id());

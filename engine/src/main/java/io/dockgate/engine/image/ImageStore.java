@@ -11,6 +11,7 @@ import io.dockgate.engine.ErrorKind;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -323,7 +324,16 @@ public final class ImageStore {
      * container it was committed from (empty for none).
      */
     public record ChildImage(com.fasterxml.jackson.databind.JsonNode runConfig, String author, String comment, String createdBy,
-                             boolean emptyLayer, String container) {
+                             boolean emptyLayer, String container, String owner) {
+        public ChildImage(com.fasterxml.jackson.databind.JsonNode runConfig, String author, String comment, String createdBy,
+                          boolean emptyLayer, String container) {
+            this(runConfig, author, comment, createdBy, emptyLayer, container, "");
+        }
+
+        /** The same, made on behalf of an owner (a build's, a commit's caller). */
+        public ChildImage ownedBy(String newOwner) {
+            return new ChildImage(runConfig, author, comment, createdBy, emptyLayer, container, newOwner == null ? "" : newOwner);
+        }
     }
 
     /**
@@ -383,6 +393,11 @@ public final class ImageStore {
                 diffIds.add(layer.diffId().toString());
             }
             Image image = commitImage(JSON.writeValueAsBytes(config));
+            if (child.owner() != null && !child.owner().isEmpty()) {
+                // who made it (tenancy of images reads this); regenerable metadata beside the configuration
+                AtomicFiles.writeUnsynced(configs.resolve(image.id().hex() + ".owner"), child.owner().getBytes(StandardCharsets.UTF_8),
+                        AtomicFiles.PRIVATE);
+            }
             if (reference.isPresent()) {
                 setReference(reference.get().withDefaultTag(), image.id());
                 saveRefs();
@@ -729,6 +744,7 @@ public final class ImageStore {
     /** Removes the configuration, then every layer no other image uses. */
     private List<Deletion> removeImage(Image image, boolean noPrune) throws IOException {
         Files.deleteIfExists(configs.resolve(image.id().hex() + ".json"));
+        Files.deleteIfExists(configs.resolve(image.id().hex() + ".owner"));
         images.remove(image.id());
         lastTagTime.remove(image.id());
         List<Deletion> result = new ArrayList<>();
@@ -785,6 +801,16 @@ public final class ImageStore {
             return new PruneResult(deleted, reclaimed);
         } finally {
             lock.unlock();
+        }
+    }
+
+    /** Who made the image (a build's or commit's caller: an owner key), "" when unknown. */
+    public String ownerOf(Image image) {
+        Path f = configs.resolve(image.id().hex() + ".owner");
+        try {
+            return Files.exists(f) ? Files.readString(f).strip() : "";
+        } catch (IOException e) {
+            return "";
         }
     }
 

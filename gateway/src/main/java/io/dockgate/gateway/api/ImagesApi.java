@@ -40,7 +40,7 @@ import org.slf4j.LoggerFactory;
 /** The image routes: translate Docker's requests and answers, delegate to the {@link ImageStore}. */
 public final class ImagesApi {
     private static final Logger LOG = LoggerFactory.getLogger(ImagesApi.class);
-    private static final Set<String> LIST_FILTERS = Set.of("reference", "dangling", "label", "before", "since");
+    private static final Set<String> LIST_FILTERS = Set.of("owner", "reference", "dangling", "label", "before", "since");
     private static final Set<String> PRUNE_FILTERS = Set.of("dangling", "label", "until");
 
     private final Engine engine;
@@ -99,6 +99,9 @@ public final class ImagesApi {
                 }
                 if (filters.has("label") && !Filters.labelsMatch(filters.get("label"), image.runConfig().get("Labels"))) {
                     continue;
+                }
+                if (filters.has("owner") && !filters.get("owner").contains(store.ownerOf(image))) {
+                    continue; // dockgate's own filter: who made it (a build's or commit's caller)
                 }
                 if (before != null && !image.created().isBefore(before) || since != null && !image.created().isAfter(since)) {
                     continue;

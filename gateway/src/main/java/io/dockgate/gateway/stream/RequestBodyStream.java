@@ -29,7 +29,7 @@ public final class RequestBodyStream extends InputStream {
     private final AtomicLong queued = new AtomicLong();
     private volatile boolean paused;
     private volatile boolean discarding;
-    private byte[] current;
+    private Buffer current;
     private int position;
     private boolean ended;
     private long total;
@@ -48,7 +48,7 @@ public final class RequestBodyStream extends InputStream {
         if (discarding) {
             return;
         }
-        queue.add(buffer.getBytes());
+        queue.add(buffer); // the server's own copy of the bytes (not pooled): read from it without another copy
         if (queued.addAndGet(buffer.length()) > HIGH_WATER && !paused) {
             paused = true;
             request.pause();
@@ -67,7 +67,7 @@ public final class RequestBodyStream extends InputStream {
         if (len == 0) {
             return 0;
         }
-        while (current == null || position >= current.length) {
+        while (current == null || position >= current.length()) {
             if (ended) {
                 return -1;
             }
@@ -86,15 +86,15 @@ public final class RequestBodyStream extends InputStream {
                 ended = true;
                 throw new IOException(FAILED + t.getMessage(), t);
             }
-            current = (byte[]) next;
+            current = (Buffer) next;
             position = 0;
-            if (queued.addAndGet(-current.length) < LOW_WATER && paused) {
+            if (queued.addAndGet(-current.length()) < LOW_WATER && paused) {
                 paused = false;
                 context.runOnContext(v -> request.resume());
             }
         }
-        int n = Math.min(len, current.length - position);
-        System.arraycopy(current, position, b, off, n);
+        int n = Math.min(len, current.length() - position);
+        current.getBytes(position, position + n, b, off);
         position += n;
         total += n;
         return n;

@@ -153,7 +153,14 @@ class AuthorizationCliTest extends AuthzFixtureTest {
         java.nio.file.Files.writeString(ctx.resolve("Dockerfile"), "FROM busybox\nUSER 1000\nRUN id -u > /tmp/uid\n");
         String built = f.ok("ci-runner", "build", "-q", "-m", "64m", ctx.toString());
         assertThat(built).contains("sha256:");
+        assertThat(f.root("images", "-q", "--no-trunc", "--filter", "owner=tls:ci-runner").stdout())
+                .as("the image is its builder's").contains(built.substring(built.indexOf("sha256:")).trim());
         denied(f.as("alice", "build", "--network", "host", ctx.toString()), "the host's network namespace is not allowed for build steps");
+        String mine = f.ok("alice", "create", "busybox", "true");
+        String committed = f.ok("alice", "commit", mine, "alice-committed:1");
+        assertThat(f.root("images", "-q", "--no-trunc", "--filter", "owner=tls:alice").stdout()).contains(committed.trim());
+        denied(f.as("bob", "commit", mine, "bob-steals:1"), "No such container");
+        f.root("rm", "-f", mine);
         assertThat(f.root("ps", "-aq").stdout().trim()).as("no RUN container left").isEmpty();
     }
 
