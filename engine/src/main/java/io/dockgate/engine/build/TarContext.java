@@ -11,9 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -95,10 +93,9 @@ public final class TarContext {
     }
 
     /** Counts (and bounds) what the tar reader consumes, writing it to the spool. */
-    private static final class Counting extends java.io.FilterInputStream {
+    private static final class Counting extends io.dockgate.engine.fs.ObservedInput {
         private final OutputStream copy;
         private final long max;
-        private long count;
 
         Counting(InputStream in, OutputStream copy, long max) {
             super(in);
@@ -107,55 +104,12 @@ public final class TarContext {
         }
 
         @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            int n = read(one, 0, 1);
-            return n < 0 ? -1 : one[0] & 0xff;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            int n = in.read(b, off, len);
-            if (n > 0) {
-                count += n;
-                if (count > max) {
-                    throw EngineException.invalid("invalid build context: larger than the daemon's limit of " + max
-                            + " uncompressed bytes (--max-build-context)");
-                }
-                copy.write(b, off, n);
+        protected void seen(byte[] b, int off, int n) throws IOException {
+            if (count() > max) {
+                throw EngineException.invalid("invalid build context: larger than the daemon's limit of " + max
+                        + " uncompressed bytes (--max-build-context)");
             }
-            return n;
-        }
-
-        @Override
-        public long skip(long n) throws IOException {
-            byte[] buffer = new byte[8192];
-            long skipped = 0;
-            while (skipped < n) {
-                int r = read(buffer, 0, (int) Math.min(buffer.length, n - skipped));
-                if (r < 0) {
-                    break;
-                }
-                skipped += r;
-            }
-            return skipped;
-        }
-
-        @Override
-        public boolean markSupported() {
-            return false;
-        }
-
-        long count() {
-            return count;
-        }
-
-        /** The rest (the tar's end blocks) into the spool too. */
-        void drain() throws IOException {
-            byte[] buffer = new byte[8192];
-            while (read(buffer, 0, buffer.length) > 0) {
-                // copied by read
-            }
+            copy.write(b, off, n);
         }
     }
 
@@ -202,50 +156,18 @@ public final class TarContext {
 
     /**
      * The name a path inside the context stands for, symbolic links followed within the context (an
-     * absolute target starts again at its root, {@code ..} stops at it); the name may not exist.
+     * absolute target starts again at its root, {@code ..} stops at it: the rules of
+     * {@link io.dockgate.engine.oci.RootfsPaths}); the name may not exist.
      */
     String resolve(String path) {
-        Deque<String> pending = new ArrayDeque<>();
-        push(pending, path);
-        Deque<String> resolved = new ArrayDeque<>();
-        int links = 0;
-        while (!pending.isEmpty()) {
-            String part = pending.pop();
-            if (part.isEmpty() || part.equals(".")) {
-                continue;
-            }
-            if (part.equals("..")) {
-                if (!resolved.isEmpty()) {
-                    resolved.removeLast();
-                }
-                continue;
-            }
-            String candidate = join(resolved, part);
-            Entry e = entries.get(candidate);
-            if (e != null && e.type() == 'l') {
-                if (++links > 40) {
-                    throw EngineException.invalid("too many levels of symbolic links in " + path);
-                }
-                if (e.link().startsWith("/")) {
-                    resolved.clear();
-                }
-                push(pending, e.link());
-                continue;
-            }
-            resolved.addLast(part);
+        try {
+            return io.dockgate.engine.oci.RootfsPaths.resolveNames(path, name -> {
+                Entry e = entries.get(name);
+                return e != null && e.type() == 'l' ? e.link() : null;
+            });
+        } catch (IOException e) {
+            throw EngineException.invalid(e.getMessage());
         }
-        return String.join("/", resolved);
-    }
-
-    private static void push(Deque<String> pending, String path) {
-        String[] parts = path.split("/");
-        for (int i = parts.length - 1; i >= 0; i--) {
-            pending.push(parts[i]);
-        }
-    }
-
-    private static String join(Deque<String> parts, String last) {
-        return parts.isEmpty() ? last : String.join("/", parts) + "/" + last;
     }
 
     /** Every name (entries and the directories they imply), for wildcards. */

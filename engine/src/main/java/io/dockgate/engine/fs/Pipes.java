@@ -27,10 +27,16 @@ public final class Pipes {
         FailingInput in = new FailingInput();
         PipedOutputStream out = new PipedOutputStream(in);
         Thread t = new Thread(() -> {
-            try (out) {
+            try {
                 writer.writeTo(out);
             } catch (IOException | RuntimeException e) {
-                in.failure = e; // before the close: the reader sees it at the end of the data
+                in.failure = e; // set before the close below: the reader meets it where the data ends
+            } finally {
+                try {
+                    out.close();
+                } catch (IOException e) {
+                    // the reader went away
+                }
             }
         }, name);
         t.setDaemon(true);

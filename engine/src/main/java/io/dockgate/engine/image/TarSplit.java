@@ -30,13 +30,12 @@ public final class TarSplit {
      * The stream a tar reader reads from while it unpacks: digests and counts every byte and records the
      * non-content ones. Switch to content mode around each file's content.
      */
-    public static final class Recorder extends FilterInputStream {
+    public static final class Recorder extends io.dockgate.engine.fs.ObservedInput {
         private final GZIPOutputStream gzip;
         private final DataOutputStream out;
         private final MessageDigest digest;
         private final ByteArrayOutputStream raw = new ByteArrayOutputStream(8192);
         private final long limit;
-        private long count;
         private boolean content;
 
         public Recorder(InputStream in, OutputStream splitFile, long limit) throws IOException {
@@ -53,50 +52,19 @@ public final class TarSplit {
         }
 
         @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            int n = read(one, 0, 1);
-            return n < 0 ? -1 : one[0] & 0xff;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            int n = in.read(b, off, len);
-            if (n > 0) {
-                count += n;
-                if (count > limit) {
-                    throw new LayerTooLargeException(limit);
-                }
-                if (digest != null) {
-                    digest.update(b, off, n);
-                }
-                if (!content) {
-                    raw.write(b, off, n);
-                    if (raw.size() >= 1 << 20) {
-                        flushRaw();
-                    }
+        protected void seen(byte[] b, int off, int n) throws IOException {
+            if (count() > limit) {
+                throw new LayerTooLargeException(limit);
+            }
+            if (digest != null) {
+                digest.update(b, off, n);
+            }
+            if (!content) {
+                raw.write(b, off, n);
+                if (raw.size() >= 1 << 20) {
+                    flushRaw();
                 }
             }
-            return n;
-        }
-
-        @Override
-        public long skip(long n) throws IOException {
-            byte[] buffer = new byte[8192];
-            long skipped = 0;
-            while (skipped < n) {
-                int r = read(buffer, 0, (int) Math.min(buffer.length, n - skipped));
-                if (r < 0) {
-                    break;
-                }
-                skipped += r;
-            }
-            return skipped;
-        }
-
-        @Override
-        public boolean markSupported() {
-            return false;
         }
 
         /** The next bytes read are the content of the file at path (relative), size bytes long. */
@@ -110,14 +78,6 @@ public final class TarSplit {
 
         public void endContent() {
             content = false;
-        }
-
-        /** Reads the stream to its end (trailing blocks too) so that the digest covers it all. */
-        public void drain() throws IOException {
-            byte[] buffer = new byte[65536];
-            while (read(buffer, 0, buffer.length) >= 0) {
-                // recorded as raw bytes
-            }
         }
 
         private void flushRaw() throws IOException {
@@ -136,10 +96,6 @@ public final class TarSplit {
             out.flush();
             gzip.finish();
             return digest == null ? null : Digest.of(digest);
-        }
-
-        public long count() {
-            return count;
         }
 
         @Override

@@ -17,10 +17,28 @@ public final class RootfsPaths {
     }
 
     public static Path resolve(Path root, String containerPath) throws IOException {
+        String names = resolveNames(containerPath, name -> {
+            Path candidate = root.resolve(name);
+            return Files.isSymbolicLink(candidate) ? Files.readSymbolicLink(candidate).toString() : null;
+        });
+        return names.isEmpty() ? root : root.resolve(names);
+    }
+
+    /** The target of a symbolic link at a relative name ("a/b"), or null when that is no link. */
+    public interface Links {
+        String target(String name) throws IOException;
+    }
+
+    /**
+     * The algorithm of {@link #resolve}, over any tree that can say where its links point: the relative
+     * name ("a/b", "" for the root) a path stands for, links followed (40 at most), absolute targets
+     * starting again at the root, {@code ..} stopping at it.
+     */
+    public static String resolveNames(String containerPath, Links links) throws IOException {
         Deque<String> pending = new ArrayDeque<>();
         push(pending, containerPath);
         Deque<String> resolved = new ArrayDeque<>();
-        int links = 0;
+        int followed = 0;
         while (!pending.isEmpty()) {
             String part = pending.pop();
             if (part.isEmpty() || part.equals(".")) {
@@ -32,12 +50,12 @@ public final class RootfsPaths {
                 }
                 continue;
             }
-            Path candidate = join(root, resolved).resolve(part);
-            if (Files.isSymbolicLink(candidate)) {
-                if (++links > 40) {
+            String candidate = resolved.isEmpty() ? part : String.join("/", resolved) + "/" + part;
+            String target = links.target(candidate);
+            if (target != null) {
+                if (++followed > 40) {
                     throw new IOException("too many levels of symbolic links in " + containerPath);
                 }
-                String target = Files.readSymbolicLink(candidate).toString();
                 if (target.startsWith("/")) {
                     resolved.clear();
                 }
@@ -46,7 +64,7 @@ public final class RootfsPaths {
             }
             resolved.addLast(part);
         }
-        return join(root, resolved);
+        return String.join("/", resolved);
     }
 
     private static void push(Deque<String> pending, String path) {
@@ -54,14 +72,6 @@ public final class RootfsPaths {
         for (int i = parts.length - 1; i >= 0; i--) {
             pending.push(parts[i]);
         }
-    }
-
-    private static Path join(Path root, Deque<String> parts) {
-        Path p = root;
-        for (String s : parts) {
-            p = p.resolve(s);
-        }
-        return p;
     }
 
     /** Reads a small file inside the root, or returns null when it does not exist or is not a regular file. */
