@@ -214,10 +214,20 @@ public final class ImagesApi {
                     entries.add(historyEntry(image.config().path("created").asText(""), "", layer.diskSize(), ""));
                 }
             }
+            // a locally made image's ancestors (its parents, one per build step) name the entries they end with
+            Map<Integer, Image> byLength = new java.util.HashMap<>();
+            Image ancestor = image;
+            for (int hops = 0; ancestor != null && hops < 1000; hops++) {
+                byLength.putIfAbsent(ancestor.config().path("history").size(), ancestor);
+                String parent = store.parentOf(ancestor);
+                ancestor = parent.isEmpty() ? null : store.resolve(parent);
+            }
+            int total = entries.size();
             Collections.reverse(entries);
             for (int i = 0; i < entries.size(); i++) {
-                entries.get(i).put("Id", i == 0 ? image.id().toString() : "<missing>");
-                entries.get(i).put("Tags", i == 0 ? repoTags(image) : null);
+                Image at = i == 0 ? image : byLength.get(total - i);
+                entries.get(i).put("Id", at == null ? "<missing>" : at.id().toString());
+                entries.get(i).put("Tags", at == null ? null : repoTags(at).isEmpty() ? null : repoTags(at));
             }
             return entries;
         }).compose(body -> Responses.json(request, 200, body));

@@ -105,6 +105,11 @@ class BuildCliTest {
                 .contains("0        0").contains("/app/sub/deep.txt");
         assertThat(cli.ok("history", "--no-trunc", "built:1").stdout()).contains("/bin/sh -c #(nop)  ENV GREETING=",
                 "|1 WHO=dockgate /bin/sh -c echo", "/bin/sh -c #(nop) COPY file:");
+        List<String> ids = cli.ok("history", "-q", "built:1").stdout().lines().toList();
+        assertThat(ids.stream().filter(x -> !x.equals("<missing>")).count()).as("every step's image, as dockerd shows them")
+                .isEqualTo(15);
+        assertThat(ids.get(ids.size() - 1)).as("the imported base has no parent to name its entry").isEqualTo(
+                cli.ok("image", "inspect", "-f", "{{.Id}}", "busybox").stdout().trim().substring(7, 19));
         // the image's HEALTHCHECK is its containers' check
         cli.ok("run", "-d", "--name", "checked", "--entrypoint", "sleep", "built:1", "300");
         String status = "";
