@@ -15,11 +15,9 @@ import io.dockgate.engine.image.Reference;
 import io.dockgate.engine.snapshot.SnapshotService;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -738,7 +736,4 @@ public final class Builder {
         return config.putArray(name);
     }
 
-    static Map<String, String> copyOf(Map<String, String> m) {
-        return new HashMap<>(m);
-    }
 }
