@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.dockgate.engine.EngineException;
 import io.dockgate.engine.ErrorKind;
 import io.dockgate.engine.container.ContainerRecord;
-import io.dockgate.engine.container.ContainerSpec;
 import io.dockgate.engine.container.Containers;
 import io.dockgate.engine.image.Image;
 import io.dockgate.engine.image.ImageStore;
@@ -39,7 +38,7 @@ import java.util.function.BooleanSupplier;
  */
 public final class Builder {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Set<String> PREDEFINED_ARGS = Set.of("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy",
+    static final Set<String> PREDEFINED_ARGS = Set.of("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy",
             "FTP_PROXY", "ftp_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy");
 
     /** Where the build's messages go: lines of output ("stream"), and the ID of each stage's image ("aux"). */
@@ -81,12 +80,16 @@ public final class Builder {
     private final SnapshotService snapshots;
     private final BuildCache cache;
     private final Path contexts;
+    private final RunStep runs;
+    private final SnapshotSteps snapshotSteps;
 
     public Builder(ImageStore images, Containers containers, SnapshotService snapshots, Path buildRoot) throws IOException {
         this.images = images;
         this.containers = containers;
         this.snapshots = snapshots;
         this.cache = new BuildCache(buildRoot.resolve("cache"));
+        this.runs = new RunStep(images, containers, snapshots, cache);
+        this.snapshotSteps = new SnapshotSteps(images, snapshots, cache);
         this.contexts = buildRoot.resolve("contexts");
         io.dockgate.files.FileTrees.delete(contexts); // contexts of builds a crash interrupted
         Files.createDirectories(contexts);
@@ -121,23 +124,6 @@ public final class Builder {
             tar = in; // a plain tar: read as it is (no second buffer)
         }
         return TarContext.spool(tar, dir, maxBytes);
-    }
-
-    /** One stage of a build: its name, its image so far (null: scratch), its configuration and ARGs. */
-    private static final class Stage {
-        final String name;
-        final int index;
-        final BaseImages bases;
-        Image image;
-        ObjectNode config;
-        final Map<String, String> args = new LinkedHashMap<>();
-        boolean cmdSet;
-
-        Stage(String name, int index, BaseImages bases) {
-            this.name = name;
-            this.index = index;
-            this.bases = bases;
-        }
     }
 
     /**
@@ -327,8 +313,8 @@ public final class Builder {
                       BooleanSupplier cancelled, char escape, Map<String, String> globalArgs, Set<String> usedArgs) throws IOException {
         ShellLex lex = new ShellLex(escape, name -> lookup(stage, name, usedArgs, r));
         switch (in.keyword()) {
-            case "RUN" -> run(stage, in, r, out, cancelled, usedArgs);
-            case "COPY", "ADD" -> copy(stage, stages, in, context, r, out, lex);
+            case "RUN" -> runs.run(stage, in, r, out, cancelled, usedArgs);
+            case "COPY", "ADD" -> snapshotSteps.copy(stage, stages, in, context, r, out, lex);
             case "ARG" -> {
                 in.allowFlags();
                 List<String> declared = new ArrayList<>();
@@ -355,7 +341,7 @@ public final class Builder {
                     stage.cmdSet = true;
                 }
                 if (in.keyword().equals("WORKDIR")) {
-                    stage.image = workdir(stage, r);
+                    stage.image = snapshotSteps.workdir(stage, r);
                 } else {
                     stage.image = metadataCommit(stage, Instructions.describe(in, lex), r, out);
                 }
@@ -418,55 +404,12 @@ public final class Builder {
         return image;
     }
 
-    private static String parentId(Stage stage) {
+    static String parentId(Stage stage) {
         return stage.image == null ? "scratch" : stage.image.id().toString();
     }
 
     static String shortId(Image image) {
         return image.id().hex().substring(0, 12);
-    }
-
-    /** WORKDIR: the directory made (root's, 0755) in a layer of its own, as dockerd's builder commits it. */
-    private Image workdir(Stage stage, BuildRequest r) throws IOException {
-        String dir = stage.config.path("WorkingDir").asText("/");
-        String createdBy = "/bin/sh -c #(nop) WORKDIR " + dir;
-        String key = BuildCache.key(r.owner(), parentId(stage), "workdir", createdBy, JSON.writeValueAsString(stage.config));
-        Optional<Image> hit = r.noCache() ? Optional.empty() : cache.find(key, images);
-        if (hit.isPresent()) {
-            return hit.get();
-        }
-        Image image = inSnapshot(stage, root -> {
-            Path target = io.dockgate.engine.oci.RootfsPaths.resolve(root, dir);
-            if (!Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                CopyInto.mkdirs(root, dir, 0, 0);
-            }
-        }, createdBy, r.owner());
-        cache.put(key, image);
-        return image;
-    }
-
-    /** Work on a writable snapshot of the stage's image, committed as a layer: COPY, ADD, WORKDIR. */
-    interface RootfsWork {
-        void apply(Path rootfs) throws IOException;
-    }
-
-    Image inSnapshot(Stage stage, RootfsWork work, String createdBy, String owner) throws IOException {
-        String key = "build-" + java.util.HexFormat.of().formatHex(java.security.SecureRandom.getSeed(8));
-        snapshots.prepare(key, stage.image == null ? List.of() : images.layersOf(stage.image));
-        try {
-            Path rootfs = snapshots.mount(key);
-            try {
-                work.apply(rootfs);
-            } finally {
-                snapshots.unmount(key);
-            }
-            try (InputStream i = io.dockgate.engine.fs.Pipes.stream("dockgate-build-" + key, o -> snapshots.writeDiff(key, Set.of(), o))) {
-                return images.commitChild(stage.image, i, new ImageStore.ChildImage(stage.config.deepCopy(), "", "", createdBy, false, "")
-                        .ownedBy(owner), Optional.empty());
-            }
-        } finally {
-            snapshots.remove(key);
-        }
     }
 
     /** The label of RUN steps' containers. */
@@ -496,228 +439,6 @@ public final class Builder {
                 snapshots.remove(key);
             }
         }
-    }
-
-    // ------------------------------------------------------------------ RUN
-
-    private void run(Stage stage, Dockerfile.Instruction in, BuildRequest r, Output out, BooleanSupplier cancelled, Set<String> usedArgs)
-            throws IOException {
-        for (String f : in.flags().keySet()) {
-            if (List.of("mount", "network", "security").contains(f)) {
-                throw EngineException.invalid("the --" + f + " option requires BuildKit. " + Dockerfile.BUILDKIT);
-            }
-        }
-        in.allowFlags();
-        if (stage.image == null) {
-            throw EngineException.invalid("RUN in a stage FROM scratch needs a shell: there is nothing to run");
-        }
-        stage.bases.beforeRun(stage.config.path("User").asText(""));
-        List<String> argv = new ArrayList<>();
-        if (in.execForm()) {
-            argv.addAll(in.json());
-        } else {
-            argv.addAll(Instructions.shell(stage.config));
-            argv.add(in.args());
-        }
-        if (argv.isEmpty()) {
-            throw EngineException.invalid("RUN requires at least one argument");
-        }
-        // the build arguments the command sees (those ENV does not set), in the environment and the cache key
-        Map<String, String> buildEnv = new LinkedHashMap<>();
-        Set<String> envNames = new java.util.HashSet<>();
-        for (JsonNode e : stage.config.path("Env")) {
-            String s = e.asText();
-            envNames.add(s.contains("=") ? s.substring(0, s.indexOf('=')) : s);
-        }
-        stage.args.forEach((k, v) -> {
-            if (v != null && !envNames.contains(k)) {
-                buildEnv.put(k, v);
-            }
-        });
-        r.buildArgs().forEach((k, v) -> {
-            if (PREDEFINED_ARGS.contains(k) && v != null && !envNames.contains(k)) {
-                buildEnv.put(k, v);
-                usedArgs.add(k);
-            }
-        });
-        String createdBy = (buildEnv.isEmpty() ? "" : "|" + buildEnv.size() + " " + String.join(" ",
-                buildEnv.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList()) + " ") + String.join(" ", argv);
-        String key = BuildCache.key(r.owner(), parentId(stage), "run", createdBy, JSON.writeValueAsString(stage.config));
-        Optional<Image> hit = r.noCache() ? Optional.empty() : cache.find(key, images);
-        if (hit.isPresent()) {
-            out.stream(" ---> Using cache\n");
-            stage.image = hit.get();
-            out.stream(" ---> " + shortId(stage.image) + "\n");
-            return;
-        }
-        List<String> env = new ArrayList<>();
-        stage.config.path("Env").forEach(e -> env.add(e.asText()));
-        buildEnv.forEach((k, v) -> env.add(k + "=" + v));
-        ContainerSpec.HostBuilder host = ContainerSpec.Host.builder()
-                .networkMode(r.networkMode().isEmpty() ? "bridge" : r.networkMode())
-                .memory(r.limits().memory()).memorySwap(r.limits().memorySwap()).cpuShares(r.limits().cpuShares())
-                .cpuQuota(r.limits().cpuQuota()).cpuPeriod(r.limits().cpuPeriod()).shmSize(r.limits().shmSize());
-        if (!r.limits().cpusetCpus().isEmpty()) {
-            host.cpusetCpus(r.limits().cpusetCpus());
-        }
-        Map<String, String> labels = new LinkedHashMap<>();
-        labels.put(BUILD_LABEL, "true"); // a RUN step's: removed at the next start if a crash leaves it
-        if (!r.owner().isEmpty()) {
-            labels.put(ContainerSpec.OWNER_LABEL, r.owner());
-        }
-        ContainerSpec spec = ContainerSpec.builder(stage.image.id().toString()).entrypoint(List.of()).cmd(argv).env(env)
-                .user(stage.config.path("User").asText("")).workingDir(stage.config.path("WorkingDir").asText(""))
-                .labels(labels).host(host.build()).healthcheck(new io.dockgate.engine.container.Healthcheck(List.of("NONE"), 0, 0, 0, 0, 0))
-                .build();
-        ContainerRecord c = containers.create("", spec);
-        out.stream(" ---> Running in " + c.id().substring(0, 12) + "\n");
-        boolean succeeded = false;
-        try {
-            var exited = containers.waitFor(c.id(), "next-exit");
-            containers.start(c.id());
-            ContainerRecord done = awaitExit(exited, c, cancelled, out);
-            int code = done.status().exitCode();
-            if (code != 0) {
-                throw new StepFailed("The command '" + String.join(" ", argv) + "' returned a non-zero code: " + code, code);
-            }
-            String id = c.id();
-            try (InputStream i = io.dockgate.engine.fs.Pipes.stream("dockgate-build-" + id.substring(0, 12),
-                    o -> snapshots.writeDiff(id, io.dockgate.engine.oci.SpecBuilder.ENGINE_MOUNT_POINTS, o))) {
-                stage.image = images.commitChild(stage.image, i, new ImageStore.ChildImage(stage.config.deepCopy(), "", "", createdBy,
-                        false, c.id()).ownedBy(r.owner()), Optional.empty());
-            }
-            cache.put(key, stage.image);
-            succeeded = true;
-        } finally {
-            if (succeeded ? r.rm() : r.forceRm() || r.rm() && cancelled.getAsBoolean()) {
-                containers.remove(c.id(), true, true);
-                out.stream("Removing intermediate container " + c.id().substring(0, 12) + "\n");
-            }
-        }
-        out.stream(" ---> " + shortId(stage.image) + "\n");
-    }
-
-    /** Waits for the RUN container to exit, its output streamed to the client as it is written; kills it on cancel. */
-    private ContainerRecord awaitExit(java.util.concurrent.CompletableFuture<ContainerRecord> exited, ContainerRecord c,
-                                      BooleanSupplier cancelled, Output out) throws IOException {
-        Path log = Path.of(c.logPath());
-        long offset = 0;
-        while (true) {
-            try {
-                ContainerRecord done = exited.get(100, java.util.concurrent.TimeUnit.MILLISECONDS);
-                for (io.dockgate.engine.container.LogReader.Entry e : io.dockgate.engine.container.LogReader.read(log, offset, true)
-                        .entries()) {
-                    out.stream(e.text());
-                }
-                return done;
-            } catch (java.util.concurrent.TimeoutException e) {
-                if (Files.exists(log)) {
-                    io.dockgate.engine.container.LogReader.Chunk chunk = io.dockgate.engine.container.LogReader.read(log, offset, false);
-                    chunk.entries().forEach(x -> out.stream(x.text()));
-                    offset = chunk.offset();
-                }
-                if (cancelled.getAsBoolean()) {
-                    containers.kill(c.id(), "KILL");
-                    throw new EngineException(ErrorKind.RUNTIME, "the build was cancelled");
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new java.io.InterruptedIOException("interrupted");
-            } catch (java.util.concurrent.ExecutionException e) {
-                throw new IOException(e.getCause());
-            }
-        }
-    }
-
-    // ------------------------------------------------------------------ COPY, ADD
-
-    private void copy(Stage stage, List<Stage> stages, Dockerfile.Instruction in, TarContext context, BuildRequest r, Output out, ShellLex lex)
-            throws IOException {
-        boolean add = in.keyword().equals("ADD");
-        for (String f : in.flags().keySet()) {
-            if (List.of("chmod", "link", "checksum", "keep-git-dir", "parents", "exclude").contains(f)) {
-                throw EngineException.invalid("the --" + f + " option requires BuildKit. " + Dockerfile.BUILDKIT);
-            }
-        }
-        if (add) {
-            in.allowFlags("chown");
-        } else {
-            in.allowFlags("chown", "from");
-        }
-        List<String> words = in.execForm() ? in.json().stream().map(lex::word).toList() : lex.words(in.args());
-        if (words.size() < 2) {
-            throw EngineException.invalid(in.keyword() + " requires at least two arguments, but only one was provided. Destination could not be determined.");
-        }
-        List<String> sources = words.subList(0, words.size() - 1);
-        String dest = words.get(words.size() - 1);
-        String chown = in.flags().containsKey("chown") ? lex.word(in.flags().get("chown")) : "";
-        Path sourceRoot = null; // the context's, unless --from names a stage or an image
-        String from = in.flags().getOrDefault("from", "");
-        Runnable release = () -> { };
-        String fromKey = "context";
-        if (!from.isEmpty()) {
-            Image source = fromImage(from, stages, stage, r, out);
-            String key = "build-from-" + java.util.HexFormat.of().formatHex(java.security.SecureRandom.getSeed(8));
-            snapshots.prepare(key, images.layersOf(source));
-            sourceRoot = snapshots.mount(key);
-            release = () -> {
-                try {
-                    snapshots.unmount(key);
-                    snapshots.remove(key);
-                } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            };
-            fromKey = source.id().toString();
-        }
-        try {
-            for (String s : sources) {
-                if (s.startsWith("http://") || s.startsWith("https://")) {
-                    throw EngineException.invalid("ADD from a URL (" + s + ") is not supported by dockgate: the daemon does not fetch"
-                            + " URLs; download the file into the build context");
-                }
-                if (s.startsWith("git@") || s.endsWith(".git") && s.contains("://")) {
-                    throw EngineException.invalid("ADD from a git repository is not supported by dockgate");
-                }
-            }
-            String workingDir = stage.config.path("WorkingDir").asText("");
-            CopyInto.Plan plan = sourceRoot == null ? CopyInto.plan(context, sources, dest, workingDir, add)
-                    : CopyInto.plan(sourceRoot, sources, dest, workingDir, add);
-            String digest = plan.digest();
-            String createdBy = "/bin/sh -c #(nop) " + in.keyword() + " " + (plan.singleFile() ? "file:" : "dir:") + digest
-                    + " in " + plan.destination() + " ";
-            String key = BuildCache.key(r.owner(), parentId(stage), in.keyword(), createdBy, chown, fromKey, JSON.writeValueAsString(stage.config));
-            Optional<Image> hit = r.noCache() ? Optional.empty() : cache.find(key, images);
-            if (hit.isPresent()) {
-                out.stream(" ---> Using cache\n");
-                stage.image = hit.get();
-            } else {
-                stage.image = inSnapshot(stage, rootfs -> plan.copy(rootfs, chown), createdBy, r.owner());
-                cache.put(key, stage.image);
-            }
-            out.stream(" ---> " + shortId(stage.image) + "\n");
-        } finally {
-            release.run();
-        }
-    }
-
-    /** COPY --from: an earlier stage by name or index, else an image (pulled when missing). */
-    private Image fromImage(String from, List<Stage> stages, Stage current, BuildRequest r, Output out) throws IOException {
-        for (Stage s : stages) {
-            if (s == current) {
-                break;
-            }
-            if (!s.name.isEmpty() && s.name.equalsIgnoreCase(from) || from.matches("\\d+") && Integer.parseInt(from) == s.index) {
-                if (s.image == null) {
-                    throw EngineException.invalid("stage " + from + " is empty (FROM scratch with nothing added)");
-                }
-                return s.image;
-            }
-        }
-        if (from.matches("\\d+")) {
-            throw EngineException.invalid("invalid from flag value " + from + ": refers to the current or a later stage");
-        }
-        return current.bases.get(from, false, out);
     }
 
     static ObjectNode objectField(ObjectNode config, String name) {
