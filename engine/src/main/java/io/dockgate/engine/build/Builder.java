@@ -120,10 +120,39 @@ public final class Builder {
         } else if (magic.length >= 4 && (magic[0] & 0xff) == 0x28 && (magic[1] & 0xff) == 0xb5 && (magic[2] & 0xff) == 0x2f
                 && (magic[3] & 0xff) == 0xfd) {
             tar = new com.github.luben.zstd.ZstdInputStream(in);
-        } else {
+        } else if (isTar(in)) {
             tar = in; // a plain tar: read as it is (no second buffer)
+        } else {
+            // not an archive: the body is the Dockerfile itself (docker build - < Dockerfile), as dockerd takes it
+            byte[] dockerfile = in.readNBytes((4 << 20) + 1);
+            if (dockerfile.length > 4 << 20) {
+                throw EngineException.invalid("the build context is neither a tar archive nor a Dockerfile of at most 4 MiB");
+            }
+            tar = new java.io.ByteArrayInputStream(singleFileTar("Dockerfile", dockerfile));
         }
         return TarContext.spool(tar, dir, maxBytes);
+    }
+
+    /** Whether the stream (marked and reset here) starts with a tar header whose checksum holds. */
+    private static boolean isTar(java.io.BufferedInputStream in) throws IOException {
+        in.mark(512);
+        byte[] header = in.readNBytes(512);
+        in.reset();
+        return header.length == 512 && org.apache.commons.compress.archivers.tar.TarUtils.verifyCheckSum(header);
+    }
+
+    private static byte[] singleFileTar(String name, byte[] content) throws IOException {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream(content.length + 2048);
+        try (org.apache.commons.compress.archivers.tar.TarArchiveOutputStream out =
+                     new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(bytes)) {
+            org.apache.commons.compress.archivers.tar.TarArchiveEntry e = new org.apache.commons.compress.archivers.tar.TarArchiveEntry(name);
+            e.setSize(content.length);
+            e.setMode(0100644);
+            out.putArchiveEntry(e);
+            out.write(content);
+            out.closeArchiveEntry();
+        }
+        return bytes.toByteArray();
     }
 
     /**

@@ -133,6 +133,11 @@ class BuildCliTest {
         assertThat(named.exitCode()).as(named.toString()).isZero();
         assertThat(cli.ok("run", "--rm", "other").stdout()).isEqualTo("other file\n");
         assertThat(cli.ok("ps", "-aq").stdout().trim()).as("RUN containers removed").isEmpty();
+        // a Dockerfile alone as the body (docker build - < Dockerfile): no context
+        DockerCli.Result stdin = cli.dockerWith(LEGACY, "FROM busybox\nCMD [\"echo\", \"from stdin\"]\n".getBytes(StandardCharsets.UTF_8),
+                "build", "-t", "from-stdin", "-");
+        assertThat(stdin.exitCode()).as(stdin.toString()).isZero();
+        assertThat(cli.ok("run", "--rm", "from-stdin").stdout()).isEqualTo("from stdin\n");
         // without DOCKER_BUILDKIT the CLI (no buildx here) falls back to the same legacy builder
         DockerCli.Result fallback = cli.docker("build", "-q", ctx.toString());
         assertThat(fallback.exitCode()).as(fallback.toString()).isZero();
