@@ -711,16 +711,46 @@ public final class ImageStore {
                 saveRefs();
                 return result;
             }
+            if (hasChildren(image)) {
+                // images were made from it (a build's steps, a commit): by name only untagged, by ID refused (dockerd's rule)
+                if (!byReference) {
+                    throw EngineException.conflict("conflict: unable to delete " + image.id().shortId()
+                            + " (cannot be forced) - image has dependent child images");
+                }
+                String key = allKeys.stream().filter(k -> matchesReference(name, k)).findFirst().orElseThrow();
+                refs.remove(key);
+                saveRefs();
+                result.add(new Deletion(Reference.parse(key).familiar(), null));
+                return result;
+            }
             for (String k : allKeys) {
                 refs.remove(k);
                 result.add(new Deletion(Reference.parse(k).familiar(), null));
             }
+            String parent = parentOf(image);
             result.addAll(removeImage(image, noPrune));
+            if (!noPrune) {
+                // the untagged images it was made from (a build's intermediate images) go with it, as dockerd's rmi does
+                while (!parent.isEmpty()) {
+                    Image p = images.get(Digest.parse(parent));
+                    if (p == null || !keysFor(p.id()).isEmpty() || hasChildren(p) || !usage.users(p.id()).isEmpty()) {
+                        break;
+                    }
+                    parent = parentOf(p);
+                    result.addAll(removeImage(p, false));
+                }
+            }
             saveRefs();
             return result;
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Whether an image was made from this one (its ID is another's parent). */
+    private boolean hasChildren(Image image) {
+        String id = image.id().toString();
+        return images.values().stream().anyMatch(i -> id.equals(i.config().path("parent").asText("")));
     }
 
     private static boolean matchesReference(String name, String key) {
@@ -778,30 +808,41 @@ public final class ImageStore {
         try {
             List<Deletion> deleted = new ArrayList<>();
             long reclaimed = 0;
-            java.util.Set<String> parents = new java.util.HashSet<>();
-            images.values().forEach(i -> parents.add(i.config().path("parent").asText("")));
-            for (Image image : new ArrayList<>(images.values())) {
-                List<String> keys = keysFor(image.id());
-                boolean tagged = keys.stream().anyMatch(k -> !k.contains("@"));
-                if ((!all && tagged) || !usage.users(image.id()).isEmpty() || !filter.test(image)) {
-                    continue;
-                }
-                if (!all && parents.contains(image.id().toString())) {
-                    continue; // an intermediate image (a build step's): not dangling while an image is made from it, as dockerd
-                }
-                long before = layers.all().stream().mapToLong(Layer::diskSize).sum();
-                for (String k : keys) {
-                    refs.remove(k);
-                    deleted.add(new Deletion(Reference.parse(k).familiar(), null));
-                }
-                deleted.addAll(removeImage(image, false));
-                reclaimed += before - layers.all().stream().mapToLong(Layer::diskSize).sum();
+            long pass;
+            // pass after pass: a removed image's parent may be prunable now (a build's abandoned chain)
+            while ((pass = prunePass(all, filter, deleted)) >= 0) {
+                reclaimed += pass;
             }
             saveRefs();
             return new PruneResult(deleted, reclaimed);
         } finally {
             lock.unlock();
         }
+    }
+
+    /** One pass of prune: the bytes it freed, or -1 when it removed nothing. */
+    private long prunePass(boolean all, java.util.function.Predicate<Image> filter, List<Deletion> deleted) throws IOException {
+        java.util.Set<String> parents = new java.util.HashSet<>();
+        images.values().forEach(i -> parents.add(i.config().path("parent").asText("")));
+        long reclaimed = -1;
+        for (Image image : new ArrayList<>(images.values())) {
+            List<String> keys = keysFor(image.id());
+            boolean tagged = keys.stream().anyMatch(k -> !k.contains("@"));
+            if ((!all && tagged) || !usage.users(image.id()).isEmpty() || !filter.test(image)) {
+                continue;
+            }
+            if (parents.contains(image.id().toString())) {
+                continue; // an image others were made from (a build step's): kept while they exist, as dockerd
+            }
+            long before = layers.all().stream().mapToLong(Layer::diskSize).sum();
+            for (String k : keys) {
+                refs.remove(k);
+                deleted.add(new Deletion(Reference.parse(k).familiar(), null));
+            }
+            deleted.addAll(removeImage(image, false));
+            reclaimed = Math.max(reclaimed, 0) + before - layers.all().stream().mapToLong(Layer::diskSize).sum();
+        }
+        return reclaimed;
     }
 
     /** Who made the image (a build's or commit's caller: an owner key), "" when unknown. */

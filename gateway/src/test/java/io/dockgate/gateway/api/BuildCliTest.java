@@ -133,6 +133,17 @@ class BuildCliTest {
         assertThat(named.exitCode()).as(named.toString()).isZero();
         assertThat(cli.ok("run", "--rm", "other").stdout()).isEqualTo("other file\n");
         assertThat(cli.ok("ps", "-aq").stdout().trim()).as("RUN containers removed").isEmpty();
+        // removing a built image takes the untagged images of its steps with it; a base others were made from stays
+        Path chain = context("chain", "FROM busybox\nENV STEP=1\nRUN echo one > /one\nENV STEP=2\n", Map.of());
+        String chained = build(chain, "-q", "-t", "chained").stdout().trim();
+        int before = cli.ok("images", "-aq").stdout().lines().toList().size();
+        DockerCli.Result rmi = cli.docker("rmi", "chained");
+        assertThat(rmi.stdout()).contains("Untagged: chained:latest", "Deleted: " + chained);
+        assertThat(rmi.stdout().lines().filter(l -> l.startsWith("Deleted: ")).count())
+                .as("the image (its last step's), the two before, and the RUN step's layer").isEqualTo(4);
+        assertThat(cli.ok("images", "-aq").stdout().lines().toList()).hasSize(before - 3);
+        String intermediate = cli.ok("history", "-q", "built:1").stdout().lines().skip(1).findFirst().orElseThrow();
+        assertThat(cli.docker("rmi", intermediate).stderr()).contains("image has dependent child images");
         // a Dockerfile alone as the body (docker build - < Dockerfile): no context
         DockerCli.Result stdin = cli.dockerWith(LEGACY, "FROM busybox\nCMD [\"echo\", \"from stdin\"]\n".getBytes(StandardCharsets.UTF_8),
                 "build", "-t", "from-stdin", "-");
