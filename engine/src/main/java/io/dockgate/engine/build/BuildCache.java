@@ -9,7 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Optional;
 
@@ -28,16 +27,12 @@ final class BuildCache {
     }
 
     static String key(String... parts) {
-        try {
-            MessageDigest d = MessageDigest.getInstance("SHA-256");
-            for (String p : parts) {
-                d.update(p.getBytes(StandardCharsets.UTF_8));
-                d.update((byte) 0);
-            }
-            return HexFormat.of().formatHex(d.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
+        MessageDigest d = io.dockgate.engine.image.Digest.sha256();
+        for (String p : parts) {
+            d.update(p.getBytes(StandardCharsets.UTF_8));
+            d.update((byte) 0);
         }
+        return HexFormat.of().formatHex(d.digest());
     }
 
     Optional<Image> find(String key, ImageStore images) throws IOException {

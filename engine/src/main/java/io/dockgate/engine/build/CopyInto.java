@@ -117,7 +117,7 @@ final class CopyInto {
             found.add(new Source(root.relativize(p).toString(), clean.equals("/") ? "" : Path.of(clean).getFileName().toString()));
         }
         checkCount(found, dest, add);
-        MessageDigest d = sha256();
+        MessageDigest d = io.dockgate.engine.image.Digest.sha256();
         for (Source s : found) {
             digest(s.rel().isEmpty() ? root : root.resolve(s.rel()), s.name(), d);
         }
@@ -157,7 +157,7 @@ final class CopyInto {
             found.add(new Source(resolved, clean.equals("/") ? "" : Path.of(clean).getFileName().toString()));
         }
         checkCount(found, dest, add);
-        MessageDigest d = sha256();
+        MessageDigest d = io.dockgate.engine.image.Digest.sha256();
         for (Source s : found) {
             context.digest(s.rel(), s.name() + "/", d);
         }
@@ -185,13 +185,6 @@ final class CopyInto {
         return Path.of(dest.startsWith("/") ? dest : base + "/" + dest).normalize().toString();
     }
 
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 
     /** Names, modes, owners, link targets and contents, in name order: what a copy's cache key depends on. */
     private static void digest(Path p, String name, MessageDigest d) throws IOException {

@@ -77,7 +77,7 @@ public final class TarContext {
                     entries.put(name, new Entry(name, 'h', t.mode(), t.offset(), t.size(), target, t.sha256()));
                 } else if (e.isFile()) {
                     long offset = counting.count(); // the content starts where the header ended
-                    MessageDigest d = sha256();
+                    MessageDigest d = io.dockgate.engine.image.Digest.sha256();
                     int n;
                     while ((n = in.read(buffer)) > 0) {
                         d.update(buffer, 0, n);
@@ -113,13 +113,6 @@ public final class TarContext {
         }
     }
 
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 
     /** A tar entry's name as a relative path ("a/b"), "" for the root; names climbing out are refused. */
     static String clean(String raw) {

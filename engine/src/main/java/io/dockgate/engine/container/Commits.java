@@ -163,7 +163,7 @@ public final class Commits {
                     n.set(canonical(n, f.getKey()), f.getValue());
                 }
             });
-            JsonNode givenLabels = field(given, "Labels");
+            JsonNode givenLabels = Healthcheck.field(given, "Labels");
             if (givenLabels != null && givenLabels.isObject()) {
                 givenLabels.fields().forEachRemaining(f -> {
                     if (!f.getKey().equalsIgnoreCase(ContainerSpec.OWNER_LABEL)) {
@@ -184,17 +184,6 @@ public final class Commits {
             }
         }
         return key;
-    }
-
-    private static JsonNode field(JsonNode node, String name) {
-        var it = node.fields();
-        while (it.hasNext()) {
-            var f = it.next();
-            if (f.getKey().equalsIgnoreCase(name)) {
-                return f.getValue();
-            }
-        }
-        return null;
     }
 
     private static void putNonZero(ObjectNode n, String key, long value) {

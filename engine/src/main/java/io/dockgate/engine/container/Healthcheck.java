@@ -79,7 +79,8 @@ public record Healthcheck(List<String> test, long interval, long timeout, long s
                 number(node, "StartInterval"), (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, number(node, "Retries"))));
     }
 
-    private static JsonNode field(JsonNode node, String name) {
+    /** A field of a Docker JSON object by name, in any case (as Docker's decoder reads keys). */
+    static JsonNode field(JsonNode node, String name) {
         JsonNode v = node.get(name);
         if (v != null) {
             return v;

@@ -159,6 +159,8 @@ class BypassCorpusTest extends AuthzFixtureTest {
         c.add(a("a build on the host's network", "alice", post("/v1.45/build?networkmode=host", ""), 403));
         c.add(a("a build on another owner's network", "alice", post("/v1.45/build?networkmode=bobnet", ""), 403));
         c.add(a("a build with BuildKit's protocol", "alice", post("/v1.45/build?version=2", ""), 400));
+        c.add(a("a build whose steps have no memory limit where one is required", "ci-runner", post("/v1.45/build", ""), 403));
+        c.add(a("a build whose steps exceed the memory maximum", "ci-runner", post("/v1.45/build?memory=1073741824", ""), 403));
         c.add(a("a commit of another owner's container", "alice", post("/v1.45/commit?container=b1&repo=stolen", ""), 404));
         c.add(a("a commit of another owner's container by ID prefix", "alice", post("/v1.45/commit?container="
                 + bobsContainer.substring(0, 12) + "&repo=stolen", ""), 404));
