@@ -5,8 +5,8 @@ import java.util.Optional;
 
 /**
  * Every key the daemon configuration file accepts. Names and meanings follow dockerd's daemon.json
- * where the concept is the same; {@code tlscrl}, {@code insecure-tcp-loopback}, the authorization and audit keys and the
- * connection limits are dockgate's own.
+ * where the concept is the same; {@code tlscrl}, {@code insecure-tcp-loopback}, the authorization and audit keys, the
+ * connection limits and the upstream keys are dockgate's own.
  */
 public enum ConfigKey {
     HOSTS("hosts", Type.STRING_LIST, "-H"),
@@ -34,7 +34,11 @@ public enum ConfigKey {
     BRIDGE("bridge", Type.STRING, "--bridge"),
     BIP("bip", Type.STRING, "--bip"),
     IPTABLES("iptables", Type.BOOLEAN, "--iptables"),
-    DNS("dns", Type.STRING_LIST, "--dns");
+    DNS("dns", Type.STRING_LIST, "--dns"),
+    UPSTREAM("upstream", Type.STRING, "--upstream"),
+    UPSTREAM_TLS_CA_CERT("upstream-tlscacert", Type.STRING, "--upstream-tlscacert"),
+    UPSTREAM_TLS_CERT("upstream-tlscert", Type.STRING, "--upstream-tlscert"),
+    UPSTREAM_TLS_KEY("upstream-tlskey", Type.STRING, "--upstream-tlskey");
 
     /** The JSON types a key may take. */
     public enum Type {

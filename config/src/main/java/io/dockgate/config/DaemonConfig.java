@@ -20,11 +20,13 @@ import java.util.Optional;
  * @param authz      authorization policy, audit log and request limits
  * @param connections limits on client connections
  * @param network    the default bridge network and the firewall
+ * @param maxBuildContext the largest build context ({@code --max-build-context})
+ * @param upstream   the Docker Engine guarded in upstream mode ({@code --upstream}); empty: the embedded engine
  */
 public record DaemonConfig(List<ListenAddress> hosts, Optional<TlsConfig> tls, boolean insecureTcpLoopback,
                            String group, Path dataRoot, Path execRoot, Path pidfile, String logLevel,
                            Optional<Path> configFile, AuthzConfig authz, ConnectionLimits connections, NetworkConfig network,
-                           long maxBuildContext) {
+                           long maxBuildContext, Optional<Upstream> upstream) {
     /** The largest build context unpacked, uncompressed ({@code --max-build-context}). */
     public static final long DEFAULT_MAX_BUILD_CONTEXT = 10L << 30;
 
@@ -37,6 +39,27 @@ public record DaemonConfig(List<ListenAddress> hosts, Optional<TlsConfig> tls, b
 
     public DaemonConfig {
         hosts = List.copyOf(hosts);
+    }
+
+    /**
+     * The Docker Engine API dockgate guards in upstream mode: every request passes the same pipeline and is
+     * forwarded there; no embedded engine runs.
+     *
+     * @param socket a Unix socket ({@code unix:///var/run/docker.sock}), or empty for TCP
+     * @param host   the TCP host ({@code tcp://host:port}), empty for a Unix socket
+     * @param port   the TCP port
+     * @param tls    the client certificate, key and CA that dockgate presents to and trusts from the upstream;
+     *               required for TCP unless the host is a loopback address
+     */
+    public record Upstream(Optional<Path> socket, Optional<String> host, int port, Optional<UpstreamTls> tls) {
+        @Override
+        public String toString() {
+            return socket.map(s -> "unix://" + s).orElseGet(() -> "tcp://" + host.orElse("") + ":" + port);
+        }
+    }
+
+    /** The client side of mutual TLS with the upstream ({@code --upstream-tlscacert/-tlscert/-tlskey}). */
+    public record UpstreamTls(Path caCert, Path cert, Path key) {
     }
 
     /** The Linux bridge of the default network, as dockerd's {@code --bridge} names docker0. */

@@ -231,7 +231,53 @@ public final class DaemonConfigLoader {
         return new DaemonConfig(hosts, tls, insecure, group, dataRoot,
                 optionalPath(values, ConfigKey.EXEC_ROOT).orElse(DaemonConfig.DEFAULT_EXEC_ROOT),
                 optionalPath(values, ConfigKey.PIDFILE).orElse(DaemonConfig.DEFAULT_PIDFILE),
-                logLevel, fileRead, authz, connections, network(values), maxBuildContext(values));
+                logLevel, fileRead, authz, connections, network(values), maxBuildContext(values), upstream(values));
+    }
+
+    /** {@code --upstream}: unix:///path or tcp://host:port, with mutual TLS for TCP beyond loopback. */
+    private static Optional<DaemonConfig.Upstream> upstream(Map<ConfigKey, Sourced> values) {
+        List<ConfigKey> tlsKeys = List.of(ConfigKey.UPSTREAM_TLS_CA_CERT, ConfigKey.UPSTREAM_TLS_CERT, ConfigKey.UPSTREAM_TLS_KEY);
+        if (!values.containsKey(ConfigKey.UPSTREAM)) {
+            for (ConfigKey k : tlsKeys) {
+                if (values.containsKey(k)) {
+                    throw new ConfigException(values.get(k).source() + " is set but there is no upstream (" + ConfigKey.UPSTREAM.flag() + ")");
+                }
+            }
+            return Optional.empty();
+        }
+        String source = values.get(ConfigKey.UPSTREAM).source();
+        String text = str(values, ConfigKey.UPSTREAM).trim();
+        long tlsGiven = tlsKeys.stream().filter(values::containsKey).count();
+        if (tlsGiven != 0 && tlsGiven != tlsKeys.size()) {
+            throw new ConfigException(source + ": the upstream's TLS needs all of " + ConfigKey.UPSTREAM_TLS_CA_CERT.flag() + ", "
+                    + ConfigKey.UPSTREAM_TLS_CERT.flag() + " and " + ConfigKey.UPSTREAM_TLS_KEY.flag());
+        }
+        Optional<DaemonConfig.UpstreamTls> tls = tlsGiven == 0 ? Optional.empty() : Optional.of(new DaemonConfig.UpstreamTls(
+                requiredPath(values, ConfigKey.UPSTREAM_TLS_CA_CERT), requiredPath(values, ConfigKey.UPSTREAM_TLS_CERT),
+                requiredPath(values, ConfigKey.UPSTREAM_TLS_KEY)));
+        if (text.startsWith("unix://")) {
+            String path = text.substring("unix://".length());
+            if (!path.startsWith("/")) {
+                throw new ConfigException(source + ": " + text + ": the upstream's socket needs an absolute path (unix:///var/run/docker.sock)");
+            }
+            if (tls.isPresent()) {
+                throw new ConfigException(source + ": TLS to the upstream applies to tcp:// only, not to " + text);
+            }
+            return Optional.of(new DaemonConfig.Upstream(Optional.of(Path.of(path)), Optional.empty(), 0, Optional.empty()));
+        }
+        if (text.startsWith("tcp://")) {
+            ListenAddress parsed = ListenAddress.parse(text, tls.isPresent(), source);
+            if (!(parsed instanceof ListenAddress.Tcp tcp) || tcp.port() == 0) {
+                throw new ConfigException(source + ": " + text + ": the upstream needs a host and a port (tcp://host:2376)");
+            }
+            if (tls.isEmpty() && !tcp.isLoopback()) {
+                throw new ConfigException(source + ": " + text + ": an upstream beyond loopback needs mutual TLS ("
+                        + ConfigKey.UPSTREAM_TLS_CA_CERT.flag() + ", " + ConfigKey.UPSTREAM_TLS_CERT.flag() + ", "
+                        + ConfigKey.UPSTREAM_TLS_KEY.flag() + ")");
+            }
+            return Optional.of(new DaemonConfig.Upstream(Optional.empty(), Optional.of(tcp.host()), tcp.port(), tls));
+        }
+        throw new ConfigException(source + ": " + text + ": the upstream is unix:///path or tcp://host:port");
     }
 
     private static long maxBuildContext(Map<ConfigKey, Sourced> values) {

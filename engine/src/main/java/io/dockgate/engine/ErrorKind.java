@@ -25,6 +25,8 @@ public enum ErrorKind {
     NOT_IMPLEMENTED,
     /** A dependency is temporarily unavailable (503). */
     UNAVAILABLE,
+    /** The guarded upstream engine could not be reached or broke off its answer (502). */
+    BAD_GATEWAY,
     /** The container runtime refused (no such executable, permission denied ...): 500 with its message. */
     RUNTIME,
     /** A fault of dockgate itself; details are logged, never sent (500). */

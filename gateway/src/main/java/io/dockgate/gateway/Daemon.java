@@ -4,6 +4,11 @@ import io.dockgate.config.ConfigException;
 import io.dockgate.config.DaemonConfig;
 import io.dockgate.config.ListenAddress;
 import io.dockgate.engine.Engine;
+import io.dockgate.engine.EngineVersion;
+import io.dockgate.gateway.upstream.Forwarder;
+import io.dockgate.gateway.upstream.Tenancy;
+import io.dockgate.gateway.upstream.Upstream;
+import io.dockgate.gateway.upstream.UpstreamFacts;
 import io.dockgate.gateway.api.ContainersApi;
 import io.dockgate.gateway.api.DiskUsageApi;
 import io.dockgate.gateway.api.BuildApi;
@@ -71,6 +76,7 @@ public final class Daemon {
     private volatile State state = State.NEW;
     private Vertx vertx;
     private Engine engine;
+    private Upstream upstream;
     private ReloadableTls tls;
     private Pidfile pidfile;
     private FileWatcher watcher;
@@ -123,8 +129,11 @@ public final class Daemon {
             DaemonConfig.AuthzConfig az = config.authz();
             authorizer = new Authorizer(az.policy().map(PolicyLoader::load), az.dryRun());
             audit = AuditLog.open(az.auditLog());
-            engine = Engine.open(config.dataRoot(), config.execRoot(), Engine.Limits.DEFAULT.withBuildContext(config.maxBuildContext()), new io.dockgate.engine.net.Networks.Options(
-                    config.network().bridge(), config.network().bip().orElse(null), config.network().iptables(), config.network().dns()));
+            if (config.upstream().isEmpty()) {
+                engine = Engine.open(config.dataRoot(), config.execRoot(), Engine.Limits.DEFAULT.withBuildContext(config.maxBuildContext()),
+                        new io.dockgate.engine.net.Networks.Options(config.network().bridge(), config.network().bip().orElse(null),
+                                config.network().iptables(), config.network().dns()));
+            }
             if (config.tls().isPresent()) {
                 io.dockgate.gateway.listen.NativeCrypto.install();
                 tls = new ReloadableTls(config.tls().get(), clock, this::handshakeRejected, "tls");
@@ -137,9 +146,18 @@ public final class Daemon {
                     ? new ConfigException("cannot open the audit log " + config.authz().auditLog() + ": " + io.getMessage(), io) : e);
         }
         vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
-        OperationCatalog catalog = catalog(engine, new Blocking(vertx), this::warnings);
+        OperationCatalog catalog;
+        io.dockgate.gateway.authz.Facts facts;
+        if (config.upstream().isPresent()) {
+            upstream = new Upstream(vertx, config.upstream().get());
+            catalog = upstreamCatalog(new Forwarder(upstream, new Tenancy()));
+            facts = new UpstreamFacts(upstream);
+        } else {
+            catalog = catalog(engine, new Blocking(vertx), this::warnings);
+            facts = new EngineFacts(engine);
+        }
         RequestPipeline pipeline = this.pipeline = new RequestPipeline(connections, catalog,
-                new DockerHeaders(engine.version().version()), stats, authorizer, new Limiter(), new EngineFacts(engine),
+                new DockerHeaders(EngineVersion.current().version()), stats, authorizer, new Limiter(), facts,
                 audit, config.authz().maxRequestBody());
         handshakeListeners.add(this::auditRejection);
         connections.limits(config.connections());
@@ -167,7 +185,8 @@ public final class Daemon {
                         authorizer.policy().get().bindings().size(), authorizer.dryRun() ? ", DRY RUN (denials not enforced)" : "");
             }
             LOG.info("audit log {}", audit.file());
-            LOG.info("dockgate {} running, listening on {}", engine.version().version(), addresses());
+            LOG.info("dockgate {} running, listening on {}{}", EngineVersion.current().version(), addresses(),
+                    upstream != null ? ", guarding the upstream engine " + upstream.describe() : "");
             return Future.<Void>succeededFuture();
         }).recover(e -> stop().eventually(() -> {
             state = State.FAILED;
@@ -197,6 +216,19 @@ public final class Daemon {
         new EventsApi(engine).register(catalog);
         new NetworksApi(engine, blocking).register(catalog);
         new SwarmApi().register(catalog);
+        return catalog;
+    }
+
+    /**
+     * Upstream mode's routes: every route of the embedded API, with the same descriptors (policy names,
+     * targets, bodies, judges), each forwarded to the upstream instead of handled here.
+     */
+    static OperationCatalog upstreamCatalog(Forwarder forwarder) {
+        OperationCatalog embedded = catalog(null, null, List::of);
+        OperationCatalog catalog = new OperationCatalog();
+        for (OperationCatalog.Entry e : embedded.entries()) {
+            catalog.add(e.operation(), e.route().methods(), e.route().pattern(), forwarder);
+        }
         return catalog;
     }
 
@@ -383,6 +415,7 @@ public final class Daemon {
         listeners.clear();
         connections.closeAll();
         return Future.join(closing)
+                .eventually(() -> upstream != null ? upstream.close() : Future.succeededFuture())
                 .eventually(() -> vertx.close())
                 .eventually(() -> {
                     cleanup();

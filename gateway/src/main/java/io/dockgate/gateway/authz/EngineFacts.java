@@ -14,14 +14,14 @@ import java.util.Optional;
  * blocking): the owner of a request's target container or exec, image users and tags, container users
  * and how many containers an owner has.
  */
-public final class EngineFacts implements RequestFacts.Lookups {
+public final class EngineFacts implements Facts {
     private final Engine engine;
 
     public EngineFacts(Engine engine) {
         this.engine = engine;
     }
 
-    /** The owned object a request's path names (by the operation's target kind), with its owner. */
+    @Override
     public Target target(Target.Kind kind, Map<String, String> params) {
         String ref = kind.reference(params);
         if (ref == null) {

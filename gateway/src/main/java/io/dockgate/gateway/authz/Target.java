@@ -6,10 +6,11 @@ import java.util.Optional;
 
 /**
  * The object a request acts on, as far as ownership goes: none (the operation has no owned target),
- * missing (no such container, exec or volume), or found with its owner key (empty: created without one).
+ * missing (no such container, exec or volume), or found with its owner key (empty: created without one),
+ * and its full ID where the lookup gave one (upstream mode acts on that ID, not on the name judged).
  */
-public record Target(boolean applies, boolean exists, Optional<String> owner, boolean shared) {
-    public static final Target NONE = new Target(false, false, Optional.empty(), false);
+public record Target(boolean applies, boolean exists, Optional<String> owner, boolean shared, Optional<String> id) {
+    public static final Target NONE = new Target(false, false, Optional.empty(), false, Optional.empty());
 
     /**
      * What kind of owned object an operation's path names, the path parameter that names it, and how a
@@ -61,16 +62,21 @@ public record Target(boolean applies, boolean exists, Optional<String> owner, bo
     }
 
     public static Target missing() {
-        return new Target(true, false, Optional.empty(), false);
+        return new Target(true, false, Optional.empty(), false, Optional.empty());
     }
 
     public static Target ownedBy(String owner) {
-        return new Target(true, true, Optional.ofNullable(owner), false);
+        return new Target(true, true, Optional.ofNullable(owner), false, Optional.empty());
     }
 
     /** An object every caller may use (the predefined networks). */
     public static Target everyones() {
-        return new Target(true, true, Optional.empty(), true);
+        return new Target(true, true, Optional.empty(), true, Optional.empty());
+    }
+
+    /** The same target with the full ID the lookup found. */
+    public Target withId(String fullId) {
+        return new Target(applies, exists, owner, shared, fullId == null || fullId.isEmpty() ? Optional.empty() : Optional.of(fullId));
     }
 
     boolean belongsTo(String key) {

@@ -101,6 +101,17 @@ public final class DaemonCommand implements Callable<Integer> {
                     + " docker-java clients fail a request on a pooled connection closed this way)")
     Integer idleConnectionTimeout;
 
+    @Option(names = "--upstream", paramLabel = "ADDRESS",
+            description = "guard an existing Docker Engine instead of running the embedded one: unix:///var/run/docker.sock or"
+                    + " tcp://host:2376; every request passes this daemon's listeners, identity, policy and audit, then goes there")
+    String upstream;
+    @Option(names = "--upstream-tlscacert", paramLabel = "FILE", description = "the CA that signed the upstream's certificate")
+    String upstreamTlsCaCert;
+    @Option(names = "--upstream-tlscert", paramLabel = "FILE", description = "the client certificate presented to the upstream")
+    String upstreamTlsCert;
+    @Option(names = "--upstream-tlskey", paramLabel = "FILE", description = "the key of the client certificate presented to the upstream")
+    String upstreamTlsKey;
+
     Map<ConfigKey, Object> flags() {
         Map<ConfigKey, Object> flags = new EnumMap<>(ConfigKey.class);
         if (hosts != null) {
@@ -123,6 +134,10 @@ public final class DaemonCommand implements Callable<Integer> {
         put(flags, ConfigKey.AUDIT_LOG, auditLog);
         put(flags, ConfigKey.MAX_REQUEST_BODY, maxRequestBody);
         put(flags, ConfigKey.MAX_BUILD_CONTEXT, maxBuildContext);
+        put(flags, ConfigKey.UPSTREAM, upstream);
+        put(flags, ConfigKey.UPSTREAM_TLS_CA_CERT, upstreamTlsCaCert);
+        put(flags, ConfigKey.UPSTREAM_TLS_CERT, upstreamTlsCert);
+        put(flags, ConfigKey.UPSTREAM_TLS_KEY, upstreamTlsKey);
         put(flags, ConfigKey.MAX_CONNECTIONS_PER_IDENTITY, maxConnectionsPerIdentity);
         put(flags, ConfigKey.IDLE_CONNECTION_TIMEOUT, idleConnectionTimeout);
         put(flags, ConfigKey.MAX_CONCURRENT_HANDSHAKES, maxConcurrentHandshakes);

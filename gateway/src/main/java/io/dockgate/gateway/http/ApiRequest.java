@@ -26,14 +26,19 @@ public final class ApiRequest {
     private final Operation operation;
     private final Map<String, String> params;
     private final Object model;
+    private final com.fasterxml.jackson.databind.JsonNode json;
+    private final io.dockgate.gateway.authz.Target target;
     private final Access access;
     private volatile Runnable onHijack = () -> { };
     private volatile java.util.function.BiConsumer<java.util.List<String>, String> onBuild = (b, i) -> { };
 
     ApiRequest(String id, HttpServerRequest http, Principal principal, CanonicalPath path, ApiVersion version,
-               Route route, Operation operation, Map<String, String> params, Object model, Access access) {
+               Route route, Operation operation, Map<String, String> params, Object model,
+               com.fasterxml.jackson.databind.JsonNode json, io.dockgate.gateway.authz.Target target, Access access) {
         this.operation = operation;
         this.model = model;
+        this.json = json;
+        this.target = target;
         this.access = access;
         this.id = id;
         this.http = http;
@@ -78,6 +83,29 @@ public final class ApiRequest {
             throw new IllegalStateException(operation.name() + " has no body model");
         }
         return type.cast(model);
+    }
+
+    /**
+     * The body as parsed once under the strict rules (a JSON body, or a streamed body's query as an object),
+     * null when the operation has none: what upstream mode re-serialises and forwards.
+     */
+    public com.fasterxml.jackson.databind.JsonNode json() {
+        return json;
+    }
+
+    /** The owned object the decision was taken on ({@code Target.NONE} without a policy or a target). */
+    public io.dockgate.gateway.authz.Target target() {
+        return target;
+    }
+
+    /** The route pattern ({@code /containers/{id}/json}). */
+    public Route route() {
+        return route;
+    }
+
+    /** The descriptor of the operation. */
+    public Operation descriptor() {
+        return operation;
     }
 
     /** What the caller may see and do beyond this operation (tenancy, separate rights). */

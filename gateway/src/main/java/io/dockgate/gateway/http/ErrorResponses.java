@@ -30,6 +30,7 @@ public final class ErrorResponses {
             case RESOURCE_EXHAUSTED -> 429;
             case NOT_IMPLEMENTED -> 501;
             case UNAVAILABLE -> 503;
+            case BAD_GATEWAY -> 502;
             case RUNTIME, INTERNAL -> 500;
         };
     }

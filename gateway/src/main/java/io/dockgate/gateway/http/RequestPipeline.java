@@ -8,7 +8,7 @@ import io.dockgate.gateway.auth.Principal;
 import io.dockgate.gateway.authz.Access;
 import io.dockgate.gateway.authz.Authorizer;
 import io.dockgate.gateway.authz.Decision;
-import io.dockgate.gateway.authz.EngineFacts;
+import io.dockgate.gateway.authz.Facts;
 import io.dockgate.gateway.authz.Limiter;
 import io.dockgate.gateway.authz.RequestFacts;
 import io.dockgate.gateway.authz.Subjects;
@@ -59,7 +59,7 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
     private final GatewayStats stats;
     private final Authorizer authorizer;
     private final Limiter limiter;
-    private final EngineFacts facts;
+    private final Facts facts;
     private final AuditLog audit;
     private final long maxBodyBytes;
     private final AtomicLong sequence = new AtomicLong();
@@ -67,7 +67,7 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
     private final String idPrefix = Long.toHexString(System.currentTimeMillis() & 0xffffffL);
 
     public RequestPipeline(ConnectionRegistry connections, OperationCatalog catalog, DockerHeaders headers, GatewayStats stats,
-                           Authorizer authorizer, Limiter limiter, EngineFacts facts, AuditLog audit, long maxBodyBytes) {
+                           Authorizer authorizer, Limiter limiter, Facts facts, AuditLog audit, long maxBodyBytes) {
         this.connections = connections;
         this.catalog = catalog;
         this.headers = headers;
@@ -233,19 +233,37 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
             http.params().forEach(query::putIfAbsent);
             query.putAll(m.params());
             RequestFacts requestFacts = new RequestFacts(parsed.json(), parsed.model(), query, facts);
-            Target target = facts.target(operation.target(), m.params());
-            // host paths in a body are resolved on disk (symlinks): that check runs on a worker
-            Future<Decision> judged = !candidates.unrestricted() && operation.hostPaths()
-                    ? io.vertx.core.Vertx.currentContext().owner().executeBlocking(() -> authorizer.decide(candidates, principal,
-                            operation.name(), operation.judge(), requestFacts, target), false)
-                    : Future.succeededFuture(authorizer.decide(candidates, principal, operation.name(), operation.judge(),
-                            requestFacts, target));
+            // host paths in a body are resolved on disk (symlinks), and an upstream's facts are asked for over
+            // its API: those decisions run on a worker
+            boolean needsFacts = operation.target() != Target.Kind.NONE || operation.judge() != io.dockgate.gateway.authz.Judge.NOTHING;
+            java.util.concurrent.Callable<Judged> judge = () -> {
+                Target target = candidates.unrestricted() ? Target.NONE : facts.target(operation.target(), m.params());
+                return new Judged(authorizer.decide(candidates, principal, operation.name(), operation.judge(), requestFacts, target),
+                        target);
+            };
+            Future<Judged> judged = !candidates.unrestricted() && (operation.hostPaths() || facts.blocking() && needsFacts)
+                    ? io.vertx.core.Vertx.currentContext().owner().executeBlocking(judge, false)
+                    : Future.succeededFuture(call(judge));
             Routed routed = new Routed(id, http, principal, path, version, m, trail);
-            return judged.compose(decision -> {
+            return judged.compose(j -> {
                 observer.judged(operation, parsed.model());
-                return authorized(routed, parsed, decision);
+                return authorized(routed, parsed, j.decision(), j.target());
             });
         });
+    }
+
+    /** A decision with the target it was taken on. */
+    private record Judged(Decision decision, Target target) {
+    }
+
+    private static <T> T call(java.util.concurrent.Callable<T> c) {
+        try {
+            return c.call();
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** A request after routing: what the steps after the decision need. */
@@ -293,7 +311,7 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
     }
 
     /** After the decision: refusal, limits, the decision record, then the handler. */
-    private Future<Object> authorized(Routed r, Body body, Decision decision) {
+    private Future<Object> authorized(Routed r, Body body, Decision decision, Target target) {
         HttpServerRequest http = r.http();
         OperationCatalog.Match m = r.match();
         AuditTrail trail = r.trail();
@@ -329,7 +347,7 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
         }
         return trail.decision(decision.decisionWord(), decision.rule(), decision.reason(), 0).<Object>compose(w -> {
             ApiRequest request = new ApiRequest(r.id(), http, r.principal(), r.path(), r.version(), m.route(), operation, m.params(),
-                    body.model(), new Access(decision, authorizer, r.principal()));
+                    body.model(), body.json(), target, new Access(decision, authorizer, r.principal()));
             request.onHijack(() -> trail.outcome(101, 0, false));
             request.onBuild(trail::build);
             if (operation.body() == Operation.Body.NONE) {

@@ -53,6 +53,7 @@ public final class DockerJson {
             Iterator<String> names = n.fieldNames();
             while (names.hasNext()) {
                 String name = names.next();
+                refuseFoldingIntoAscii(name);
                 String previous = seen.put(name.toLowerCase(java.util.Locale.ROOT), name);
                 // the same name in another case is refused unless it says the same (docker-java sends EnableIPv6 and
                 // enableIPv6 alike): then no reading, first or last wins, can differ
@@ -63,6 +64,23 @@ public final class DockerJson {
             }
         } else if (n.isArray()) {
             n.forEach(DockerJson::checkDuplicates);
+        }
+    }
+
+    /**
+     * The non-ASCII letters whose case mappings land on ASCII ones: the Kelvin sign and the long s fold to
+     * k and s in Go's JSON decoding (so {@code "Bind\u017f"} is Binds to dockerd), the dotless i and the dotted
+     * capital I fold to i in Java's case-insensitive comparison but not in Go's. A name holding one could be
+     * read as one field here and as another (or none) by an engine; Docker's names never hold one.
+     */
+    private static final String FOLDS_INTO_ASCII = "\u212a\u017f\u0131\u0130";
+
+    private static void refuseFoldingIntoAscii(String name) {
+        for (int i = 0; i < name.length(); i++) {
+            if (FOLDS_INTO_ASCII.indexOf(name.charAt(i)) >= 0) {
+                throw EngineException.invalid("invalid JSON: the field name \"" + name + "\" holds a character that case-folds"
+                        + " into ASCII (U+" + String.format("%04X", (int) name.charAt(i)) + ")");
+            }
         }
     }
 

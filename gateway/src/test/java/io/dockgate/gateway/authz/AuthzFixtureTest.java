@@ -12,9 +12,15 @@ abstract class AuthzFixtureTest {
     static Path tmp;
     static AuthzFixture f;
 
+    /** On a test class: its daemon guards a private dockerd (upstream mode) instead of running the embedded engine. */
+    @java.lang.annotation.Retention(java.lang.annotation.RetentionPolicy.RUNTIME)
+    @java.lang.annotation.Target(java.lang.annotation.ElementType.TYPE)
+    @interface UpstreamMode {
+    }
+
     @BeforeAll
-    static void startFixture() throws Exception {
-        f = new AuthzFixture(tmp);
+    static void startFixture(org.junit.jupiter.api.TestInfo info) throws Exception {
+        f = new AuthzFixture(tmp, info.getTestClass().map(c -> c.isAnnotationPresent(UpstreamMode.class)).orElse(false));
     }
 
     @AfterAll

@@ -38,13 +38,13 @@ class BypassCorpusTest extends AuthzFixtureTest {
         f.ok("bob", "network", "create", "bobnet");
         f.ok("alice", "network", "create", "alicenet");
         f.ok("ci-runner", "create", "--name", "ci-box", "-u", "1000", "-m", "64m", "--pids-limit", "10", "busybox", "true");
-        String exec = RawHttp.unix(f.socket(), post("/v1.45/containers/b1/exec", "{\"Cmd\":[\"true\"]}"));
+        String exec = RawHttp.unix(f.socket(), f.versioned(post("/v1.45/containers/b1/exec", "{\"Cmd\":[\"true\"]}")));
         assertThat(RawHttp.status(exec)).as(exec).isEqualTo(201);
         bobsExec = RawHttp.body(exec).replaceAll(".*\"Id\":\"([0-9a-f]+)\".*", "$1").trim();
-        String privileged = RawHttp.unix(f.socket(), post("/v1.45/containers/a1/exec", "{\"Cmd\":[\"id\"],\"Privileged\":true}"));
+        String privileged = RawHttp.unix(f.socket(), f.versioned(post("/v1.45/containers/a1/exec", "{\"Cmd\":[\"id\"],\"Privileged\":true}")));
         assertThat(RawHttp.status(privileged)).as(privileged).isEqualTo(201);
         privilegedExecInAlices = RawHttp.body(privileged).replaceAll(".*\"Id\":\"([0-9a-f]+)\".*", "$1").trim();
-        String bobs = RawHttp.unix(f.socket(), post("/v1.45/containers/b1/exec", "{\"Cmd\":[\"id\"],\"Privileged\":true}"));
+        String bobs = RawHttp.unix(f.socket(), f.versioned(post("/v1.45/containers/b1/exec", "{\"Cmd\":[\"id\"],\"Privileged\":true}")));
         assertThat(RawHttp.status(bobs)).as(bobs).isEqualTo(201);
         privilegedExecInBobs = RawHttp.body(bobs).replaceAll(".*\"Id\":\"([0-9a-f]+)\".*", "$1").trim();
         String alices = f.ok("alice", "ps", "-aq", "--no-trunc");
@@ -73,6 +73,11 @@ class BypassCorpusTest extends AuthzFixtureTest {
 
     static String withHost(String hostConfig) {
         return "{\"Image\":\"busybox\",\"Cmd\":[\"true\"],\"HostConfig\":" + hostConfig + "}";
+    }
+
+    /** An attack whose request is sent as UTF-8 (bodies with characters beyond Latin-1). */
+    static Attack utf8(String name, String who, String request, Integer... refused) {
+        return new Attack(name, who, request.getBytes(StandardCharsets.UTF_8), Set.of(refused));
     }
 
     static Attack a(String name, String who, String request, Integer... refused) {
@@ -124,6 +129,12 @@ class BypassCorpusTest extends AuthzFixtureTest {
         c.add(a("Binds /etc", "alice", create(withHost("{\"Binds\":[\"/etc:/x\"]}")), 403));
         c.add(a("Binds / read-only", "alice", create(withHost("{\"Binds\":[\"/:/host:ro\"]}")), 403));
         c.add(a("binds key lower case", "alice", create(withHost("{\"binds\":[\"/etc:/x:ro\"]}")), 403));
+        // Go's JSON decoding folds the long s and the Kelvin sign into s and k: "Bind\u017f" is Binds to dockerd, and the
+        // last of two keys that fold alike wins there; the dotless i folds to i in Java, not in Go
+        c.add(utf8("allowed Binds then Bind with a long s", "alice", create(withHost("{\"Binds\":[\"" + f.shared + ":/s:ro\"],"
+                + "\"Bind\u017f\":[\"/:/host\"]}")), 400));
+        c.add(utf8("CapAdd with a Kelvin sign", "alice", create(withHost("{\"CapAdd\":[],\"\u212aapAdd\":[\"SYS_ADMIN\"]}")), 400));
+        c.add(utf8("Privileged with a dotless i", "alice", create(withHost("{\"Pr\u0131vileged\":true}")), 400));
         c.add(a("Mounts bind /etc", "alice", create(withHost("{\"Mounts\":[{\"Type\":\"bind\",\"Source\":\"/etc\",\"Target\":\"/x\",\"ReadOnly\":true}]}")), 403));
         c.add(a("Mounts bind shared read-write", "alice", create(withHost("{\"Mounts\":[{\"Type\":\"bind\",\"Source\":\"" + f.shared + "\",\"Target\":\"/x\"}]}")), 403));
         c.add(a("Binds climbing out of the allowed path", "alice", create(withHost("{\"Binds\":[\"" + f.shared + "/../../../etc:/x:ro\"]}")), 403));
@@ -329,7 +340,7 @@ class BypassCorpusTest extends AuthzFixtureTest {
         };
         for (String[] attack : attacks) {
             long before = f.audit().count("\"decision\":\"deny\"");
-            String response = RawHttp.unix(f.socket(), attack[0]);
+            String response = RawHttp.unix(f.socket(), f.versioned(attack[0]));
             assertThat(RawHttp.status(response)).as(attack[0] + "\n" + response).isEqualTo(Integer.parseInt(attack[1]));
             long deadline = System.nanoTime() + 5_000_000_000L;
             while (f.audit().count("\"decision\":\"deny\"") <= before && System.nanoTime() < deadline) {
@@ -341,8 +352,8 @@ class BypassCorpusTest extends AuthzFixtureTest {
         String body = "{\"Image\":\"busybox\",\"Cmd\":[\"true\"],\"Labels\":{\"split\":\"yes\"}}";
         try (java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
             ch.connect(java.net.UnixDomainSocketAddress.of(f.socket()));
-            String head = "POST /v1.45/containers/create?name=split HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\nContent-Length: "
-                    + body.length() + "\r\n\r\n";
+            String head = f.versioned("POST /v1.45/containers/create?name=split HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\nContent-Length: "
+                    + body.length() + "\r\n\r\n");
             for (String piece : new String[] {head + body.substring(0, 5), body.substring(5, 20), body.substring(20)}) {
                 ch.write(java.nio.ByteBuffer.wrap(piece.getBytes(StandardCharsets.ISO_8859_1)));
                 Thread.sleep(150);

@@ -80,7 +80,18 @@ public final class AuthzFixture implements AutoCloseable {
                 """.formatted(shared);
     }
 
+    /** The private dockerd guarded in upstream mode, or null for the embedded engine. */
+    public final Dockerd upstream;
+
     public AuthzFixture(Path dir) throws Exception {
+        this(dir, false);
+    }
+
+    /**
+     * @param upstreamMode guard a private dockerd 20.10 ({@code --upstream unix://...}) instead of running the
+     *                     embedded engine: the same policy, identities and clients
+     */
+    public AuthzFixture(Path dir, boolean upstreamMode) throws Exception {
         Prerequisites.requireRoot();
         this.dir = dir;
         this.shared = dir.resolve("shared");
@@ -102,6 +113,10 @@ public final class AuthzFixture implements AutoCloseable {
         flags.put(ConfigKey.HOSTS, List.of("tcp://127.0.0.1:0", "unix://" + socket()));
         flags.put(ConfigKey.AUTHZ_POLICY, policy.toString());
         flags.put(ConfigKey.MAX_REQUEST_BODY, "256k");
+        upstream = upstreamMode ? Dockerd.start(dir.resolve("dockerd")) : null;
+        if (upstream != null) {
+            flags.put(ConfigKey.UPSTREAM, "unix://" + upstream.socket());
+        }
         daemon = TestDaemon.start(flags, dir);
         DockerCli.Result imported = root("import", "-c", "CMD [\"sh\"]", TestImages.busyboxTar(dir).toString(), "busybox:latest");
         assertThat(imported.exitCode()).as(imported.toString()).isZero();
@@ -129,13 +144,35 @@ public final class AuthzFixture implements AutoCloseable {
         return r.stdout().trim();
     }
 
+    /**
+     * A raw request as this fixture's engine takes it: in upstream mode the request line's /v1.45/ becomes
+     * /v1.41/, dockerd 20.10's newest (dockgate forwards the version a client asks for; dockerd refuses a
+     * newer one, as clients that negotiate through /_ping never ask).
+     */
+    public byte[] versioned(byte[] request) {
+        if (upstream == null) {
+            return request;
+        }
+        String text = new String(request, StandardCharsets.ISO_8859_1);
+        int eol = text.indexOf("\r\n");
+        if (eol < 0) {
+            return request;
+        }
+        return (text.substring(0, eol).replace("/v1.45/", "/v1.41/") + text.substring(eol)).getBytes(StandardCharsets.ISO_8859_1);
+    }
+
+    public String versioned(String request) {
+        return new String(versioned(request.getBytes(StandardCharsets.ISO_8859_1)), StandardCharsets.ISO_8859_1);
+    }
+
     /** Sends raw bytes over mutual TLS as an identity and returns the first response (or "" if the connection closed). */
     public String raw(String who, byte[] request) throws Exception {
+        byte[] bytes = versioned(request);
         try (TlsClient c = TlsClient.connect(daemon.tcpPort(), pki.ca().certificate(), certs.get(who), "TLSv1.3")) {
             OutputStream out = c.socket().getOutputStream();
             Thread writer = new Thread(() -> {
                 try {
-                    out.write(request);
+                    out.write(bytes);
                     out.flush();
                 } catch (IOException e) {
                     // the daemon may refuse and close before everything is sent (413)
@@ -173,5 +210,8 @@ public final class AuthzFixture implements AutoCloseable {
             }
         }
         daemon.close();
+        if (upstream != null) {
+            upstream.close();
+        }
     }
 }

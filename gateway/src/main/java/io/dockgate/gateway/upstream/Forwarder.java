@@ -1,0 +1,212 @@
+package io.dockgate.gateway.upstream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.dockgate.engine.EngineException;
+import io.dockgate.engine.ErrorKind;
+import io.dockgate.gateway.http.ApiHandler;
+import io.dockgate.gateway.http.ApiRequest;
+import io.dockgate.gateway.http.Operation;
+import io.dockgate.gateway.request.ApiVersion;
+import io.dockgate.gateway.request.DockerJson;
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.RequestOptions;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The handler of every route in upstream mode: the request the pipeline judged, forwarded. The path is
+ * rebuilt from the route and its decoded parameters, the query from its decoded parameters, a JSON body
+ * from the document the authorizer judged (re-serialised, with the owner label stamped where the
+ * operation creates an owned object); only the headers Docker's API reads pass. Streamed bodies and
+ * responses flow through with back-pressure, never buffered; hijacked streams go through
+ * {@link HijackRelay}. The upstream's answers, errors included, go back as they came, with the API
+ * version the lower of the two.
+ */
+public final class Forwarder implements ApiHandler {
+    /** Request headers Docker's API reads; everything else stays here. */
+    private static final Set<String> REQUEST_HEADERS = Set.of("content-type", "x-registry-auth", "x-registry-config",
+            "user-agent", "accept");
+    /** Response headers that belong to one hop. */
+    private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "transfer-encoding", "content-length",
+            "upgrade", "proxy-authenticate", "proxy-connection", "te", "trailer");
+
+    private final Upstream upstream;
+    private final Tenancy tenancy;
+
+    public Forwarder(Upstream upstream, Tenancy tenancy) {
+        this.upstream = upstream;
+        this.tenancy = tenancy;
+    }
+
+    @Override
+    public Future<Void> handle(ApiRequest request) {
+        Operation op = request.descriptor();
+        String uri = uri(request);
+        if (op.hijacks()) {
+            return HijackRelay.relay(upstream, request, uri, jsonBody(request));
+        }
+        HttpMethod method = request.method();
+        RequestOptions options = upstream.options(method, uri);
+        copyRequestHeaders(request.http().headers(), options);
+        return upstream.client(request.access().owner()).request(options)
+                .recover(e -> Future.failedFuture(upstream.unreachable(e)))
+                .compose(out -> send(request, op, out))
+                .compose(resp -> relay(request, resp));
+    }
+
+    private Future<HttpClientResponse> send(ApiRequest request, Operation op, HttpClientRequest out) {
+        Future<HttpClientResponse> sent;
+        if (op.body() == Operation.Body.JSON) {
+            Buffer body = jsonBody(request);
+            out.putHeader(HttpHeaders.CONTENT_TYPE, "application/json");
+            sent = out.send(body);
+        } else if (op.body() == Operation.Body.STREAM) {
+            String length = request.http().getHeader(HttpHeaders.CONTENT_LENGTH);
+            if (length != null) {
+                out.putHeader(HttpHeaders.CONTENT_LENGTH, length);
+            } else {
+                out.setChunked(true);
+            }
+            sent = out.send(request.http());
+        } else {
+            sent = out.send();
+        }
+        return sent.recover(e -> Future.failedFuture(e instanceof EngineException ? e : upstream.unreachable(e)));
+    }
+
+    private Future<Void> relay(ApiRequest request, HttpClientResponse resp) {
+        HttpServerResponse response = request.response();
+        response.setStatusCode(resp.statusCode());
+        copyResponseHeaders(resp.headers(), response);
+        Tenancy.ResponseFilter filter = tenancy.responseFilter(request);
+        if (filter != null && resp.statusCode() == 200) {
+            // a list or an inspect seen through the caller's rights: read whole (bounded), filtered, sent
+            return resp.body().compose(body -> response.end(filter.apply(body)));
+        }
+        if (request.method() == HttpMethod.HEAD || resp.statusCode() == 204 || resp.statusCode() == 304) {
+            String length = resp.getHeader(HttpHeaders.CONTENT_LENGTH);
+            if (length != null && request.method() == HttpMethod.HEAD) {
+                response.putHeader(HttpHeaders.CONTENT_LENGTH, length);
+            }
+            return resp.body().compose(b -> response.end());
+        }
+        String length = resp.getHeader(HttpHeaders.CONTENT_LENGTH);
+        if (length != null) {
+            response.putHeader(HttpHeaders.CONTENT_LENGTH, length);
+        } else {
+            response.setChunked(true);
+            response.writeHead(); // wait, events, logs -f: the client sees the headers at once, as from dockerd
+        }
+        response.closeHandler(v -> resp.request().reset());
+        return resp.pipeTo(response).recover(e -> {
+            resp.request().reset();
+            return Future.failedFuture(new EngineException(ErrorKind.BAD_GATEWAY, "the upstream's answer broke off: " + e.getMessage()));
+        });
+    }
+
+    /** The judged JSON document (stamped with the owner where the operation creates an owned object). */
+    private Buffer jsonBody(ApiRequest request) {
+        JsonNode json = request.json();
+        if (json == null || request.descriptor().body() != Operation.Body.JSON) {
+            return Buffer.buffer();
+        }
+        json = tenancy.stamp(request, json);
+        try {
+            return Buffer.buffer(DockerJson.MAPPER.writeValueAsBytes(json));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new EngineException(ErrorKind.INTERNAL, "cannot serialise a judged body: " + e.getMessage());
+        }
+    }
+
+    /** The upstream request target: the version prefix, the route with its parameters, the query. */
+    static String uri(ApiRequest request, Map<String, List<String>> query) {
+        StringBuilder b = new StringBuilder();
+        request.path().version().ifPresent(v -> b.append("/v").append(v));
+        for (String part : request.route().parts()) {
+            b.append('/');
+            if (part.startsWith("{") && part.endsWith("}")) {
+                String name = part.substring(1, part.length() - 1);
+                boolean rest = name.endsWith("...");
+                String param = rest ? name.substring(0, name.length() - 3) : name;
+                String value = request.param(param);
+                var target = request.target();
+                if (param.equals(request.descriptor().target().param()) && target != null && target.id().isPresent()) {
+                    value = target.id().get(); // the object judged, not whatever the name means by now
+                }
+                if (rest) {
+                    String[] pieces = value.split("/", -1);
+                    for (int i = 0; i < pieces.length; i++) {
+                        b.append(i == 0 ? "" : "/").append(encode(pieces[i]));
+                    }
+                } else {
+                    b.append(encode(value));
+                }
+            } else {
+                b.append(part);
+            }
+        }
+        char sep = '?';
+        for (Map.Entry<String, List<String>> e : query.entrySet()) {
+            for (String v : e.getValue()) {
+                b.append(sep).append(encode(e.getKey())).append('=').append(encode(v));
+                sep = '&';
+            }
+        }
+        return b.toString();
+    }
+
+    private String uri(ApiRequest request) {
+        return uri(request, tenancy.query(request));
+    }
+
+    /** One path segment or query component, percent-encoded (a space as %20, as Go's url package reads both). */
+    static String encode(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
+    }
+
+    private static void copyRequestHeaders(MultiMap in, RequestOptions out) {
+        for (Map.Entry<String, String> h : in) {
+            if (REQUEST_HEADERS.contains(h.getKey().toLowerCase(Locale.ROOT))) {
+                out.addHeader(h.getKey(), h.getValue());
+            }
+        }
+    }
+
+    static void copyResponseHeaders(MultiMap in, HttpServerResponse out) {
+        for (String name : in.names()) {
+            String lower = name.toLowerCase(Locale.ROOT);
+            if (HOP_BY_HOP.contains(lower)) {
+                continue;
+            }
+            if (lower.equals("api-version")) {
+                out.putHeader("Api-Version", lowerVersion(in.get(name)));
+                continue;
+            }
+            out.headers().remove(name);
+            for (String v : in.getAll(name)) {
+                out.headers().add(name, v);
+            }
+        }
+    }
+
+    /** The version announced to clients: the lower of the upstream's and this daemon's. */
+    static String lowerVersion(String upstreamVersion) {
+        try {
+            ApiVersion theirs = ApiVersion.parse(upstreamVersion.trim());
+            return (theirs.compareTo(ApiVersion.MAX) < 0 ? theirs : ApiVersion.MAX).toString();
+        } catch (RuntimeException e) {
+            return ApiVersion.MAX.toString();
+        }
+    }
+}

@@ -1,0 +1,204 @@
+package io.dockgate.gateway.upstream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.dockgate.engine.container.ContainerSpec;
+import io.dockgate.gateway.authz.Authorizer;
+import io.dockgate.gateway.authz.Facts;
+import io.dockgate.gateway.authz.RequestFacts;
+import io.dockgate.gateway.authz.Target;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The authorizer's facts in upstream mode, asked of the upstream over its API on the daemon's own
+ * connections (so they run on worker threads): who owns a container, exec, volume or network (its owner
+ * label), an image's user and tags, a container's user, mounts and resources. A target found is
+ * returned with its full ID, and that ID (not the caller's name or prefix) is what the forwarded
+ * request acts on, so the object judged is the object acted on.
+ */
+public final class UpstreamFacts implements Facts {
+    private static final Set<String> PREDEFINED_NETWORKS = Set.of("bridge", "host", "none");
+    private final Upstream upstream;
+
+    public UpstreamFacts(Upstream upstream) {
+        this.upstream = upstream;
+    }
+
+    @Override
+    public boolean blocking() {
+        return true;
+    }
+
+    private JsonNode get(String uri) {
+        return upstream.getJsonBlocking(uri);
+    }
+
+    private static String enc(String s) {
+        return Forwarder.encode(s);
+    }
+
+    @Override
+    public Target target(Target.Kind kind, Map<String, String> params) {
+        String ref = kind.reference(params);
+        if (ref == null) {
+            return Target.NONE;
+        }
+        if (ref.isEmpty()) {
+            return Target.missing();
+        }
+        return switch (kind) {
+            case NONE -> Target.NONE;
+            case CONTAINER, CONTAINER_IN_QUERY -> {
+                JsonNode c = container(ref);
+                yield c == null ? Target.missing() : Target.ownedBy(owner(c.path("Config").path("Labels"))).withId(c.path("Id").asText());
+            }
+            case EXEC -> {
+                JsonNode e = get("/exec/" + enc(ref) + "/json");
+                JsonNode c = e == null ? null : container(e.path("ContainerID").asText());
+                yield c == null ? Target.missing() : Target.ownedBy(owner(c.path("Config").path("Labels"))).withId(e.path("ID").asText());
+            }
+            case VOLUME -> {
+                JsonNode v = get("/volumes/" + enc(ref));
+                yield v == null ? Target.missing() : Target.ownedBy(owner(v.path("Labels"))).withId(v.path("Name").asText());
+            }
+            case NETWORK -> {
+                if (ref.equals("host") || ref.equals("none")) {
+                    yield Target.everyones();
+                }
+                JsonNode n = get("/networks/" + enc(ref));
+                if (n == null) {
+                    yield Target.missing();
+                }
+                yield PREDEFINED_NETWORKS.contains(n.path("Name").asText()) ? Target.everyones().withId(n.path("Id").asText())
+                        : Target.ownedBy(owner(n.path("Labels"))).withId(n.path("Id").asText());
+            }
+        };
+    }
+
+    private JsonNode container(String ref) {
+        return ref.isEmpty() ? null : get("/containers/" + enc(ref) + "/json");
+    }
+
+    private static String owner(JsonNode labels) {
+        JsonNode o = labels.get(Authorizer.OWNER_LABEL);
+        return o == null || o.isNull() ? null : o.asText();
+    }
+
+    @Override
+    public Optional<String> imageUser(String reference) {
+        JsonNode i = get("/images/" + imagePath(reference) + "/json");
+        return i == null ? Optional.empty() : Optional.of(i.path("Config").path("User").asText(""));
+    }
+
+    @Override
+    public Optional<List<String>> imageTags(String reference) {
+        JsonNode i = get("/images/" + imagePath(reference) + "/json");
+        if (i == null) {
+            return Optional.empty();
+        }
+        List<String> tags = new ArrayList<>();
+        i.path("RepoTags").forEach(t -> tags.add(t.asText()));
+        return Optional.of(tags);
+    }
+
+    /** An image reference as a path: its slashes kept (dockerd's route takes the rest of the path). */
+    private static String imagePath(String reference) {
+        StringBuilder b = new StringBuilder();
+        String[] parts = reference.split("/", -1);
+        for (int i = 0; i < parts.length; i++) {
+            b.append(i == 0 ? "" : "/").append(enc(parts[i]));
+        }
+        return b.toString();
+    }
+
+    @Override
+    public Optional<String> containerUser(String reference) {
+        return Optional.ofNullable(container(reference)).map(c -> c.path("Config").path("User").asText(""));
+    }
+
+    @Override
+    public Optional<RequestFacts.ExecView> exec(String execId) {
+        JsonNode e = execId == null || execId.isEmpty() ? null : get("/exec/" + enc(execId) + "/json");
+        if (e == null) {
+            return Optional.empty();
+        }
+        JsonNode p = e.path("ProcessConfig");
+        return Optional.of(new RequestFacts.ExecView(p.path("privileged").asBoolean(false), p.path("user").asText(""),
+                e.path("ContainerID").asText()));
+    }
+
+    @Override
+    public Optional<String> containerOwner(String reference) {
+        return Optional.ofNullable(container(reference)).map(c -> owner(c.path("Config").path("Labels")));
+    }
+
+    @Override
+    public Optional<Map<String, String>> volumeLabels(String name) {
+        JsonNode v = name == null || name.isEmpty() ? null : get("/volumes/" + enc(name));
+        if (v == null) {
+            return Optional.empty();
+        }
+        Map<String, String> labels = new LinkedHashMap<>();
+        v.path("Labels").fields().forEachRemaining(e -> labels.put(e.getKey(), e.getValue().asText()));
+        return Optional.of(labels);
+    }
+
+    @Override
+    public long ownedContainers(String owner) {
+        String filters = "{\"label\":{\"" + Authorizer.OWNER_LABEL + "=" + owner.replace("\\", "\\\\").replace("\"", "\\\"") + "\":true}}";
+        JsonNode list = get("/containers/json?all=1&filters=" + enc(filters));
+        return list == null ? 0 : list.size();
+    }
+
+    @Override
+    public Optional<List<ContainerSpec.Mount>> containerMounts(String reference) {
+        return Optional.ofNullable(container(reference)).map(UpstreamFacts::mounts);
+    }
+
+    private static List<ContainerSpec.Mount> mounts(JsonNode c) {
+        List<ContainerSpec.Mount> out = new ArrayList<>();
+        for (JsonNode m : c.path("Mounts")) {
+            String type = m.path("Type").asText();
+            String source = type.equals(ContainerSpec.Mount.VOLUME) ? m.path("Name").asText() : m.path("Source").asText();
+            out.add(new ContainerSpec.Mount(type, source, m.path("Destination").asText(), !m.path("RW").asBoolean(true)));
+        }
+        return out;
+    }
+
+    @Override
+    public Optional<ContainerSpec.Host> containerHost(String reference) {
+        JsonNode c = container(reference);
+        if (c == null) {
+            return Optional.empty();
+        }
+        JsonNode h = c.path("HostConfig");
+        return Optional.of(ContainerSpec.Host.builder()
+                .networkMode(h.path("NetworkMode").asText("default"))
+                .memory(h.path("Memory").asLong())
+                .memorySwap(h.path("MemorySwap").asLong())
+                .cpuShares(h.path("CpuShares").asLong())
+                .cpuQuota(h.path("CpuQuota").asLong())
+                .cpuPeriod(h.path("CpuPeriod").asLong())
+                .pidsLimit(h.path("PidsLimit").asLong())
+                .nanoCpus(h.path("NanoCpus").asLong())
+                .mounts(mounts(c))
+                .build());
+    }
+
+    @Override
+    public Optional<String> networkOwner(String reference) {
+        if (reference.equals("bridge") || reference.equals("default") || reference.equals("host") || reference.equals("none")) {
+            return Optional.of("");
+        }
+        JsonNode n = get("/networks/" + enc(reference));
+        if (n == null) {
+            return Optional.empty();
+        }
+        String owner = PREDEFINED_NETWORKS.contains(n.path("Name").asText()) ? null : owner(n.path("Labels"));
+        return Optional.of(owner == null ? "" : owner);
+    }
+}
