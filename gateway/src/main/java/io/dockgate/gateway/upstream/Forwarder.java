@@ -59,10 +59,44 @@ public final class Forwarder implements ApiHandler {
         HttpMethod method = request.method();
         RequestOptions options = upstream.options(method, uri);
         copyRequestHeaders(request.http().headers(), options);
-        return upstream.client(request.access().owner()).request(options)
-                .recover(e -> Future.failedFuture(upstream.unreachable(e)))
+        Future<Void> before = op.name().equals("container.create") ? createNamedVolumes(request) : Future.succeededFuture();
+        return before.compose(v -> upstream.client(request.access().owner()).request(options))
+                .recover(e -> Future.failedFuture(e instanceof EngineException ? e : upstream.unreachable(e)))
                 .compose(out -> send(request, op, out))
                 .compose(resp -> relay(request, resp));
+    }
+
+    /**
+     * The named volumes a create mounts that do not exist yet are created first, labelled with the caller
+     * as their owner (the embedded engine's rule: a volume made on the way is the container's owner's);
+     * dockerd would create them without an owner. One that exists was judged already.
+     */
+    private Future<Void> createNamedVolumes(ApiRequest request) {
+        if (!(request.model(Object.class) instanceof io.dockgate.engine.container.ContainerSpec spec)) {
+            return Future.succeededFuture();
+        }
+        Future<Void> chain = Future.succeededFuture();
+        for (var m : spec.host().mountsOrEmpty()) {
+            if (!m.type().equals(io.dockgate.engine.container.ContainerSpec.Mount.VOLUME) || m.source() == null || m.source().isEmpty()) {
+                continue;
+            }
+            String name = m.source();
+            chain = chain.compose(v -> upstream.getJson("/volumes/" + encode(name))).compose(existing -> {
+                if (existing != null) {
+                    return Future.succeededFuture();
+                }
+                com.fasterxml.jackson.databind.node.ObjectNode body = DockerJson.MAPPER.createObjectNode().put("Name", name);
+                body.putObject("Labels").put(io.dockgate.gateway.authz.Authorizer.OWNER_LABEL, request.access().owner());
+                return upstream.client(request.access().owner()).request(upstream.options(HttpMethod.POST, "/volumes/create"))
+                        .compose(out -> out.putHeader(HttpHeaders.CONTENT_TYPE, "application/json").send(body.toString()))
+                        .compose(resp -> resp.body().compose(b -> resp.statusCode() == 201 || resp.statusCode() == 200
+                                ? Future.<Void>succeededFuture().onSuccess(x -> tenancy.ownership().created(Ownership.Kind.VOLUME, name, null,
+                                        request.access().owner()))
+                                : Future.<Void>failedFuture(new EngineException(ErrorKind.BAD_GATEWAY, "the upstream refused to create the volume "
+                                        + name + ": " + Upstream.message(b)))));
+            });
+        }
+        return chain;
     }
 
     private Future<HttpClientResponse> send(ApiRequest request, Operation op, HttpClientRequest out) {
@@ -89,8 +123,8 @@ public final class Forwarder implements ApiHandler {
         HttpServerResponse response = request.response();
         response.setStatusCode(resp.statusCode());
         copyResponseHeaders(resp.headers(), response);
-        Tenancy.ResponseFilter filter = tenancy.responseFilter(request);
-        if (filter != null && resp.statusCode() == 200) {
+        Tenancy.ResponseFilter filter = resp.statusCode() / 100 == 2 ? tenancy.responseFilter(request) : tenancy.errorFilter(request);
+        if (filter != null && resp.statusCode() != 204 && resp.statusCode() != 304 && request.method() != HttpMethod.HEAD) {
             // a list or an inspect seen through the caller's rights: read whole (bounded), filtered, sent
             return resp.body().compose(body -> response.end(filter.apply(body)));
         }
@@ -109,10 +143,52 @@ public final class Forwarder implements ApiHandler {
             response.writeHead(); // wait, events, logs -f: the client sees the headers at once, as from dockerd
         }
         response.closeHandler(v -> resp.request().reset());
+        if (request.operation().equals("system.events")) {
+            return relayEvents(request, resp, response);
+        }
         return resp.pipeTo(response).recover(e -> {
             resp.request().reset();
             return Future.failedFuture(new EngineException(ErrorKind.BAD_GATEWAY, "the upstream's answer broke off: " + e.getMessage()));
         });
+    }
+
+    /**
+     * The event stream, one event at a time and in order: each shown only if the caller may see it, without
+     * the owner label among its attributes.
+     */
+    private Future<Void> relayEvents(ApiRequest request, HttpClientResponse resp, HttpServerResponse response) {
+        io.vertx.core.Promise<Void> done = io.vertx.core.Promise.promise();
+        io.vertx.core.parsetools.RecordParser lines = io.vertx.core.parsetools.RecordParser.newDelimited("\n", resp);
+        lines.maxRecordSize(1 << 20);
+        Future<Void>[] previous = new Future[] {Future.succeededFuture()};
+        lines.handler(line -> {
+            JsonNode event;
+            try {
+                event = DockerJson.MAPPER.readTree(line.getBytes());
+            } catch (java.io.IOException e) {
+                return; // not an event
+            }
+            if (event == null || !event.isObject()) {
+                return;
+            }
+            Future<Boolean> visible = tenancy.eventVisible(request, event);
+            previous[0] = previous[0].compose(v -> visible).compose(show -> {
+                if (show && !response.closed()) {
+                    response.write(Tenancy.unlabelEvent(event));
+                    if (response.writeQueueFull()) {
+                        lines.pause();
+                        response.drainHandler(d -> lines.resume());
+                    }
+                }
+                return Future.<Void>succeededFuture();
+            });
+        });
+        lines.exceptionHandler(e -> {
+            resp.request().reset();
+            done.tryFail(new EngineException(ErrorKind.BAD_GATEWAY, "the upstream's events broke off: " + e.getMessage()));
+        });
+        lines.endHandler(v -> previous[0].eventually(() -> response.end()).onComplete(done));
+        return done.future();
     }
 
     /** The judged JSON document (stamped with the owner where the operation creates an owned object). */

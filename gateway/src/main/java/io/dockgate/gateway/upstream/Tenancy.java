@@ -8,6 +8,7 @@ import io.dockgate.engine.ErrorKind;
 import io.dockgate.gateway.authz.Authorizer;
 import io.dockgate.gateway.http.ApiRequest;
 import io.dockgate.gateway.request.DockerJson;
+import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -27,9 +28,25 @@ import java.util.Set;
 public final class Tenancy {
     /** The operations whose query gets the owner's label filter under "own". */
     private static final Set<String> LABEL_FILTERED = Set.of("container.list", "container.prune", "volume.list",
-            "volume.prune", "network.prune", "system.events");
+            "volume.prune", "network.prune");
+    /** The lists whose {@code owner=} filter (dockgate's own) becomes the owner label's filter upstream. */
+    private static final Set<String> OWNER_FILTERED = Set.of("container.list", "volume.list", "image.list");
     /** The largest answer read whole to be filtered. */
     private static final int MAX_FILTERED = 64 << 20;
+
+    private final Ownership ownership;
+
+    Tenancy(Ownership ownership) {
+        this.ownership = ownership;
+    }
+
+    public static Tenancy over(Upstream upstream) {
+        return new Tenancy(new Ownership(upstream));
+    }
+
+    Ownership ownership() {
+        return ownership;
+    }
 
     /** A transformation of a whole 200 answer. */
     public interface ResponseFilter {
@@ -72,6 +89,9 @@ public final class Tenancy {
         if (request.descriptor().target().inQuery() && target != null && target.id().isPresent()) {
             q.put(request.descriptor().target().param(), new ArrayList<>(List.of(target.id().get())));
         }
+        if (q.containsKey("filters") && OWNER_FILTERED.contains(op)) {
+            q.put("filters", new ArrayList<>(List.of(ownerAsLabel(q.get("filters")))));
+        }
         if (request.access().ownScope() && LABEL_FILTERED.contains(op)) {
             q.put("filters", new ArrayList<>(List.of(withOwnerFilter(q.get("filters"), request.access().owner()))));
         }
@@ -110,6 +130,35 @@ public final class Tenancy {
         return filters.toString();
     }
 
+    /** {@code owner=X} in Docker's filters, as the label filter the upstream knows; one owner at a time. */
+    static String ownerAsLabel(List<String> given) {
+        if (given == null || given.isEmpty() || given.get(0).isBlank()) {
+            return given == null || given.isEmpty() ? "" : given.get(0);
+        }
+        ObjectNode filters = (ObjectNode) DockerJson.parse(given.get(0).getBytes(java.nio.charset.StandardCharsets.UTF_8)).deepCopy();
+        String key = null;
+        for (Iterator<String> it = filters.fieldNames(); it.hasNext(); ) {
+            String name = it.next();
+            if (name.equalsIgnoreCase("owner")) {
+                key = name;
+            }
+        }
+        if (key == null) {
+            return given.get(0);
+        }
+        JsonNode owners = filters.remove(key);
+        List<String> values = new ArrayList<>();
+        if (owners.isArray()) {
+            owners.forEach(v -> values.add(v.asText()));
+        } else {
+            owners.fieldNames().forEachRemaining(values::add);
+        }
+        if (values.size() != 1) {
+            throw EngineException.invalid("upstream mode filters by one owner at a time (owner=" + String.join(", owner=", values) + ")");
+        }
+        return withOwnerFilter(List.of(filters.toString()), values.get(0));
+    }
+
     private static String withOwnerLabel(List<String> given, String owner) {
         ObjectNode labels = DockerJson.MAPPER.createObjectNode();
         if (given != null && !given.isEmpty() && !given.get(0).isBlank()) {
@@ -120,41 +169,152 @@ public final class Tenancy {
         return labels.toString();
     }
 
-    /** The filter of a 200 answer, or null when it goes back as it came (streamed). */
+    /**
+     * The filter of a 200 answer, or null when it goes back as it came (streamed). The owner label is the
+     * daemon's record, as in the embedded mode: it is taken out of every label set shown.
+     */
     ResponseFilter responseFilter(ApiRequest request) {
         String op = request.operation();
         var access = request.access();
-        if (op.equals("container.inspect") && !access.may("container.inspect.env")) {
-            return body -> edit(body, json -> {
-                JsonNode env = json.path("Config").path("Env");
-                if (env instanceof ArrayNode a) {
-                    for (int i = 0; i < a.size(); i++) {
-                        String e = a.get(i).asText();
-                        a.set(i, e.contains("=") ? e.substring(0, e.indexOf('=') + 1) + "<redacted>" : e);
-                    }
-                }
-            });
-        }
-        if (!access.ownScope()) {
-            return null;
-        }
         String owner = access.owner();
-        return switch (op) {
-            case "network.list" -> body -> edit(body, json -> removeIf(json, n -> !mayUseNetwork(n, owner)));
-            case "system.df" -> body -> edit(body, json -> {
-                removeIf(json.path("Containers"), c -> !owner.equals(c.path("Labels").path(Authorizer.OWNER_LABEL).asText(null)));
-                removeIf(json.path("Volumes"), v -> !owner.equals(v.path("Labels").path(Authorizer.OWNER_LABEL).asText(null)));
+        boolean own = access.ownScope();
+        List<java.util.function.Consumer<JsonNode>> edits = new ArrayList<>();
+        switch (op) {
+            case "container.create" -> edits.add(json -> ownership.created(Ownership.Kind.CONTAINER, json.path("Id").asText(),
+                    request.http().getParam("name"), owner));
+            case "volume.create" -> edits.add(json -> {
+                ownership.created(Ownership.Kind.VOLUME, json.path("Name").asText(), null, owner);
+                unlabel(json);
             });
-            case "network.inspect" -> body -> edit(body, json -> {
-                // on a predefined (shared) network the containers listed may be anyone's, and the upstream's entries
-                // carry no owner: none are shown; on the caller's own network only the caller's can be attached
-                if (!owner.equals(json.path("Labels").path(Authorizer.OWNER_LABEL).asText(null))
-                        && json.path("Containers") instanceof ObjectNode) {
+            case "network.create" -> edits.add(json -> ownership.created(Ownership.Kind.NETWORK, json.path("Id").asText(),
+                    request.json() == null ? null : DockerJson.text(request.json(), "Name"), owner));
+            case "container.inspect" -> {
+                edits.add(json -> unlabel(json.path("Config")));
+                if (!access.may("container.inspect.env")) {
+                    edits.add(Tenancy::redactEnv);
+                }
+            }
+            case "container.list", "image.list" -> edits.add(json -> json.forEach(Tenancy::unlabel));
+            case "volume.inspect", "network.inspect" -> edits.add(Tenancy::unlabel);
+            case "image.inspect" -> edits.add(json -> {
+                unlabel(json.path("Config"));
+                unlabel(json.path("ContainerConfig"));
+            });
+            case "volume.list" -> edits.add(json -> json.path("Volumes").forEach(Tenancy::unlabel));
+            case "network.list" -> {
+                if (own) {
+                    edits.add(json -> removeIf(json, n -> !mayUseNetwork(n, owner)));
+                }
+                edits.add(json -> json.forEach(Tenancy::unlabel));
+            }
+            case "system.df" -> {
+                if (own) {
+                    edits.add(json -> {
+                        removeIf(json.path("Containers"), c -> !owner.equals(ownerOf(c)));
+                        removeIf(json.path("Volumes"), v -> !owner.equals(ownerOf(v)));
+                    });
+                }
+                edits.add(json -> {
+                    json.path("Containers").forEach(Tenancy::unlabel);
+                    json.path("Volumes").forEach(Tenancy::unlabel);
+                    json.path("Images").forEach(Tenancy::unlabel);
+                });
+            }
+            default -> {
+            }
+        }
+        if (own && op.equals("network.inspect")) {
+            // on a predefined (shared) network the containers listed may be anyone's, and the upstream's entries
+            // carry no owner: none are shown; on the caller's own network only the caller's can be attached
+            edits.add(0, json -> {
+                if (!owner.equals(ownerOf(json)) && json.path("Containers") instanceof ObjectNode) {
                     ((ObjectNode) json).putObject("Containers");
                 }
             });
-            default -> null;
+        }
+        if (edits.isEmpty()) {
+            return null;
+        }
+        return body -> edit(body, json -> edits.forEach(e -> e.accept(json)));
+    }
+
+    /**
+     * The filter of an error answer, or null: a name conflict names the container holding the name, left
+     * out under "own" (as the embedded mode does), since it may be another owner's.
+     */
+    ResponseFilter errorFilter(ApiRequest request) {
+        if (!request.access().ownScope() || !request.operation().equals("container.create")) {
+            return null;
+        }
+        return body -> edit(body, json -> {
+            String message = json.path("message").asText("");
+            int by = message.indexOf(" by container");
+            if (by > 0 && json instanceof ObjectNode o) {
+                o.put("message", message.substring(0, by) + ".");
+            }
+        });
+    }
+
+    private static String ownerOf(JsonNode object) {
+        return object.path("Labels").path(Authorizer.OWNER_LABEL).asText(null);
+    }
+
+    /** Takes the owner label out of an object's Labels. */
+    static void unlabel(JsonNode object) {
+        if (object.path("Labels") instanceof ObjectNode labels) {
+            labels.remove(Authorizer.OWNER_LABEL);
+        }
+    }
+
+    private static void redactEnv(JsonNode json) {
+        JsonNode env = json.path("Config").path("Env");
+        if (env instanceof ArrayNode a) {
+            for (int i = 0; i < a.size(); i++) {
+                String e = a.get(i).asText();
+                a.set(i, e.contains("=") ? e.substring(0, e.indexOf('=') + 1) + "<redacted>" : e);
+            }
+        }
+    }
+
+    /**
+     * Whether a caller scoped to its own objects sees an event: a container's (and its execs') when the
+     * container is the caller's (its labels are among the event's attributes); an image's, as every
+     * caller does; a volume's or network's creation and removal when the object is the caller's, a mount or
+     * a connection when the container is; nothing of the daemon's or a swarm's.
+     */
+    Future<Boolean> eventVisible(ApiRequest request, JsonNode event) {
+        var access = request.access();
+        if (!access.ownScope()) {
+            return Future.succeededFuture(true);
+        }
+        String owner = access.owner();
+        String type = event.path("Type").asText(event.path("Type").asText(""));
+        JsonNode actor = event.path("Actor");
+        JsonNode attributes = actor.path("Attributes");
+        String action = event.path("Action").asText("");
+        return switch (type) {
+            case "container" -> Future.succeededFuture(owner.equals(attributes.path(Authorizer.OWNER_LABEL).asText(null)));
+            case "image" -> Future.succeededFuture(true);
+            case "volume" -> (attributes.hasNonNull("container")
+                    ? ownership.owner(Ownership.Kind.CONTAINER, attributes.path("container").asText())
+                    : ownership.owner(Ownership.Kind.VOLUME, actor.path("ID").asText())).map(owner::equals);
+            case "network" -> (action.equals("connect") || action.equals("disconnect")
+                    ? ownership.owner(Ownership.Kind.CONTAINER, attributes.path("container").asText())
+                    : ownership.owner(Ownership.Kind.NETWORK, actor.path("ID").asText())).map(owner::equals);
+            default -> Future.succeededFuture(false);
         };
+    }
+
+    /** One event of the stream as the caller sees it: without the owner among its actor's attributes. */
+    static Buffer unlabelEvent(JsonNode e) {
+        if (e.path("Actor").path("Attributes") instanceof ObjectNode attributes) {
+            attributes.remove(Authorizer.OWNER_LABEL);
+        }
+        try {
+            return Buffer.buffer(DockerJson.MAPPER.writeValueAsBytes(e)).appendString("\n");
+        } catch (com.fasterxml.jackson.core.JsonProcessingException x) {
+            throw new EngineException(ErrorKind.INTERNAL, "cannot serialise an event: " + x.getMessage());
+        }
     }
 
     private static boolean mayUseNetwork(JsonNode n, String owner) {

@@ -41,6 +41,8 @@ public final class Upstream {
     private final SocketAddress address;
     private final Map<String, HttpClient> clients = new ConcurrentHashMap<>();
     private final NetClient raw;
+    /** The event loop the daemon's own lookups run on. */
+    private final io.vertx.core.Context lookups;
 
     public Upstream(Vertx vertx, DaemonConfig.Upstream config) {
         this.vertx = vertx;
@@ -50,6 +52,7 @@ public final class Upstream {
         NetClientOptions netOptions = new NetClientOptions().setConnectTimeout(10_000);
         tls(netOptions);
         this.raw = vertx.createNetClient(netOptions);
+        this.lookups = ((io.vertx.core.internal.VertxInternal) vertx).createEventLoopContext();
     }
 
     private void tls(io.vertx.core.net.ClientOptionsBase options) {
@@ -129,8 +132,18 @@ public final class Upstream {
 
     /** The same, waiting (worker threads only: the authorizer's lookups). */
     public JsonNode getJsonBlocking(String uri) {
+        // the exchange runs on an event loop: a response whose body handler were set from this thread could
+        // deliver its end before the handler is in place, and the body would never complete
+        java.util.concurrent.CompletableFuture<JsonNode> result = new java.util.concurrent.CompletableFuture<>();
+        lookups.runOnContext(v -> getJson(uri).onComplete(ar -> {
+            if (ar.succeeded()) {
+                result.complete(ar.result());
+            } else {
+                result.completeExceptionally(ar.cause());
+            }
+        }));
         try {
-            return getJson(uri).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            return result.get(30, TimeUnit.SECONDS);
         } catch (java.util.concurrent.ExecutionException e) {
             throw e.getCause() instanceof RuntimeException r ? r : new EngineException(ErrorKind.BAD_GATEWAY, e.getCause().toString());
         } catch (java.util.concurrent.TimeoutException e) {
