@@ -150,7 +150,8 @@ public final class Daemon {
         io.dockgate.gateway.authz.Facts facts;
         if (config.upstream().isPresent()) {
             upstream = new Upstream(vertx, config.upstream().get());
-            catalog = upstreamCatalog(new Forwarder(upstream, Tenancy.over(upstream)));
+            catalog = upstreamCatalog(new Forwarder(upstream, Tenancy.over(upstream), config.dataRoot().resolve("upstream-builds"),
+                    config.maxBuildContext()));
             facts = new UpstreamFacts(upstream);
         } else {
             catalog = catalog(engine, new Blocking(vertx), this::warnings);

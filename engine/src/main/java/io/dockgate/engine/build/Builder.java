@@ -229,7 +229,8 @@ public final class Builder {
         return stage.image;
     }
 
-    private static String readDockerfile(TarContext context, String name) throws IOException {
+    /** The Dockerfile's text in a context (the name given, or Dockerfile/dockerfile by default). */
+    public static String readDockerfile(TarContext context, String name) throws IOException {
         byte[] text = context.read(context.resolve("/" + name), 4L << 20);
         if (text == null && name.equals("Dockerfile")) {
             text = context.read(context.resolve("/dockerfile"), 4L << 20);
@@ -399,7 +400,7 @@ public final class Builder {
     }
 
     /** ARG name[=default] ...: names and defaults (null when none), defaults expanded. */
-    private static List<Map.Entry<String, String>> argDeclarations(Dockerfile.Instruction in, char escape, ShellLex lex) {
+    static List<Map.Entry<String, String>> argDeclarations(Dockerfile.Instruction in, char escape, ShellLex lex) {
         List<Map.Entry<String, String>> out = new ArrayList<>();
         List<String> tokens = Dockerfile.splitPairs(in.args(), escape);
         if (tokens.isEmpty()) {

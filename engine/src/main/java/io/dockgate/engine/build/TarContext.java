@@ -129,6 +129,11 @@ public final class TarContext {
         return String.join("/", parts);
     }
 
+    /** The context as received, decompressed: one tar file (what upstream mode forwards once judged). */
+    public Path tarFile() {
+        return spool;
+    }
+
     /** Whether the name is a directory: an entry of its own, or the parent of one (tars may leave them out). */
     boolean isDirectory(String name) {
         if (name.isEmpty()) {

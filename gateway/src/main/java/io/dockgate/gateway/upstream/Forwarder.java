@@ -43,10 +43,16 @@ public final class Forwarder implements ApiHandler {
 
     private final Upstream upstream;
     private final Tenancy tenancy;
+    private final BuildRelay builds;
 
-    public Forwarder(Upstream upstream, Tenancy tenancy) {
+    /**
+     * @param workDir    where build contexts are received and judged before they go to the upstream
+     * @param maxContext the largest build context ({@code --max-build-context})
+     */
+    public Forwarder(Upstream upstream, Tenancy tenancy, java.nio.file.Path workDir, long maxContext) {
         this.upstream = upstream;
         this.tenancy = tenancy;
+        this.builds = new BuildRelay(upstream, workDir, maxContext);
     }
 
     @Override
@@ -55,6 +61,9 @@ public final class Forwarder implements ApiHandler {
         String uri = uri(request);
         if (op.hijacks()) {
             return HijackRelay.relay(upstream, request, uri, jsonBody(request));
+        }
+        if (op.name().equals("image.build")) {
+            return builds.relay(request, uri);
         }
         HttpMethod method = request.method();
         RequestOptions options = upstream.options(method, uri);

@@ -106,7 +106,7 @@ public final class UpstreamFacts implements Facts {
     }
 
     /** An image reference as a path: its slashes kept (dockerd's route takes the rest of the path). */
-    private static String imagePath(String reference) {
+    static String imagePath(String reference) {
         StringBuilder b = new StringBuilder();
         String[] parts = reference.split("/", -1);
         for (int i = 0; i < parts.length; i++) {
