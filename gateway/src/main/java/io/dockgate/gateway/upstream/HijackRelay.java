@@ -53,7 +53,14 @@ final class HijackRelay {
             up.exceptionHandler(e -> reader.failed(e));
             up.endHandler(v -> reader.upstreamEnded());
             up.closeHandler(v -> reader.upstreamEnded());
-            // the upstream's connection is not half-closable: its end of output closes it (and so ends the client's)
+            // dockerd ends a stream by half-closing (CloseWrite): a FIN closes this unhalf-closable connection, but a
+            // TLS close_notify only shows as an event
+            ((NetSocketInternal) up).eventHandler(event -> {
+                if (event instanceof io.netty.handler.ssl.SslCloseCompletionEvent
+                        || event instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
+                    reader.upstreamEnded();
+                }
+            });
             up.write(Buffer.buffer(head.toString()).appendBuffer(body));
             return done.future();
         });
@@ -181,6 +188,7 @@ final class HijackRelay {
         void upstreamEnded() {
             if (bridging) {
                 client.end(); // flushes what is queued, then closes
+                up.close();
                 done.tryComplete();
             } else if (status < 0) {
                 fail(new EngineException(ErrorKind.BAD_GATEWAY, "the upstream closed the connection without answering"));

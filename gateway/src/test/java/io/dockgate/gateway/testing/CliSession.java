@@ -124,6 +124,11 @@ public final class CliSession implements AutoCloseable {
         return DockerCli.runInTerminal(config, env, typed, args);
     }
 
+    /** Starts the command in the background with its standard output to read; the caller ends it. */
+    public Process dockerBackgroundReading(String... args) throws Exception {
+        return DockerCli.start(config, env, true, args);
+    }
+
     /** Starts the command in the background; the caller ends it. */
     public Process dockerBackground(String... args) throws Exception {
         return DockerCli.start(config, env, args);

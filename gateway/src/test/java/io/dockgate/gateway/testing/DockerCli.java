@@ -50,6 +50,11 @@ public final class DockerCli {
 
     /** Starts the CLI in the background (stdin a pipe the caller may use, output discarded); the caller ends it. */
     public static Process start(Path configDir, Map<String, String> env, String... args) throws IOException {
+        return start(configDir, env, false, args);
+    }
+
+    /** As {@link #start}, with the standard output readable from the process when {@code piped}. */
+    public static Process start(Path configDir, Map<String, String> env, boolean piped, String... args) throws IOException {
         List<String> command = new ArrayList<>();
         command.add(binary());
         command.addAll(List.of(args));
@@ -57,7 +62,8 @@ public final class DockerCli {
         pb.environment().keySet().removeIf(k -> k.startsWith("DOCKER_"));
         pb.environment().put("DOCKER_CONFIG", configDir.toString());
         pb.environment().putAll(env);
-        pb.redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD);
+        pb.redirectOutput(piped ? ProcessBuilder.Redirect.PIPE : ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.DISCARD);
         return pb.start();
     }
 

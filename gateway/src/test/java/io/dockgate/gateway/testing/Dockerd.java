@@ -13,13 +13,27 @@ import java.util.concurrent.TimeUnit;
 public final class Dockerd implements AutoCloseable {
     private final Process process;
     private final Path socket;
+    private final List<String> command;
+    private final Path dir;
+    private final int tlsPort;
 
-    private Dockerd(Process process, Path socket) {
+    private Dockerd(Process process, Path socket, List<String> command, Path dir, int tlsPort) {
         this.process = process;
         this.socket = socket;
+        this.command = command;
+        this.dir = dir;
+        this.tlsPort = tlsPort;
     }
 
     public static Dockerd start(Path dir) throws Exception {
+        return start(dir, null, 0);
+    }
+
+    /**
+     * With mutual TLS on 127.0.0.1:port too: pkiDir holds ca.pem, server-cert.pem and server-key.pem (as
+     * {@code TestPki.writeServerFiles} writes them).
+     */
+    public static Dockerd start(Path dir, Path pkiDir, int port) throws Exception {
         if (!Files.isExecutable(Path.of("/usr/sbin/dockerd")) && !Files.isExecutable(Path.of("/usr/bin/dockerd"))) {
             throw new AssertionError("dockerd is missing: apt-get install docker.io (the setup script does this)");
         }
@@ -28,18 +42,28 @@ public final class Dockerd implements AutoCloseable {
         Path config = dir.resolve("daemon.json");
         Files.writeString(config, "{}");
         Path exec = Path.of("/run/dg-test-dockerd-" + ProcessHandle.current().pid() + "-" + Math.abs(dir.hashCode()));
-        List<String> command = List.of("dockerd", "--iptables=false", "--ip6tables=false", "--bridge=none",
+        List<String> command = new java.util.ArrayList<>(List.of("dockerd", "--iptables=false", "--ip6tables=false", "--bridge=none",
                 "--data-root", dir.resolve("data").toString(), "--exec-root", exec.toString(),
                 "--pidfile", dir.resolve("docker.pid").toString(), "--config-file", config.toString(),
-                "-H", "unix://" + socket);
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dir.resolve("dockerd.log").toFile()).start();
+                "-H", "unix://" + socket));
+        if (pkiDir != null) {
+            command.addAll(List.of("--tlsverify", "--tlscacert", pkiDir.resolve("ca.pem").toString(),
+                    "--tlscert", pkiDir.resolve("server-cert.pem").toString(), "--tlskey", pkiDir.resolve("server-key.pem").toString(),
+                    "-H", "tcp://127.0.0.1:" + port));
+        }
+        return launch(command, dir, socket, port);
+    }
+
+    private static Dockerd launch(List<String> command, Path dir, Path socket, int port) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("dockerd.log").toFile())).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (System.nanoTime() < deadline) {
             if (Files.exists(socket)) {
                 try {
                     String r = RawHttp.unixGet(socket, "/_ping");
                     if (RawHttp.status(r) == 200) {
-                        return new Dockerd(p, socket);
+                        return new Dockerd(p, socket, command, dir, port);
                     }
                 } catch (IOException e) {
                     // not yet
@@ -56,6 +80,24 @@ public final class Dockerd implements AutoCloseable {
 
     public Path socket() {
         return socket;
+    }
+
+    /** The TLS port (0 without TLS). */
+    public int tlsPort() {
+        return tlsPort;
+    }
+
+    /** Stops dockerd (its containers stop with it). */
+    public void stop() throws Exception {
+        process.destroy();
+        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+        }
+    }
+
+    /** Starts it again with the same data, sockets and ports. */
+    public Dockerd restart() throws Exception {
+        return launch(command, dir, socket, tlsPort);
     }
 
     @Override
