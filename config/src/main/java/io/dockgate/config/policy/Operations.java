@@ -45,8 +45,22 @@ public final class Operations {
         read("exec.inspect");
         read("network.list", "network.inspect");
         write("network.create", "network.prune", "network.connect", "network.disconnect", "network.delete");
-        read("swarm.inspect"); // swarm, nodes, services, tasks, secrets, configs: 503 (not in a swarm), as dockerd
+        // swarm mode: answered by an upstream swarm manager in upstream mode; the embedded engine answers 503 (not in a
+        // swarm), as dockerd outside a swarm
+        read("swarm.inspect");
         write("swarm.manage");
+        read("node.list", "node.inspect");
+        write("node.update", "node.delete");
+        read("service.list", "service.inspect");
+        write("service.create", "service.update", "service.delete");
+        exfiltration("service.logs");
+        read("task.list", "task.inspect");
+        exfiltration("task.logs");
+        read("secret.list", "secret.inspect");
+        write("secret.create", "secret.update", "secret.delete");
+        read("config.list");
+        exfiltration("config.inspect");
+        write("config.create", "config.update", "config.delete");
     }
 
     private Operations() {

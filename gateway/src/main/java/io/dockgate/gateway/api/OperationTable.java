@@ -95,9 +95,37 @@ public final class OperationTable {
             .json(NetworksApi::connection).judgedBy(ConstraintChecker.CONNECTION));
     public static final Operation NETWORK_DELETE = add(named("network.delete").on(Target.Kind.NETWORK));
 
-    /** Swarm, nodes, services, tasks, secrets, configs: read (503, not in a swarm, as dockerd). */
+    /** The swarm itself (GET /swarm, the unlock key); init, join, leave, update, unlock. */
     public static final Operation SWARM_INSPECT = add(named("swarm.inspect"));
-    public static final Operation SWARM_MANAGE = add(named("swarm.manage"));
+    /** init, join (its token in the body, which the audit log never holds), leave, update, unlock: JSON bodies. */
+    public static final Operation SWARM_MANAGE = add(named("swarm.manage").json(ServiceSpecs::object));
+    public static final Operation NODE_LIST = add(named("node.list"));
+    public static final Operation NODE_INSPECT = add(named("node.inspect"));
+    public static final Operation NODE_UPDATE = add(named("node.update").json(ServiceSpecs::object));
+    public static final Operation NODE_DELETE = add(named("node.delete"));
+    public static final Operation SERVICE_LIST = add(named("service.list"));
+    public static final Operation SERVICE_INSPECT = add(named("service.inspect"));
+    public static final Operation SERVICE_LOGS = add(named("service.logs").streaming(Streaming.WHEN_FOLLOW));
+    /** A service's tasks run containers: TaskTemplate.ContainerSpec is judged as a container create (ServiceSpecs). */
+    public static final Operation SERVICE_CREATE = add(named("service.create").json(ServiceSpecs::parse).stampingOwner()
+            .judgedBy(ConstraintChecker.SERVICE));
+    public static final Operation SERVICE_UPDATE = add(named("service.update").json(ServiceSpecs::parse)
+            .judgedBy(ConstraintChecker.SERVICE));
+    public static final Operation SERVICE_DELETE = add(named("service.delete"));
+    public static final Operation TASK_LIST = add(named("task.list"));
+    public static final Operation TASK_INSPECT = add(named("task.inspect"));
+    public static final Operation TASK_LOGS = add(named("task.logs").streaming(Streaming.WHEN_FOLLOW));
+    /** A secret's payload is in the body, which the audit log never records. */
+    public static final Operation SECRET_LIST = add(named("secret.list"));
+    public static final Operation SECRET_INSPECT = add(named("secret.inspect"));
+    public static final Operation SECRET_CREATE = add(named("secret.create").json(ServiceSpecs::object));
+    public static final Operation SECRET_UPDATE = add(named("secret.update").json(ServiceSpecs::object));
+    public static final Operation SECRET_DELETE = add(named("secret.delete"));
+    public static final Operation CONFIG_LIST = add(named("config.list"));
+    public static final Operation CONFIG_INSPECT = add(named("config.inspect"));
+    public static final Operation CONFIG_CREATE = add(named("config.create").json(ServiceSpecs::object));
+    public static final Operation CONFIG_UPDATE = add(named("config.update").json(ServiceSpecs::object));
+    public static final Operation CONFIG_DELETE = add(named("config.delete"));
 
     private OperationTable() {
     }

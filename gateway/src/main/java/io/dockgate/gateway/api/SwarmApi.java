@@ -11,13 +11,13 @@ import java.util.List;
  * Swarm routes (swarm, nodes, services, tasks, secrets, configs) answered as dockerd answers them on a
  * node that is not in a swarm: 503 with its wording, which clients test for (docker-py's
  * {@code leave_swarm(force=True)} ignores a 503, not a 404). dockgate runs no swarm mode: init and join
- * are 501. Reads are {@code swarm.inspect}, everything else {@code swarm.manage}.
+ * are 501. Each route is an operation of its own (node.*, service.*, task.*, secret.*, config.*, and
+ * swarm.inspect / swarm.manage for the swarm itself): in upstream mode a swarm manager answers them.
  */
 public final class SwarmApi {
     static final String NOT_MANAGER = "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to "
             + "connect this node to swarm and try again.";
     static final String NOT_IN_SWARM = "This node is not part of a swarm";
-    private static final List<String> OBJECTS = List.of("nodes", "services", "tasks", "secrets", "configs");
 
     public void register(OperationCatalog catalog) {
         catalog.add(OperationTable.SWARM_INSPECT, "GET", "/swarm", r -> refuse(NOT_MANAGER))
@@ -26,21 +26,30 @@ public final class SwarmApi {
                 .add(OperationTable.SWARM_MANAGE, "POST", "/swarm/join", this::noSwarmMode)
                 .add(OperationTable.SWARM_MANAGE, "POST", "/swarm/leave", r -> refuse(NOT_IN_SWARM))
                 .add(OperationTable.SWARM_MANAGE, "POST", "/swarm/update", r -> refuse(NOT_MANAGER))
-                .add(OperationTable.SWARM_MANAGE, "POST", "/swarm/unlock", r -> refuse(NOT_MANAGER));
-        for (String kind : OBJECTS) {
-            catalog.add(OperationTable.SWARM_INSPECT, "GET", "/" + kind, r -> refuse(NOT_MANAGER))
-                    .add(OperationTable.SWARM_INSPECT, "GET", "/" + kind + "/{id}", r -> refuse(NOT_MANAGER))
-                    .add(OperationTable.SWARM_MANAGE, "DELETE", "/" + kind + "/{id}", r -> refuse(NOT_MANAGER));
-            if (!kind.equals("tasks")) {
-                catalog.add(OperationTable.SWARM_MANAGE, "POST", "/" + kind + "/{id}/update", r -> refuse(NOT_MANAGER));
-            }
-            if (!kind.equals("tasks") && !kind.equals("nodes")) {
-                catalog.add(OperationTable.SWARM_MANAGE, "POST", "/" + kind + "/create", r -> refuse(NOT_MANAGER));
-            }
-            if (kind.equals("services") || kind.equals("tasks")) {
-                catalog.add(OperationTable.SWARM_INSPECT, "GET", "/" + kind + "/{id}/logs", r -> refuse(NOT_MANAGER));
-            }
-        }
+                .add(OperationTable.SWARM_MANAGE, "POST", "/swarm/unlock", r -> refuse(NOT_MANAGER))
+                .add(OperationTable.NODE_LIST, "GET", "/nodes", r -> refuse(NOT_MANAGER))
+                .add(OperationTable.NODE_INSPECT, "GET", "/nodes/{id}", r -> refuse(NOT_MANAGER))
+                .add(OperationTable.NODE_UPDATE, "POST", "/nodes/{id}/update", r -> refuse(NOT_MANAGER))
+                .add(OperationTable.NODE_DELETE, "DELETE", "/nodes/{id}", r -> refuse(NOT_MANAGER))
+                .add(OperationTable.SERVICE_LIST, "GET", "/services", r -> refuse(NOT_MANAGER))
+                .add(OperationTable.SERVICE_CREATE, "POST", "/services/create", r -> refuse(NOT_MANAGER))
+                .add(OperationTable.SERVICE_INSPECT, "GET", "/services/{id}", r -> refuse(NOT_MANAGER))
+                .add(OperationTable.SERVICE_UPDATE, "POST", "/services/{id}/update", r -> refuse(NOT_MANAGER))
+                .add(OperationTable.SERVICE_DELETE, "DELETE", "/services/{id}", r -> refuse(NOT_MANAGER))
+                .add(OperationTable.SERVICE_LOGS, "GET", "/services/{id}/logs", r -> refuse(NOT_MANAGER))
+                .add(OperationTable.TASK_LIST, "GET", "/tasks", r -> refuse(NOT_MANAGER))
+                .add(OperationTable.TASK_INSPECT, "GET", "/tasks/{id}", r -> refuse(NOT_MANAGER))
+                .add(OperationTable.TASK_LOGS, "GET", "/tasks/{id}/logs", r -> refuse(NOT_MANAGER))
+                .add(OperationTable.SECRET_LIST, "GET", "/secrets", r -> refuse(NOT_MANAGER))
+                .add(OperationTable.SECRET_CREATE, "POST", "/secrets/create", r -> refuse(NOT_MANAGER))
+                .add(OperationTable.SECRET_INSPECT, "GET", "/secrets/{id}", r -> refuse(NOT_MANAGER))
+                .add(OperationTable.SECRET_UPDATE, "POST", "/secrets/{id}/update", r -> refuse(NOT_MANAGER))
+                .add(OperationTable.SECRET_DELETE, "DELETE", "/secrets/{id}", r -> refuse(NOT_MANAGER))
+                .add(OperationTable.CONFIG_LIST, "GET", "/configs", r -> refuse(NOT_MANAGER))
+                .add(OperationTable.CONFIG_CREATE, "POST", "/configs/create", r -> refuse(NOT_MANAGER))
+                .add(OperationTable.CONFIG_INSPECT, "GET", "/configs/{id}", r -> refuse(NOT_MANAGER))
+                .add(OperationTable.CONFIG_UPDATE, "POST", "/configs/{id}/update", r -> refuse(NOT_MANAGER))
+                .add(OperationTable.CONFIG_DELETE, "DELETE", "/configs/{id}", r -> refuse(NOT_MANAGER));
     }
 
     private static Future<?> refuse(String message) {

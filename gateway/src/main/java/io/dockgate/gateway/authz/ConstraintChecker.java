@@ -46,6 +46,40 @@ public final class ConstraintChecker {
             return true;
         }
     };
+    /**
+     * A swarm service's create or update: its tasks' container judged as a container create (image,
+     * mounts, capabilities, sysctls, security options, published ports, limits); under "own", the networks
+     * it attaches to must be the caller's.
+     */
+    public static final Judge SERVICE = new Judge() {
+        @Override
+        public String violation(Policy.Constraints c, RequestFacts facts) {
+            if (!(facts.model() instanceof ServiceTask task)) {
+                return null;
+            }
+            String why = create(c, task(facts, task));
+            return why == null ? null : why + " (service tasks)";
+        }
+
+        @Override
+        public Optional<String> foreignObjects(RequestFacts facts, String owner) {
+            if (!(facts.model() instanceof ServiceTask task)) {
+                return Optional.empty();
+            }
+            for (String network : task.networks()) {
+                Optional<String> netOwner = facts.lookups().networkOwner(network);
+                if (netOwner.isEmpty() || !netOwner.get().isEmpty() && !netOwner.get().equals(owner)) {
+                    return Optional.of("network " + network + " is not yours or does not exist (service tasks)");
+                }
+            }
+            return ConstraintChecker.foreignObjects(task(facts, task), owner);
+        }
+    };
+
+    private static RequestFacts task(RequestFacts facts, ServiceTask task) {
+        return new RequestFacts(task.createJson(), task.spec(), facts.query(), facts.lookups());
+    }
+
     /** An exec create: its spec's privilege and user. */
     public static final Judge EXEC = ConstraintChecker::exec;
     /** An exec start: the exec session as created, whoever created it. */

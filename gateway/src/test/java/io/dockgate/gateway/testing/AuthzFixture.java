@@ -51,7 +51,8 @@ public final class AuthzFixture implements AutoCloseable {
                     subjects: [{group: ops}]
                     roles: [basics, viewer, lifecycle, reader]
                     operations: [volume.create, volume.delete, network.create, network.delete, network.connect, network.disconnect,
-                                 image.build, container.commit]
+                                 image.build, container.commit, service.create, service.update, service.list, service.inspect,
+                                 service.delete]
                     scope: own
                     constraints:
                       bindMounts: [{path: %s, readOnly: true}]
