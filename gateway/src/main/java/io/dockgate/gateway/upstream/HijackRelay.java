@@ -38,7 +38,7 @@ final class HijackRelay {
             StringBuilder head = new StringBuilder();
             head.append(request.method().name()).append(' ').append(uri).append(" HTTP/1.1\r\n")
                     .append("Host: ").append(upstream.hostHeader()).append("\r\n")
-                    .append("Connection: Upgrade\r\nUpgrade: tcp\r\n");
+                    .append(request.http().getHeader("Upgrade") != null ? "Connection: Upgrade\r\nUpgrade: tcp\r\n" : "");
             String agent = request.http().getHeader("User-Agent");
             if (agent != null && agent.chars().allMatch(c -> c >= 0x20 && c < 0x7f)) {
                 head.append("User-Agent: ").append(agent).append("\r\n");
@@ -105,6 +105,10 @@ final class HijackRelay {
                 forwardToClient(data);
                 return;
             }
+            if (streaming) {
+                forwardToResponse(data);
+                return;
+            }
             pending.appendBuffer(data);
             if (status < 0) {
                 int end = indexOf(pending, "\r\n\r\n");
@@ -121,8 +125,44 @@ final class HijackRelay {
                     return;
                 }
             }
-            if (status != 101) {
+            if (streaming) {
+                forwardToResponse(pending);
+                pending = Buffer.buffer();
+            } else if (status != 101) {
+                if (headers.get("content-length") == null && !"chunked".equalsIgnoreCase(headers.get("transfer-encoding"))
+                        && status == 200) {
+                    startStreaming(); // a client that did not ask to upgrade: the stream as a response body, until the end
+                    return;
+                }
                 plainBodyProgress(false);
+            }
+        }
+
+        private boolean streaming;
+
+        private void startStreaming() {
+            streaming = true;
+            HttpServerResponse response = request.response();
+            response.setStatusCode(status);
+            io.vertx.core.MultiMap m = io.vertx.core.MultiMap.caseInsensitiveMultiMap();
+            headers.forEach(m::add);
+            Forwarder.copyResponseHeaders(m, response);
+            response.setChunked(true);
+            response.writeHead();
+            response.closeHandler(v -> up.close());
+            forwardToResponse(pending);
+            pending = Buffer.buffer();
+        }
+
+        private void forwardToResponse(Buffer data) {
+            if (data.length() == 0) {
+                return;
+            }
+            HttpServerResponse response = request.response();
+            response.write(data);
+            if (response.writeQueueFull()) {
+                up.pause();
+                response.drainHandler(v -> up.resume());
             }
         }
 
@@ -186,6 +226,14 @@ final class HijackRelay {
         }
 
         void upstreamEnded() {
+            if (streaming) {
+                if (!request.response().ended()) {
+                    request.response().end();
+                }
+                up.close();
+                done.tryComplete();
+                return;
+            }
             if (bridging) {
                 client.end(); // flushes what is queued, then closes
                 up.close();
