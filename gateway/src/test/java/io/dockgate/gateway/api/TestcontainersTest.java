@@ -38,7 +38,7 @@ class TestcontainersTest {
 
     @TempDir
     static Path tmp;
-    private CliSession cli;
+    CliSession cli;
 
     @BeforeAll
     void start() throws Exception {
@@ -47,6 +47,11 @@ class TestcontainersTest {
         Map<ConfigKey, Object> flags = new HashMap<>(TestNetworking.flags(BRIDGE, "172.31.214.1/24"));
         cli = CliSession.start(tmp, Path.of(host.substring("unix://".length())), flags);
         cli.ok("import", "-c", "CMD [\"sh\"]", TestImages.busyboxTar(tmp).toString(), "busybox:latest");
+    }
+
+    /** The default bridge's gateway address, where Testcontainers reaches mapped ports. */
+    String bridgeGateway() {
+        return "172.31.214.1";
     }
 
     @AfterAll
@@ -107,7 +112,7 @@ class TestcontainersTest {
                 .withCommand("httpd", "-f", "-p", "80", "-h", "/etc")
                 .withExposedPorts(80)) {
             web.start(); // the default wait strategy: the mapped port answers
-            assertThat(web.getHost()).as("the bridge network's gateway, asked of dockgate").isEqualTo("172.31.214.1");
+            assertThat(web.getHost()).as("the bridge network's gateway, asked of dockgate").isEqualTo(bridgeGateway());
             int port = web.getMappedPort(80);
             try (Socket s = new Socket(web.getHost(), port)) {
                 s.getOutputStream().write("GET /passwd HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));

@@ -34,6 +34,18 @@ public final class Dockerd implements AutoCloseable {
      * {@code TestPki.writeServerFiles} writes them).
      */
     public static Dockerd start(Path dir, Path pkiDir, int port) throws Exception {
+        return start(dir, pkiDir, port, null);
+    }
+
+    /**
+     * With its default bridge (docker0, at {@code bip}, a subnet the test owns) instead of none, still
+     * without iptables: published ports go through dockerd's userland proxy. The caller deletes docker0.
+     */
+    public static Dockerd startWithBridge(Path dir, String bip) throws Exception {
+        return start(dir, null, 0, bip);
+    }
+
+    private static Dockerd start(Path dir, Path pkiDir, int port, String bip) throws Exception {
         if (!Files.isExecutable(Path.of("/usr/sbin/dockerd")) && !Files.isExecutable(Path.of("/usr/bin/dockerd"))) {
             throw new AssertionError("dockerd is missing: apt-get install docker.io (the setup script does this)");
         }
@@ -42,7 +54,8 @@ public final class Dockerd implements AutoCloseable {
         Path config = dir.resolve("daemon.json");
         Files.writeString(config, "{}");
         Path exec = Path.of("/run/dg-test-dockerd-" + ProcessHandle.current().pid() + "-" + Math.abs(dir.hashCode()));
-        List<String> command = new java.util.ArrayList<>(List.of("dockerd", "--iptables=false", "--ip6tables=false", "--bridge=none",
+        List<String> command = new java.util.ArrayList<>(List.of("dockerd", "--iptables=false", "--ip6tables=false",
+                bip == null ? "--bridge=none" : "--bip=" + bip,
                 "--data-root", dir.resolve("data").toString(), "--exec-root", exec.toString(),
                 "--pidfile", dir.resolve("docker.pid").toString(), "--config-file", config.toString(),
                 "-H", "unix://" + socket));
