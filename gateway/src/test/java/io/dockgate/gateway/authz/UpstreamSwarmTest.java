@@ -25,6 +25,8 @@ class UpstreamSwarmTest extends AuthzFixtureTest {
     static void leave() throws Exception {
         if (f != null) {
             f.root("swarm", "leave", "--force");
+            f.root("network", "rm", "docker_gwbridge"); // the bridge swarm mode made on the host stays after leaving
+            new ProcessBuilder("ip", "link", "del", "docker_gwbridge").start().waitFor();
         }
     }
 
