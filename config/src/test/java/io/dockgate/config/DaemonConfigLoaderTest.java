@@ -177,4 +177,35 @@ class DaemonConfigLoaderTest {
         assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(ConfigKey.IDLE_CONNECTION_TIMEOUT, 99_999_999), Optional.of(file("{}"))))
                 .hasMessage("flag --idle-connection-timeout: must be a whole number from 0 (no limit) to 2592000, found 99999999");
     }
+
+    @Test
+    void anUpstreamIsAUnixSocketOrTcpWithMutualTlsBeyondLoopback() throws Exception {
+        DaemonConfig unix = DaemonConfigLoader.load(Map.of(ConfigKey.UPSTREAM, "unix:///var/run/docker.sock"), Optional.of(file("{}")));
+        assertThat(unix.upstream().orElseThrow().socket()).contains(Path.of("/var/run/docker.sock"));
+        assertThat(unix.upstream().get().toString()).isEqualTo("unix:///var/run/docker.sock");
+        assertThat(DaemonConfigLoader.load(Map.of(), Optional.of(file("{}"))).upstream()).isEmpty();
+
+        DaemonConfig tcp = DaemonConfigLoader.load(Map.of(), Optional.of(file("""
+                {"upstream": "tcp://10.1.2.3:2376", "upstream-tlscacert": "/u/ca.pem", "upstream-tlscert": "/u/cert.pem",
+                 "upstream-tlskey": "/u/key.pem"}
+                """)));
+        DaemonConfig.Upstream u = tcp.upstream().orElseThrow();
+        assertThat(u.host()).contains("10.1.2.3");
+        assertThat(u.port()).isEqualTo(2376);
+        assertThat(u.tls().orElseThrow().cert()).isEqualTo(Path.of("/u/cert.pem"));
+        assertThat(DaemonConfigLoader.load(Map.of(ConfigKey.UPSTREAM, "tcp://127.0.0.1:2375"), Optional.of(file("{}")))
+                .upstream().orElseThrow().tls()).isEmpty();
+
+        assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(ConfigKey.UPSTREAM, "tcp://10.1.2.3:2376"), Optional.of(file("{}"))))
+                .hasMessageContaining("an upstream beyond loopback needs mutual TLS");
+        assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(ConfigKey.UPSTREAM, "tcp://10.1.2.3:2376",
+                ConfigKey.UPSTREAM_TLS_CERT, "/u/cert.pem"), Optional.of(file("{}"))))
+                .hasMessageContaining("the upstream's TLS needs all of --upstream-tlscacert, --upstream-tlscert and --upstream-tlskey");
+        assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(ConfigKey.UPSTREAM_TLS_KEY, "/u/key.pem"), Optional.of(file("{}"))))
+                .hasMessageContaining("there is no upstream (--upstream)");
+        assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(ConfigKey.UPSTREAM, "unix://docker.sock"), Optional.of(file("{}"))))
+                .hasMessageContaining("needs an absolute path");
+        assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(ConfigKey.UPSTREAM, "http://x:2375"), Optional.of(file("{}"))))
+                .hasMessageContaining("the upstream is unix:///path or tcp://host:port");
+    }
 }

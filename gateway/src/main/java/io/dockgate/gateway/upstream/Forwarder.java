@@ -206,6 +206,7 @@ public final class Forwarder implements ApiHandler {
         if (json == null || request.descriptor().body() != Operation.Body.JSON) {
             return Buffer.buffer();
         }
+        KnownFields.check(request.operation(), json);
         json = tenancy.stamp(request, json);
         try {
             return Buffer.buffer(DockerJson.MAPPER.writeValueAsBytes(json));

@@ -31,8 +31,12 @@ import java.util.concurrent.TimeUnit;
  * fresh raw connection each.
  */
 public final class Upstream {
-    /** Keep-alive connections per identity. */
-    private static final int POOL_SIZE = 16;
+    /**
+     * Connections per identity at once: a stream (events, logs -f, wait) holds one for as long as it is
+     * open, so the bound is that of the identity's own connections to dockgate
+     * (--max-connections-per-identity, 512 by default), not a small pool that streams could exhaust.
+     */
+    private static final int POOL_SIZE = 1024;
     /** The identity of the daemon's own lookups. */
     private static final String DAEMON = "\u0000dockgate";
 

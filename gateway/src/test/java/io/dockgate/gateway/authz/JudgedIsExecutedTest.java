@@ -95,7 +95,12 @@ class JudgedIsExecutedTest extends AuthzFixtureTest {
                 OperationTable.CONTAINER_EXEC, OperationTable.EXEC_START, OperationTable.VOLUME_CREATE, OperationTable.NETWORK_CREATE,
                 OperationTable.NETWORK_CONNECT, OperationTable.NETWORK_DISCONNECT, OperationTable.CONTAINER_COMMIT,
                 OperationTable.IMAGE_BUILD);
-        assertThat(OperationTable.all().values().stream().filter(o -> o.model() != null))
+        // swarm bodies: only a swarm manager executes them (the embedded engine answers 503): UpstreamSwarmTest sends
+        // them through upstream mode, where the document judged is the document forwarded
+        java.util.Set<Operation> swarm = java.util.Set.of(OperationTable.SWARM_MANAGE, OperationTable.NODE_UPDATE,
+                OperationTable.SERVICE_CREATE, OperationTable.SERVICE_UPDATE, OperationTable.SECRET_CREATE, OperationTable.SECRET_UPDATE,
+                OperationTable.CONFIG_CREATE, OperationTable.CONFIG_UPDATE);
+        assertThat(OperationTable.all().values().stream().filter(o -> o.model() != null && !swarm.contains(o)))
                 .containsExactlyInAnyOrderElementsOf(covered);
     }
 

@@ -17,6 +17,25 @@ import org.junit.jupiter.api.Test;
 class UpstreamBypassCorpusTest extends BypassCorpusTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /**
+     * A field the engine might know and dockgate does not (a newer API's, a typo of the client's) would reach
+     * the upstream unjudged: refused, naming it, even for the administrator.
+     */
+    @Test
+    void aFieldDockgateDoesNotKnowIsRefused() throws Exception {
+        for (String body : new String[] {
+            withHost("{\"FutureHostAccess\":\"/\"}"),
+            "{\"Image\":\"busybox\",\"Cmd\":[\"true\"],\"NewTopLevel\":{\"Path\":\"/\"}}"}) {
+            String r = f.raw("alice", create(body));
+            assertThat(RawHttp.status(r)).as(r).isEqualTo(400);
+            assertThat(RawHttp.body(r)).contains("is not a field dockgate knows");
+            String root = RawHttp.unix(f.socket(), f.versioned(create(body)));
+            assertThat(RawHttp.status(root)).as(root).isEqualTo(400);
+        }
+        String exec = RawHttp.unix(f.socket(), f.versioned(post("/v1.45/containers/a1/exec", "{\"Cmd\":[\"id\"],\"Future\":1}")));
+        assertThat(RawHttp.status(exec)).as(exec).isEqualTo(400);
+    }
+
     @Test
     void nothingForbiddenExistsOnTheUpstream() throws Exception {
         String list = RawHttp.unixGet(f.upstream.socket(), "/v1.41/containers/json?all=1");

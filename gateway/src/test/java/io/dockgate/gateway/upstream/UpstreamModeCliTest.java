@@ -104,9 +104,12 @@ class UpstreamModeCliTest {
             assertThat(Files.readString(back)).isEqualTo("copied in\n");
 
             Process attached = cli.dockerBackgroundReading("attach", "--no-stdin", id);
-            cli.ok("exec", id, "sh", "-c", "echo via-attach > /proc/1/fd/1");
-            assertThat(readUntil(attached, "via-attach", 10)).contains("via-attach");
+            // written until seen: the attach may not be connected yet when the first line goes out
+            Process writer = cli.dockerBackground("exec", id, "sh", "-c",
+                    "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do echo via-attach > /proc/1/fd/1; sleep 0.5; done");
+            assertThat(readUntil(attached, "via-attach", 12)).contains("via-attach");
             attached.destroy();
+            writer.destroy();
 
             String started = cli.ok("create", "--network", "none", "busybox", "sh", "-c", "echo started-and-attached").stdout().trim();
             assertThat(cli.ok("start", "-a", started).stdout()).isEqualTo("started-and-attached\n");
