@@ -65,6 +65,12 @@ public final class Forwarder implements ApiHandler {
         if (op.name().equals("image.build")) {
             return builds.relay(request, uri);
         }
+        if (op.name().equals("system.ping")) {
+            Ping p = ping;
+            if (p != null && System.nanoTime() - p.at() < PING_FRESH_NANOS) {
+                return answerPing(request, p);
+            }
+        }
         HttpMethod method = request.method();
         RequestOptions options = upstream.options(method, uri);
         copyRequestHeaders(request.http().headers(), options);
@@ -128,7 +134,32 @@ public final class Forwarder implements ApiHandler {
         return sent.recover(e -> Future.failedFuture(e instanceof EngineException ? e : upstream.unreachable(e)));
     }
 
+    /**
+     * The upstream's answer to /_ping, kept for a second: clients ping before everything (the docker CLI
+     * once per command, some libraries on every request), and a ping has no effect an answer from a
+     * second ago would miss; an upstream that went down in that second fails the request that follows.
+     */
+    private record Ping(io.vertx.core.MultiMap headers, long at) {
+    }
+
+    private static final long PING_FRESH_NANOS = 1_000_000_000L;
+    private volatile Ping ping;
+
+    private static Future<Void> answerPing(ApiRequest request, Ping p) {
+        HttpServerResponse response = request.response().setStatusCode(200);
+        copyResponseHeaders(p.headers(), response);
+        if (request.method() == HttpMethod.HEAD) {
+            return response.putHeader(HttpHeaders.CONTENT_LENGTH, "0").end();
+        }
+        return response.end("OK");
+    }
+
     private Future<Void> relay(ApiRequest request, HttpClientResponse resp) {
+        if (request.operation().equals("system.ping") && resp.statusCode() == 200) {
+            io.vertx.core.MultiMap kept = io.vertx.core.MultiMap.caseInsensitiveMultiMap().addAll(resp.headers());
+            kept.remove("Date"); // of that answer, not of the next
+            ping = new Ping(kept, System.nanoTime());
+        }
         HttpServerResponse response = request.response();
         response.setStatusCode(resp.statusCode());
         copyResponseHeaders(resp.headers(), response);
@@ -155,10 +186,50 @@ public final class Forwarder implements ApiHandler {
         if (request.operation().equals("system.events")) {
             return relayEvents(request, resp, response);
         }
-        return resp.pipeTo(response).recover(e -> {
+        return coalescing(resp, response).recover(e -> {
             resp.request().reset();
             return Future.failedFuture(new EngineException(ErrorKind.BAD_GATEWAY, "the upstream's answer broke off: " + e.getMessage()));
         });
+    }
+
+    /**
+     * The answer's body as it comes, with back-pressure, the pieces that arrive in one read written as one:
+     * dockerd flushes every log frame (some 80 bytes) as an HTTP chunk of its own, and relaying each alone
+     * would cost a chunk (and its parsing by the client) per frame. Nothing waits longer than the read it
+     * came in.
+     */
+    private static Future<Void> coalescing(HttpClientResponse resp, HttpServerResponse response) {
+        io.vertx.core.Promise<Void> done = io.vertx.core.Promise.promise();
+        io.vertx.core.Context context = io.vertx.core.Vertx.currentContext();
+        Buffer[] pending = {null};
+        Runnable flush = () -> {
+            Buffer b = pending[0];
+            pending[0] = null;
+            if (b != null && !response.closed()) {
+                response.write(b);
+                if (response.writeQueueFull()) {
+                    resp.pause();
+                    response.drainHandler(v -> resp.resume());
+                }
+            }
+        };
+        resp.handler(data -> {
+            if (pending[0] == null) {
+                pending[0] = Buffer.buffer(Math.max(data.length(), 8192)).appendBuffer(data);
+                context.runOnContext(v -> flush.run());
+            } else {
+                pending[0].appendBuffer(data);
+            }
+            if (pending[0].length() >= 64 << 10) {
+                flush.run();
+            }
+        });
+        resp.exceptionHandler(done::tryFail);
+        resp.endHandler(v -> {
+            flush.run();
+            response.end().onComplete(done);
+        });
+        return done.future();
     }
 
     /**
