@@ -54,7 +54,7 @@ public final class BuildPlan {
         Dockerfile file = Dockerfile.parse(dockerfile);
         char escape = file.escape();
         List<Dockerfile.Instruction> all = file.instructions();
-        int last = lastInstruction(all, r.target(), escape);
+        int last = Builder.lastInstruction(all, r.target(), escape);
         Map<String, String> globalArgs = new LinkedHashMap<>();
         List<Stage> stages = new ArrayList<>();
         Stage stage = null;
@@ -88,29 +88,6 @@ public final class BuildPlan {
         if (stage == null) {
             throw EngineException.invalid("No image was generated. Is your Dockerfile empty?");
         }
-    }
-
-    private static int lastInstruction(List<Dockerfile.Instruction> all, String target, char escape) {
-        if (target == null || target.isEmpty()) {
-            return all.size() - 1;
-        }
-        boolean inTarget = false;
-        for (int i = 0; i < all.size(); i++) {
-            Dockerfile.Instruction in = all.get(i);
-            if (in.keyword().equals("FROM")) {
-                if (inTarget) {
-                    return i - 1;
-                }
-                List<String> words = new ShellLex(escape, null).words(in.args());
-                if (words.size() == 3 && words.get(1).equalsIgnoreCase("AS") && words.get(2).equalsIgnoreCase(target)) {
-                    inTarget = true;
-                }
-            }
-        }
-        if (!inTarget) {
-            throw EngineException.invalid("failed to reach build target " + target + " in Dockerfile");
-        }
-        return all.size() - 1;
     }
 
     private static Stage from(Dockerfile.Instruction in, List<Stage> stages, Map<String, String> globalArgs, char escape,

@@ -242,8 +242,8 @@ public final class Builder {
     }
 
     /** The index of the last instruction to run: the whole file, or the end of the target stage. */
-    private static int lastInstruction(List<Dockerfile.Instruction> all, String target, char escape) {
-        if (target.isEmpty()) {
+    static int lastInstruction(List<Dockerfile.Instruction> all, String target, char escape) {
+        if (target == null || target.isEmpty()) {
             return all.size() - 1;
         }
         boolean inTarget = false;

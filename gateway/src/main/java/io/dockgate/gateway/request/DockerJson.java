@@ -164,8 +164,12 @@ public final class DockerJson {
 
     /** True when the field is present with a non-empty value (list, object, string, true, non-zero). */
     public static boolean present(JsonNode object, String name) {
-        JsonNode v = field(object, name);
-        if (v == null) {
+        return isSet(field(object, name));
+    }
+
+    /** True for a value that asks for something: not null, empty, "", false or zero. */
+    public static boolean isSet(JsonNode v) {
+        if (v == null || v.isNull()) {
             return false;
         }
         if (v.isArray() || v.isObject()) {

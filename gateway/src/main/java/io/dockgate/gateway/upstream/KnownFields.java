@@ -75,30 +75,13 @@ final class KnownFields {
         return null;
     }
 
-    /** A value that asks for something: not null, false, zero, "" or empty (clients send legacy fields so: PortSpecs). */
-    private static boolean set(JsonNode v) {
-        if (v == null || v.isNull()) {
-            return false;
-        }
-        if (v.isArray() || v.isObject()) {
-            return !v.isEmpty();
-        }
-        if (v.isTextual()) {
-            return !v.asText().isEmpty();
-        }
-        if (v.isBoolean()) {
-            return v.asBoolean();
-        }
-        return !v.isNumber() || v.asDouble() != 0;
-    }
-
     private static void only(JsonNode object, Set<String> known, String prefix) {
         if (object == null || !object.isObject()) {
             return;
         }
         for (Iterator<String> it = object.fieldNames(); it.hasNext(); ) {
             String name = it.next();
-            if (!known.contains(name.toLowerCase(Locale.ROOT)) && set(object.get(name))) {
+            if (!known.contains(name.toLowerCase(Locale.ROOT)) && io.dockgate.gateway.request.DockerJson.isSet(object.get(name))) {
                 throw EngineException.invalid(prefix + name + " is not a field dockgate knows: refused in upstream mode, where the"
                         + " engine might honour it unjudged");
             }

@@ -53,6 +53,17 @@ public final class Tenancy {
         Buffer apply(Buffer body);
     }
 
+    /** The name an object gives a field, found in any case (as the upstream reads it), or the name itself. */
+    private static String keyOf(JsonNode object, String name) {
+        for (Iterator<String> it = object.fieldNames(); it.hasNext(); ) {
+            String n = it.next();
+            if (n.equalsIgnoreCase(name)) {
+                return n;
+            }
+        }
+        return name;
+    }
+
     /** The document to forward: the judged one, with the owner label where the operation creates an owned object. */
     JsonNode stamp(ApiRequest request, JsonNode json) {
         String op = request.operation();
@@ -66,13 +77,7 @@ public final class Tenancy {
 
     /** Sets the owner label in an object's Labels (found in any case, as the upstream reads it). */
     private static void setOwner(ObjectNode object, String owner) {
-        String key = "Labels";
-        for (Iterator<String> it = object.fieldNames(); it.hasNext(); ) {
-            String name = it.next();
-            if (name.equalsIgnoreCase("Labels")) {
-                key = name;
-            }
-        }
+        String key = keyOf(object, "Labels");
         JsonNode labels = object.get(key);
         ObjectNode l = labels instanceof ObjectNode o ? o : object.putObject(key);
         l.put(Authorizer.OWNER_LABEL, owner);
@@ -111,13 +116,7 @@ public final class Tenancy {
         } catch (EngineException e) {
             throw new EngineException(ErrorKind.INVALID_ARGUMENT, "invalid filters: " + e.getMessage());
         }
-        String key = "label";
-        for (Iterator<String> it = filters.fieldNames(); it.hasNext(); ) {
-            String name = it.next();
-            if (name.equalsIgnoreCase("label")) {
-                key = name;
-            }
-        }
+        String key = keyOf(filters, "label");
         JsonNode label = filters.get(key);
         String term = Authorizer.OWNER_LABEL + "=" + owner;
         if (label instanceof ArrayNode a) {
@@ -136,14 +135,8 @@ public final class Tenancy {
             return given == null || given.isEmpty() ? "" : given.get(0);
         }
         ObjectNode filters = (ObjectNode) DockerJson.parse(given.get(0).getBytes(java.nio.charset.StandardCharsets.UTF_8)).deepCopy();
-        String key = null;
-        for (Iterator<String> it = filters.fieldNames(); it.hasNext(); ) {
-            String name = it.next();
-            if (name.equalsIgnoreCase("owner")) {
-                key = name;
-            }
-        }
-        if (key == null) {
+        String key = keyOf(filters, "owner");
+        if (!filters.has(key)) {
             return given.get(0);
         }
         JsonNode owners = filters.remove(key);
