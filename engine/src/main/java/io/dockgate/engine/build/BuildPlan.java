@@ -158,12 +158,9 @@ public final class BuildPlan {
     }
 
     private static String lookup(Stage stage, String name, BuildRequest r) {
-        for (JsonNode e : stage.config.path("Env")) {
-            String s = e.asText();
-            int eq = s.indexOf('=');
-            if (eq > 0 && s.substring(0, eq).equals(name)) {
-                return s.substring(eq + 1);
-            }
+        String env = Builder.envValue(stage.config, name);
+        if (env != null) {
+            return env;
         }
         if (stage.args.containsKey(name)) {
             return stage.args.get(name);

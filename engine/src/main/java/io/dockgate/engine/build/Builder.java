@@ -380,14 +380,23 @@ public final class Builder {
         }
     }
 
-    /** A variable in a stage: its environment first, then its declared ARGs. */
-    private static String lookup(Stage stage, String name, Set<String> usedArgs, BuildRequest r) {
-        for (JsonNode e : stage.config.path("Env")) {
+    /** A variable's value in a configuration's Env ("NAME=value"), or null. */
+    static String envValue(JsonNode config, String name) {
+        for (JsonNode e : config.path("Env")) {
             String s = e.asText();
             int eq = s.indexOf('=');
             if (eq > 0 && s.substring(0, eq).equals(name)) {
                 return s.substring(eq + 1);
             }
+        }
+        return null;
+    }
+
+    /** A variable in a stage: its environment first, then its declared ARGs. */
+    private static String lookup(Stage stage, String name, Set<String> usedArgs, BuildRequest r) {
+        String env = envValue(stage.config, name);
+        if (env != null) {
+            return env;
         }
         if (stage.args.containsKey(name)) {
             return stage.args.get(name);
