@@ -160,6 +160,9 @@ public final class Daemon {
         RequestPipeline pipeline = this.pipeline = new RequestPipeline(connections, catalog,
                 new DockerHeaders(EngineVersion.current().version()), stats, authorizer, new Limiter(), facts,
                 audit, config.authz().maxRequestBody());
+        if (upstream != null) {
+            pipeline.reserveLabel(Tenancy.OWNER_LABEL);
+        }
         handshakeListeners.add(this::auditRejection);
         connections.limits(config.connections());
         handshakeGate = new io.dockgate.gateway.listen.HandshakeGate(config.connections().maxHandshakes(),

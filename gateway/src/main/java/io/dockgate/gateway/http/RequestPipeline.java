@@ -62,6 +62,9 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
     private final Facts facts;
     private final AuditLog audit;
     private final long maxBodyBytes;
+    /** The labels the daemon sets and clients may not: its owner label and its build-step label, and in upstream mode its owner label there. */
+    private volatile java.util.Set<String> reservedLabels = java.util.Set.of(Authorizer.OWNER_LABEL,
+            io.dockgate.engine.build.Builder.BUILD_LABEL);
     private final AtomicLong sequence = new AtomicLong();
     private volatile RequestObserver observer = RequestObserver.NONE;
     private final String idPrefix = Long.toHexString(System.currentTimeMillis() & 0xffffffL);
@@ -113,6 +116,13 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
                     return dispatch(id, http, p, trail);
                 })
                 .onFailure(e -> refuse(http, trail, e));
+    }
+
+    /** Adds a label clients may not set (upstream mode's owner label). */
+    public void reserveLabel(String label) {
+        java.util.Set<String> more = new java.util.HashSet<>(reservedLabels);
+        more.add(label);
+        reservedLabels = java.util.Set.copyOf(more);
     }
 
     /** Watches decisions and handlers (tests: the judged model is the executed one). */
@@ -228,7 +238,7 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
         boolean json = operation.body() == Operation.Body.JSON;
         Future<byte[]> body = json ? BodyReader.read(http, maxBodyBytes) : Future.succeededFuture(new byte[0]);
         return body.<Object>compose(bytes -> {
-            Body parsed = json ? Body.of(operation, bytes) : operation.model() != null ? Body.ofQuery(operation, http) : Body.NONE;
+            Body parsed = json ? Body.of(operation, bytes, reservedLabels) : operation.model() != null ? Body.ofQuery(operation, http) : Body.NONE;
             Map<String, String> query = new HashMap<>();
             http.params().forEach(query::putIfAbsent);
             query.putAll(m.params());
@@ -297,10 +307,10 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
             }
         }
 
-        static Body of(Operation operation, byte[] bytes) {
+        static Body of(Operation operation, byte[] bytes, java.util.Set<String> reservedLabels) {
             JsonNode json = DockerJson.parse(bytes);
             if (operation.stampsOwner()) {
-                refuseOwnerLabel(json);
+                refuseOwnerLabel(json, reservedLabels);
             }
             try {
                 return new Body(json, operation.model().apply(json), null);
@@ -359,11 +369,11 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
     }
 
     /** Owner labels are stamped by the daemon; one sent by a client (in any case) is refused. */
-    private static void refuseOwnerLabel(JsonNode json) {
+    private static void refuseOwnerLabel(JsonNode json, java.util.Set<String> reservedLabels) {
         Map<String, String> labels = DockerJson.stringMap(json, "Labels");
         if (labels != null) {
             for (String key : labels.keySet()) {
-                for (String own : new String[] {Authorizer.OWNER_LABEL, io.dockgate.engine.build.Builder.BUILD_LABEL}) {
+                for (String own : reservedLabels) {
                     if (key.equalsIgnoreCase(own)) {
                         throw new EngineException(ErrorKind.PERMISSION_DENIED,
                                 "authorization denied by dockgate: the label " + own + " is set by the daemon");

@@ -101,7 +101,7 @@ public final class Forwarder implements ApiHandler {
                     return Future.succeededFuture();
                 }
                 com.fasterxml.jackson.databind.node.ObjectNode body = DockerJson.MAPPER.createObjectNode().put("Name", name);
-                body.putObject("Labels").put(io.dockgate.gateway.authz.Authorizer.OWNER_LABEL, request.access().owner());
+                body.putObject("Labels").put(Tenancy.OWNER_LABEL, request.access().owner());
                 return upstream.client(request.access().owner()).request(upstream.options(HttpMethod.POST, "/volumes/create"))
                         .compose(out -> out.putHeader(HttpHeaders.CONTENT_TYPE, "application/json").send(body.toString()))
                         .compose(resp -> resp.body().compose(b -> resp.statusCode() == 201 || resp.statusCode() == 200

@@ -1,7 +1,6 @@
 package io.dockgate.gateway.upstream;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.dockgate.gateway.authz.Authorizer;
 import io.vertx.core.Future;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -68,7 +67,7 @@ final class Ownership {
                 return "";
             }
             JsonNode labels = kind == Kind.CONTAINER ? json.path("Config").path("Labels") : json.path("Labels");
-            String owner = labels.path(Authorizer.OWNER_LABEL).asText("");
+            String owner = labels.path(Tenancy.OWNER_LABEL).asText("");
             created(kind, ref, null, owner);
             return owner;
         }).otherwise("");

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.dockgate.engine.EngineException;
 import io.dockgate.engine.ErrorKind;
-import io.dockgate.gateway.authz.Authorizer;
 import io.dockgate.gateway.http.ApiRequest;
 import io.dockgate.gateway.request.DockerJson;
 import io.vertx.core.Future;
@@ -19,13 +18,21 @@ import java.util.Set;
 
 /**
  * Tenancy over an upstream engine, where the objects live in another daemon: what a caller creates is
- * stamped with its owner label (containers, volumes, networks, images built or committed); lists, prunes
+ * stamped with its owner label ({@link #OWNER_LABEL}) (containers, volumes, networks, images built or committed); lists, prunes
  * and events under a binding scoped to the caller's own objects carry a label filter the upstream
  * applies; answers that would show another's objects or a right the caller lacks are filtered on their
  * way back (networks: the predefined ones are everyone's; inspect: the environment needs
  * {@code container.inspect.env}). Targets of another owner never get this far: the pipeline answers 404.
  */
 public final class Tenancy {
+    /**
+     * The label that records an upstream object's owner. Not the embedded engine's (io.dockgate.owner): an
+     * upstream that is itself a dockgate keeps that one for its own record of who called it (this daemon),
+     * refuses it from clients and hides it, so a second dockgate in front could neither set nor read it.
+     * Clients may set neither.
+     */
+    public static final String OWNER_LABEL = "io.dockgate.upstream.owner";
+
     /** The operations whose query gets the owner's label filter under "own". */
     private static final Set<String> LABEL_FILTERED = Set.of("container.list", "container.prune", "volume.list",
             "volume.prune", "network.prune");
@@ -80,7 +87,7 @@ public final class Tenancy {
         String key = keyOf(object, "Labels");
         JsonNode labels = object.get(key);
         ObjectNode l = labels instanceof ObjectNode o ? o : object.putObject(key);
-        l.put(Authorizer.OWNER_LABEL, owner);
+        l.put(OWNER_LABEL, owner);
     }
 
     /** The query to forward: the decoded parameters, with the owner's filter and the judged target's ID. */
@@ -118,7 +125,7 @@ public final class Tenancy {
         }
         String key = keyOf(filters, "label");
         JsonNode label = filters.get(key);
-        String term = Authorizer.OWNER_LABEL + "=" + owner;
+        String term = OWNER_LABEL + "=" + owner;
         if (label instanceof ArrayNode a) {
             a.add(term);
         } else if (label instanceof ObjectNode o) {
@@ -158,7 +165,7 @@ public final class Tenancy {
             JsonNode parsed = DockerJson.parse(given.get(0).getBytes(java.nio.charset.StandardCharsets.UTF_8));
             labels = ((ObjectNode) parsed).deepCopy();
         }
-        labels.put(Authorizer.OWNER_LABEL, owner);
+        labels.put(OWNER_LABEL, owner);
         return labels.toString();
     }
 
@@ -249,13 +256,13 @@ public final class Tenancy {
     }
 
     private static String ownerOf(JsonNode object) {
-        return object.path("Labels").path(Authorizer.OWNER_LABEL).asText(null);
+        return object.path("Labels").path(OWNER_LABEL).asText(null);
     }
 
     /** Takes the owner label out of an object's Labels. */
     static void unlabel(JsonNode object) {
         if (object.path("Labels") instanceof ObjectNode labels) {
-            labels.remove(Authorizer.OWNER_LABEL);
+            labels.remove(OWNER_LABEL);
         }
     }
 
@@ -286,7 +293,7 @@ public final class Tenancy {
         JsonNode attributes = actor.path("Attributes");
         String action = event.path("Action").asText("");
         return switch (type) {
-            case "container" -> Future.succeededFuture(owner.equals(attributes.path(Authorizer.OWNER_LABEL).asText(null)));
+            case "container" -> Future.succeededFuture(owner.equals(attributes.path(OWNER_LABEL).asText(null)));
             case "image" -> Future.succeededFuture(true);
             case "volume" -> (attributes.hasNonNull("container")
                     ? ownership.owner(Ownership.Kind.CONTAINER, attributes.path("container").asText())
@@ -301,7 +308,7 @@ public final class Tenancy {
     /** One event of the stream as the caller sees it: without the owner among its actor's attributes. */
     static Buffer unlabelEvent(JsonNode e) {
         if (e.path("Actor").path("Attributes") instanceof ObjectNode attributes) {
-            attributes.remove(Authorizer.OWNER_LABEL);
+            attributes.remove(OWNER_LABEL);
         }
         try {
             return Buffer.buffer(DockerJson.MAPPER.writeValueAsBytes(e)).appendString("\n");
@@ -313,7 +320,7 @@ public final class Tenancy {
     private static boolean mayUseNetwork(JsonNode n, String owner) {
         String name = n.path("Name").asText();
         return name.equals("bridge") || name.equals("host") || name.equals("none")
-                || owner.equals(n.path("Labels").path(Authorizer.OWNER_LABEL).asText(null));
+                || owner.equals(n.path("Labels").path(OWNER_LABEL).asText(null));
     }
 
     private static void removeIf(JsonNode array, java.util.function.Predicate<JsonNode> drop) {

@@ -2,7 +2,6 @@ package io.dockgate.gateway.upstream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.dockgate.engine.container.ContainerSpec;
-import io.dockgate.gateway.authz.Authorizer;
 import io.dockgate.gateway.authz.Facts;
 import io.dockgate.gateway.authz.RequestFacts;
 import io.dockgate.gateway.authz.Target;
@@ -84,7 +83,7 @@ public final class UpstreamFacts implements Facts {
     }
 
     private static String owner(JsonNode labels) {
-        JsonNode o = labels.get(Authorizer.OWNER_LABEL);
+        JsonNode o = labels.get(Tenancy.OWNER_LABEL);
         return o == null || o.isNull() ? null : o.asText();
     }
 
@@ -142,14 +141,20 @@ public final class UpstreamFacts implements Facts {
         if (v == null) {
             return Optional.empty();
         }
+        // in the authorizer's vocabulary: the owner under the embedded engine's label, and only as recorded here
         Map<String, String> labels = new LinkedHashMap<>();
         v.path("Labels").fields().forEachRemaining(e -> labels.put(e.getKey(), e.getValue().asText()));
+        labels.remove(io.dockgate.gateway.authz.Authorizer.OWNER_LABEL);
+        String owner = labels.remove(Tenancy.OWNER_LABEL);
+        if (owner != null) {
+            labels.put(io.dockgate.gateway.authz.Authorizer.OWNER_LABEL, owner);
+        }
         return Optional.of(labels);
     }
 
     @Override
     public long ownedContainers(String owner) {
-        String filters = "{\"label\":{\"" + Authorizer.OWNER_LABEL + "=" + owner.replace("\\", "\\\\").replace("\"", "\\\"") + "\":true}}";
+        String filters = "{\"label\":{\"" + Tenancy.OWNER_LABEL + "=" + owner.replace("\\", "\\\\").replace("\"", "\\\"") + "\":true}}";
         JsonNode list = get("/containers/json?all=1&filters=" + enc(filters));
         return list == null ? 0 : list.size();
     }

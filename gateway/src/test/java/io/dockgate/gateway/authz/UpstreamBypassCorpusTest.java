@@ -34,6 +34,10 @@ class UpstreamBypassCorpusTest extends BypassCorpusTest {
         }
         String exec = RawHttp.unix(f.socket(), f.versioned(post("/v1.45/containers/a1/exec", "{\"Cmd\":[\"id\"],\"Future\":1}")));
         assertThat(RawHttp.status(exec)).as(exec).isEqualTo(400);
+        // the owner label of upstream mode is the daemon's to set, in any case
+        String spoofed = f.raw("alice", create("{\"Image\":\"busybox\",\"Labels\":{\"IO.dockgate.upstream.OWNER\":\"tls:bob\"}}"));
+        assertThat(RawHttp.status(spoofed)).as(spoofed).isEqualTo(403);
+        assertThat(RawHttp.body(spoofed)).contains("is set by the daemon");
     }
 
     @Test
@@ -47,7 +51,7 @@ class UpstreamBypassCorpusTest extends BypassCorpusTest {
             JsonNode c = JSON.readTree(RawHttp.body(RawHttp.unixGet(f.upstream.socket(), "/v1.41/containers/" + id + "/json")));
             JsonNode h = c.path("HostConfig");
             String name = c.path("Name").asText();
-            String owner = c.path("Config").path("Labels").path(Authorizer.OWNER_LABEL).asText("");
+            String owner = c.path("Config").path("Labels").path(io.dockgate.gateway.upstream.Tenancy.OWNER_LABEL).asText("");
             assertThat(owner).as(name + " carries its creator's owner label").isNotEmpty();
             assertThat(h.path("Privileged").asBoolean()).as(name + " privileged").isFalse();
             assertThat(h.path("CapAdd").isNull() || h.path("CapAdd").isEmpty()).as(name + " CapAdd " + h.path("CapAdd")).isTrue();

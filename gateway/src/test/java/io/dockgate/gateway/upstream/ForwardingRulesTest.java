@@ -24,18 +24,18 @@ class ForwardingRulesTest {
 
     @Test
     void theOwnersLabelIsAddedToEitherFormOfFilters() {
-        assertThat(Tenancy.withOwnerFilter(null, "tls:alice")).isEqualTo("{\"label\":{\"io.dockgate.owner=tls:alice\":true}}");
+        assertThat(Tenancy.withOwnerFilter(null, "tls:alice")).isEqualTo("{\"label\":{\"io.dockgate.upstream.owner=tls:alice\":true}}");
         assertThat(Tenancy.withOwnerFilter(List.of("{\"label\":[\"a=b\"],\"status\":[\"running\"]}"), "tls:alice"))
-                .isEqualTo("{\"label\":[\"a=b\",\"io.dockgate.owner=tls:alice\"],\"status\":[\"running\"]}");
+                .isEqualTo("{\"label\":[\"a=b\",\"io.dockgate.upstream.owner=tls:alice\"],\"status\":[\"running\"]}");
         assertThat(Tenancy.withOwnerFilter(List.of("{\"LABEL\":{\"a=b\":true}}"), "unix:0"))
-                .isEqualTo("{\"LABEL\":{\"a=b\":true,\"io.dockgate.owner=unix:0\":true}}");
+                .isEqualTo("{\"LABEL\":{\"a=b\":true,\"io.dockgate.upstream.owner=unix:0\":true}}");
         assertThatThrownBy(() -> Tenancy.withOwnerFilter(List.of("{\"label\":"), "x")).hasMessageContaining("invalid filters");
     }
 
     @Test
     void ownerFiltersBecomeLabelFiltersOneOwnerAtATime() {
         assertThat(Tenancy.ownerAsLabel(List.of("{\"owner\":[\"tls:bob\"],\"status\":[\"exited\"]}")))
-                .isEqualTo("{\"status\":[\"exited\"],\"label\":{\"io.dockgate.owner=tls:bob\":true}}");
+                .isEqualTo("{\"status\":[\"exited\"],\"label\":{\"io.dockgate.upstream.owner=tls:bob\":true}}");
         assertThat(Tenancy.ownerAsLabel(List.of("{\"status\":[\"exited\"]}"))).isEqualTo("{\"status\":[\"exited\"]}");
         assertThatThrownBy(() -> Tenancy.ownerAsLabel(List.of("{\"owner\":[\"a\",\"b\"]}"))).hasMessageContaining("one owner at a time");
     }

@@ -148,7 +148,7 @@ class UpstreamModeCliTest {
         String events = tls.ok("events", "--since", since, "--until", until, "--format", "{{.Type}} {{.Action}}").stdout();
         assertThat(events).contains("volume create", "container start", "network create", "volume destroy", "image tag");
         assertThat(tls.ok("events", "--since", since, "--until", until, "--format", "{{json .Actor.Attributes}}").stdout())
-                .doesNotContain("io.dockgate.owner");
+                .doesNotContain("io.dockgate.upstream.owner", "io.dockgate.owner");
     }
 
     @Test
