@@ -213,6 +213,9 @@ public final class AuthzFixture implements AutoCloseable {
         daemon.close();
         if (upstream != null) {
             upstream.close();
+            // swarm mode's bridge outlives the swarm and dockerd's own cleanup
+            new ProcessBuilder("ip", "link", "del", "docker_gwbridge").redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor();
         }
     }
 }
