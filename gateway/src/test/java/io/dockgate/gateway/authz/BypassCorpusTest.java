@@ -299,6 +299,22 @@ class BypassCorpusTest extends AuthzFixtureTest {
         c.add(a("oversized chunked body", "alice", "POST /v1.45/containers/create HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked\r\n\r\n"
                 + Integer.toHexString(padding.length()) + "\r\n" + padding + "\r\n0\r\n\r\n", 413));
         c.add(a("not JSON at all", "alice", create("privileged=true"), 400));
+        // 10b. swarm services: their tasks are judged as the containers they run (answered by a swarm manager in upstream mode)
+        c.add(a("service binding /etc", "alice", post("/v1.45/services/create", "{\"Name\":\"s1\",\"TaskTemplate\":{\"ContainerSpec\":"
+                + "{\"Image\":\"busybox\",\"Mounts\":[{\"Type\":\"bind\",\"Source\":\"/etc\",\"Target\":\"/x\"}]}}}"), 403));
+        c.add(a("service adding SYS_ADMIN, keys lower case", "alice", post("/v1.45/services/create", "{\"taskTemplate\":{\"containerspec\":"
+                + "{\"image\":\"busybox\",\"capabilityadd\":[\"CAP_SYS_ADMIN\"]}}}"), 403));
+        c.add(a("service unconfined by seccomp", "alice", post("/v1.45/services/create", "{\"TaskTemplate\":{\"ContainerSpec\":"
+                + "{\"Image\":\"busybox\",\"Privileges\":{\"Seccomp\":{\"Mode\":\"unconfined\"}}}}}"), 400, 403));
+        c.add(a("service publishing on every address", "alice", post("/v1.45/services/create", "{\"TaskTemplate\":{\"ContainerSpec\":"
+                + "{\"Image\":\"busybox\"}},\"EndpointSpec\":{\"Ports\":[{\"TargetPort\":80,\"PublishedPort\":8080}]}}"), 403));
+        c.add(a("service field dockgate cannot judge", "alice", post("/v1.45/services/create", "{\"TaskTemplate\":{\"ContainerSpec\":"
+                + "{\"Image\":\"busybox\",\"FutureHostThing\":\"/\"}}}"), 400));
+        c.add(a("service running a plugin", "alice", post("/v1.45/services/create", "{\"TaskTemplate\":{\"PluginSpec\":"
+                + "{\"Name\":\"evil/plugin\"}}}"), 400));
+        c.add(a("service on another owner's network", "alice", post("/v1.45/services/create", "{\"TaskTemplate\":{\"ContainerSpec\":"
+                + "{\"Image\":\"busybox\"},\"Networks\":[{\"Target\":\"bobnet\"}]}}"), 403));
+        c.add(a("secret create not granted", "alice", post("/v1.45/secrets/create", "{\"Name\":\"x\",\"Data\":\"eA==\"}"), 403));
         // 11. no binding: denied, not allowed by default
         c.add(a("an identity no binding names", "mallory", get("/v1.45/_ping"), 403));
         c.add(a("nobody may list for mallory", "mallory", get("/v1.45/containers/json"), 403));
