@@ -66,7 +66,7 @@ public final class Forwarder implements ApiHandler {
             return builds.relay(request, uri);
         }
         if (op.name().equals("system.ping")) {
-            Ping p = ping;
+            Ping p = pings.get(pingKey(request));
             if (p != null && System.nanoTime() - p.at() < PING_FRESH_NANOS) {
                 return answerPing(request, p);
             }
@@ -138,12 +138,20 @@ public final class Forwarder implements ApiHandler {
      * The upstream's answer to /_ping, kept for a second: clients ping before everything (the docker CLI
      * once per command, some libraries on every request), and a ping has no effect an answer from a
      * second ago would miss; an upstream that went down in that second fails the request that follows.
+     * Kept per API version in the path: the upstream refuses a version it does not serve (dockerd 20.10
+     * answers /v1.44/_ping with 400, and Testcontainers falls back to 1.32 on that answer only), so an
+     * answer to one version says nothing of another. The versions are the bounded range this daemon
+     * accepts, so is the map.
      */
     private record Ping(io.vertx.core.MultiMap headers, long at) {
     }
 
     private static final long PING_FRESH_NANOS = 1_000_000_000L;
-    private volatile Ping ping;
+    private final java.util.concurrent.ConcurrentHashMap<String, Ping> pings = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static String pingKey(ApiRequest request) {
+        return request.path().version().map(String::valueOf).orElse("");
+    }
 
     private static Future<Void> answerPing(ApiRequest request, Ping p) {
         HttpServerResponse response = request.response().setStatusCode(200);
@@ -158,7 +166,7 @@ public final class Forwarder implements ApiHandler {
         if (request.operation().equals("system.ping") && resp.statusCode() == 200) {
             io.vertx.core.MultiMap kept = io.vertx.core.MultiMap.caseInsensitiveMultiMap().addAll(resp.headers());
             kept.remove("Date"); // of that answer, not of the next
-            ping = new Ping(kept, System.nanoTime());
+            pings.put(pingKey(request), new Ping(kept, System.nanoTime()));
         }
         HttpServerResponse response = request.response();
         response.setStatusCode(resp.statusCode());

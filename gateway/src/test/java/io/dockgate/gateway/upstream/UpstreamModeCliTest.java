@@ -159,6 +159,13 @@ class UpstreamModeCliTest {
         String tooNew = RawHttp.unixGet(unix.socket(), "/v1.45/containers/json");
         assertThat(RawHttp.status(tooNew)).isEqualTo(400);
         assertThat(RawHttp.body(tooNew)).contains("client version 1.45 is too new. Maximum supported API version is 1.41");
+        // a ping answered a moment ago does not answer one of a version the upstream refuses: Testcontainers
+        // pings /v1.44/_ping first and falls back to 1.32 only on a refusal
+        assertThat(RawHttp.status(RawHttp.unixGet(unix.socket(), "/v1.41/_ping"))).isEqualTo(200);
+        String newPing = RawHttp.unixGet(unix.socket(), "/v1.44/_ping");
+        assertThat(RawHttp.status(newPing)).isEqualTo(400);
+        assertThat(RawHttp.body(newPing)).contains("client version 1.44 is too new. Maximum supported API version is 1.41");
+        assertThat(RawHttp.status(RawHttp.unixGet(unix.socket(), "/v1.32/_ping"))).isEqualTo(200);
     }
 
     @Test
