@@ -12,6 +12,7 @@ import io.dockgate.gateway.upstream.UpstreamFacts;
 import io.dockgate.gateway.api.ContainersApi;
 import io.dockgate.gateway.api.DiskUsageApi;
 import io.dockgate.gateway.api.BuildApi;
+import io.dockgate.gateway.api.RegistryApi;
 import io.dockgate.gateway.api.CommitApi;
 import io.dockgate.gateway.api.ExecApi;
 import io.dockgate.gateway.api.VolumesApi;
@@ -220,6 +221,7 @@ public final class Daemon {
         new EventsApi(engine).register(catalog);
         new NetworksApi(engine, blocking).register(catalog);
         new SwarmApi().register(catalog);
+        new RegistryApi(blocking).register(catalog);
         return catalog;
     }
 

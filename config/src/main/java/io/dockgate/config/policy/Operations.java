@@ -31,7 +31,9 @@ public final class Operations {
         read("system.ping", "system.version", "system.info", "system.df", "system.events");
         read("image.list", "image.inspect", "image.history");
         write("image.load", "image.create", "image.prune", "image.tag", "image.delete", "image.build");
-        exfiltration("image.save");
+        exfiltration("image.save", "image.push");
+        // registries reached on the caller's behalf: a login checks credentials, the others read a registry's metadata
+        read("registry.login", "image.distribution", "image.search");
         read("volume.list", "volume.inspect");
         write("volume.create", "volume.prune", "volume.delete");
         read("container.list", "container.inspect", "container.wait", "container.top", "container.changes", "container.stats");

@@ -78,14 +78,14 @@ public record Policy(Mode mode, Map<String, Set<String>> roles, List<Binding> bi
      * namespaces, no added capabilities, no devices, no unconfined profiles, no sysctls, no OOM-killer
      * exemptions ({@code oom}: OomKillDisable, a negative OomScoreAdj), no cgroup parent of the caller's
      * choosing ({@code cgroupParent}), the runc runtime only; running as
-     * root and any image are allowed unless restricted. {@code unrestricted} lifts them all (an
+     * root, any image and any registry (pull, push, login) are allowed unless restricted. {@code unrestricted} lifts them all (an
      * administrator's binding).
      */
     public record Constraints(boolean unrestricted, boolean privileged, List<HostPath> bindMounts, Set<String> namespaces,
                               Set<String> capAdd, boolean devices, boolean unconfined, boolean sysctls, boolean oom, boolean cgroupParent,
                               Set<String> runtimes,
-                              boolean root, List<String> images, Resource memory, Resource cpus, Resource pids,
-                              ExecRules exec, PortRules ports) {
+                              boolean root, List<String> images, List<String> registries, Resource memory, Resource cpus,
+                              Resource pids, ExecRules exec, PortRules ports) {
         public static final Set<String> NAMESPACES = Set.of("network", "pid", "ipc", "uts", "userns", "cgroup");
 
         public Constraints {
@@ -94,11 +94,12 @@ public record Policy(Mode mode, Map<String, Set<String>> roles, List<Binding> bi
             capAdd = Set.copyOf(capAdd);
             runtimes = Set.copyOf(runtimes);
             images = List.copyOf(images);
+            registries = List.copyOf(registries);
         }
 
         public static Constraints defaults() {
             return new Constraints(false, false, List.of(), Set.of(), Set.of(), false, false, false, false, false, Set.of("runc"), true,
-                    List.of(), Resource.FREE, Resource.FREE, Resource.FREE, new ExecRules(false, true), PortRules.DEFAULT);
+                    List.of(), List.of(), Resource.FREE, Resource.FREE, Resource.FREE, new ExecRules(false, true), PortRules.DEFAULT);
         }
     }
 

@@ -346,7 +346,8 @@ public final class PolicyLoader {
 
         private Policy.Constraints constraints(Node n) {
             Map<String, Node> c = object(n, Set.of("unrestricted", "privileged", "bindMounts", "namespaces", "capAdd", "devices",
-                    "unconfined", "sysctls", "oom", "cgroupParent", "runtimes", "root", "images", "resources", "exec", "ports"));
+                    "unconfined", "sysctls", "oom", "cgroupParent", "runtimes", "root", "images", "registries", "resources", "exec",
+                    "ports"));
             Policy.Constraints d = Policy.Constraints.defaults();
             boolean unrestricted = c.containsKey("unrestricted") && bool(c.get("unrestricted"));
             if (unrestricted && c.size() > 1) {
@@ -403,6 +404,19 @@ public final class PolicyLoader {
                 }
                 if (images.isEmpty()) {
                     throw error(c.get("images"), "an empty list would allow no image: leave images out to allow any");
+                }
+            }
+            List<String> registries = new ArrayList<>();
+            if (c.containsKey("registries")) {
+                for (Node i : list(c.get("registries"))) {
+                    String p = string(i);
+                    if (!p.matches("[A-Za-z0-9.:*\\[\\]-]+")) {
+                        throw error(i, "a registry pattern is a host with an optional port (docker.io, registry.example.com:5000, *.example.com)");
+                    }
+                    registries.add(p);
+                }
+                if (registries.isEmpty()) {
+                    throw error(c.get("registries"), "an empty list would allow no registry: leave registries out to allow any");
                 }
             }
             Policy.Resource memory = Policy.Resource.FREE;
@@ -465,7 +479,7 @@ public final class PolicyLoader {
                     c.containsKey("cgroupParent") && bool(c.get("cgroupParent")),
                     runtimes,
                     !c.containsKey("root") || bool(c.get("root")),
-                    images, memory, cpus, pids, exec, ports);
+                    images, registries, memory, cpus, pids, exec, ports);
         }
 
         private Policy.Resource resource(Node n, String kind) {

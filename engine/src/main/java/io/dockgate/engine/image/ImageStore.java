@@ -47,6 +47,7 @@ public final class ImageStore {
     private final Path configs;
     private final Path refsFile;
     private final LayerStore layers;
+    private final BlobSources sources;
     private final ReentrantLock lock = new ReentrantLock();
     private final Map<Digest, Image> images = new LinkedHashMap<>();
     private final Map<String, Digest> refs = new TreeMap<>();
@@ -65,11 +66,12 @@ public final class ImageStore {
         }
     }
 
-    private ImageStore(Path root, LayerStore layers) {
+    private ImageStore(Path root, LayerStore layers) throws IOException {
         this.root = root;
         this.configs = root.resolve("configs");
         this.refsFile = root.resolve("refs.json");
         this.layers = layers;
+        this.sources = new BlobSources(root.resolve("distribution"));
     }
 
     /** Opens the store, repairing what an interrupted change left behind. */
@@ -152,6 +154,9 @@ public final class ImageStore {
                 layers.remove(layer);
             }
         }
+        Set<Digest> diffIds = new HashSet<>();
+        images.values().forEach(i -> diffIds.addAll(i.diffIds()));
+        sources.retain(diffIds, images.keySet());
         LOG.info("image store: {} images, {} references", images.size(), refs.size());
     }
 
@@ -557,6 +562,10 @@ public final class ImageStore {
             }
             refs.put(ref.name() + "@" + fetched.manifestDigest(), image.id());
             saveRefs();
+            for (int i = 0; i < fetched.diffIds().size(); i++) {
+                sources.add(fetched.diffIds().get(i), fetched.sources().get(i)); // a push to that registry mounts or skips them
+            }
+            sources.manifestType(image.id(), fetched.manifestType());
             emit("pull", ref.familiar(), ref.familiar());
             return new PullResult(image, fetched.manifestDigest(), upToDate);
         } catch (IOException | RuntimeException e) {
@@ -569,6 +578,110 @@ public final class ImageStore {
                 }
             }
         }
+    }
+
+    // ---------------------------------------------------------------- push, login, distribution
+
+    /**
+     * {@code docker push}: the tag given, or with none every tag of the repository, each made complete
+     * at its registry (see {@link Pusher}); the manifest digests become the images' RepoDigests. Nothing
+     * local changes if a push fails; what reached the registry stays there and is skipped by the next.
+     */
+    public void push(Reference name, String tag, RegistryCredentials credentials, PushListener listener) throws IOException {
+        Reference repo = new Reference(name.domain(), name.path(), null, null);
+        java.util.LinkedHashMap<String, Image> targets = new java.util.LinkedHashMap<>();
+        lock.lock();
+        try {
+            String only = tag != null && !tag.isEmpty() ? tag : name.tag();
+            for (Map.Entry<String, Digest> e : refs.entrySet()) {
+                Reference r = Reference.parse(e.getKey());
+                if (r.tag() != null && r.name().equals(repo.name()) && (only == null || only.equals(r.tag()))) {
+                    targets.put(r.tag(), images.get(e.getValue()));
+                }
+            }
+            if (targets.isEmpty()) {
+                throw EngineException.notFound("An image does not exist locally with the tag: " + repo.familiarName());
+            }
+        } finally {
+            lock.unlock();
+        }
+        RegistryClient client = new RegistryClient(RegistryClient.hostOf(repo), repo.path(), credentials,
+                List.of("repository:" + repo.path() + ":pull,push"));
+        listener.status(null, "The push refers to repository [" + repo.name() + "]");
+        Path tmp = root.resolve("tmp");
+        Files.createDirectories(tmp);
+        Pusher pusher = new Pusher(client, repo, layers, sources, tmp, listener);
+        for (Map.Entry<String, Image> t : targets.entrySet()) {
+            Pusher.Pushed pushed = pusher.push(t.getKey(), t.getValue(), layersOf(t.getValue()));
+            lock.lock();
+            try {
+                if (images.containsKey(t.getValue().id())) {
+                    refs.put(repo.name() + "@" + pushed.digest(), t.getValue().id());
+                    saveRefs();
+                }
+            } finally {
+                lock.unlock();
+            }
+            emit("push", repo.familiarName() + ":" + t.getKey(), repo.familiarName() + ":" + t.getKey());
+            listener.pushed(pushed.tag(), pushed.digest(), pushed.size());
+        }
+    }
+
+    /**
+     * {@code docker login} through the daemon: the registry's {@code /v2/} answered with the credentials.
+     * Returns the identity token the registry's token server gave ("" when none).
+     */
+    public static String login(String serverAddress, RegistryCredentials credentials) throws IOException {
+        return new RegistryClient(registryHost(serverAddress), "", credentials, List.of()).login();
+    }
+
+    /** A login's server address as a registry host: Docker Hub's index URL and bare or schemed hosts. */
+    static String registryHost(String serverAddress) {
+        String a = serverAddress == null ? "" : serverAddress.strip();
+        if (a.isEmpty() || a.equals("https://index.docker.io/v1/") || a.equals("index.docker.io") || a.equals("docker.io")) {
+            return "registry-1.docker.io";
+        }
+        a = a.replaceFirst("^https?://", "");
+        int slash = a.indexOf('/');
+        String host = slash >= 0 ? a.substring(0, slash) : a;
+        if (host.isEmpty() || !host.matches("[A-Za-z0-9.\\-]+(:[0-9]{1,5})?|\\[[0-9A-Fa-f:]+\\](:[0-9]{1,5})?")) {
+            throw EngineException.invalid("invalid registry address " + serverAddress);
+        }
+        return host;
+    }
+
+    /**
+     * {@code docker search}: the v1 search of the registry the term names ({@code host/term}), Docker Hub's
+     * index otherwise; results as the registry gave them.
+     */
+    public static JsonNode search(String registry, String term, int limit, RegistryCredentials credentials) throws IOException {
+        String host = registry.equals(Reference.DEFAULT_DOMAIN) ? "index.docker.io" : registry;
+        return new RegistryClient(host, "", credentials, List.of()).search(term, limit);
+    }
+
+    /** The descriptor of a reference's manifest at its registry and the platforms it serves. */
+    public record Distribution(String mediaType, Digest digest, long size, List<String[]> platforms) {
+    }
+
+    /** {@code GET /distribution/{name}/json}: the registry's manifest for a reference, not pulled. */
+    public static Distribution distribution(Reference reference, RegistryCredentials credentials) throws IOException {
+        Reference ref = reference.withDefaultTag();
+        RegistryClient client = new RegistryClient(ref, credentials);
+        RegistryClient.Manifest m = client.manifest(ref.digest() != null ? ref.digest() : ref.tag());
+        List<String[]> platforms = new ArrayList<>();
+        if (Puller.isIndex(m)) {
+            for (JsonNode entry : m.json().path("manifests")) {
+                JsonNode p = entry.path("platform");
+                if (!p.path("os").asText().isEmpty() && !p.path("os").asText().equals("unknown")) {
+                    platforms.add(new String[] {p.path("architecture").asText(), p.path("os").asText(), p.path("variant").asText("")});
+                }
+            }
+        } else {
+            Digest config = Digest.parse(m.json().path("config").path("digest").asText());
+            JsonNode c = JSON.readTree(client.blobBytes(config, 16 << 20));
+            platforms.add(new String[] {c.path("architecture").asText(), c.path("os").asText(), c.path("variant").asText("")});
+        }
+        return new Distribution(m.mediaType(), m.digest(), m.body().length, platforms);
     }
 
     // ---------------------------------------------------------------- save

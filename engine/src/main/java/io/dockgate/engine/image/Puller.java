@@ -23,7 +23,8 @@ final class Puller {
             "application/vnd.oci.image.layer.v1.tar+zstd");
 
     /** What a pull fetched, ready to commit. */
-    record Fetched(byte[] config, List<Path> blobs, List<Digest> blobDigests, List<Digest> diffIds, Digest manifestDigest) {
+    record Fetched(byte[] config, List<Path> blobs, List<Digest> blobDigests, List<Digest> diffIds, Digest manifestDigest,
+                   List<BlobSources.Source> sources, String manifestType) {
     }
 
     private Puller() {
@@ -103,7 +104,13 @@ final class Puller {
             }
             throw e;
         }
-        return new Fetched(config, blobs, blobDigests, image.diffIds(), manifestDigest);
+        List<BlobSources.Source> sources = new ArrayList<>();
+        for (int i = 0; i < blobDigests.size(); i++) {
+            JsonNode l = layerDescriptors.get(i);
+            sources.add(new BlobSources.Source(blobDigests.get(i), l.path("mediaType").asText(), l.path("size").asLong(-1), client.host(),
+                    ref.path()));
+        }
+        return new Fetched(config, blobs, blobDigests, image.diffIds(), manifestDigest, sources, manifest.mediaType());
     }
 
     static boolean isIndex(RegistryClient.Manifest manifest) {

@@ -19,6 +19,7 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.LongConsumer;
 import java.util.regex.Matcher;
@@ -45,14 +46,33 @@ final class RegistryClient {
     private final String host;
     private final String repository;
     private final RegistryCredentials credentials;
+    private final List<String> scopes;
     private String scheme;
     private String authorization;
+    private String refreshToken;
+    private String lastChallenge = "";
 
+    /** A client for pulls from the reference's repository. */
     RegistryClient(Reference reference, RegistryCredentials credentials) {
-        this.host = reference.domain().equals(Reference.DEFAULT_DOMAIN) ? "registry-1.docker.io" : reference.domain();
-        this.repository = reference.path();
+        this(hostOf(reference), reference.path(), credentials, List.of("repository:" + reference.path() + ":pull"));
+    }
+
+    /**
+     * A client for one repository of a registry host, asking token servers for the given scopes
+     * ({@code repository:app:pull,push}; none for a login).
+     */
+    RegistryClient(String host, String repository, RegistryCredentials credentials, List<String> scopes) {
+        this.host = host;
+        this.repository = repository;
         this.credentials = credentials;
+        this.scopes = List.copyOf(scopes);
         this.scheme = "https";
+        this.authorization = credentials.registryToken() != null ? "Bearer " + credentials.registryToken() : null;
+    }
+
+    /** The registry host serving a reference: Docker Hub's API host for docker.io. */
+    static String hostOf(Reference reference) {
+        return reference.domain().equals(Reference.DEFAULT_DOMAIN) ? "registry-1.docker.io" : reference.domain();
     }
 
     /** A fetched manifest: body, media type, digest. */
@@ -141,18 +161,32 @@ final class RegistryClient {
     }
 
     private <T> HttpResponse<T> send(String path, String accept, HttpResponse.BodyHandler<T> handler) throws IOException {
+        return send(new Call("GET", path, accept, null, 0, null), handler);
+    }
+
+    /**
+     * One request to the registry: method, path (from the host) or an absolute upload location, Accept,
+     * and a body (re-readable: a retry after a challenge sends it again) of a known length and type.
+     */
+    record Call(String method, String target, String accept, java.util.function.Supplier<HttpRequest.BodyPublisher> body,
+                long length, String contentType) {
+    }
+
+    private <T> HttpResponse<T> send(Call call, HttpResponse.BodyHandler<T> handler) throws IOException {
         try {
-            return sendOnce(path, accept, handler, true);
+            return sendOnce(call, handler, true);
         } catch (ConnectException | SSLException e) {
-            if (scheme.equals("https") && isLoopback()) {
+            if (scheme.equals("https") && plainHttpAllowed()) {
                 scheme = "http";
-                return send(path, accept, handler);
+                return send(call, handler);
             }
             throw unreachable(e);
+        } catch (EngineException | java.io.InterruptedIOException e) {
+            throw e;
         } catch (IOException e) {
-            if (scheme.equals("https") && isLoopback() && String.valueOf(e.getMessage()).contains("HTTP")) {
+            if (scheme.equals("https") && plainHttpAllowed() && String.valueOf(e.getMessage()).contains("HTTP")) {
                 scheme = "http";
-                return send(path, accept, handler);
+                return send(call, handler);
             }
             throw unreachable(e);
         }
@@ -164,39 +198,55 @@ final class RegistryClient {
         return new EngineException(ErrorKind.UNAVAILABLE, "cannot reach registry " + host + " (" + scheme + "): " + why, e);
     }
 
-    private boolean isLoopback() {
+    /** Plain HTTP after HTTPS failed: loopback registries, as Docker's default insecure range 127.0.0.0/8 allows. */
+    private boolean plainHttpAllowed() {
         String h = host.contains(":") && !host.startsWith("[") ? host.substring(0, host.lastIndexOf(':')) : host;
         return h.equals("localhost") || h.startsWith("127.") || h.equals("[::1]");
     }
 
-    private <T> HttpResponse<T> sendOnce(String path, String accept, HttpResponse.BodyHandler<T> handler, boolean mayAuthenticate)
-            throws IOException {
-        URI uri = URI.create(scheme + "://" + host + path);
+    private URI uri(String target) {
+        return target.startsWith("http://") || target.startsWith("https://") ? URI.create(target) : URI.create(scheme + "://" + host + target);
+    }
+
+    private <T> HttpResponse<T> sendOnce(Call call, HttpResponse.BodyHandler<T> handler, boolean mayAuthenticate) throws IOException {
+        URI uri = uri(call.target());
         String auth = authorization;
         for (int redirects = 0; redirects < 5; redirects++) {
-            HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(Duration.ofMinutes(10)).header("Accept", accept)
-                    .header("User-Agent", "dockgate");
+            HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(Duration.ofMinutes(10)).header("User-Agent", "dockgate");
+            if (call.accept() != null) {
+                b.header("Accept", call.accept());
+            }
             if (auth != null) {
                 b.header("Authorization", auth);
             }
+            if (call.body() != null) {
+                b.header("Content-Type", call.contentType());
+                b.method(call.method(), HttpRequest.BodyPublishers.fromPublisher(call.body().get(), call.length()));
+            } else {
+                b.method(call.method(), HttpRequest.BodyPublishers.noBody());
+            }
             HttpResponse<T> r;
             try {
-                r = http.send(b.GET().build(), handler);
+                r = http.send(b.build(), handler);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new java.io.InterruptedIOException("interrupted");
             }
             int s = r.statusCode();
-            if (s == 401 && mayAuthenticate && authorization == null) {
-                String challenge = r.headers().firstValue("WWW-Authenticate").orElse("");
-                close(r);
-                authorization = authenticate(challenge);
-                if (authorization != null) {
-                    return sendOnce(path, accept, handler, false);
+            if (s == 401) {
+                lastChallenge = r.headers().firstValue("WWW-Authenticate").orElse("");
+            }
+            if (s == 401 && mayAuthenticate) {
+                // no credentials sent yet, or a token whose scope does not cover this request: answer the challenge once
+                String answered = authenticate(lastChallenge);
+                if (answered != null) {
+                    close(r);
+                    authorization = answered;
+                    return sendOnce(call, handler, false);
                 }
                 return r;
             }
-            if (s == 301 || s == 302 || s == 303 || s == 307 || s == 308) {
+            if ((s == 301 || s == 302 || s == 303 || s == 307 || s == 308) && call.method().equals("GET")) {
                 String location = r.headers().firstValue("Location").orElseThrow(() -> new IOException("redirect without Location"));
                 close(r);
                 URI next = uri.resolve(location);
@@ -221,7 +271,11 @@ final class RegistryClient {
         }
     }
 
-    /** Answers a WWW-Authenticate challenge: Basic with the credentials, or Bearer through the token realm. */
+    /**
+     * Answers a WWW-Authenticate challenge: Basic with the credentials, or Bearer through the token realm
+     * (the challenge's scope and this client's; with the caller's password, or its identity token as a
+     * refresh token). Null when there is nothing to answer with.
+     */
     private String authenticate(String challenge) throws IOException {
         String lower = challenge.toLowerCase(java.util.Locale.ROOT);
         if (lower.startsWith("basic")) {
@@ -239,15 +293,39 @@ final class RegistryClient {
         if (realm == null) {
             return null;
         }
-        StringBuilder url = new StringBuilder(realm).append(realm.contains("?") ? "&" : "?");
-        if (params.containsKey("service")) {
-            url.append("service=").append(URLEncoder.encode(params.get("service"), StandardCharsets.UTF_8)).append('&');
+        java.util.LinkedHashSet<String> wanted = new java.util.LinkedHashSet<>();
+        if (params.containsKey("scope")) {
+            wanted.addAll(List.of(params.get("scope").split(" ")));
         }
-        url.append("scope=").append(URLEncoder.encode(params.getOrDefault("scope", "repository:" + repository + ":pull"),
-                StandardCharsets.UTF_8));
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url.toString())).timeout(Duration.ofSeconds(30)).GET();
-        if (credentials.hasPassword()) {
-            b.header("Authorization", basic());
+        wanted.addAll(scopes);
+        HttpRequest.Builder b;
+        if (credentials.identityToken() != null) {
+            // an identity token (docker login's answer) is an OAuth2 refresh token: POST form
+            StringBuilder form = new StringBuilder("grant_type=refresh_token&client_id=dockgate&refresh_token=")
+                    .append(URLEncoder.encode(credentials.identityToken(), StandardCharsets.UTF_8));
+            if (params.containsKey("service")) {
+                form.append("&service=").append(URLEncoder.encode(params.get("service"), StandardCharsets.UTF_8));
+            }
+            form.append("&scope=").append(URLEncoder.encode(String.join(" ", wanted), StandardCharsets.UTF_8));
+            b = HttpRequest.newBuilder(URI.create(realm)).timeout(Duration.ofSeconds(30))
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .POST(HttpRequest.BodyPublishers.ofString(form.toString()));
+        } else {
+            StringBuilder url = new StringBuilder(realm).append(realm.contains("?") ? "&" : "?");
+            if (params.containsKey("service")) {
+                url.append("service=").append(URLEncoder.encode(params.get("service"), StandardCharsets.UTF_8)).append('&');
+            }
+            for (String scope : wanted) {
+                url.append("scope=").append(URLEncoder.encode(scope, StandardCharsets.UTF_8)).append('&');
+            }
+            if (scopes.isEmpty() && credentials.hasPassword()) {
+                url.append("offline_token=true&client_id=dockgate&"); // a login asks for a refresh token to hand back
+            }
+            url.setLength(url.length() - 1);
+            b = HttpRequest.newBuilder(URI.create(url.toString())).timeout(Duration.ofSeconds(30)).GET();
+            if (credentials.hasPassword()) {
+                b.header("Authorization", basic());
+            }
         }
         HttpResponse<byte[]> r;
         try {
@@ -255,18 +333,25 @@ final class RegistryClient {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new java.io.InterruptedIOException("interrupted");
+        } catch (IOException e) {
+            throw new EngineException(ErrorKind.UNAVAILABLE, "cannot reach the token server of registry " + host + ": "
+                    + (e.getMessage() != null ? e.getMessage() : e.toString()), e);
         }
         if (r.statusCode() == 401 || r.statusCode() == 403) {
-            throw new EngineException(ErrorKind.PERMISSION_DENIED, "pull access denied for " + host + "/" + repository
-                    + ": the token server refused the credentials (docker login?)");
+            throw new EngineException(ErrorKind.UNAUTHENTICATED, "the token server of registry " + host
+                    + " refused the credentials: unauthorized (docker login?)");
         }
         if (r.statusCode() != 200) {
-            throw new EngineException(ErrorKind.UNAVAILABLE, "token server " + realm + " answered " + r.statusCode());
+            throw new EngineException(ErrorKind.UNAVAILABLE, "the token server of registry " + host + " answered " + r.statusCode());
         }
         JsonNode token = ImageStore.JSON.readTree(r.body());
         String value = token.path("token").asText(token.path("access_token").asText(""));
         if (value.isEmpty()) {
-            throw new EngineException(ErrorKind.UNAVAILABLE, "token server " + realm + " returned no token");
+            throw new EngineException(ErrorKind.UNAVAILABLE, "the token server of registry " + host + " returned no token");
+        }
+        String refresh = token.path("refresh_token").asText("");
+        if (!refresh.isEmpty()) {
+            refreshToken = refresh;
         }
         return "Bearer " + value;
     }
@@ -278,5 +363,191 @@ final class RegistryClient {
 
     String host() {
         return host;
+    }
+
+    // ---------------------------------------------------------------- login
+
+    /**
+     * {@code docker login}: {@code GET /v2/} answered with the credentials (Basic, or a token for them).
+     * Returns the identity token a token server handed back ("" when none); refused credentials are
+     * {@link ErrorKind.UNAUTHENTICATED} naming the endpoint, never the credentials.
+     */
+    String login() throws IOException {
+        HttpResponse<byte[]> r = send("/v2/", "application/json", HttpResponse.BodyHandlers.ofByteArray());
+        if (r.statusCode() == 200) {
+            return refreshToken != null ? refreshToken : "";
+        }
+        String endpoint = scheme + "://" + host + "/v2/";
+        if (r.statusCode() == 401 || r.statusCode() == 403) {
+            throw new EngineException(ErrorKind.UNAUTHENTICATED, "login attempt to " + endpoint + " failed with status: "
+                    + r.statusCode() + (r.statusCode() == 401 ? " Unauthorized" : " Forbidden"));
+        }
+        throw new EngineException(ErrorKind.UNAVAILABLE, "login attempt to " + endpoint + " failed with status: " + r.statusCode());
+    }
+
+    /** A v1 search at this host ({@code /v1/search}): its results array. */
+    JsonNode search(String term, int limit) throws IOException {
+        HttpResponse<byte[]> r = send("/v1/search?q=" + URLEncoder.encode(term, StandardCharsets.UTF_8) + "&n=" + limit, "application/json",
+                HttpResponse.BodyHandlers.ofByteArray());
+        if (r.statusCode() != 200) {
+            throw new EngineException(ErrorKind.UNAVAILABLE, "searching registry " + host + " failed: unexpected status code " + r.statusCode());
+        }
+        try {
+            return ImageStore.JSON.readTree(r.body()).path("results");
+        } catch (IOException e) {
+            throw new EngineException(ErrorKind.UNAVAILABLE, "registry " + host + " answered the search with something other than JSON");
+        }
+    }
+
+    // ---------------------------------------------------------------- push
+
+    /** Whether the repository has the blob ({@code HEAD}). */
+    boolean hasBlob(Digest digest) throws IOException {
+        HttpResponse<Void> r = send(new Call("HEAD", "/v2/" + repository + "/blobs/" + digest, "*/*", null, 0, null),
+                HttpResponse.BodyHandlers.discarding());
+        if (r.statusCode() == 200) {
+            return true;
+        }
+        if (r.statusCode() == 404) {
+            return false;
+        }
+        throw pushRefused(r.statusCode(), "blob " + digest, null);
+    }
+
+    /**
+     * Mounts a blob the registry holds in another repository ({@code POST uploads/?mount=&from=}). True when
+     * mounted (201); false when the registry started an upload instead (202, cancelled) or refused.
+     */
+    boolean mount(Digest digest, String fromRepository) throws IOException {
+        String path = "/v2/" + repository + "/blobs/uploads/?mount=" + URLEncoder.encode(digest.toString(), StandardCharsets.UTF_8)
+                + "&from=" + URLEncoder.encode(fromRepository, StandardCharsets.UTF_8);
+        HttpResponse<byte[]> r = send(new Call("POST", path, "*/*", null, 0, null), HttpResponse.BodyHandlers.ofByteArray());
+        if (r.statusCode() == 201) {
+            return true;
+        }
+        if (r.statusCode() == 202) {
+            r.headers().firstValue("Location").ifPresent(location -> {
+                try {
+                    send(new Call("DELETE", resolve(location), "*/*", null, 0, null), HttpResponse.BodyHandlers.discarding());
+                } catch (IOException | RuntimeException e) {
+                    // an abandoned upload session expires at the registry
+                }
+            });
+        }
+        return false;
+    }
+
+    /**
+     * Uploads a blob from a file: an upload session, then one {@code PUT} with the content and its digest
+     * (the monolithic form every registry takes). Progress in bytes sent.
+     */
+    void upload(Digest digest, Path file, long size, String contentType, Sent progress) throws IOException {
+        HttpResponse<byte[]> started = send(new Call("POST", "/v2/" + repository + "/blobs/uploads/", "*/*", null, 0, null),
+                HttpResponse.BodyHandlers.ofByteArray());
+        if (started.statusCode() != 202) {
+            throw pushRefused(started.statusCode(), "an upload of " + digest, started.body());
+        }
+        String location = resolve(started.headers().firstValue("Location")
+                .orElseThrow(() -> new EngineException(ErrorKind.UNAVAILABLE, "registry " + host + " started an upload without a Location")));
+        String target = location + (location.contains("?") ? "&" : "?") + "digest=" + URLEncoder.encode(digest.toString(), StandardCharsets.UTF_8);
+        Call put = new Call("PUT", target, "*/*", () -> HttpRequest.BodyPublishers.ofInputStream(() -> {
+            try {
+                return new CountingInput(Files.newInputStream(file), progress);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }), size, contentType);
+        HttpResponse<byte[]> done = send(put, HttpResponse.BodyHandlers.ofByteArray());
+        if (done.statusCode() != 201 && done.statusCode() != 204) {
+            throw pushRefused(done.statusCode(), "blob " + digest, done.body());
+        }
+        String stored = done.headers().firstValue("Docker-Content-Digest").orElse(null);
+        if (stored != null && stored.startsWith("sha256:") && !Digest.parse(stored).equals(digest)) {
+            throw EngineException.invalid("registry " + host + " stored blob " + digest + " as " + stored);
+        }
+    }
+
+    /** Uploads a small blob (an image configuration) from memory. */
+    void upload(Digest digest, byte[] content, String contentType) throws IOException {
+        Path tmp = Files.createTempFile("dockgate-blob", ".json");
+        try {
+            Files.write(tmp, content);
+            upload(digest, tmp, content.length, contentType, n -> { });
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** {@code PUT} of a manifest under a tag; returns the digest the registry names it by. */
+    Digest putManifest(String tag, String mediaType, byte[] manifest) throws IOException {
+        Call put = new Call("PUT", "/v2/" + repository + "/manifests/" + tag, "*/*", () -> HttpRequest.BodyPublishers.ofByteArray(manifest),
+                manifest.length, mediaType);
+        HttpResponse<byte[]> r = send(put, HttpResponse.BodyHandlers.ofByteArray());
+        if (r.statusCode() != 201 && r.statusCode() != 200) {
+            throw pushRefused(r.statusCode(), "manifest " + tag, r.body());
+        }
+        Digest ours = Digest.of(manifest);
+        String theirs = r.headers().firstValue("Docker-Content-Digest").orElse(ours.toString());
+        return Digest.parse(theirs);
+    }
+
+    private String resolve(String location) {
+        return uri("/v2/").resolve(location).toString();
+    }
+
+    private EngineException pushRefused(int status, String what, byte[] body) {
+        if (status == 401 && lastChallenge.toLowerCase(java.util.Locale.ROOT).startsWith("basic") && !credentials.hasPassword()) {
+            return new EngineException(ErrorKind.UNAUTHENTICATED, "no basic auth credentials"); // dockerd's words
+        }
+        if (status == 401 || status == 403) {
+            return new EngineException(ErrorKind.UNAUTHENTICATED, "denied: requested access to the resource is denied");
+        }
+        String detail = "";
+        if (body != null && body.length > 0) {
+            try {
+                JsonNode errors = ImageStore.JSON.readTree(body).path("errors");
+                if (errors.isArray() && !errors.isEmpty()) {
+                    detail = ": " + errors.get(0).path("code").asText("").toLowerCase(java.util.Locale.ROOT).replace('_', ' ') + ": "
+                            + errors.get(0).path("message").asText("");
+                }
+            } catch (IOException | RuntimeException e) {
+                // not a registry error document
+            }
+        }
+        return new EngineException(ErrorKind.UNAVAILABLE, "registry " + host + " answered " + status + " for " + what + detail);
+    }
+
+    /** Told the bytes of an upload sent so far; may stop the upload by throwing (a cancelled push). */
+    @FunctionalInterface
+    interface Sent {
+        void sent(long bytes) throws IOException;
+    }
+
+    /** Counts what the HTTP client reads of an upload. */
+    private static final class CountingInput extends java.io.FilterInputStream {
+        private final Sent progress;
+        private long total;
+        private long reported;
+
+        CountingInput(InputStream in, Sent progress) {
+            super(in);
+            this.progress = progress;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = super.read(b, off, len);
+            if (n > 0) {
+                total += n;
+                if (total - reported >= 512 * 1024) {
+                    reported = total;
+                    progress.sent(total);
+                }
+            } else if (n < 0 && reported != total) {
+                reported = total;
+                progress.sent(total);
+            }
+            return n;
+        }
     }
 }

@@ -300,13 +300,8 @@ public final class BuildApi {
                 host = "docker.io";
             }
             JsonNode a = f.getValue();
-            out.put(host, new RegistryCredentials(text(a, "username"), text(a, "password"), text(a, "identitytoken")));
+            out.put(host, a.isObject() ? RegistryCredentials.fromJson(a) : RegistryCredentials.NONE);
         });
         return out;
-    }
-
-    private static String text(JsonNode n, String field) {
-        JsonNode v = DockerJson.field(n, field);
-        return v == null || v.isNull() || v.asText().isEmpty() ? null : v.asText();
     }
 }

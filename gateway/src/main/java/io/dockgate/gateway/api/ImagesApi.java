@@ -63,6 +63,7 @@ public final class ImagesApi {
                 .add(OperationTable.IMAGE_INSPECT, "GET", "/images/{name...}/json", this::inspect)
                 .add(OperationTable.IMAGE_HISTORY, "GET", "/images/{name...}/history", this::history)
                 .add(OperationTable.IMAGE_TAG, "POST", "/images/{name...}/tag", this::tag)
+                .add(OperationTable.IMAGE_PUSH, "POST", "/images/{name...}/push", this::push)
                 .add(OperationTable.IMAGE_DELETE, "DELETE", "/images/{name...}", this::delete)
 ;
     }
@@ -448,6 +449,93 @@ public final class ImagesApi {
                     LOG.debug("request {}: the client went away during the pull: {}", request.id(), t.toString());
                 } else if (internal) {
                     LOG.error("request {}: pull failed", request.id(), t);
+                }
+                out.error(internal ? "internal error (request " + request.id() + ")" : t.getMessage());
+            }
+            return out.end();
+        });
+    }
+
+    /**
+     * {@code docker push}: the progress stream of dockerd (Preparing, Pushing, Layer already exists, Mounted
+     * from, Pushed; {@code <tag>: digest: ... size: N} and an aux object per tag). Failing before anything
+     * was sent (no such image, registry unreachable) is an error status, as dockerd; after, an error line.
+     */
+    Future<?> push(ApiRequest request) {
+        Reference name = Reference.parse(request.param("name"));
+        String tag = request.query("tag").orElse("");
+        if (!tag.isEmpty() && name.tag() != null) {
+            throw EngineException.invalid("tag given twice: in the name (" + name.familiar() + ") and as tag=" + tag);
+        }
+        if (!tag.isEmpty()) {
+            name.withTag(tag); // refuses an invalid tag
+        }
+        RegistryCredentials credentials = RegistryCredentials.fromHeader(request.http().getHeader("X-Registry-Auth"));
+        Context context = Vertx.currentContext();
+        JsonMessageStream out = new JsonMessageStream(request.response());
+        java.util.concurrent.atomic.AtomicBoolean gone = new java.util.concurrent.atomic.AtomicBoolean();
+        request.response().closeHandler(v -> gone.set(true));
+        io.dockgate.engine.image.PushListener listener = new io.dockgate.engine.image.PushListener() {
+            @Override
+            public boolean cancelled() {
+                return gone.get();
+            }
+
+            @Override
+            public void status(String id, String status) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("status", status);
+                if (id != null) {
+                    m.put("progressDetail", Map.of());
+                    m.put("id", id);
+                }
+                context.runOnContext(v -> out.message(m));
+            }
+
+            @Override
+            public void progress(String id, String status, long current, long total) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("status", status);
+                m.put("progressDetail", total > 0 ? Map.of("current", current, "total", total) : Map.of("current", current));
+                m.put("progress", progressBar(current, total));
+                m.put("id", id);
+                context.runOnContext(v -> out.message(m));
+            }
+
+            @Override
+            public void pushed(String pushedTag, Digest digest, long size) {
+                context.runOnContext(v -> {
+                    out.status(pushedTag + ": digest: " + digest + " size: " + size);
+                    Map<String, Object> aux = new LinkedHashMap<>();
+                    aux.put("Tag", pushedTag);
+                    aux.put("Digest", digest.toString());
+                    aux.put("Size", size);
+                    Map<String, Object> m = new LinkedHashMap<>();
+                    m.put("progressDetail", Map.of());
+                    m.put("aux", aux);
+                    out.message(m);
+                });
+            }
+        };
+        return blocking.run(() -> {
+            try {
+                store.push(name, tag, credentials, listener);
+                return null;
+            } catch (java.io.IOException e) {
+                throw ImageStore.failure(e);
+            }
+        }).transform(ar -> {
+            // the listener's lines were queued on this context before the push ended: they are written first
+            if (ar.failed()) {
+                Throwable t = ar.cause();
+                boolean internal = !(t instanceof EngineException ee) || ee.kind() == ErrorKind.INTERNAL;
+                if (!request.response().headWritten()) {
+                    return Future.failedFuture(t);
+                }
+                if (ClientGone.is(request.http(), t) || gone.get()) {
+                    LOG.debug("request {}: the client went away during the push: {}", request.id(), t.toString());
+                } else if (internal) {
+                    LOG.error("request {}: push failed", request.id(), t);
                 }
                 out.error(internal ? "internal error (request " + request.id() + ")" : t.getMessage());
             }

@@ -38,6 +38,13 @@ public final class OperationTable {
     public static final Operation IMAGE_TAG = add(named("image.tag"));
     public static final Operation IMAGE_DELETE = add(named("image.delete"));
     public static final Operation IMAGE_SAVE = add(named("image.save"));
+    /** docker push: the repository in the path, the tag in the query, the registry's credentials in a header. */
+    public static final Operation IMAGE_PUSH = add(named("image.push").judgedBy(ConstraintChecker.PUSH));
+    public static final Operation IMAGE_DISTRIBUTION = add(named("image.distribution").judgedBy(ConstraintChecker.DISTRIBUTION));
+    public static final Operation IMAGE_SEARCH = add(named("image.search").judgedBy(ConstraintChecker.SEARCH));
+    /** docker login through the daemon: the credentials in the body (an AuthConfig), checked at the registry. */
+    public static final Operation REGISTRY_LOGIN = add(named("registry.login").json(RegistryApi::credentials)
+            .judgedBy(ConstraintChecker.LOGIN));
 
     public static final Operation VOLUME_LIST = add(named("volume.list"));
     public static final Operation VOLUME_INSPECT = add(named("volume.inspect").on(Target.Kind.VOLUME));

@@ -112,6 +112,21 @@ public final class ConstraintChecker {
     };
     /** A pull or import: the image reference in the query. */
     public static final Judge PULL = ConstraintChecker::pull;
+    /** A push: the repository (path) and tag (query) as images, its registry as registries. */
+    public static final Judge PUSH = ConstraintChecker::push;
+    /** A login: the registry of the body's serveraddress. */
+    public static final Judge LOGIN = (c, facts) -> registry(c, loginRegistry(facts.json()));
+    /** A registry's view of a reference (distribution): its registry. */
+    public static final Judge DISTRIBUTION = (c, facts) -> {
+        String name = facts.query("name");
+        try {
+            return name == null ? null : registry(c, Reference.parse(name).domain());
+        } catch (RuntimeException e) {
+            return "invalid image reference";
+        }
+    };
+    /** A search: the registry named by the term's first component (Docker Hub otherwise). */
+    public static final Judge SEARCH = (c, facts) -> registry(c, searchRegistry(facts.query("term")));
 
     /**
      * A build, on its parsed request: the RUN containers' network mode (the host's needs the network
@@ -599,10 +614,20 @@ public final class ConstraintChecker {
     }
 
     private static String pull(Policy.Constraints c, RequestFacts facts) {
+        String from = facts.query("fromImage");
+        if (from != null && !from.isEmpty()) {
+            try {
+                String registry = registry(c, Reference.parse(from).domain());
+                if (registry != null) {
+                    return registry;
+                }
+            } catch (RuntimeException e) {
+                return "invalid image reference";
+            }
+        }
         if (c.images().isEmpty()) {
             return null;
         }
-        String from = facts.query("fromImage");
         if (from == null) {
             String repo = facts.query("repo");
             if (repo == null || repo.isEmpty()) {
@@ -613,6 +638,72 @@ public final class ConstraintChecker {
         String tag = facts.query("tag");
         String ref = tag != null && !tag.isEmpty() && !from.contains("@") ? from + (tag.startsWith("sha256:") ? "@" : ":") + tag : from;
         return image(c, ref, new RequestFacts(null, null, Map.of(), RequestFacts.Lookups.NONE));
+    }
+
+    /**
+     * A push is judged on where it goes: the registry, and the repository with its tag as an image name
+     * ({@code images}). Without a tag every tag of the repository is pushed: judged as {@code name:*}, which
+     * only a pattern allowing any tag of it admits.
+     */
+    private static String push(Policy.Constraints c, RequestFacts facts) {
+        String name = facts.query("name");
+        if (name == null) {
+            return null;
+        }
+        Reference ref;
+        try {
+            ref = Reference.parse(name);
+        } catch (RuntimeException e) {
+            return "invalid image reference";
+        }
+        String registry = registry(c, ref.domain());
+        if (registry != null || c.images().isEmpty()) {
+            return registry;
+        }
+        String tag = facts.query("tag");
+        if (tag == null || tag.isEmpty()) {
+            tag = ref.tag();
+        }
+        String target = ref.familiarName() + ":" + (tag == null || tag.isEmpty() ? "*" : tag);
+        for (String pattern : c.images()) {
+            if (glob(pattern).matcher(target).matches()) {
+                return null;
+            }
+        }
+        return "pushing " + target + " is not allowed (allowed: " + String.join(", ", c.images()) + ")";
+    }
+
+    /** Whether the registry (a reference's domain: docker.io, registry:5000) is one the constraints allow. */
+    static String registry(Policy.Constraints c, String domain) {
+        if (c.registries().isEmpty() || domain == null) {
+            return null;
+        }
+        for (String pattern : c.registries()) {
+            if (glob(pattern).matcher(domain).matches()) {
+                return null;
+            }
+        }
+        return "registry " + domain + " is not allowed (allowed: " + String.join(", ", c.registries()) + ")";
+    }
+
+    /** A login body's serveraddress as a reference domain: Docker Hub's index address is docker.io. */
+    static String loginRegistry(com.fasterxml.jackson.databind.JsonNode body) {
+        com.fasterxml.jackson.databind.JsonNode a = io.dockgate.gateway.request.DockerJson.field(body, "serveraddress");
+        String address = a != null && a.isTextual() ? a.asText().strip() : "";
+        address = address.replaceFirst("^https?://", "");
+        int slash = address.indexOf('/');
+        String host = slash >= 0 ? address.substring(0, slash) : address;
+        return host.isEmpty() || host.equals("index.docker.io") || host.equals("registry-1.docker.io") ? Reference.DEFAULT_DOMAIN : host;
+    }
+
+    /** The registry a search term names ({@code registry:5000/term}), Docker Hub's otherwise. */
+    public static String searchRegistry(String term) {
+        if (term == null) {
+            return Reference.DEFAULT_DOMAIN;
+        }
+        int slash = term.indexOf('/');
+        String first = slash > 0 ? term.substring(0, slash) : "";
+        return first.contains(".") || first.contains(":") || first.equals("localhost") ? first : Reference.DEFAULT_DOMAIN;
     }
 
     /**

@@ -84,6 +84,11 @@ class DockerJavaTest {
         return DockerClientImpl.getInstance(config, http);
     }
 
+    /** The status of a login the registry refused: 401 (as Docker 28); dockerd 20.10 upstream answers 500. */
+    int loginRefusedStatus() {
+        return 401;
+    }
+
     /** The API version the daemon announces (in upstream mode, the upstream's when lower). */
     String apiVersion() {
         return "1.50";
@@ -134,6 +139,51 @@ class DockerJavaTest {
                     .withAuthor("dj").withCmd("echo", "committed").exec();
             assertThat(docker.inspectImageCmd(committed).exec().getAuthor()).isEqualTo("dj");
             assertThat(docker.inspectImageCmd("dj-committed:" + transport).exec().getConfig().getCmd()).containsExactly("echo", "committed");
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"unix", "tls"})
+    void authAndPushToAPasswordRegistry(String transport) throws Exception {
+        try (io.dockgate.gateway.testing.Registry registry = io.dockgate.gateway.testing.Registry.startWithPassword(
+                tmp.resolve("dj-registry-" + transport), "carol", "carols-secret");
+             DockerClient docker = client(transport)) {
+            com.github.dockerjava.api.model.AuthConfig bad = new com.github.dockerjava.api.model.AuthConfig()
+                    .withUsername("carol").withPassword("wrong").withRegistryAddress(registry.host());
+            assertThatThrownBy(() -> docker.authCmd().withAuthConfig(bad).exec())
+                    .isInstanceOfSatisfying(com.github.dockerjava.api.exception.DockerException.class,
+                            e -> assertThat(e.getHttpStatus()).isEqualTo(loginRefusedStatus()))
+                    .hasMessageContaining("failed with status: 401 Unauthorized");
+            com.github.dockerjava.api.model.AuthConfig good = new com.github.dockerjava.api.model.AuthConfig()
+                    .withUsername("carol").withPassword("carols-secret").withRegistryAddress(registry.host());
+            assertThat(docker.authCmd().withAuthConfig(good).exec().getStatus()).isEqualTo("Login Succeeded");
+            docker.tagImageCmd("busybox", registry.host() + "/dj/app", transport).exec();
+            List<String> statuses = new CopyOnWriteArrayList<>();
+            docker.pushImageCmd(registry.host() + "/dj/app").withTag(transport).withAuthConfig(good)
+                    .exec(new com.github.dockerjava.api.async.ResultCallback.Adapter<com.github.dockerjava.api.model.PushResponseItem>() {
+                        @Override
+                        public void onNext(com.github.dockerjava.api.model.PushResponseItem item) {
+                            if (item.getStatus() != null) {
+                                statuses.add(item.getStatus());
+                            }
+                            if (item.getAux() != null) {
+                                statuses.add("aux " + item.getAux().getTag() + " " + item.getAux().getDigest());
+                            }
+                        }
+                    }).awaitCompletion(60, TimeUnit.SECONDS);
+            assertThat(statuses).anyMatch(st -> st.startsWith(transport + ": digest: sha256:"));
+            assertThat(statuses).anyMatch(st -> st.startsWith("aux " + transport + " sha256:"));
+            List<String> errors = new CopyOnWriteArrayList<>();
+            docker.pushImageCmd(registry.host() + "/dj/app").withTag(transport)
+                    .exec(new com.github.dockerjava.api.async.ResultCallback.Adapter<com.github.dockerjava.api.model.PushResponseItem>() {
+                        @Override
+                        public void onNext(com.github.dockerjava.api.model.PushResponseItem item) {
+                            if (item.isErrorIndicated()) {
+                                errors.add(item.getErrorDetail() != null ? item.getErrorDetail().getMessage() : item.getError());
+                            }
+                        }
+                    }).awaitCompletion(60, TimeUnit.SECONDS);
+            assertThat(errors).as("without credentials").containsExactly("no basic auth credentials");
         }
     }
 

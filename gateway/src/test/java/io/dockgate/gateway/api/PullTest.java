@@ -2,17 +2,11 @@ package io.dockgate.gateway.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.sun.net.httpserver.HttpServer;
-import io.dockgate.certs.CertificateSpec;
-import io.dockgate.certs.IssuedCertificate;
-import io.dockgate.certs.Pem;
-import io.dockgate.certs.testing.TestPki;
 import io.dockgate.engine.testing.TestImages;
 import io.dockgate.gateway.testing.CliSession;
 import io.dockgate.gateway.testing.DockerCli;
 import io.dockgate.gateway.testing.Registry;
-import java.math.BigInteger;
-import java.net.InetSocketAddress;
+import io.dockgate.gateway.testing.TokenServer;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -20,8 +14,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.Signature;
-import java.time.Instant;
 import java.util.Base64;
 import java.util.List;
 import java.util.stream.Stream;
@@ -183,36 +175,8 @@ class PullTest {
 
     @Test
     void bearerTokenAuthenticationUsesTheCallersCredentials() throws Exception {
-        TestPki pki = TestPki.create();
-        IssuedCertificate signer = pki.ca().issue(CertificateSpec.builder().commonName("token signer").build());
-        Path bundle = tmp.resolve("token-root.pem");
-        Files.writeString(bundle, Pem.encode(pki.ca().certificate()));
-        HttpServer tokens = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        tokens.createContext("/token", exchange -> {
-            String auth = exchange.getRequestHeaders().getFirst("Authorization");
-            String expected = "Basic " + Base64.getEncoder().encodeToString("alice:s3cret".getBytes(StandardCharsets.UTF_8));
-            if (!expected.equals(auth)) {
-                exchange.sendResponseHeaders(401, -1);
-                exchange.close();
-                return;
-            }
-            String scope = java.net.URLDecoder.decode(exchange.getRequestURI().getRawQuery().replaceAll(".*scope=([^&]*).*", "$1"),
-                    StandardCharsets.UTF_8);
-            String[] s = scope.split(":");
-            byte[] body;
-            try {
-                body = ("{\"token\":\"" + jwt(signer, s[1], s[2].split(",")) + "\"}").getBytes(StandardCharsets.UTF_8);
-            } catch (Exception e) {
-                throw new java.io.IOException(e);
-            }
-            exchange.getResponseHeaders().add("Content-Type", "application/json");
-            exchange.sendResponseHeaders(200, body.length);
-            exchange.getResponseBody().write(body);
-            exchange.close();
-        });
-        tokens.start();
-        String realm = "http://127.0.0.1:" + tokens.getAddress().getPort() + "/token";
-        try (Registry secured = Registry.start(tmp.resolve("secured"), realm + "|test-registry|test-issuer|" + bundle)) {
+        try (TokenServer tokens = TokenServer.start(tmp.resolve("tokens"), "alice", "s3cret");
+             Registry secured = Registry.start(tmp.resolve("secured"), tokens.registryAuth())) {
             secured.push(archiveB, "private/app:1", "v2s2", "--dest-creds", "alice:s3cret");
             Path anonymousConfig = tmp.resolve("anonymous-config");
             DockerCli.Result denied = DockerCli.run(anonymousConfig, DockerCli.unixEnv(socket), "pull", secured.host() + "/private/app:1");
@@ -226,43 +190,6 @@ class PullTest {
             DockerCli.Result pulled = DockerCli.run(loggedIn, DockerCli.unixEnv(socket), "pull", secured.host() + "/private/app:1");
             assertThat(pulled.exitCode()).as(pulled.toString()).isZero();
             assertThat(pulled.stdout()).contains("Status: Downloaded newer image");
-        } finally {
-            tokens.stop(0);
         }
-    }
-
-    /** An ES256 JWT the registry accepts: x5c chain to the root bundle, issuer, audience, access. */
-    private static String jwt(IssuedCertificate signer, String repository, String[] actions) throws Exception {
-        Base64.Encoder b64 = Base64.getUrlEncoder().withoutPadding();
-        String header = "{\"typ\":\"JWT\",\"alg\":\"ES256\",\"x5c\":[\"" + Base64.getEncoder().encodeToString(signer.certificate().getEncoded()) + "\"]}";
-        long now = Instant.now().getEpochSecond();
-        StringBuilder acts = new StringBuilder();
-        for (String a : actions) {
-            acts.append(acts.length() > 0 ? "," : "").append('"').append(a).append('"');
-        }
-        String claims = "{\"iss\":\"test-issuer\",\"sub\":\"alice\",\"aud\":\"test-registry\",\"exp\":" + (now + 300) + ",\"nbf\":" + (now - 30)
-                + ",\"iat\":" + now + ",\"jti\":\"" + System.nanoTime() + "\",\"access\":[{\"type\":\"repository\",\"name\":\"" + repository
-                + "\",\"actions\":[" + acts + "]}]}";
-        String signingInput = b64.encodeToString(header.getBytes(StandardCharsets.UTF_8)) + "." + b64.encodeToString(claims.getBytes(StandardCharsets.UTF_8));
-        Signature sig = Signature.getInstance("SHA256withECDSA");
-        sig.initSign(signer.privateKey());
-        sig.update(signingInput.getBytes(StandardCharsets.US_ASCII));
-        byte[] der = sig.sign();
-        return signingInput + "." + b64.encodeToString(derToRaw(der));
-    }
-
-    private static byte[] derToRaw(byte[] der) {
-        int offset = 3 + (der[1] & 0x80) / 0x80 * (der[1] & 0x7f);
-        int rLen = der[offset - 0];
-        byte[] r = java.util.Arrays.copyOfRange(der, offset + 1, offset + 1 + rLen);
-        int sStart = offset + 1 + rLen + 1;
-        int sLen = der[sStart];
-        byte[] s = java.util.Arrays.copyOfRange(der, sStart + 1, sStart + 1 + sLen);
-        byte[] raw = new byte[64];
-        byte[] rr = new BigInteger(1, r).toByteArray();
-        byte[] ss = new BigInteger(1, s).toByteArray();
-        System.arraycopy(rr, Math.max(0, rr.length - 32), raw, 32 - Math.min(32, rr.length), Math.min(32, rr.length));
-        System.arraycopy(ss, Math.max(0, ss.length - 32), raw, 64 - Math.min(32, ss.length), Math.min(32, ss.length));
-        return raw;
     }
 }

@@ -16,20 +16,34 @@ public final class LogCapture implements AutoCloseable {
         @Override
         protected void append(ILoggingEvent event) {
             messages.add(event.getFormattedMessage());
+            for (ch.qos.logback.classic.spi.IThrowableProxy t = event.getThrowableProxy(); t != null; t = t.getCause()) {
+                messages.add(t.getClassName() + ": " + t.getMessage());
+            }
             if (event.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.ERROR)) {
                 errors.add(event.getLoggerName() + ": " + event.getFormattedMessage());
             }
         }
     };
 
-    private LogCapture(String name) {
+    private final ch.qos.logback.classic.Level before;
+
+    private LogCapture(String name, ch.qos.logback.classic.Level level) {
         logger = (Logger) LoggerFactory.getLogger(name);
+        before = logger.getLevel();
+        if (level != null) {
+            logger.setLevel(level);
+        }
         appender.start();
         logger.addAppender(appender);
     }
 
     public static LogCapture of(String loggerName) {
-        return new LogCapture(loggerName);
+        return new LogCapture(loggerName, null);
+    }
+
+    /** Everything the logger writes, down to DEBUG, with the messages of the exceptions logged (for secrets). */
+    public static LogCapture everything(String loggerName) {
+        return new LogCapture(loggerName, ch.qos.logback.classic.Level.DEBUG);
     }
 
     public List<String> messages() {
@@ -58,5 +72,6 @@ public final class LogCapture implements AutoCloseable {
     @Override
     public void close() {
         logger.detachAppender(appender);
+        logger.setLevel(before);
     }
 }

@@ -9,8 +9,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Debian's docker-registry (distribution 2.8) on 127.0.0.1 with a free port, anonymous or with token
- * authentication, filled with skopeo. A missing package fails the test with what to install.
+ * Debian's docker-registry (distribution 2.8) on 127.0.0.1 with a free port, anonymous, with token
+ * authentication or with htpasswd (Basic), filled with skopeo. A missing package fails the test with what to install.
  */
 public final class Registry implements AutoCloseable {
     private final Process process;
@@ -27,6 +27,21 @@ public final class Registry implements AutoCloseable {
      * @param tokenAuth null for anonymous; else "realm|service|issuer|rootcertbundle"
      */
     public static Registry start(Path dir, String tokenAuth) throws Exception {
+        return start(dir, tokenAuth, null);
+    }
+
+    /** A registry with htpasswd (Basic) authentication of one user (bcrypt, as docker-registry requires). */
+    public static Registry startWithPassword(Path dir, String user, String password) throws Exception {
+        Files.createDirectories(dir);
+        byte[] salt = new byte[16];
+        new java.security.SecureRandom().nextBytes(salt);
+        String hash = org.bouncycastle.crypto.generators.OpenBSDBCrypt.generate("2y", password.toCharArray(), salt, 6);
+        Path file = dir.resolve("htpasswd");
+        Files.writeString(file, user + ":" + hash + "\n");
+        return start(dir, null, file);
+    }
+
+    private static Registry start(Path dir, String tokenAuth, Path htpasswd) throws Exception {
         for (String tool : List.of("/usr/bin/docker-registry", "/usr/bin/skopeo")) {
             if (!Files.isExecutable(Path.of(tool))) {
                 throw new AssertionError(tool + " is missing: apt-get install docker-registry skopeo (the setup script does this)");
@@ -57,6 +72,14 @@ public final class Registry implements AutoCloseable {
                         issuer: %s
                         rootcertbundle: %s
                     """.formatted(t[0], t[1], t[2], t[3]));
+        }
+        if (htpasswd != null) {
+            config.append("""
+                    auth:
+                      htpasswd:
+                        realm: test
+                        path: %s
+                    """.formatted(htpasswd));
         }
         Path file = dir.resolve("config.yml");
         Files.writeString(file, config.toString());
