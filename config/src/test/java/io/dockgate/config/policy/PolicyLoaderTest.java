@@ -33,6 +33,7 @@ class PolicyLoaderTest {
         assertThat(ci.constraints().memory().max()).hasValue(512L << 20);
         assertThat(ci.constraints().cpus().max()).hasValue(2_000_000_000L);
         assertThat(ci.constraints().root()).isFalse();
+        assertThat(ci.constraints().registries()).containsExactly("docker.io", "registry.example.com");
         assertThat(ci.limits().containers()).hasValue(5);
         assertThat(p.bindings().get(0).constraints().unrestricted()).isTrue();
         assertThat(p.bindings().get(0).operations()).isEqualTo(Operations.names());
@@ -78,6 +79,10 @@ class PolicyLoaderTest {
         refused("bindings:\n  - name: b\n    subjects: [{user: a}]\n    operations: ['*']\n    constraints: {unrestricted: true, privileged: true}\n",
                 "p.yaml:5: bindings[0].constraints: unrestricted lifts every constraint: give it alone");
         refused("bindings:\n  - name: b\n    subjects: [{user: a}]\n", "p.yaml:2: bindings[0]: grants nothing: give roles or operations");
+        refused("bindings:\n  - name: b\n    subjects: [{user: a}]\n    operations: ['*']\n    constraints:\n      registries: []\n",
+                "p.yaml:6: bindings[0].constraints.registries: an empty list would allow no registry: leave registries out to allow any");
+        refused("bindings:\n  - name: b\n    subjects: [{user: a}]\n    operations: ['*']\n    constraints:\n      registries: [\"u@evil\"]\n",
+                "p.yaml:6: bindings[0].constraints.registries[0]: a registry pattern is a host with an optional port (docker.io, registry.example.com:5000, *.example.com)");
         refused("mode: permissive\nbindings: []\n", "p.yaml:1: mode: must be enforce or dry-run, not \"permissive\"");
         refused("roles: {}\n", "p.yaml:1: policy: bindings is required (a policy without bindings denies everything)");
         assertThatThrownBy(() -> yaml("bindings: [\n")).isInstanceOf(ConfigException.class).hasMessageStartingWith("p.yaml:").hasMessageContaining(": not valid YAML: ").hasMessageNotContaining("\n");

@@ -635,19 +635,28 @@ public final class ImageStore {
         return new RegistryClient(registryHost(serverAddress), "", credentials, List.of()).login();
     }
 
-    /** A login's server address as a registry host: Docker Hub's index URL and bare or schemed hosts. */
-    static String registryHost(String serverAddress) {
+    /**
+     * A login's server address (Docker Hub's index URL, a bare or schemed host with an optional port and
+     * path) as the registry it names, in reference form: {@code docker.io}, {@code registry:5000}. Anything
+     * else is refused; the policy judges this same value.
+     */
+    public static String loginRegistry(String serverAddress) {
         String a = serverAddress == null ? "" : serverAddress.strip();
-        if (a.isEmpty() || a.equals("https://index.docker.io/v1/") || a.equals("index.docker.io") || a.equals("docker.io")) {
-            return "registry-1.docker.io";
-        }
         a = a.replaceFirst("^https?://", "");
         int slash = a.indexOf('/');
         String host = slash >= 0 ? a.substring(0, slash) : a;
-        if (host.isEmpty() || !host.matches("[A-Za-z0-9.\\-]+(:[0-9]{1,5})?|\\[[0-9A-Fa-f:]+\\](:[0-9]{1,5})?")) {
+        if (host.isEmpty() || host.equals("index.docker.io") || host.equals("registry-1.docker.io") || host.equals(Reference.DEFAULT_DOMAIN)) {
+            return Reference.DEFAULT_DOMAIN;
+        }
+        if (!host.matches("[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?|\\[[0-9A-Fa-f:]+\\](:[0-9]{1,5})?")) {
             throw EngineException.invalid("invalid registry address " + serverAddress);
         }
         return host;
+    }
+
+    static String registryHost(String serverAddress) {
+        String domain = loginRegistry(serverAddress);
+        return domain.equals(Reference.DEFAULT_DOMAIN) ? "registry-1.docker.io" : domain;
     }
 
     /**

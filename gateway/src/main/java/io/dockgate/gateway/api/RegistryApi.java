@@ -121,7 +121,10 @@ public final class RegistryApi {
             }
         }
         String registry = ConstraintChecker.searchRegistry(term);
-        String query = registry.equals(Reference.DEFAULT_DOMAIN) ? term : term.substring(registry.length() + 1);
+        int slash = term.indexOf('/');
+        String first = slash > 0 ? term.substring(0, slash) : "";
+        boolean named = first.contains(".") || first.contains(":") || first.equals("localhost");
+        String query = named ? term.substring(slash + 1) : term;
         RegistryCredentials credentials = RegistryCredentials.fromHeader(request.http().getHeader("X-Registry-Auth"));
         int minStars = stars;
         int n = limit;

@@ -115,7 +115,14 @@ public final class ConstraintChecker {
     /** A push: the repository (path) and tag (query) as images, its registry as registries. */
     public static final Judge PUSH = ConstraintChecker::push;
     /** A login: the registry of the body's serveraddress. */
-    public static final Judge LOGIN = (c, facts) -> registry(c, loginRegistry(facts.json()));
+    public static final Judge LOGIN = (c, facts) -> {
+        com.fasterxml.jackson.databind.JsonNode a = DockerJson.field(facts.json(), "serveraddress");
+        try {
+            return registry(c, io.dockgate.engine.image.ImageStore.loginRegistry(a != null && a.isTextual() ? a.asText() : ""));
+        } catch (RuntimeException e) {
+            return "invalid registry address";
+        }
+    };
     /** A registry's view of a reference (distribution): its registry. */
     public static final Judge DISTRIBUTION = (c, facts) -> {
         String name = facts.query("name");
@@ -126,7 +133,13 @@ public final class ConstraintChecker {
         }
     };
     /** A search: the registry named by the term's first component (Docker Hub otherwise). */
-    public static final Judge SEARCH = (c, facts) -> registry(c, searchRegistry(facts.query("term")));
+    public static final Judge SEARCH = (c, facts) -> {
+        try {
+            return registry(c, searchRegistry(facts.query("term")));
+        } catch (RuntimeException e) {
+            return "invalid registry address";
+        }
+    };
 
     /**
      * A build, on its parsed request: the RUN containers' network mode (the host's needs the network
@@ -686,24 +699,18 @@ public final class ConstraintChecker {
         return "registry " + domain + " is not allowed (allowed: " + String.join(", ", c.registries()) + ")";
     }
 
-    /** A login body's serveraddress as a reference domain: Docker Hub's index address is docker.io. */
-    static String loginRegistry(com.fasterxml.jackson.databind.JsonNode body) {
-        com.fasterxml.jackson.databind.JsonNode a = io.dockgate.gateway.request.DockerJson.field(body, "serveraddress");
-        String address = a != null && a.isTextual() ? a.asText().strip() : "";
-        address = address.replaceFirst("^https?://", "");
-        int slash = address.indexOf('/');
-        String host = slash >= 0 ? address.substring(0, slash) : address;
-        return host.isEmpty() || host.equals("index.docker.io") || host.equals("registry-1.docker.io") ? Reference.DEFAULT_DOMAIN : host;
-    }
-
-    /** The registry a search term names ({@code registry:5000/term}), Docker Hub's otherwise. */
+    /**
+     * The registry a search term names ({@code registry:5000/term}), Docker Hub's otherwise; a first component
+     * that looks like a host but is not a valid one is refused (400).
+     */
     public static String searchRegistry(String term) {
         if (term == null) {
             return Reference.DEFAULT_DOMAIN;
         }
         int slash = term.indexOf('/');
         String first = slash > 0 ? term.substring(0, slash) : "";
-        return first.contains(".") || first.contains(":") || first.equals("localhost") ? first : Reference.DEFAULT_DOMAIN;
+        return first.contains(".") || first.contains(":") || first.equals("localhost")
+                ? io.dockgate.engine.image.ImageStore.loginRegistry(first) : Reference.DEFAULT_DOMAIN;
     }
 
     /**

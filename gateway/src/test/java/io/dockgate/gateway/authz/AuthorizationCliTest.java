@@ -119,7 +119,7 @@ class AuthorizationCliTest extends AuthzFixtureTest {
                     "running as root is not allowed");
         }
         denied(f.as("ci-runner", "run", "--rm", "-m", "128m", "--pids-limit", "50", "-u", "1000", "other:1", "true"),
-                "image other:1 is not allowed (allowed: busybox:*)");
+                "image other:1 is not allowed (allowed: busybox:*, 127.0.0.1:*/ci/*)");
         String otherId = f.root("image", "inspect", "-f", "{{.Id}}", "other:1").stdout().trim();
         assertThat(otherId).startsWith("sha256:");
         // other:1 and busybox:latest are the same image: allowed through its busybox tag, by name or by ID
@@ -140,6 +140,23 @@ class AuthorizationCliTest extends AuthzFixtureTest {
         f.ok("ci-runner", "create", "-m", "64m", "--pids-limit", "10", "-u", "1000", "--name", "ci-3", "busybox", "true");
         denied(f.as("ci-runner", "update", "--pids-limit", "500", "ci-3"), "pids limit 500 is over the maximum 100");
         f.ok("ci-runner", "rm", "ci-3");
+    }
+
+    @Test
+    void theCiIdentityLogsInAndPushesOnlyWhereItsBindingAllows() throws Exception {
+        try (io.dockgate.gateway.testing.Registry registry = io.dockgate.gateway.testing.Registry.startWithPassword(
+                tmp.resolve("ci-registry"), "ci", "ci-secret")) {
+            String host = registry.host();
+            assertThat(f.ok("ci-runner", "login", "-u", "ci", "-p", "ci-secret", host)).contains("Login Succeeded");
+            f.root("tag", "busybox", host + "/ci/app:1");
+            assertThat(f.ok("ci-runner", "push", host + "/ci/app:1")).contains("1: digest: sha256:");
+            f.root("tag", "busybox", host + "/other/app:1");
+            denied(f.as("ci-runner", "push", host + "/other/app:1"), "pushing " + host + "/other/app:1 is not allowed");
+            denied(f.as("ci-runner", "login", "-u", "ci", "-p", "ci-secret", "evil.example.com"),
+                    "registry evil.example.com is not allowed (allowed: 127.0.0.1:*)");
+            denied(f.as("ci-runner", "pull", "busybox:latest"), "registry docker.io is not allowed");
+            denied(f.as("alice", "push", host + "/ci/app:1"), "authorization denied");
+        }
     }
 
     @Test

@@ -234,6 +234,24 @@ class BypassCorpusTest extends AuthzFixtureTest {
         c.add(a("update lifts the pids limit", "ci-runner", post("/v1.45/containers/ci-box/update", "{\"PidsLimit\":-1}"), 403));
         c.add(a("update of a missing container: missing before any constraint", "ci-runner",
                 post("/v1.45/containers/ci-none/update", "{\"PidsLimit\":-1}"), 404));
+        // registries: pushes, logins, pulls, searches and manifest lookups go only where the binding allows
+        c.add(a("push to a registry the binding does not name", "ci-runner", post("/v1.45/images/busybox/push?tag=latest", ""), 403));
+        c.add(a("push to an allowed registry, repository outside the pattern", "ci-runner",
+                post("/v1.45/images/127.0.0.1:5000/other/push?tag=1", ""), 403));
+        c.add(a("push of every tag of a repository beside the allowed ones", "ci-runner",
+                post("/v1.45/images/127.0.0.1:5000/ci-not/app/push", ""), 403));
+        c.add(a("push by an identity without image.push", "alice", post("/v1.45/images/127.0.0.1:5000/ci/app/push?tag=1", ""), 403));
+        c.add(a("login to a registry the binding does not name", "ci-runner",
+                post("/v1.45/auth", "{\"username\":\"u\",\"password\":\"p\",\"serveraddress\":\"evil.example.com\"}"), 403));
+        c.add(a("login address hiding a host behind user-info", "ci-runner",
+                post("/v1.45/auth", "{\"username\":\"u\",\"password\":\"p\",\"serveraddress\":\"https://127.0.0.1:5000@evil.example.com/\"}"), 403));
+        c.add(a("login address twice, in two cases", "ci-runner",
+                post("/v1.45/auth", "{\"serveraddress\":\"127.0.0.1:5000\",\"ServerAddress\":\"evil.example.com\"}"), 400));
+        c.add(a("login without a server address: Docker Hub", "ci-runner", post("/v1.45/auth", "{\"username\":\"u\",\"password\":\"p\"}"), 403));
+        c.add(a("pull from a registry the binding does not name", "ci-runner",
+                post("/v1.45/images/create?fromImage=evil.example.com/ci/app&tag=1", ""), 403));
+        c.add(a("search at a host behind user-info", "ci-runner", get("/v1.45/images/search?term=127.0.0.1:5000@evil.example.com/x"), 403));
+        c.add(a("manifest lookup at a registry the binding does not name", "ci-runner", get("/v1.45/distribution/evil.example.com/x:1/json"), 403));
         // volumes: the local driver's bind device is a host mount
         c.add(a("volume bind device /", "alice", post("/v1.45/volumes/create", "{\"Name\":\"v1\",\"DriverOpts\":{\"type\":\"none\",\"o\":\"bind\",\"device\":\"/\"}}"), 403));
         c.add(a("volume bind device /etc, keys lower case", "alice", post("/v1.45/volumes/create", "{\"name\":\"v2\",\"driveropts\":{\"o\":\"bind\",\"device\":\"/etc\"}}"), 403));

@@ -62,10 +62,12 @@ public final class AuthzFixture implements AutoCloseable {
                   - name: ci
                     subjects: [{cn: ci-runner}]
                     roles: [basics, viewer, lifecycle]
-                    operations: [container.logs, container.attach, image.build]
+                    operations: [container.logs, container.attach, image.build, image.create, image.push, registry.login,
+                                 image.search, image.distribution]
                     scope: own
                     constraints:
-                      images: ["busybox:*"]
+                      images: ["busybox:*", "127.0.0.1:*/ci/*"]
+                      registries: ["127.0.0.1:*"]
                       root: false
                       resources:
                         memory: {required: true, max: 256m}
