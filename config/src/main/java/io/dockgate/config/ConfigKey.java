@@ -6,7 +6,7 @@ import java.util.Optional;
 /**
  * Every key the daemon configuration file accepts. Names and meanings follow dockerd's daemon.json
  * where the concept is the same; {@code tlscrl}, {@code insecure-tcp-loopback}, the authorization and audit keys, the
- * connection limits and the upstream keys are dockgate's own.
+ * connection limits, {@code registry-certs-dir} and the upstream keys are dockgate's own.
  */
 public enum ConfigKey {
     HOSTS("hosts", Type.STRING_LIST, "-H"),
@@ -35,6 +35,10 @@ public enum ConfigKey {
     BIP("bip", Type.STRING, "--bip"),
     IPTABLES("iptables", Type.BOOLEAN, "--iptables"),
     DNS("dns", Type.STRING_LIST, "--dns"),
+    REGISTRY_MIRRORS("registry-mirrors", Type.STRING_LIST, "--registry-mirror"),
+    INSECURE_REGISTRIES("insecure-registries", Type.STRING_LIST, "--insecure-registry"),
+    MAX_DOWNLOAD_ATTEMPTS("max-download-attempts", Type.INTEGER, "--max-download-attempts"),
+    REGISTRY_CERTS_DIR("registry-certs-dir", Type.STRING, "--registry-certs-dir"),
     UPSTREAM("upstream", Type.STRING, "--upstream"),
     UPSTREAM_TLS_CA_CERT("upstream-tlscacert", Type.STRING, "--upstream-tlscacert"),
     UPSTREAM_TLS_CERT("upstream-tlscert", Type.STRING, "--upstream-tlscert"),

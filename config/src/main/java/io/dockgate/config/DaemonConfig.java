@@ -22,11 +22,12 @@ import java.util.Optional;
  * @param network    the default bridge network and the firewall
  * @param maxBuildContext the largest build context ({@code --max-build-context})
  * @param upstream   the Docker Engine guarded in upstream mode ({@code --upstream}); empty: the embedded engine
+ * @param registry   how registries are reached: mirrors, insecure registries, per-registry certificates, attempts
  */
 public record DaemonConfig(List<ListenAddress> hosts, Optional<TlsConfig> tls, boolean insecureTcpLoopback,
                            String group, Path dataRoot, Path execRoot, Path pidfile, String logLevel,
                            Optional<Path> configFile, AuthzConfig authz, ConnectionLimits connections, NetworkConfig network,
-                           long maxBuildContext, Optional<Upstream> upstream) {
+                           long maxBuildContext, Optional<Upstream> upstream, RegistryConfig registry) {
     /** The largest build context unpacked, uncompressed ({@code --max-build-context}). */
     public static final long DEFAULT_MAX_BUILD_CONTEXT = 10L << 30;
 
@@ -60,6 +61,28 @@ public record DaemonConfig(List<ListenAddress> hosts, Optional<TlsConfig> tls, b
 
     /** The client side of mutual TLS with the upstream ({@code --upstream-tlscacert/-tlscert/-tlskey}). */
     public record UpstreamTls(Path caCert, Path cert, Path key) {
+    }
+
+    /**
+     * How the embedded engine reaches registries, as dockerd's keys.
+     *
+     * @param mirrors      {@code registry-mirrors}: Docker Hub pulls try these first (http or https URLs)
+     * @param insecure     {@code insecure-registries}: hosts (host[:port]) or IPv4 CIDRs reached over HTTPS without
+     *                     verification, or plain HTTP when HTTPS fails; 127.0.0.0/8 always is, as dockerd's default
+     * @param certsDir     {@code registry-certs-dir}: per-registry CAs ({@code <host[:port]>/*.crt}) and client
+     *                     certificates ({@code *.cert} with {@code *.key}), as /etc/docker/certs.d (the default)
+     * @param maxAttempts  {@code max-download-attempts}: tries of each registry request that fails to connect or answers
+     *                     5xx, with back-off (default 5, as dockerd)
+     */
+    public record RegistryConfig(List<String> mirrors, List<String> insecure, Path certsDir, int maxAttempts) {
+        public static final Path DEFAULT_CERTS_DIR = Path.of("/etc/docker/certs.d");
+        public static final int DEFAULT_MAX_ATTEMPTS = 5;
+        public static final RegistryConfig DEFAULTS = new RegistryConfig(List.of(), List.of(), DEFAULT_CERTS_DIR, DEFAULT_MAX_ATTEMPTS);
+
+        public RegistryConfig {
+            mirrors = List.copyOf(mirrors);
+            insecure = List.copyOf(insecure);
+        }
     }
 
     /** The Linux bridge of the default network, as dockerd's {@code --bridge} names docker0. */

@@ -231,7 +231,52 @@ public final class DaemonConfigLoader {
         return new DaemonConfig(hosts, tls, insecure, group, dataRoot,
                 optionalPath(values, ConfigKey.EXEC_ROOT).orElse(DaemonConfig.DEFAULT_EXEC_ROOT),
                 optionalPath(values, ConfigKey.PIDFILE).orElse(DaemonConfig.DEFAULT_PIDFILE),
-                logLevel, fileRead, authz, connections, network(values), maxBuildContext(values), upstream(values));
+                logLevel, fileRead, authz, connections, network(values), maxBuildContext(values), upstream(values), registry(values));
+    }
+
+    /** The registry keys: mirrors as http(s) URLs, insecure registries as host[:port] or IPv4 CIDRs. */
+    private static DaemonConfig.RegistryConfig registry(Map<ConfigKey, Sourced> values) {
+        List<String> mirrors = new java.util.ArrayList<>();
+        for (String m : strings(values, ConfigKey.REGISTRY_MIRRORS)) {
+            String url = m.endsWith("/") ? m.substring(0, m.length() - 1) : m;
+            java.net.URI uri;
+            try {
+                uri = new java.net.URI(url);
+            } catch (java.net.URISyntaxException e) {
+                uri = null;
+            }
+            if (uri == null || !("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null
+                    || uri.getRawUserInfo() != null || uri.getRawQuery() != null || uri.getRawFragment() != null) {
+                throw new ConfigException(values.get(ConfigKey.REGISTRY_MIRRORS).source() + ": a mirror is an http:// or https:// URL"
+                        + " without credentials, found " + m);
+            }
+            mirrors.add(url);
+        }
+        List<String> insecure = new java.util.ArrayList<>();
+        for (String r : strings(values, ConfigKey.INSECURE_REGISTRIES)) {
+            boolean cidr = r.matches("([0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}");
+            boolean host = r.matches("[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?");
+            if (!cidr && !host) {
+                throw new ConfigException(values.get(ConfigKey.INSECURE_REGISTRIES).source() + ": a registry host[:port] or an IPv4 CIDR,"
+                        + " found " + r);
+            }
+            insecure.add(r);
+        }
+        Path certs = optionalPath(values, ConfigKey.REGISTRY_CERTS_DIR).orElse(DaemonConfig.RegistryConfig.DEFAULT_CERTS_DIR);
+        int attempts = DaemonConfig.RegistryConfig.DEFAULT_MAX_ATTEMPTS;
+        if (values.containsKey(ConfigKey.MAX_DOWNLOAD_ATTEMPTS)) {
+            Sourced v = values.get(ConfigKey.MAX_DOWNLOAD_ATTEMPTS);
+            if (!(v.value() instanceof Number n) || n.longValue() < 1 || n.longValue() > 100) {
+                throw new ConfigException(v.source() + ": must be a whole number from 1 to 100, found " + v.value());
+            }
+            attempts = n.intValue();
+        }
+        return new DaemonConfig.RegistryConfig(mirrors, insecure, certs, attempts);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<String> strings(Map<ConfigKey, Sourced> values, ConfigKey key) {
+        return values.containsKey(key) ? (List<String>) values.get(key).value() : List.of();
     }
 
     /** {@code --upstream}: unix:///path or tcp://host:port, with mutual TLS for TCP beyond loopback. */

@@ -134,6 +134,9 @@ public final class Daemon {
                 engine = Engine.open(config.dataRoot(), config.execRoot(), Engine.Limits.DEFAULT.withBuildContext(config.maxBuildContext()),
                         new io.dockgate.engine.net.Networks.Options(config.network().bridge(), config.network().bip().orElse(null),
                                 config.network().iptables(), config.network().dns()));
+                DaemonConfig.RegistryConfig registry = config.registry();
+                engine.images().setRegistries(new io.dockgate.engine.image.Registries(registry.mirrors(), registry.insecure(),
+                        new io.dockgate.gateway.registry.CertsDir(registry.certsDir()), registry.maxAttempts()));
             }
             if (config.tls().isPresent()) {
                 io.dockgate.gateway.listen.NativeCrypto.install();
@@ -221,7 +224,7 @@ public final class Daemon {
         new EventsApi(engine).register(catalog);
         new NetworksApi(engine, blocking).register(catalog);
         new SwarmApi().register(catalog);
-        new RegistryApi(blocking).register(catalog);
+        new RegistryApi(engine, blocking).register(catalog);
         return catalog;
     }
 

@@ -48,6 +48,7 @@ public final class ImageStore {
     private final Path refsFile;
     private final LayerStore layers;
     private final BlobSources sources;
+    private volatile Registries registries = Registries.DEFAULT;
     private final ReentrantLock lock = new ReentrantLock();
     private final Map<Digest, Image> images = new LinkedHashMap<>();
     private final Map<String, Digest> refs = new TreeMap<>();
@@ -81,6 +82,7 @@ public final class ImageStore {
         ImageStore store = new ImageStore(root, new LayerStore(root, maxLayerBytes));
         store.layers.recover();
         store.loadIndex();
+        store.sweepTemporary();
         return store;
     }
 
@@ -97,6 +99,33 @@ public final class ImageStore {
 
     private void emit(String action, String id, String name) {
         events.emit("image", action, id, io.dockgate.engine.events.Events.attributes("name", name));
+    }
+
+    /**
+     * At start: a pull's own links and partial downloads are gone with it; verified blobs kept for a retried
+     * pull stay a day.
+     */
+    private void sweepTemporary() throws IOException {
+        Path tmp = root.resolve("tmp");
+        if (!Files.isDirectory(tmp)) {
+            return;
+        }
+        Instant dayAgo = Instant.now().minus(java.time.Duration.ofDays(1));
+        try (Stream<Path> files = Files.list(tmp)) {
+            for (Path f : files.toList()) {
+                String name = f.getFileName().toString();
+                boolean kept = name.startsWith(Puller.BLOB_PREFIX) && !name.contains(".partial-")
+                        && Files.getLastModifiedTime(f).toInstant().isAfter(dayAgo);
+                if ((name.startsWith("pull-") || name.startsWith("push-")) && !kept) {
+                    Files.deleteIfExists(f);
+                }
+            }
+        }
+    }
+
+    /** How registries are reached (mirrors, insecure registries, certificates, attempts). */
+    public void setRegistries(Registries registries) {
+        this.registries = registries;
     }
 
     public LayerStore layers() {
@@ -533,7 +562,7 @@ public final class ImageStore {
      */
     public PullResult pull(Reference reference, RegistryCredentials credentials, PullListener listener) throws IOException {
         Reference ref = reference.withDefaultTag();
-        Puller.Fetched fetched = Puller.fetch(ref, credentials, layers, root.resolve("tmp"), listener);
+        Puller.Fetched fetched = Puller.fetch(registries, ref, credentials, layers, root.resolve("tmp"), listener);
         lock.lock();
         try (LayerStore.Batch batch = layers.batch()) {
             Digest parent = null;
@@ -566,6 +595,9 @@ public final class ImageStore {
                 sources.add(fetched.diffIds().get(i), fetched.sources().get(i)); // a push to that registry mounts or skips them
             }
             sources.manifestType(image.id(), fetched.manifestType());
+            for (Path blob : fetched.cached()) {
+                Files.deleteIfExists(blob); // committed: no retry needs it
+            }
             emit("pull", ref.familiar(), ref.familiar());
             return new PullResult(image, fetched.manifestDigest(), upToDate);
         } catch (IOException | RuntimeException e) {
@@ -605,7 +637,7 @@ public final class ImageStore {
         } finally {
             lock.unlock();
         }
-        RegistryClient client = new RegistryClient(RegistryClient.hostOf(repo), repo.path(), credentials,
+        RegistryClient client = new RegistryClient(registries, RegistryClient.hostOf(repo), repo.path(), credentials,
                 List.of("repository:" + repo.path() + ":pull,push"));
         listener.status(null, "The push refers to repository [" + repo.name() + "]");
         Path tmp = root.resolve("tmp");
@@ -631,8 +663,8 @@ public final class ImageStore {
      * {@code docker login} through the daemon: the registry's {@code /v2/} answered with the credentials.
      * Returns the identity token the registry's token server gave ("" when none).
      */
-    public static String login(String serverAddress, RegistryCredentials credentials) throws IOException {
-        return new RegistryClient(registryHost(serverAddress), "", credentials, List.of()).login();
+    public String login(String serverAddress, RegistryCredentials credentials) throws IOException {
+        return new RegistryClient(registries, registryHost(serverAddress), "", credentials, List.of()).login();
     }
 
     /**
@@ -663,9 +695,9 @@ public final class ImageStore {
      * {@code docker search}: the v1 search of the registry the term names ({@code host/term}), Docker Hub's
      * index otherwise; results as the registry gave them.
      */
-    public static JsonNode search(String registry, String term, int limit, RegistryCredentials credentials) throws IOException {
+    public JsonNode search(String registry, String term, int limit, RegistryCredentials credentials) throws IOException {
         String host = registry.equals(Reference.DEFAULT_DOMAIN) ? "index.docker.io" : registry;
-        return new RegistryClient(host, "", credentials, List.of()).search(term, limit);
+        return new RegistryClient(registries, host, "", credentials, List.of()).search(term, limit);
     }
 
     /** The descriptor of a reference's manifest at its registry and the platforms it serves. */
@@ -673,9 +705,9 @@ public final class ImageStore {
     }
 
     /** {@code GET /distribution/{name}/json}: the registry's manifest for a reference, not pulled. */
-    public static Distribution distribution(Reference reference, RegistryCredentials credentials) throws IOException {
+    public Distribution distribution(Reference reference, RegistryCredentials credentials) throws IOException {
         Reference ref = reference.withDefaultTag();
-        RegistryClient client = new RegistryClient(ref, credentials);
+        RegistryClient client = new RegistryClient(registries, ref, credentials);
         RegistryClient.Manifest m = client.manifest(ref.digest() != null ? ref.digest() : ref.tag());
         List<String[]> platforms = new ArrayList<>();
         if (Puller.isIndex(m)) {

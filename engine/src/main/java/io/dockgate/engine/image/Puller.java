@@ -16,6 +16,7 @@ import java.util.UUID;
  * them to the store, which unpacks them against the configuration's DiffIDs and commits the image.
  */
 final class Puller {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Puller.class);
     private static final Set<String> LAYER_TYPES = Set.of(
             "application/vnd.docker.image.rootfs.diff.tar.gzip",
             "application/vnd.oci.image.layer.v1.tar",
@@ -24,17 +25,34 @@ final class Puller {
 
     /** What a pull fetched, ready to commit. */
     record Fetched(byte[] config, List<Path> blobs, List<Digest> blobDigests, List<Digest> diffIds, Digest manifestDigest,
-                   List<BlobSources.Source> sources, String manifestType) {
+                   List<BlobSources.Source> sources, String manifestType, List<Path> cached) {
     }
 
     private Puller() {
     }
 
-    static Fetched fetch(Reference ref, RegistryCredentials credentials, LayerStore layers, Path tmp, PullListener listener)
-            throws IOException {
-        RegistryClient client = new RegistryClient(ref, credentials);
+    static Fetched fetch(Registries registries, Reference ref, RegistryCredentials credentials, LayerStore layers, Path tmp,
+                         PullListener listener) throws IOException {
         String target = ref.digest() != null ? ref.digest() : ref.tag();
-        RegistryClient.Manifest manifest = client.manifest(target); // an unreachable registry or unknown tag fails before any output
+        RegistryClient client = null;
+        RegistryClient.Manifest manifest = null;
+        if (ref.domain().equals(Reference.DEFAULT_DOMAIN)) {
+            for (String mirror : registries.mirrors()) {
+                // Docker Hub's images through a mirror first, as dockerd: a mirror that fails or lacks it is passed over
+                RegistryClient m = RegistryClient.mirror(registries, mirror, ref, credentials);
+                try {
+                    manifest = m.manifest(target);
+                    client = m;
+                    break;
+                } catch (EngineException e) {
+                    LOG.info("mirror {} cannot serve {}: {}", mirror, ref.familiar(), e.getMessage());
+                }
+            }
+        }
+        if (client == null) {
+            client = new RegistryClient(registries, ref, credentials);
+            manifest = client.manifest(target); // an unreachable registry or unknown tag fails before any output
+        }
         listener.status(ref.digest() != null ? ref.digest() : ref.tag(), "Pulling from " + ref.familiarName());
         Digest manifestDigest = manifest.digest();
         if (isIndex(manifest)) {
@@ -73,6 +91,7 @@ final class Puller {
             }
             blobDigests.add(Digest.parse(l.path("digest").asText()));
         }
+        Files.createDirectories(tmp);
         List<Path> blobs = new ArrayList<>();
         List<Boolean> needed = new ArrayList<>();
         Digest parent = null;
@@ -82,6 +101,7 @@ final class Puller {
             needed.add(!have);
             listener.status(blobDigests.get(i).shortId(), have ? "Already exists" : "Pulling fs layer");
         }
+        List<Path> cached = new ArrayList<>();
         try {
             for (int i = 0; i < blobDigests.size(); i++) {
                 if (!needed.get(i)) {
@@ -90,16 +110,27 @@ final class Puller {
                 }
                 Digest d = blobDigests.get(i);
                 long size = layerDescriptors.get(i).path("size").asLong(-1);
-                Path file = tmp.resolve("pull-" + UUID.randomUUID());
-                blobs.add(file);
-                client.blob(d, size, file, current -> listener.progress(d.shortId(), "Downloading", current, size));
+                Path shared = tmp.resolve(BLOB_PREFIX + d.hex());
+                Path mine = tmp.resolve("pull-" + UUID.randomUUID()); // this pull's own link: another pull may commit and drop the shared one
+                blobs.add(mine);
+                cached.add(shared);
+                if (link(shared, mine)) {
+                    // verified and kept by an earlier pull of it that did not finish: not fetched again
+                    listener.status(d.shortId(), "Download complete");
+                    continue;
+                }
+                download(client, registries, d, size, shared, listener);
+                if (!link(shared, mine)) {
+                    throw new EngineException(io.dockgate.engine.ErrorKind.CONFLICT, "blob " + d.shortId()
+                            + " was taken by a concurrent pull; try again");
+                }
                 listener.status(d.shortId(), "Verifying Checksum");
                 listener.status(d.shortId(), "Download complete");
             }
         } catch (IOException | RuntimeException e) {
             for (Path p : blobs) {
                 if (p != null) {
-                    Files.deleteIfExists(p);
+                    Files.deleteIfExists(p); // this pull's links; the verified blobs stay for a retry
                 }
             }
             throw e;
@@ -110,8 +141,47 @@ final class Puller {
             sources.add(new BlobSources.Source(blobDigests.get(i), l.path("mediaType").asText(), l.path("size").asLong(-1), client.host(),
                     ref.path()));
         }
-        return new Fetched(config, blobs, blobDigests, image.diffIds(), manifestDigest, sources, manifest.mediaType());
+        return new Fetched(config, blobs, blobDigests, image.diffIds(), manifestDigest, sources, manifest.mediaType(), cached);
     }
+
+    /**
+     * A blob to its file: fetched into a temporary name, verified, renamed; what broke off midway is fetched
+     * again, with back-off, up to the configured attempts. A verified blob stays for a retried pull until one
+     * commits it.
+     */
+    private static void download(RegistryClient client, Registries registries, Digest d, long size, Path file, PullListener listener)
+            throws IOException {
+        for (int attempt = 1; ; attempt++) {
+            Path partial = file.resolveSibling(file.getFileName() + ".partial-" + UUID.randomUUID());
+            try {
+                client.blob(d, size, partial, current -> listener.progress(d.shortId(), "Downloading", current, size));
+                Files.move(partial, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                return;
+            } catch (java.io.InterruptedIOException e) {
+                throw e;
+            } catch (IOException e) {
+                if (attempt >= registries.maxAttempts()) {
+                    throw e;
+                }
+                LOG.info("blob {} broke off ({}): attempt {} of {}", d.shortId(), e.toString(), attempt + 1, registries.maxAttempts());
+                RegistryClient.backOff(attempt);
+            } finally {
+                Files.deleteIfExists(partial);
+            }
+        }
+    }
+
+    private static boolean link(Path shared, Path mine) throws IOException {
+        try {
+            Files.createLink(mine, shared);
+            return true;
+        } catch (java.nio.file.NoSuchFileException e) {
+            return false;
+        }
+    }
+
+    /** The name prefix of verified blobs waiting in the temporary directory for their pull to commit them. */
+    static final String BLOB_PREFIX = "pull-blob-";
 
     static boolean isIndex(RegistryClient.Manifest manifest) {
         String type = manifest.mediaType();

@@ -41,8 +41,8 @@ final class RegistryClient {
             "application/vnd.oci.image.manifest.v1+json");
     private static final Pattern PARAM = Pattern.compile("(\\w+)=\"([^\"]*)\"");
 
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(15))
-            .followRedirects(HttpClient.Redirect.NEVER).build();
+    private final HttpClient http;
+    private final Registries registries;
     private final String host;
     private final String repository;
     private final RegistryCredentials credentials;
@@ -51,17 +51,32 @@ final class RegistryClient {
     private String authorization;
     private String refreshToken;
     private String lastChallenge = "";
+    private boolean fixedScheme;
 
     /** A client for pulls from the reference's repository. */
-    RegistryClient(Reference reference, RegistryCredentials credentials) {
-        this(hostOf(reference), reference.path(), credentials, List.of("repository:" + reference.path() + ":pull"));
+    RegistryClient(Registries registries, Reference reference, RegistryCredentials credentials) {
+        this(registries, hostOf(reference), reference.path(), credentials, List.of("repository:" + reference.path() + ":pull"));
+    }
+
+    /** A client for pulls through a mirror (its base URL: scheme, host and port) of Docker Hub's repository. */
+    static RegistryClient mirror(Registries registries, String baseUrl, Reference reference, RegistryCredentials credentials) {
+        URI base = URI.create(baseUrl);
+        String host = base.getHost() + (base.getPort() > 0 ? ":" + base.getPort() : "");
+        RegistryClient client = new RegistryClient(registries, host, reference.path(), credentials,
+                List.of("repository:" + reference.path() + ":pull"));
+        client.scheme = base.getScheme();
+        client.fixedScheme = true;
+        return client;
     }
 
     /**
      * A client for one repository of a registry host, asking token servers for the given scopes
      * ({@code repository:app:pull,push}; none for a login).
      */
-    RegistryClient(String host, String repository, RegistryCredentials credentials, List<String> scopes) {
+    RegistryClient(Registries registries, String host, String repository, RegistryCredentials credentials, List<String> scopes) {
+        this.registries = registries;
+        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(15)).followRedirects(HttpClient.Redirect.NEVER)
+                .sslContext(registries.sslContext(host)).build();
         this.host = host;
         this.repository = repository;
         this.credentials = credentials;
@@ -172,13 +187,46 @@ final class RegistryClient {
                 long length, String contentType) {
     }
 
+    /**
+     * Sends a call: HTTPS first, plain HTTP for an insecure registry whose HTTPS fails; a GET or HEAD that
+     * cannot connect or gets a 5xx answer is tried again with back-off, up to the configured attempts.
+     */
     private <T> HttpResponse<T> send(Call call, HttpResponse.BodyHandler<T> handler) throws IOException {
+        boolean idempotent = call.method().equals("GET") || call.method().equals("HEAD");
+        int attempts = idempotent ? registries.maxAttempts() : 1;
+        for (int attempt = 1; ; attempt++) {
+            try {
+                HttpResponse<T> r = sendOverEitherScheme(call, handler);
+                if (r.statusCode() < 500 || attempt >= attempts) {
+                    return r;
+                }
+                close(r);
+            } catch (EngineException e) {
+                if (e.kind() != ErrorKind.UNAVAILABLE || e.getCause() == null || attempt >= attempts) {
+                    throw e;
+                }
+            }
+            backOff(attempt);
+        }
+    }
+
+    /** Waits before another attempt: 0.25 s, doubling, at most 4 s. */
+    static void backOff(int attempt) throws java.io.InterruptedIOException {
+        try {
+            Thread.sleep(Math.min(4000L, 250L << Math.min(attempt - 1, 4)));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted");
+        }
+    }
+
+    private <T> HttpResponse<T> sendOverEitherScheme(Call call, HttpResponse.BodyHandler<T> handler) throws IOException {
         try {
             return sendOnce(call, handler, true);
         } catch (ConnectException | SSLException e) {
             if (scheme.equals("https") && plainHttpAllowed()) {
                 scheme = "http";
-                return send(call, handler);
+                return sendOverEitherScheme(call, handler);
             }
             throw unreachable(e);
         } catch (EngineException | java.io.InterruptedIOException e) {
@@ -186,7 +234,7 @@ final class RegistryClient {
         } catch (IOException e) {
             if (scheme.equals("https") && plainHttpAllowed() && String.valueOf(e.getMessage()).contains("HTTP")) {
                 scheme = "http";
-                return send(call, handler);
+                return sendOverEitherScheme(call, handler);
             }
             throw unreachable(e);
         }
@@ -198,10 +246,9 @@ final class RegistryClient {
         return new EngineException(ErrorKind.UNAVAILABLE, "cannot reach registry " + host + " (" + scheme + "): " + why, e);
     }
 
-    /** Plain HTTP after HTTPS failed: loopback registries, as Docker's default insecure range 127.0.0.0/8 allows. */
+    /** Plain HTTP after HTTPS failed: insecure registries only (127.0.0.0/8 always, as dockerd's default). */
     private boolean plainHttpAllowed() {
-        String h = host.contains(":") && !host.startsWith("[") ? host.substring(0, host.lastIndexOf(':')) : host;
-        return h.equals("localhost") || h.startsWith("127.") || h.equals("[::1]");
+        return !fixedScheme && registries.insecure(host);
     }
 
     private URI uri(String target) {

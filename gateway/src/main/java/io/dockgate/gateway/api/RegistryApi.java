@@ -1,8 +1,8 @@
 package io.dockgate.gateway.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.dockgate.engine.Engine;
 import io.dockgate.engine.EngineException;
-import io.dockgate.engine.image.ImageStore;
 import io.dockgate.engine.image.Reference;
 import io.dockgate.engine.image.RegistryCredentials;
 import io.dockgate.gateway.authz.ConstraintChecker;
@@ -29,9 +29,11 @@ public final class RegistryApi {
             "registrytoken");
     private static final Set<String> SEARCH_FILTERS = Set.of("is-official", "is-automated", "stars");
 
+    private final Engine engine;
     private final Blocking blocking;
 
-    public RegistryApi(Blocking blocking) {
+    public RegistryApi(Engine engine, Blocking blocking) {
+        this.engine = engine;
         this.blocking = blocking;
     }
 
@@ -59,7 +61,7 @@ public final class RegistryApi {
         RegistryCredentials credentials = request.model(RegistryCredentials.class);
         JsonNode address = DockerJson.field(request.json(), "serveraddress");
         String server = address != null && address.isTextual() ? address.asText() : "";
-        return blocking.run(() -> ImageStore.login(server, credentials)).compose(token -> {
+        return blocking.run(() -> engine.images().login(server, credentials)).compose(token -> {
             Map<String, Object> body = new LinkedHashMap<>();
             body.put("Status", "Login Succeeded");
             body.put("IdentityToken", token);
@@ -70,7 +72,7 @@ public final class RegistryApi {
     Future<?> distribution(ApiRequest request) {
         Reference ref = Reference.parse(request.param("name"));
         RegistryCredentials credentials = RegistryCredentials.fromHeader(request.http().getHeader("X-Registry-Auth"));
-        return blocking.run(() -> ImageStore.distribution(ref, credentials)).compose(d -> {
+        return blocking.run(() -> engine.images().distribution(ref, credentials)).compose(d -> {
             Map<String, Object> descriptor = new LinkedHashMap<>();
             descriptor.put("mediaType", d.mediaType());
             descriptor.put("digest", d.digest().toString());
@@ -128,7 +130,7 @@ public final class RegistryApi {
         RegistryCredentials credentials = RegistryCredentials.fromHeader(request.http().getHeader("X-Registry-Auth"));
         int minStars = stars;
         int n = limit;
-        return blocking.run(() -> ImageStore.search(registry, query, n, credentials)).compose(results -> {
+        return blocking.run(() -> engine.images().search(registry, query, n, credentials)).compose(results -> {
             List<Map<String, Object>> out = new ArrayList<>();
             for (JsonNode r : results) {
                 if (official != null && r.path("is_official").asBoolean() != official

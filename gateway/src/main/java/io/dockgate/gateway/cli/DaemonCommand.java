@@ -93,6 +93,17 @@ public final class DaemonCommand implements Callable<Integer> {
     String bip;
     @Option(names = "--dns", paramLabel = "IP", description = "a resolver for containers (repeatable; default: the host's)")
     List<String> dns;
+    @Option(names = "--registry-mirror", paramLabel = "URL", description = "a mirror Docker Hub pulls try first (repeatable)")
+    List<String> registryMirrors;
+    @Option(names = "--insecure-registry", paramLabel = "HOST|CIDR",
+            description = "a registry reached without TLS verification or over plain HTTP (repeatable; 127.0.0.0/8 always is)")
+    List<String> insecureRegistries;
+    @Option(names = "--max-download-attempts", paramLabel = "N",
+            description = "tries of a registry request that cannot connect or answers 5xx, with back-off (default 5)")
+    Integer maxDownloadAttempts;
+    @Option(names = "--registry-certs-dir", paramLabel = "DIR",
+            description = "per-registry CAs and client certificates, <host[:port]>/*.crt, *.cert, *.key (default /etc/docker/certs.d)")
+    String registryCertsDir;
     @Option(names = "--iptables", paramLabel = "BOOL", arity = "1",
             description = "write the daemon's iptables chains: masquerading, isolation, published ports (default true)")
     Boolean iptables;
@@ -145,6 +156,10 @@ public final class DaemonCommand implements Callable<Integer> {
         put(flags, ConfigKey.BIP, bip);
         put(flags, ConfigKey.IPTABLES, iptables);
         put(flags, ConfigKey.DNS, dns);
+        put(flags, ConfigKey.REGISTRY_MIRRORS, registryMirrors);
+        put(flags, ConfigKey.INSECURE_REGISTRIES, insecureRegistries);
+        put(flags, ConfigKey.MAX_DOWNLOAD_ATTEMPTS, maxDownloadAttempts);
+        put(flags, ConfigKey.REGISTRY_CERTS_DIR, registryCertsDir);
         put(flags, ConfigKey.MAX_CONCURRENT_HANDSHAKES_PER_IP, maxConcurrentHandshakesPerIp);
         return flags;
     }

@@ -14,13 +14,19 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Registry implements AutoCloseable {
     private final Process process;
+    private final String address;
     private final int port;
     private final Path storage;
 
-    private Registry(Process process, int port, Path storage) {
+    private Registry(Process process, String address, int port, Path storage) {
         this.process = process;
+        this.address = address;
         this.port = port;
         this.storage = storage;
+    }
+
+    /** TLS for a registry: its certificate and key (PEM files), and a CA its clients must present a certificate of. */
+    public record Tls(Path certificate, Path key, Path clientCa) {
     }
 
     /**
@@ -42,6 +48,15 @@ public final class Registry implements AutoCloseable {
     }
 
     private static Registry start(Path dir, String tokenAuth, Path htpasswd) throws Exception {
+        return start(dir, "127.0.0.1", null, tokenAuth, htpasswd);
+    }
+
+    /** An anonymous registry on an address of a network the test made, over TLS when given. */
+    public static Registry startOn(Path dir, String address, Tls tls) throws Exception {
+        return start(dir, address, tls, null, null);
+    }
+
+    private static Registry start(Path dir, String address, Tls tls, String tokenAuth, Path htpasswd) throws Exception {
         for (String tool : List.of("/usr/bin/docker-registry", "/usr/bin/skopeo")) {
             if (!Files.isExecutable(Path.of(tool))) {
                 throw new AssertionError(tool + " is missing: apt-get install docker-registry skopeo (the setup script does this)");
@@ -60,8 +75,21 @@ public final class Registry implements AutoCloseable {
                   filesystem:
                     rootdirectory: %s
                 http:
-                  addr: 127.0.0.1:%d
-                """.formatted(dir.resolve("data"), port));
+                  addr: %s:%d
+                """.formatted(dir.resolve("data"), address, port));
+        if (tls != null) {
+            config.append("""
+                      tls:
+                        certificate: %s
+                        key: %s
+                    """.formatted(tls.certificate(), tls.key()));
+            if (tls.clientCa() != null) {
+                config.append("""
+                            clientcas:
+                              - %s
+                        """.formatted(tls.clientCa()));
+            }
+        }
         if (tokenAuth != null) {
             String[] t = tokenAuth.split("\\|");
             config.append("""
@@ -87,8 +115,8 @@ public final class Registry implements AutoCloseable {
                 .redirectOutput(dir.resolve("registry.log").toFile()).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (System.nanoTime() < deadline) {
-            try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
-                return new Registry(p, port, dir.resolve("data"));
+            try (java.net.Socket s = new java.net.Socket(address, port)) {
+                return new Registry(p, address, port, dir.resolve("data"));
             } catch (IOException e) {
                 if (!p.isAlive()) {
                     throw new AssertionError("docker-registry exited: " + Files.readString(dir.resolve("registry.log")));
@@ -100,7 +128,7 @@ public final class Registry implements AutoCloseable {
     }
 
     public String host() {
-        return "127.0.0.1:" + port;
+        return address + ":" + port;
     }
 
     public Path storage() {
