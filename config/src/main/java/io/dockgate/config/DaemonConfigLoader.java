@@ -247,8 +247,9 @@ public final class DaemonConfigLoader {
             }
             if (uri == null || !("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null
                     || uri.getRawUserInfo() != null || uri.getRawQuery() != null || uri.getRawFragment() != null) {
+                boolean secret = uri != null && uri.getRawUserInfo() != null;
                 throw new ConfigException(values.get(ConfigKey.REGISTRY_MIRRORS).source() + ": a mirror is an http:// or https:// URL"
-                        + " without credentials, found " + m);
+                        + " without credentials, found " + (secret ? "one with credentials (not shown)" : m));
             }
             mirrors.add(url);
         }

@@ -179,6 +179,26 @@ class DaemonConfigLoaderTest {
     }
 
     @Test
+    void registryKeysAsDockerdsWithTheirValuesChecked() throws Exception {
+        DaemonConfig defaults = DaemonConfigLoader.load(Map.of(), Optional.of(file("{}")));
+        assertThat(defaults.registry()).isEqualTo(DaemonConfig.RegistryConfig.DEFAULTS);
+        assertThat(defaults.registry().certsDir()).isEqualTo(Path.of("/etc/docker/certs.d"));
+        DaemonConfig set = DaemonConfigLoader.load(Map.of(ConfigKey.MAX_DOWNLOAD_ATTEMPTS, 3), Optional.of(file(
+                "{\"registry-mirrors\": [\"https://mirror.example.com/\"], \"insecure-registries\": [\"10.0.0.0/8\", \"reg:5000\"],"
+                        + " \"registry-certs-dir\": \"/srv/certs.d\"}")));
+        assertThat(set.registry()).isEqualTo(new DaemonConfig.RegistryConfig(List.of("https://mirror.example.com"),
+                List.of("10.0.0.0/8", "reg:5000"), Path.of("/srv/certs.d"), 3));
+        Path m = file("{\"registry-mirrors\": [\"https://user:pw@mirror.example.com\"]}");
+        assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(), Optional.of(m))).isInstanceOf(ConfigException.class)
+                .hasMessage(m + ":1: key \"registry-mirrors\": a mirror is an http:// or https:// URL without credentials, found"
+                        + " one with credentials (not shown)");
+        assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(ConfigKey.INSECURE_REGISTRIES, List.of("http://reg")), Optional.of(file("{}"))))
+                .hasMessage("flag --insecure-registry: a registry host[:port] or an IPv4 CIDR, found http://reg");
+        assertThatThrownBy(() -> DaemonConfigLoader.load(Map.of(ConfigKey.MAX_DOWNLOAD_ATTEMPTS, 0), Optional.of(file("{}"))))
+                .hasMessage("flag --max-download-attempts: must be a whole number from 1 to 100, found 0");
+    }
+
+    @Test
     void anUpstreamIsAUnixSocketOrTcpWithMutualTlsBeyondLoopback() throws Exception {
         DaemonConfig unix = DaemonConfigLoader.load(Map.of(ConfigKey.UPSTREAM, "unix:///var/run/docker.sock"), Optional.of(file("{}")));
         assertThat(unix.upstream().orElseThrow().socket()).contains(Path.of("/var/run/docker.sock"));
