@@ -143,6 +143,15 @@ class UpstreamModeCliTest {
         assertThat(built.exitCode()).as(built.toString()).isZero();
         assertThat(built.stdout()).contains("Successfully tagged upbuilt:1");
         assertThat(unix.ok("run", "--rm", "--network", "none", "upbuilt:1").stdout()).isEqualTo("built upstream\n");
+        try (io.dockgate.gateway.testing.Registry registry = io.dockgate.gateway.testing.Registry.startWithPassword(
+                tmp.resolve("up-registry"), "up", "up-secret")) {
+            tls.ok("tag", "upbuilt:1", registry.host() + "/upbuilt:1");
+            assertThat(tls.ok("login", "-u", "up", "-p", "up-secret", registry.host()).stdout()).contains("Login Succeeded");
+            DockerCli.Result pushed = tls.ok("push", registry.host() + "/upbuilt:1");
+            assertThat(pushed.stdout()).contains("Pushed", "1: digest: sha256:");
+            tls.ok("rmi", registry.host() + "/upbuilt:1");
+            assertThat(tls.ok("pull", registry.host() + "/upbuilt:1").stdout()).contains("Digest: sha256:");
+        }
 
         String until = String.valueOf(System.currentTimeMillis() / 1000 + 1);
         String events = tls.ok("events", "--since", since, "--until", until, "--format", "{{.Type}} {{.Action}}").stdout();
