@@ -562,52 +562,121 @@ public final class ImageStore {
      */
     public PullResult pull(Reference reference, RegistryCredentials credentials, PullListener listener) throws IOException {
         Reference ref = reference.withDefaultTag();
-        Puller.Fetched fetched = Puller.fetch(registries, ref, credentials, layers, root.resolve("tmp"), listener);
-        lock.lock();
+        Puller.Plan plan = Puller.resolve(registries, ref, credentials, layers, root.resolve("tmp"), listener);
         try (LayerStore.Batch batch = layers.batch()) {
-            Digest parent = null;
-            for (int i = 0; i < fetched.diffIds().size(); i++) {
-                Path blob = fetched.blobs().get(i);
-                Digest chain = Digest.chain(parent, fetched.diffIds().get(i));
-                if (!batch.has(chain)) {
-                    if (blob == null) {
-                        throw new EngineException(ErrorKind.CONFLICT, "layer " + chain.shortId() + " disappeared during the pull; try again");
+            List<LayerStore.Detached> unpacked = fetchAndUnpack(plan, batch, listener);
+            lock.lock();
+            try {
+                Digest parent = null;
+                for (int i = 0; i < plan.diffIds.size(); i++) {
+                    Digest chain = Digest.chain(parent, plan.diffIds.get(i));
+                    if (!batch.has(chain)) {
+                        if (unpacked.get(i) == null) {
+                            throw new EngineException(ErrorKind.CONFLICT, "layer " + chain.shortId() + " disappeared during the pull; try again");
+                        }
+                        batch.adopt(parent, unpacked.get(i));
                     }
-                    String id = fetched.blobDigests().get(i).shortId();
-                    listener.status(id, "Extracting");
-                    try (InputStream in = Files.newInputStream(blob)) {
-                        batch.apply(parent, in, fetched.diffIds().get(i));
-                    }
-                    listener.status(id, "Pull complete");
+                    parent = chain;
                 }
-                parent = chain;
+                batch.commit();
+                Digest id = Digest.of(plan.config);
+                boolean upToDate = ref.tag() != null && id.equals(refs.get(ref.canonical()));
+                Image image = commitImage(plan.config);
+                if (ref.tag() != null) {
+                    setReference(ref, image.id());
+                }
+                refs.put(ref.name() + "@" + plan.manifestDigest, image.id());
+                saveRefs();
+                for (int i = 0; i < plan.diffIds.size(); i++) {
+                    sources.add(plan.diffIds.get(i), plan.sources.get(i)); // a push to that registry mounts or skips them
+                }
+                sources.manifestType(image.id(), plan.manifestType);
+                plan.committed();
+                emit("pull", ref.familiar(), ref.familiar());
+                return new PullResult(image, plan.manifestDigest, upToDate);
+            } finally {
+                lock.unlock();
             }
-            batch.commit();
-            Digest id = Digest.of(fetched.config());
-            boolean upToDate = ref.tag() != null && id.equals(refs.get(ref.canonical()));
-            Image image = commitImage(fetched.config());
-            if (ref.tag() != null) {
-                setReference(ref, image.id());
-            }
-            refs.put(ref.name() + "@" + fetched.manifestDigest(), image.id());
-            saveRefs();
-            for (int i = 0; i < fetched.diffIds().size(); i++) {
-                sources.add(fetched.diffIds().get(i), fetched.sources().get(i)); // a push to that registry mounts or skips them
-            }
-            sources.manifestType(image.id(), fetched.manifestType());
-            for (Path blob : fetched.cached()) {
-                Files.deleteIfExists(blob); // committed: no retry needs it
-            }
-            emit("pull", ref.familiar(), ref.familiar());
-            return new PullResult(image, fetched.manifestDigest(), upToDate);
         } catch (IOException | RuntimeException e) {
             throw translate(e);
         } finally {
-            lock.unlock();
-            for (Path p : fetched.blobs()) {
-                if (p != null) {
-                    Files.deleteIfExists(p);
+            plan.discard();
+        }
+    }
+
+    /** Layers fetched and unpacked at once per pull: downloads overlap with unpacking, and unpacking takes a core. */
+    private static final int PULL_PARALLEL = 3;
+
+    /**
+     * Downloads and unpacks (detached, verified against its DiffID) every layer the store lacks, up to
+     * {@link #PULL_PARALLEL} at a time; index i holds layer i's, null for a layer the store had. The first
+     * failure is the pull's; the others stop with it.
+     */
+    private static List<LayerStore.Detached> fetchAndUnpack(Puller.Plan plan, LayerStore.Batch batch, PullListener listener)
+            throws IOException {
+        int n = plan.diffIds.size();
+        List<LayerStore.Detached> unpacked = new ArrayList<>(java.util.Collections.nCopies(n, null));
+        long wanted = plan.needed.stream().filter(b -> b).count();
+        if (wanted == 0) {
+            return unpacked;
+        }
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool((int) Math.min(PULL_PARALLEL, wanted), r -> {
+            Thread t = new Thread(r, "pull-layer");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            List<java.util.concurrent.Future<LayerStore.Detached>> futures = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                int index = i;
+                futures.add(!plan.needed.get(i) ? null : pool.submit(() -> {
+                    Path blob = plan.download(index);
+                    String id = plan.blobDigests.get(index).shortId();
+                    listener.status(id, "Extracting");
+                    LayerStore.Detached d;
+                    try (InputStream in = Files.newInputStream(blob)) {
+                        d = batch.unpackDetached(in);
+                    }
+                    if (!d.diffId().equals(plan.diffIds.get(index))) {
+                        throw new LayerUnpacker.InvalidLayerException("layer DiffID mismatch: the configuration says " + plan.diffIds.get(index)
+                                + " but the layer's content is " + d.diffId());
+                    }
+                    listener.status(id, "Pull complete");
+                    return d;
+                }));
+            }
+            for (int i = 0; i < n; i++) {
+                if (futures.get(i) == null) {
+                    continue;
                 }
+                try {
+                    unpacked.set(i, futures.get(i).get());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("interrupted");
+                } catch (java.util.concurrent.ExecutionException e) {
+                    for (java.util.concurrent.Future<?> f : futures) {
+                        if (f != null) {
+                            f.cancel(true);
+                        }
+                    }
+                    Throwable c = e.getCause();
+                    if (c instanceof IOException io) {
+                        throw io;
+                    }
+                    if (c instanceof RuntimeException re) {
+                        throw re;
+                    }
+                    throw new IllegalStateException(c);
+                }
+            }
+            return unpacked;
+        } finally {
+            pool.shutdownNow();
+            try {
+                pool.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS); // nothing unpacks into the batch once it closes
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
         }
     }
@@ -640,9 +709,7 @@ public final class ImageStore {
         RegistryClient client = new RegistryClient(registries, RegistryClient.hostOf(repo), repo.path(), credentials,
                 List.of("repository:" + repo.path() + ":pull,push"));
         listener.status(null, "The push refers to repository [" + repo.name() + "]");
-        Path tmp = root.resolve("tmp");
-        Files.createDirectories(tmp);
-        Pusher pusher = new Pusher(client, repo, layers, sources, tmp, listener);
+        Pusher pusher = new Pusher(client, repo, layers, sources, listener);
         for (Map.Entry<String, Image> t : targets.entrySet()) {
             Pusher.Pushed pushed = pusher.push(t.getKey(), t.getValue(), layersOf(t.getValue()));
             lock.lock();

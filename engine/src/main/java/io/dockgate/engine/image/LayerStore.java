@@ -101,7 +101,7 @@ public final class LayerStore {
      */
     public final class Batch implements AutoCloseable {
         private final Map<Digest, Pending> pending = new LinkedHashMap<>();
-        private final List<Detached> detached = new ArrayList<>();
+        private final List<Detached> detached = java.util.Collections.synchronizedList(new ArrayList<>()); // unpacked concurrently
         private boolean committed;
 
         private record Pending(Digest chainId, Digest diffId, Digest parent, long tarSize, long diskSize, Path work) {
@@ -143,7 +143,8 @@ public final class LayerStore {
                 try (OutputStream split = Files.newOutputStream(work.resolve("tar-split.gz"))) {
                     result = LayerUnpacker.unpack(LayerUnpacker.decompress(compressed), work.resolve("diff"), split, maxLayerBytes);
                 }
-                Detached d = new Detached(result.diffId(), result.tarSize(), FileTrees.size(work.resolve("diff")), work);
+                // the files' bytes as unpacked (a hardlink's once): no second walk of the tree
+                Detached d = new Detached(result.diffId(), result.tarSize(), result.contentSize(), work);
                 detached.add(d);
                 return d;
             } catch (IOException | RuntimeException e) {

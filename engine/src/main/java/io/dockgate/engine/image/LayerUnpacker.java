@@ -82,6 +82,10 @@ public final class LayerUnpacker {
         try (TarSplit.Recorder recorder = new TarSplit.Recorder(tar, splitOut, limit, digesting)) {
             TarArchiveInputStream archive = new TarArchiveInputStream(recorder, 512, 512, StandardCharsets.UTF_8.name(), false);
             Set<String> seen = new HashSet<>();
+            Set<String> directories = new HashSet<>(); // verified real directories: nothing in one unpack replaces a path
+            boolean createdAsRoot = Integer.valueOf(0).equals(Files.getAttribute(root, "unix:uid", NOFOLLOW))
+                    && Integer.valueOf(0).equals(Files.getAttribute(root, "unix:gid", NOFOLLOW))
+                    && (((Integer) Files.getAttribute(root, "unix:mode", NOFOLLOW)) & 02000) == 0;
             List<Object[]> directoryTimes = new ArrayList<>();
             long content = 0;
             TarArchiveEntry entry;
@@ -98,7 +102,7 @@ public final class LayerUnpacker {
                 String base = name.substring(name.lastIndexOf('/') + 1);
                 String parentName = name.contains("/") ? name.substring(0, name.lastIndexOf('/')) : "";
                 Path parent = parentName.isEmpty() ? root : root.resolve(parentName);
-                ensureParents(root, parentName);
+                ensureParents(root, parentName, directories);
                 if (base.equals(OPAQUE)) {
                     Syscalls.lsetxattr(parent.toString(), "trusted.overlay.opaque", new byte[] {'y'});
                     continue;
@@ -120,6 +124,7 @@ public final class LayerUnpacker {
                     if (!Files.isDirectory(path, NOFOLLOW)) {
                         Files.createDirectory(path);
                     }
+                    directories.add(name);
                 } else if (entry.isSymbolicLink()) {
                     checkSymlink(root, name, entry.getLinkName());
                     Files.createSymbolicLink(path, Path.of(entry.getLinkName()));
@@ -152,7 +157,10 @@ public final class LayerUnpacker {
                 } else {
                     throw new InvalidLayerException("unsupported tar entry type for " + name);
                 }
-                applyMetadata(path, entry);
+                applyMetadata(path, entry, createdAsRoot);
+                if (entry.isDirectory() && (entry.getMode() & 02000) != 0) {
+                    createdAsRoot = false; // entries below take its group
+                }
                 if (entry.isDirectory()) {
                     directoryTimes.add(new Object[] {path, entry.getLastModifiedTime()});
                 }
@@ -211,22 +219,34 @@ public final class LayerUnpacker {
         return sb.toString();
     }
 
-    /** Creates missing parent directories (0755) and refuses a parent that is not a real directory. */
-    private static void ensureParents(Path root, String parentName) throws IOException {
-        if (parentName.isEmpty()) {
+    /**
+     * Creates missing parent directories (0755) and refuses a parent that is not a real directory. A directory
+     * verified or made once in this unpack is not looked at again: no entry replaces an existing path (every
+     * kind of creation fails on one), so it stays a real directory.
+     */
+    private static void ensureParents(Path root, String parentName, Set<String> directories) throws IOException {
+        if (parentName.isEmpty() || directories.contains(parentName)) {
             return;
         }
         Path current = root;
-        for (String part : parentName.split("/")) {
-            current = current.resolve(part);
-            if (Files.isSymbolicLink(current)) {
-                throw new InvalidLayerException("entry below a symlink: " + parentName + " passes through " + root.relativize(current));
+        int from = 0;
+        while (from <= parentName.length()) {
+            int slash = parentName.indexOf('/', from);
+            int end = slash < 0 ? parentName.length() : slash;
+            String prefix = parentName.substring(0, end);
+            current = current.resolve(parentName.substring(from, end));
+            if (!directories.contains(prefix)) {
+                if (Files.isSymbolicLink(current)) {
+                    throw new InvalidLayerException("entry below a symlink: " + parentName + " passes through " + root.relativize(current));
+                }
+                if (!Files.exists(current, NOFOLLOW)) {
+                    Files.createDirectory(current);
+                } else if (!Files.isDirectory(current, NOFOLLOW)) {
+                    throw new InvalidLayerException("entry below a non-directory: " + root.relativize(current));
+                }
+                directories.add(prefix);
             }
-            if (!Files.exists(current, NOFOLLOW)) {
-                Files.createDirectory(current);
-            } else if (!Files.isDirectory(current, NOFOLLOW)) {
-                throw new InvalidLayerException("entry below a non-directory: " + root.relativize(current));
-            }
+            from = end + 1;
         }
     }
 
@@ -262,9 +282,17 @@ public final class LayerUnpacker {
         }
     }
 
-    private static void applyMetadata(Path path, TarArchiveEntry entry) throws IOException {
-        Files.setAttribute(path, "unix:uid", (int) entry.getLongUserId(), NOFOLLOW);
-        Files.setAttribute(path, "unix:gid", (int) entry.getLongGroupId(), NOFOLLOW);
+    /**
+     * Owner, mode, xattrs and times of what an entry made. The owner is set unless it is 0:0 and what this
+     * unpack creates is 0:0 anyway ({@code createdAsRoot}: the daemon is root and no setgid directory, whose
+     * group new entries inherit, has appeared).
+     */
+    private static void applyMetadata(Path path, TarArchiveEntry entry, boolean createdAsRoot) throws IOException {
+        int uid = (int) entry.getLongUserId();
+        int gid = (int) entry.getLongGroupId();
+        if (uid != 0 || gid != 0 || !createdAsRoot) {
+            Syscalls.lchown(path.toString(), uid, gid);
+        }
         if (!entry.isSymbolicLink()) {
             Syscalls.chmod(path.toString(), entry.getMode());
         }

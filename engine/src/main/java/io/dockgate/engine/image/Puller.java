@@ -23,16 +23,92 @@ final class Puller {
             "application/vnd.oci.image.layer.v1.tar+gzip",
             "application/vnd.oci.image.layer.v1.tar+zstd");
 
-    /** What a pull fetched, ready to commit. */
-    record Fetched(byte[] config, List<Path> blobs, List<Digest> blobDigests, List<Digest> diffIds, Digest manifestDigest,
-                   List<BlobSources.Source> sources, String manifestType, List<Path> cached) {
+    /**
+     * What a pull resolved: the configuration, the layers' blobs and DiffIDs, which of them the store lacks,
+     * and how to fetch one. Downloads may run concurrently; each verified blob is linked to a file of this
+     * pull's own, which {@link #discard} removes, and kept under its digest for a retry until
+     * {@link #committed}.
+     */
+    static final class Plan {
+        final byte[] config;
+        final List<Digest> blobDigests;
+        final List<Digest> diffIds;
+        final List<Boolean> needed;
+        final Digest manifestDigest;
+        final List<BlobSources.Source> sources;
+        final String manifestType;
+        private final List<Long> sizes;
+        private final RegistryClient client;
+        private final Registries registries;
+        private final Path tmp;
+        private final PullListener listener;
+        private final List<Path> own = java.util.Collections.synchronizedList(new ArrayList<>());
+        private final List<Path> cached = java.util.Collections.synchronizedList(new ArrayList<>());
+
+        private Plan(byte[] config, List<Digest> blobDigests, List<Digest> diffIds, List<Boolean> needed, Digest manifestDigest,
+                     List<BlobSources.Source> sources, String manifestType, List<Long> sizes, RegistryClient client, Registries registries,
+                     Path tmp, PullListener listener) {
+            this.config = config;
+            this.blobDigests = blobDigests;
+            this.diffIds = diffIds;
+            this.needed = needed;
+            this.manifestDigest = manifestDigest;
+            this.sources = sources;
+            this.manifestType = manifestType;
+            this.sizes = sizes;
+            this.client = client;
+            this.registries = registries;
+            this.tmp = tmp;
+            this.listener = listener;
+        }
+
+        /** Fetches (or finds, verified, from an earlier try) blob i; returns this pull's own link to it. */
+        Path download(int i) throws IOException {
+            Digest d = blobDigests.get(i);
+            long size = sizes.get(i);
+            Path shared = tmp.resolve(BLOB_PREFIX + d.hex());
+            Path mine = tmp.resolve("pull-" + UUID.randomUUID()); // this pull's own link: another pull may commit and drop the shared one
+            cached.add(shared);
+            if (link(shared, mine)) {
+                own.add(mine);
+                listener.status(d.shortId(), "Download complete"); // verified by an earlier pull that did not finish
+                return mine;
+            }
+            Puller.download(client, registries, d, size, shared, listener);
+            if (!link(shared, mine)) {
+                throw new EngineException(io.dockgate.engine.ErrorKind.CONFLICT, "blob " + d.shortId()
+                        + " was taken by a concurrent pull; try again");
+            }
+            own.add(mine);
+            listener.status(d.shortId(), "Verifying Checksum");
+            listener.status(d.shortId(), "Download complete");
+            return mine;
+        }
+
+        /** The pull committed: the verified blobs kept for a retry are not needed any more. */
+        void committed() throws IOException {
+            synchronized (cached) {
+                for (Path p : cached) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+
+        /** Removes this pull's own links (the verified blobs stay for a retry unless committed). */
+        void discard() throws IOException {
+            synchronized (own) {
+                for (Path p : own) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
     }
 
     private Puller() {
     }
 
-    static Fetched fetch(Registries registries, Reference ref, RegistryCredentials credentials, LayerStore layers, Path tmp,
-                         PullListener listener) throws IOException {
+    static Plan resolve(Registries registries, Reference ref, RegistryCredentials credentials, LayerStore layers, Path tmp,
+                        PullListener listener) throws IOException {
         String target = ref.digest() != null ? ref.digest() : ref.tag();
         RegistryClient client = null;
         RegistryClient.Manifest manifest = null;
@@ -92,48 +168,15 @@ final class Puller {
             blobDigests.add(Digest.parse(l.path("digest").asText()));
         }
         Files.createDirectories(tmp);
-        List<Path> blobs = new ArrayList<>();
         List<Boolean> needed = new ArrayList<>();
+        List<Long> sizes = new ArrayList<>();
         Digest parent = null;
         for (int i = 0; i < blobDigests.size(); i++) {
             parent = Digest.chain(parent, image.diffIds().get(i));
             boolean have = layers.get(parent).isPresent();
             needed.add(!have);
+            sizes.add(layerDescriptors.get(i).path("size").asLong(-1));
             listener.status(blobDigests.get(i).shortId(), have ? "Already exists" : "Pulling fs layer");
-        }
-        List<Path> cached = new ArrayList<>();
-        try {
-            for (int i = 0; i < blobDigests.size(); i++) {
-                if (!needed.get(i)) {
-                    blobs.add(null);
-                    continue;
-                }
-                Digest d = blobDigests.get(i);
-                long size = layerDescriptors.get(i).path("size").asLong(-1);
-                Path shared = tmp.resolve(BLOB_PREFIX + d.hex());
-                Path mine = tmp.resolve("pull-" + UUID.randomUUID()); // this pull's own link: another pull may commit and drop the shared one
-                blobs.add(mine);
-                cached.add(shared);
-                if (link(shared, mine)) {
-                    // verified and kept by an earlier pull of it that did not finish: not fetched again
-                    listener.status(d.shortId(), "Download complete");
-                    continue;
-                }
-                download(client, registries, d, size, shared, listener);
-                if (!link(shared, mine)) {
-                    throw new EngineException(io.dockgate.engine.ErrorKind.CONFLICT, "blob " + d.shortId()
-                            + " was taken by a concurrent pull; try again");
-                }
-                listener.status(d.shortId(), "Verifying Checksum");
-                listener.status(d.shortId(), "Download complete");
-            }
-        } catch (IOException | RuntimeException e) {
-            for (Path p : blobs) {
-                if (p != null) {
-                    Files.deleteIfExists(p); // this pull's links; the verified blobs stay for a retry
-                }
-            }
-            throw e;
         }
         List<BlobSources.Source> sources = new ArrayList<>();
         for (int i = 0; i < blobDigests.size(); i++) {
@@ -141,7 +184,8 @@ final class Puller {
             sources.add(new BlobSources.Source(blobDigests.get(i), l.path("mediaType").asText(), l.path("size").asLong(-1), client.host(),
                     ref.path()));
         }
-        return new Fetched(config, blobs, blobDigests, image.diffIds(), manifestDigest, sources, manifest.mediaType(), cached);
+        return new Plan(config, blobDigests, image.diffIds(), needed, manifestDigest, sources, manifest.mediaType(), sizes, client,
+                registries, tmp, listener);
     }
 
     /**

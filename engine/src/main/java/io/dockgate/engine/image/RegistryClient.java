@@ -47,10 +47,10 @@ final class RegistryClient {
     private final String repository;
     private final RegistryCredentials credentials;
     private final List<String> scopes;
-    private String scheme;
-    private String authorization;
-    private String refreshToken;
-    private String lastChallenge = "";
+    private volatile String scheme;
+    private volatile String authorization;
+    private volatile String refreshToken;
+    private volatile String lastChallenge = "";
     private boolean fixedScheme;
 
     /** A client for pulls from the reference's repository. */
@@ -221,27 +221,33 @@ final class RegistryClient {
     }
 
     private <T> HttpResponse<T> sendOverEitherScheme(Call call, HttpResponse.BodyHandler<T> handler) throws IOException {
+        String tried = scheme; // concurrent calls (a push's layers) may switch it meanwhile: judge this call by its own
         try {
-            return sendOnce(call, handler, true);
-        } catch (ConnectException | SSLException e) {
-            if (scheme.equals("https") && plainHttpAllowed()) {
-                scheme = "http";
-                return sendOverEitherScheme(call, handler);
-            }
-            throw unreachable(e);
+            return sendOnce(call, handler, true, tried);
         } catch (EngineException | java.io.InterruptedIOException e) {
             throw e;
         } catch (IOException e) {
-            if (scheme.equals("https") && plainHttpAllowed() && String.valueOf(e.getMessage()).contains("HTTP")) {
-                scheme = "http";
-                return sendOverEitherScheme(call, handler);
+            boolean tlsFailed = e instanceof ConnectException || e instanceof SSLException || String.valueOf(e.getMessage()).contains("HTTP");
+            if (!tried.equals("https") || !plainHttpAllowed() || !tlsFailed) {
+                throw unreachable(e, tried);
             }
-            throw unreachable(e);
+        }
+        scheme = "http";
+        try {
+            return sendOnce(call, handler, true, "http");
+        } catch (EngineException | java.io.InterruptedIOException e) {
+            throw e;
+        } catch (IOException e) {
+            throw unreachable(e, "http");
         }
     }
 
     /** The registry could not be reached or broke off: what the client is told, naming the registry. */
     private EngineException unreachable(IOException e) {
+        return unreachable(e, scheme);
+    }
+
+    private EngineException unreachable(IOException e, String scheme) {
         String why = e.getMessage() != null ? e.getMessage() : e instanceof ConnectException ? "connection refused" : e.toString();
         return new EngineException(ErrorKind.UNAVAILABLE, "cannot reach registry " + host + " (" + scheme + "): " + why, e);
     }
@@ -251,12 +257,13 @@ final class RegistryClient {
         return !fixedScheme && registries.insecure(host);
     }
 
-    private URI uri(String target) {
+    private URI uri(String target, String scheme) {
         return target.startsWith("http://") || target.startsWith("https://") ? URI.create(target) : URI.create(scheme + "://" + host + target);
     }
 
-    private <T> HttpResponse<T> sendOnce(Call call, HttpResponse.BodyHandler<T> handler, boolean mayAuthenticate) throws IOException {
-        URI uri = uri(call.target());
+    private <T> HttpResponse<T> sendOnce(Call call, HttpResponse.BodyHandler<T> handler, boolean mayAuthenticate, String scheme)
+            throws IOException {
+        URI uri = uri(call.target(), scheme);
         String auth = authorization;
         for (int redirects = 0; redirects < 5; redirects++) {
             HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(Duration.ofMinutes(10)).header("User-Agent", "dockgate");
@@ -289,7 +296,7 @@ final class RegistryClient {
                 if (answered != null) {
                     close(r);
                     authorization = answered;
-                    return sendOnce(call, handler, false);
+                    return sendOnce(call, handler, false, scheme);
                 }
                 return r;
             }
@@ -385,8 +392,13 @@ final class RegistryClient {
                     + (e.getMessage() != null ? e.getMessage() : e.toString()), e);
         }
         if (r.statusCode() == 401 || r.statusCode() == 403) {
-            throw new EngineException(ErrorKind.UNAUTHENTICATED, "the token server of registry " + host
-                    + " refused the credentials: unauthorized (docker login?)");
+            if (scopes.isEmpty()) { // a login: refused credentials are the caller's 401
+                throw new EngineException(ErrorKind.UNAUTHENTICATED, "the token server of registry " + host
+                        + " refused the credentials: unauthorized");
+            }
+            // not 401: the docker CLI answers a 401 to a pull or push by prompting for a password, on a daemon's behalf
+            throw new EngineException(ErrorKind.PERMISSION_DENIED, "pull access denied for " + host + "/" + repository
+                    + ": the token server refused the credentials (docker login?)");
         }
         if (r.statusCode() != 200) {
             throw new EngineException(ErrorKind.UNAVAILABLE, "the token server of registry " + host + " answered " + r.statusCode());
@@ -484,26 +496,81 @@ final class RegistryClient {
         return false;
     }
 
+    /** Writes a blob to the stream it is given and returns the digest of what it wrote. */
+    @FunctionalInterface
+    interface BlobWriter {
+        Digest write(java.io.OutputStream out) throws IOException;
+    }
+
     /**
-     * Uploads a blob from a file: an upload session, then one {@code PUT} with the content and its digest
-     * (the monolithic form every registry takes). Progress in bytes sent.
+     * Uploads a blob as it is made, as dockerd does: an upload session, one {@code PATCH} whose chunked body
+     * the writer produces on this thread while the HTTP client sends it, then the {@code PUT} that names the
+     * digest the writer computed. A writer that fails (or is cancelled) stops the upload and its session.
      */
-    void upload(Digest digest, Path file, long size, String contentType, Sent progress) throws IOException {
+    Digest uploadStreamed(BlobWriter writer) throws IOException {
+        String location = startUpload();
+        ChunkPipe pipe = new ChunkPipe();
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(location)).timeout(Duration.ofMinutes(60))
+                .header("User-Agent", "dockgate").header("Content-Type", "application/octet-stream")
+                .method("PATCH", HttpRequest.BodyPublishers.ofInputStream(() -> pipe.in));
+        if (authorization != null) {
+            b.header("Authorization", authorization);
+        }
+        java.util.concurrent.CompletableFuture<HttpResponse<byte[]>> sent = http.sendAsync(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+        Digest digest;
+        try {
+            try {
+                digest = writer.write(pipe.out);
+            } finally {
+                pipe.out.close();
+            }
+        } catch (IOException | RuntimeException e) {
+            pipe.fail(e instanceof IOException io ? io : new IOException(e));
+            sent.cancel(true);
+            abandon(location);
+            throw e;
+        }
+        HttpResponse<byte[]> patched;
+        try {
+            patched = sent.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted");
+        } catch (java.util.concurrent.ExecutionException e) {
+            abandon(location);
+            Throwable cause = e.getCause();
+            throw unreachable(cause instanceof IOException io ? io : new IOException(cause));
+        }
+        if (patched.statusCode() != 202 && patched.statusCode() != 204) {
+            abandon(location);
+            throw pushRefused(patched.statusCode(), "blob " + digest, patched.body());
+        }
+        String next = patched.headers().firstValue("Location").map(this::resolve).orElse(location);
+        finishUpload(next, digest, null);
+        return digest;
+    }
+
+    /** Uploads a small blob (an image configuration) from memory: a session and one {@code PUT} with it. */
+    void upload(Digest digest, byte[] content, String contentType) throws IOException {
+        finishUpload(startUpload(), digest, new Call("PUT", "", "*/*", () -> HttpRequest.BodyPublishers.ofByteArray(content),
+                content.length, contentType));
+    }
+
+    private String startUpload() throws IOException {
         HttpResponse<byte[]> started = send(new Call("POST", "/v2/" + repository + "/blobs/uploads/", "*/*", null, 0, null),
                 HttpResponse.BodyHandlers.ofByteArray());
         if (started.statusCode() != 202) {
-            throw pushRefused(started.statusCode(), "an upload of " + digest, started.body());
+            throw pushRefused(started.statusCode(), "an upload", started.body());
         }
-        String location = resolve(started.headers().firstValue("Location")
+        return resolve(started.headers().firstValue("Location")
                 .orElseThrow(() -> new EngineException(ErrorKind.UNAVAILABLE, "registry " + host + " started an upload without a Location")));
+    }
+
+    /** The {@code PUT} that ends an upload session with the blob's digest (and its content, when given). */
+    private void finishUpload(String location, Digest digest, Call content) throws IOException {
         String target = location + (location.contains("?") ? "&" : "?") + "digest=" + URLEncoder.encode(digest.toString(), StandardCharsets.UTF_8);
-        Call put = new Call("PUT", target, "*/*", () -> HttpRequest.BodyPublishers.ofInputStream(() -> {
-            try {
-                return new CountingInput(Files.newInputStream(file), progress);
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        }), size, contentType);
+        Call put = content == null ? new Call("PUT", target, "*/*", null, 0, null)
+                : new Call("PUT", target, content.accept(), content.body(), content.length(), content.contentType());
         HttpResponse<byte[]> done = send(put, HttpResponse.BodyHandlers.ofByteArray());
         if (done.statusCode() != 201 && done.statusCode() != 204) {
             throw pushRefused(done.statusCode(), "blob " + digest, done.body());
@@ -514,14 +581,11 @@ final class RegistryClient {
         }
     }
 
-    /** Uploads a small blob (an image configuration) from memory. */
-    void upload(Digest digest, byte[] content, String contentType) throws IOException {
-        Path tmp = Files.createTempFile("dockgate-blob", ".json");
+    private void abandon(String location) {
         try {
-            Files.write(tmp, content);
-            upload(digest, tmp, content.length, contentType, n -> { });
-        } finally {
-            Files.deleteIfExists(tmp);
+            send(new Call("DELETE", location, "*/*", null, 0, null), HttpResponse.BodyHandlers.discarding());
+        } catch (IOException | RuntimeException e) {
+            // an abandoned upload session expires at the registry
         }
     }
 
@@ -539,15 +603,16 @@ final class RegistryClient {
     }
 
     private String resolve(String location) {
-        return uri("/v2/").resolve(location).toString();
+        return uri("/v2/", scheme).resolve(location).toString();
     }
 
     private EngineException pushRefused(int status, String what, byte[] body) {
+        // 403, not 401: the docker CLI answers a daemon's 401 to a push by prompting for a password
         if (status == 401 && lastChallenge.toLowerCase(java.util.Locale.ROOT).startsWith("basic") && !credentials.hasPassword()) {
-            return new EngineException(ErrorKind.UNAUTHENTICATED, "no basic auth credentials"); // dockerd's words
+            return new EngineException(ErrorKind.PERMISSION_DENIED, "no basic auth credentials"); // dockerd's words
         }
         if (status == 401 || status == 403) {
-            return new EngineException(ErrorKind.UNAUTHENTICATED, "denied: requested access to the resource is denied");
+            return new EngineException(ErrorKind.PERMISSION_DENIED, "denied: requested access to the resource is denied");
         }
         String detail = "";
         if (body != null && body.length > 0) {
@@ -562,39 +627,5 @@ final class RegistryClient {
             }
         }
         return new EngineException(ErrorKind.UNAVAILABLE, "registry " + host + " answered " + status + " for " + what + detail);
-    }
-
-    /** Told the bytes of an upload sent so far; may stop the upload by throwing (a cancelled push). */
-    @FunctionalInterface
-    interface Sent {
-        void sent(long bytes) throws IOException;
-    }
-
-    /** Counts what the HTTP client reads of an upload. */
-    private static final class CountingInput extends java.io.FilterInputStream {
-        private final Sent progress;
-        private long total;
-        private long reported;
-
-        CountingInput(InputStream in, Sent progress) {
-            super(in);
-            this.progress = progress;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            int n = super.read(b, off, len);
-            if (n > 0) {
-                total += n;
-                if (total - reported >= 512 * 1024) {
-                    reported = total;
-                    progress.sent(total);
-                }
-            } else if (n < 0 && reported != total) {
-                reported = total;
-                progress.sent(total);
-            }
-            return n;
-        }
     }
 }

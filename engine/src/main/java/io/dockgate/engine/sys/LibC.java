@@ -13,6 +13,9 @@ public interface LibC {
     int chmod(String path, int mode);
 
     @SaveError
+    int lchown(String path, int owner, int group);
+
+    @SaveError
     int lsetxattr(String path, String name, byte[] value, long size, int flags);
 
     @SaveError

@@ -65,6 +65,11 @@ public final class Syscalls {
         check(LIBC.chmod(path, mode & 07777), "chmod", path);
     }
 
+    /** Owner and group in one call, not following a symlink. */
+    public static void lchown(String path, int uid, int gid) throws ErrnoException {
+        check(LIBC.lchown(path, uid, gid), "lchown", path);
+    }
+
     public static void lsetxattr(String path, String name, byte[] value) throws ErrnoException {
         check(LIBC.lsetxattr(path, name, value, value.length, 0), "lsetxattr " + name, path);
     }

@@ -87,6 +87,10 @@ class LayerStoreTest {
                 tarOf(dir("a/"), file("a/../../x", "x")),
                 tarOf(symlink("link", "../../etc"), file("ok", "x")),
                 tarOf(symlink("sub", "/etc"), file("sub/passwd", "owned")),
+                // a directory made for an earlier entry cannot become a symlink or a file later (verified directories are not re-checked)
+                tarOf(file("made/x", "1"), symlink("made", "/etc"), file("made/passwd", "owned")),
+                tarOf(file("made/deep/x", "1"), file("made/deep", "f"), file("made/deep/y", "2")),
+                tarOf(file("made/x", "1"), hardlink("made", "made/x"), file("made/passwd", "owned")),
                 tarOf(file("target", "x"), hardlink("hl", "../outside")),
                 tarOf(hardlink("hl", "missing")),
                 tarOf(file("dup", "1"), file("dup", "2")),
@@ -125,6 +129,36 @@ class LayerStoreTest {
         try (Stream<Path> left = Files.list(tmp.resolve("image/layers"))) {
             assertThat(left).isEmpty();
         }
+    }
+
+    @Test
+    void ownersAreKeptEvenWhereASetgidDirectoryWouldLendItsGroup() throws Exception {
+        LayerStore store = store(64 * 1024);
+        Entry owned = out -> {
+            TarArchiveEntry e = new TarArchiveEntry("owned.txt", true);
+            e.setSize(1);
+            e.setMode(0100600);
+            e.setUserId(1000);
+            e.setGroupId(1001);
+            out.putArchiveEntry(e);
+            out.write('x');
+            out.closeArchiveEntry();
+        };
+        Entry setgid = out -> {
+            TarArchiveEntry e = new TarArchiveEntry("shared/");
+            e.setMode(042775);
+            e.setGroupId(1000);
+            out.putArchiveEntry(e);
+            out.closeArchiveEntry();
+        };
+        Layer layer = store.apply(null, new java.io.ByteArrayInputStream(tarOf(owned, file("root.txt", "r"), setgid,
+                file("shared/rootfile", "y"))), null);
+        Path diff = layer.diff();
+        assertThat(Files.getAttribute(diff.resolve("owned.txt"), "unix:uid")).isEqualTo(1000);
+        assertThat(Files.getAttribute(diff.resolve("owned.txt"), "unix:gid")).isEqualTo(1001);
+        assertThat(Files.getAttribute(diff.resolve("root.txt"), "unix:gid")).isEqualTo(0);
+        assertThat(Files.getAttribute(diff.resolve("shared"), "unix:gid")).isEqualTo(1000);
+        assertThat(Files.getAttribute(diff.resolve("shared/rootfile"), "unix:gid")).as("0, as the tar says, not the directory's").isEqualTo(0);
     }
 
     // --- building test tars ---
