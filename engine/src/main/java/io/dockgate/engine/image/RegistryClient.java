@@ -526,8 +526,28 @@ final class RegistryClient {
             }
         } catch (IOException | RuntimeException e) {
             pipe.fail(e instanceof IOException io ? io : new IOException(e));
-            sent.cancel(true);
+            // the registry may have stopped the upload first (an error answer, a closed connection): that is the cause
+            HttpResponse<byte[]> early = null;
+            Throwable broken = null;
+            try {
+                early = sent.get(2, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException x) {
+                broken = x.getCause();
+            } catch (InterruptedException x) {
+                Thread.currentThread().interrupt();
+            } catch (java.util.concurrent.TimeoutException x) {
+                sent.cancel(true);
+            }
             abandon(location);
+            if (e instanceof java.io.InterruptedIOException) {
+                throw e; // cancelled by this side
+            }
+            if (early != null && early.statusCode() >= 300) {
+                throw pushRefused(early.statusCode(), "an upload", early.body());
+            }
+            if (broken instanceof IOException io && !(broken instanceof java.io.InterruptedIOException)) {
+                throw unreachable(io);
+            }
             throw e;
         }
         HttpResponse<byte[]> patched;
