@@ -8,12 +8,10 @@ import io.dockgate.engine.testing.TestImages;
 import io.dockgate.gateway.testing.DockerCli;
 import io.dockgate.gateway.testing.TestDaemon;
 import io.dockgate.gateway.testing.TlsClient;
-import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -107,29 +105,10 @@ class HijackTlsTest {
     }
 
     private static String readHead(InputStream in) throws Exception {
-        ByteArrayOutputStream head = new ByteArrayOutputStream();
-        int last4 = 0;
-        while (last4 != 0x0d0a0d0a) {
-            int b = in.read();
-            if (b < 0) {
-                break;
-            }
-            head.write(b);
-            last4 = (last4 << 8) | b;
-        }
-        return head.toString(StandardCharsets.ISO_8859_1);
+        return io.dockgate.gateway.testing.RawHttp.readHead(in);
     }
 
-    /** stdcopy frames until the daemon ends the stream. */
     private static List<String> readFrames(InputStream in) throws Exception {
-        List<String> frames = new ArrayList<>();
-        while (true) {
-            byte[] header = in.readNBytes(8);
-            if (header.length < 8) {
-                return frames;
-            }
-            int length = ((header[4] & 0xff) << 24) | ((header[5] & 0xff) << 16) | ((header[6] & 0xff) << 8) | (header[7] & 0xff);
-            frames.add(header[0] + ":" + new String(in.readNBytes(length), StandardCharsets.UTF_8));
-        }
+        return io.dockgate.gateway.testing.RawHttp.readFrames(in);
     }
 }

@@ -95,4 +95,32 @@ public final class RawHttp {
         }
         return null;
     }
+
+    /** Reads a response head up to the blank line (a hijacked stream follows it). */
+    public static String readHead(InputStream in) throws IOException {
+        java.io.ByteArrayOutputStream head = new java.io.ByteArrayOutputStream();
+        int last4 = 0;
+        while (last4 != 0x0d0a0d0a) {
+            int b = in.read();
+            if (b < 0) {
+                break;
+            }
+            head.write(b);
+            last4 = (last4 << 8) | b;
+        }
+        return head.toString(java.nio.charset.StandardCharsets.ISO_8859_1);
+    }
+
+    /** stdcopy frames ("1:text" for stdout, "2:text" for stderr) until the stream ends. */
+    public static java.util.List<String> readFrames(InputStream in) throws IOException {
+        java.util.List<String> frames = new java.util.ArrayList<>();
+        while (true) {
+            byte[] header = in.readNBytes(8);
+            if (header.length < 8) {
+                return frames;
+            }
+            int length = ((header[4] & 0xff) << 24) | ((header[5] & 0xff) << 16) | ((header[6] & 0xff) << 8) | (header[7] & 0xff);
+            frames.add(header[0] + ":" + new String(in.readNBytes(length), java.nio.charset.StandardCharsets.UTF_8));
+        }
+    }
 }

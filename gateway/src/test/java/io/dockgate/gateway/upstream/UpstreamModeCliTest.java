@@ -160,6 +160,30 @@ class UpstreamModeCliTest {
                 .doesNotContain("io.dockgate.upstream.owner", "io.dockgate.owner");
     }
 
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"TLSv1.2", "TLSv1.3"})
+    void aHijackedAttachTheClientHalfClosesStillDeliversOverTls12And13(String protocol) throws Exception {
+        String id = tls.ok("create", "--network", "none", "busybox", "sh", "-c", "sleep 0.3; echo one; sleep 0.3; echo two >&2")
+                .stdout().trim();
+        Path bundle = tmp.resolve("dg").resolve("client");
+        java.security.cert.X509Certificate ca = io.dockgate.certs.Pem.readCertificate(bundle.resolve("ca.pem"));
+        io.dockgate.certs.IssuedCertificate me = new io.dockgate.certs.IssuedCertificate(
+                io.dockgate.certs.Pem.readCertificate(bundle.resolve("cert.pem")), io.dockgate.certs.Pem.readPrivateKey(bundle.resolve("key.pem")),
+                List.of(ca));
+        try (io.dockgate.gateway.testing.TlsClient client = io.dockgate.gateway.testing.TlsClient.connect(unix.daemon().tcpPort(), ca, me,
+                protocol)) {
+            client.socket().getOutputStream().write(("POST /v1.41/containers/" + id + "/attach?stream=1&stdout=1&stderr=1 HTTP/1.1\r\n"
+                    + "Host: docker\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            java.io.InputStream in = client.input();
+            assertThat(RawHttp.readHead(in)).startsWith("HTTP/1.1 101 UPGRADED\r\n");
+            client.socket().shutdownOutput(); // close_notify, as the CLI without stdin: relayed upstream as a half-close
+            tls.ok("start", id);
+            assertThat(RawHttp.readFrames(in)).containsExactly("1:one\n", "2:two\n");
+        } finally {
+            tls.docker("rm", "-f", id);
+        }
+    }
+
     @Test
     void theApiVersionIsTheLowerOfTheTwo() throws Exception {
         assertThat(tls.ok("version", "-f", "{{.Server.APIVersion}} {{.Client.APIVersion}}").stdout().trim()).isEqualTo("1.41 1.41");
