@@ -187,7 +187,7 @@ public final class BuildApi {
             @Override
             public Image get(String ref, boolean pull, Builder.Output o) throws java.io.IOException {
                 // the binding that allowed the build judges its base images, once the Dockerfile names them
-                refuseIf(constraints.flatMap(c -> io.dockgate.gateway.authz.ConstraintChecker.baseImage(c, ref, lookups)), rule);
+                refuseIf(constraints.flatMap(c -> io.dockgate.gateway.authz.ConstraintChecker.baseImage(c, ref, pull, lookups)), rule);
                 Image image = base(ref, pull, o, auths);
                 usedBases.add(ref + "@" + image.id());
                 return image;

@@ -191,11 +191,23 @@ public final class ConstraintChecker {
 
     /**
      * Whether a build may use this base image (FROM, COPY --from) under the binding's constraints: the
-     * allowed images as for a create. Empty when allowed.
+     * allowed images as for a create, and the allowed registries when it would be pulled ({@code pull}, or
+     * missing here). Empty when allowed.
      */
-    public static Optional<String> baseImage(Policy.Constraints c, String reference, RequestFacts.Lookups lookups) {
+    public static Optional<String> baseImage(Policy.Constraints c, String reference, boolean pull, RequestFacts.Lookups lookups) {
         if (c.unrestricted()) {
             return Optional.empty();
+        }
+        // a base pulled (asked for, or missing here) is judged on its registry as well
+        if (!reference.equals("scratch") && !Reference.looksLikeId(reference) && (pull || lookups.imageTags(reference).isEmpty())) {
+            try {
+                String registry = registry(c, Reference.parse(reference).domain()); // a base the store lacks is pulled from there
+                if (registry != null) {
+                    return Optional.of(registry);
+                }
+            } catch (RuntimeException e) {
+                return Optional.of("invalid image reference");
+            }
         }
         return Optional.ofNullable(image(c, reference, new RequestFacts(null, null, Map.of(), lookups)));
     }

@@ -73,7 +73,7 @@ final class BuildRelay {
             }, new BuildPlan.Judge() {
                 @Override
                 public void base(String reference) {
-                    refuseIf(constraints.flatMap(c -> ConstraintChecker.baseImage(c, reference, facts)), rule);
+                    refuseIf(constraints.flatMap(c -> ConstraintChecker.baseImage(c, reference, r.pull(), facts)), rule);
                     bases.add(reference);
                 }
 

@@ -168,6 +168,8 @@ class AuthorizationCliTest extends AuthzFixtureTest {
         denied(f.as("ci-runner", "build", ctx.toString()), "a memory limit is required (build steps)");
         denied(f.as("ci-runner", "build", "-m", "64m", ctx.toString()), "running a build step as root is not allowed");
         java.nio.file.Files.writeString(ctx.resolve("Dockerfile"), "FROM busybox\nUSER 1000\nRUN id -u > /tmp/uid\n");
+        denied(f.as("ci-runner", "build", "--pull", "-m", "64m", ctx.toString()),
+                "registry docker.io is not allowed (allowed: 127.0.0.1:*)"); // a base pulled is judged on its registry
         String built = f.ok("ci-runner", "build", "-q", "-m", "64m", ctx.toString());
         assertThat(built).contains("sha256:");
         assertThat(f.root("images", "-q", "--no-trunc", "--filter", "owner=tls:ci-runner").stdout())
