@@ -83,6 +83,7 @@ public final class LayerUnpacker {
             TarArchiveInputStream archive = new TarArchiveInputStream(recorder, 512, 512, StandardCharsets.UTF_8.name(), false);
             Set<String> seen = new HashSet<>();
             Set<String> directories = new HashSet<>(); // verified real directories: nothing in one unpack replaces a path
+            byte[] buffer = new byte[COPY_BUFFER];
             boolean createdAsRoot = Integer.valueOf(0).equals(Files.getAttribute(root, "unix:uid", NOFOLLOW))
                     && Integer.valueOf(0).equals(Files.getAttribute(root, "unix:gid", NOFOLLOW))
                     && (((Integer) Files.getAttribute(root, "unix:mode", NOFOLLOW)) & 02000) == 0;
@@ -120,9 +121,11 @@ public final class LayerUnpacker {
                     continue;
                 }
                 Path path = root.resolve(name);
+                boolean modeSet = false; // created with the entry's permissions, nothing masked off: no chmod needed
                 if (entry.isDirectory()) {
                     if (!Files.isDirectory(path, NOFOLLOW)) {
-                        Files.createDirectory(path);
+                        Files.createDirectory(path, permissions(entry.getMode()));
+                        modeSet = createdExactly(entry.getMode());
                     }
                     directories.add(name);
                 } else if (entry.isSymbolicLink()) {
@@ -140,9 +143,11 @@ public final class LayerUnpacker {
                     continue; // a hardlink shares the target's metadata
                 } else if (entry.isFile()) {
                     recorder.beginContent(name, entry.getSize());
-                    try (OutputStream out = Files.newOutputStream(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-                            LinkOption.NOFOLLOW_LINKS)) {
-                        long copied = archive.transferTo(out);
+                    try (OutputStream out = java.nio.channels.Channels.newOutputStream(Files.newByteChannel(path,
+                            java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS),
+                            permissions(entry.getMode())))) {
+                        modeSet = createdExactly(entry.getMode());
+                        long copied = copy(archive, out, buffer);
                         if (copied != entry.getSize()) {
                             throw new InvalidLayerException("truncated layer: " + name + " has " + copied + " of "
                                     + entry.getSize() + " bytes");
@@ -157,7 +162,7 @@ public final class LayerUnpacker {
                 } else {
                     throw new InvalidLayerException("unsupported tar entry type for " + name);
                 }
-                applyMetadata(path, entry, createdAsRoot);
+                applyMetadata(path, entry, createdAsRoot, modeSet);
                 if (entry.isDirectory() && (entry.getMode() & 02000) != 0) {
                     createdAsRoot = false; // entries below take its group
                 }
@@ -176,6 +181,55 @@ public final class LayerUnpacker {
             Digest diffId = recorder.finish();
             return new Result(diffId, recorder.count(), content);
         }
+    }
+
+    /** The process's umask, read once by creating a file asking for every permission bit. */
+    private static final int UMASK = readUmask();
+
+    private static int readUmask() {
+        try {
+            Path probe = Files.createTempFile("dockgate-umask", "");
+            try {
+                Files.delete(probe);
+                Files.createFile(probe, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                        java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx")));
+                int mode = (Integer) Files.getAttribute(probe, "unix:mode") & 0777;
+                return ~mode & 0777;
+            } finally {
+                Files.deleteIfExists(probe);
+            }
+        } catch (IOException | RuntimeException e) {
+            return 0777; // unknown: every mode is set with chmod
+        }
+    }
+
+    private static java.nio.file.attribute.FileAttribute<java.util.Set<java.nio.file.attribute.PosixFilePermission>> permissions(int mode) {
+        java.util.Set<java.nio.file.attribute.PosixFilePermission> set = java.util.EnumSet.noneOf(java.nio.file.attribute.PosixFilePermission.class);
+        java.nio.file.attribute.PosixFilePermission[] bits = java.nio.file.attribute.PosixFilePermission.values(); // OWNER_READ first
+        for (int i = 0; i < 9; i++) {
+            if ((mode & (0400 >> i)) != 0) {
+                set.add(bits[i]);
+            }
+        }
+        return java.nio.file.attribute.PosixFilePermissions.asFileAttribute(set);
+    }
+
+    /** Whether creating with the mode's permission bits gives exactly the mode: no special bits, nothing the umask removes. */
+    private static boolean createdExactly(int mode) {
+        return (mode & 07000) == 0 && (mode & 0777 & UMASK) == 0;
+    }
+
+    /** File contents move in 64 KiB writes (transferTo's 8 KiB made eight times the system calls). */
+    private static final int COPY_BUFFER = 64 * 1024;
+
+    private static long copy(InputStream in, OutputStream out, byte[] buffer) throws IOException {
+        long total = 0;
+        int n;
+        while ((n = in.read(buffer)) > 0) {
+            out.write(buffer, 0, n);
+            total += n;
+        }
+        return total;
     }
 
     private static TarArchiveEntry nextEntry(TarArchiveInputStream archive) throws IOException {
@@ -287,13 +341,13 @@ public final class LayerUnpacker {
      * unpack creates is 0:0 anyway ({@code createdAsRoot}: the daemon is root and no setgid directory, whose
      * group new entries inherit, has appeared).
      */
-    private static void applyMetadata(Path path, TarArchiveEntry entry, boolean createdAsRoot) throws IOException {
+    private static void applyMetadata(Path path, TarArchiveEntry entry, boolean createdAsRoot, boolean modeSet) throws IOException {
         int uid = (int) entry.getLongUserId();
         int gid = (int) entry.getLongGroupId();
         if (uid != 0 || gid != 0 || !createdAsRoot) {
             Syscalls.lchown(path.toString(), uid, gid);
         }
-        if (!entry.isSymbolicLink()) {
+        if (!entry.isSymbolicLink() && !modeSet) {
             Syscalls.chmod(path.toString(), entry.getMode());
         }
         for (Map.Entry<String, String> header : entry.getExtraPaxHeaders().entrySet()) {

@@ -161,6 +161,36 @@ class LayerStoreTest {
         assertThat(Files.getAttribute(diff.resolve("shared/rootfile"), "unix:gid")).as("0, as the tar says, not the directory's").isEqualTo(0);
     }
 
+    @Test
+    void everyModeIsKeptWhetherCreationGaveItOrAChmodHadTo() throws Exception {
+        LayerStore store = store(64 * 1024);
+        int[] modes = {0644, 0755, 0600, 0777, 0666, 04755, 02711, 0};
+        List<Entry> entries = new java.util.ArrayList<>();
+        for (int mode : modes) {
+            entries.add(out -> {
+                TarArchiveEntry e = new TarArchiveEntry("f" + Integer.toOctalString(mode), true);
+                e.setSize(1);
+                e.setMode(0100000 | mode);
+                out.putArchiveEntry(e);
+                out.write('m');
+                out.closeArchiveEntry();
+            });
+            entries.add(out -> {
+                TarArchiveEntry e = new TarArchiveEntry("d" + Integer.toOctalString(mode) + "/");
+                e.setMode(040000 | mode);
+                out.putArchiveEntry(e);
+                out.closeArchiveEntry();
+            });
+        }
+        Layer layer = store.apply(null, new java.io.ByteArrayInputStream(tarOf(entries.toArray(new Entry[0]))), null);
+        for (int mode : modes) {
+            assertThat((Integer) Files.getAttribute(layer.diff().resolve("f" + Integer.toOctalString(mode)), "unix:mode") & 07777)
+                    .as("file %o", mode).isEqualTo(mode);
+            assertThat((Integer) Files.getAttribute(layer.diff().resolve("d" + Integer.toOctalString(mode)), "unix:mode") & 07777)
+                    .as("directory %o", mode).isEqualTo(mode);
+        }
+    }
+
     // --- building test tars ---
 
     interface Entry {
