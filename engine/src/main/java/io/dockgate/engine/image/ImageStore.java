@@ -614,71 +614,26 @@ public final class ImageStore {
      */
     private static List<LayerStore.Detached> fetchAndUnpack(Puller.Plan plan, LayerStore.Batch batch, PullListener listener)
             throws IOException {
-        int n = plan.diffIds.size();
-        List<LayerStore.Detached> unpacked = new ArrayList<>(java.util.Collections.nCopies(n, null));
-        long wanted = plan.needed.stream().filter(b -> b).count();
-        if (wanted == 0) {
-            return unpacked;
-        }
-        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool((int) Math.min(PULL_PARALLEL, wanted), r -> {
-            Thread t = new Thread(r, "pull-layer");
-            t.setDaemon(true);
-            return t;
-        });
-        try {
-            List<java.util.concurrent.Future<LayerStore.Detached>> futures = new ArrayList<>();
-            for (int i = 0; i < n; i++) {
-                int index = i;
-                futures.add(!plan.needed.get(i) ? null : pool.submit(() -> {
-                    Path blob = plan.download(index);
-                    String id = plan.blobDigests.get(index).shortId();
-                    listener.status(id, "Extracting");
-                    LayerStore.Detached d;
-                    try (InputStream in = Files.newInputStream(blob)) {
-                        d = batch.unpackDetached(in);
-                    }
-                    if (!d.diffId().equals(plan.diffIds.get(index))) {
-                        throw new LayerUnpacker.InvalidLayerException("layer DiffID mismatch: the configuration says " + plan.diffIds.get(index)
-                                + " but the layer's content is " + d.diffId());
-                    }
-                    listener.status(id, "Pull complete");
-                    return d;
-                }));
-            }
-            for (int i = 0; i < n; i++) {
-                if (futures.get(i) == null) {
-                    continue;
+        List<java.util.concurrent.Callable<LayerStore.Detached>> tasks = new ArrayList<>();
+        for (int i = 0; i < plan.diffIds.size(); i++) {
+            int index = i;
+            tasks.add(!plan.needed.get(i) ? null : () -> {
+                Path blob = plan.download(index);
+                String id = plan.blobDigests.get(index).shortId();
+                listener.status(id, "Extracting");
+                LayerStore.Detached d;
+                try (InputStream in = Files.newInputStream(blob)) {
+                    d = batch.unpackDetached(in);
                 }
-                try {
-                    unpacked.set(i, futures.get(i).get());
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new java.io.InterruptedIOException("interrupted");
-                } catch (java.util.concurrent.ExecutionException e) {
-                    for (java.util.concurrent.Future<?> f : futures) {
-                        if (f != null) {
-                            f.cancel(true);
-                        }
-                    }
-                    Throwable c = e.getCause();
-                    if (c instanceof IOException io) {
-                        throw io;
-                    }
-                    if (c instanceof RuntimeException re) {
-                        throw re;
-                    }
-                    throw new IllegalStateException(c);
+                if (!d.diffId().equals(plan.diffIds.get(index))) {
+                    throw new LayerUnpacker.InvalidLayerException("layer DiffID mismatch: the configuration says " + plan.diffIds.get(index)
+                            + " but the layer's content is " + d.diffId());
                 }
-            }
-            return unpacked;
-        } finally {
-            pool.shutdownNow();
-            try {
-                pool.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS); // nothing unpacks into the batch once it closes
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+                listener.status(id, "Pull complete");
+                return d;
+            });
         }
+        return new Parallel().run("pull-layer", PULL_PARALLEL, tasks);
     }
 
     // ---------------------------------------------------------------- push, login, distribution

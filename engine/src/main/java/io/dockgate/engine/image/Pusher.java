@@ -72,58 +72,16 @@ final class Pusher {
         return new Pushed(tag, ours, bytes.length);
     }
 
-    /**
-     * Every layer made present, {@link #PARALLEL} at a time (top first, as dockerd lists them); the first
-     * failure stops the others at their next check and is the push's.
-     */
+    /** Every layer made present, {@link #PARALLEL} at a time; the first failure stops the others and is the push's. */
     private List<BlobSources.Source> layers(List<Layer> imageLayers, boolean oci) throws IOException {
-        int n = imageLayers.size();
-        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(Math.max(1, Math.min(PARALLEL, n)),
-                r -> {
-                    Thread t = new Thread(r, "push-layer");
-                    t.setDaemon(true);
-                    return t;
-                });
-        try {
-            List<java.util.concurrent.Future<BlobSources.Source>> futures = new ArrayList<>();
-            for (int i = 0; i < n; i++) {
-                futures.add(null);
-            }
-            for (int i = n - 1; i >= 0; i--) {
-                Layer l = imageLayers.get(i);
-                futures.set(i, pool.submit(() -> {
-                    try {
-                        return layer(l, oci);
-                    } catch (IOException | RuntimeException e) {
-                        firstFailure.compareAndSet(null, e); // the cause; the others stop because of it
-                        failed = true;
-                        throw e;
-                    }
-                }));
-            }
-            List<BlobSources.Source> out = new ArrayList<>();
-            for (java.util.concurrent.Future<BlobSources.Source> f : futures) {
-                try {
-                    out.add(f.get());
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    failed = true;
-                    throw new java.io.InterruptedIOException("interrupted");
-                } catch (java.util.concurrent.ExecutionException e) {
-                    out.add(null);
-                }
-            }
-            Exception first = firstFailure.get();
-            if (first instanceof IOException io) {
-                throw io;
-            }
-            if (first instanceof RuntimeException re) {
-                throw re;
-            }
-            return out;
-        } finally {
-            pool.shutdownNow();
+        List<java.util.concurrent.Callable<BlobSources.Source>> tasks = new ArrayList<>();
+        for (Layer l : imageLayers) {
+            tasks.add(() -> layer(l, oci));
         }
+        java.util.Collections.reverse(tasks); // top first, as dockerd
+        List<BlobSources.Source> done = parallel.run("push-layer", PARALLEL, tasks);
+        java.util.Collections.reverse(done);
+        return done;
     }
 
     /** Makes one layer's blob present in the repository; returns its descriptor. */
@@ -163,8 +121,7 @@ final class Pusher {
 
     /** Layers pushed at once: compression takes a core each. */
     private static final int PARALLEL = 3;
-    private volatile boolean failed;
-    private final java.util.concurrent.atomic.AtomicReference<Exception> firstFailure = new java.util.concurrent.atomic.AtomicReference<>();
+    private final Parallel parallel = new Parallel();
 
     /**
      * gzip at level 1 (zlib's fastest): on this machine's /usr about 3 times the speed of the default level 6
@@ -218,7 +175,7 @@ final class Pusher {
     }
 
     private void checkCancelled() throws java.io.InterruptedIOException {
-        if (failed) {
+        if (parallel.failed()) {
             throw new java.io.InterruptedIOException("another layer of the push failed");
         }
         if (listener.cancelled()) {

@@ -420,11 +420,7 @@ public final class ImagesApi {
 
             @Override
             public void progress(String id, String status, long current, long total) {
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("status", status);
-                m.put("progressDetail", total > 0 ? Map.of("current", current, "total", total) : Map.of("current", current));
-                m.put("progress", progressBar(current, total));
-                m.put("id", id);
+                Map<String, Object> m = progressMessage(id, status, current, total);
                 context.runOnContext(v -> out.message(m));
             }
         };
@@ -494,11 +490,7 @@ public final class ImagesApi {
 
             @Override
             public void progress(String id, String status, long current, long total) {
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("status", status);
-                m.put("progressDetail", total > 0 ? Map.of("current", current, "total", total) : Map.of("current", current));
-                m.put("progress", progressBar(current, total));
-                m.put("id", id);
+                Map<String, Object> m = progressMessage(id, status, current, total);
                 context.runOnContext(v -> out.message(m));
             }
 
@@ -541,6 +533,16 @@ public final class ImagesApi {
             }
             return out.end();
         });
+    }
+
+    /** One progress line of a pull or push, as dockerd writes it. */
+    static Map<String, Object> progressMessage(String id, String status, long current, long total) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("status", status);
+        m.put("progressDetail", total > 0 ? Map.of("current", current, "total", total) : Map.of("current", current));
+        m.put("progress", progressBar(current, total));
+        m.put("id", id);
+        return m;
     }
 
     static String progressBar(long current, long total) {
