@@ -66,9 +66,13 @@ class JudgedIsExecutedTest extends AuthzFixtureTest {
 
     /** Sends one body as alice; returns the model judged, after checking it is the one handled. */
     private Object send(Operation op, String target, String body) throws Exception {
+        return send("alice", op, target, body);
+    }
+
+    private Object send(String who, Operation op, String target, String body) throws Exception {
         judged.clear();
         handled.clear();
-        String response = lastResponse = f.raw("alice", BypassCorpusTest.post(target, body));
+        String response = lastResponse = f.raw(who, BypassCorpusTest.post(target, body));
         assertThat(RawHttp.status(response)).as(body + " -> " + response).isBetween(200, 204);
         Seen j = judged.stream().filter(s -> s.operation() == op).reduce((a, b) -> b).orElseThrow();
         Seen h = handled.stream().filter(s -> s.operation() == op).reduce((a, b) -> b).orElseThrow();
@@ -94,7 +98,7 @@ class JudgedIsExecutedTest extends AuthzFixtureTest {
         java.util.Set<Operation> covered = java.util.Set.of(OperationTable.CONTAINER_CREATE, OperationTable.CONTAINER_UPDATE,
                 OperationTable.CONTAINER_EXEC, OperationTable.EXEC_START, OperationTable.VOLUME_CREATE, OperationTable.NETWORK_CREATE,
                 OperationTable.NETWORK_CONNECT, OperationTable.NETWORK_DISCONNECT, OperationTable.CONTAINER_COMMIT,
-                OperationTable.IMAGE_BUILD);
+                OperationTable.IMAGE_BUILD, OperationTable.REGISTRY_LOGIN);
         // swarm bodies: only a swarm manager executes them (the embedded engine answers 503): UpstreamSwarmTest sends
         // them through upstream mode, where the document judged is the document forwarded
         java.util.Set<Operation> swarm = java.util.Set.of(OperationTable.SWARM_MANAGE, OperationTable.NODE_UPDATE,
@@ -102,6 +106,23 @@ class JudgedIsExecutedTest extends AuthzFixtureTest {
                 OperationTable.CONFIG_CREATE, OperationTable.CONFIG_UPDATE);
         assertThat(OperationTable.all().values().stream().filter(o -> o.model() != null && !swarm.contains(o)))
                 .containsExactlyInAnyOrderElementsOf(covered);
+    }
+
+    @Test
+    void loginBodies() throws Exception {
+        try (io.dockgate.gateway.testing.Registry registry = io.dockgate.gateway.testing.Registry.startWithPassword(
+                tmp.resolve("judged-registry"), "u", "pw")) {
+            String host = registry.host();
+            String basic = java.util.Base64.getEncoder().encodeToString("u:pw".getBytes(StandardCharsets.UTF_8));
+            for (String body : List.of("{\"username\":\"u\",\"password\":\"pw\",\"serveraddress\":\"" + host + "\"}",
+                    "{\"Username\":\"u\",\"PASSWORD\":\"pw\",\"ServerAddress\":\"http://" + host + "/v2/\"}",
+                    "{\"auth\":\"" + basic + "\",\"serveraddress\":\"" + host + "\",\"email\":\"\"}")) {
+                io.dockgate.engine.image.RegistryCredentials used = (io.dockgate.engine.image.RegistryCredentials) send("ci-runner",
+                        OperationTable.REGISTRY_LOGIN, "/v1.45/auth", body);
+                assertThat(used.username()).isEqualTo("u");
+                assertThat(RawHttp.body(lastResponse)).contains("Login Succeeded");
+            }
+        }
     }
 
     @Test
