@@ -17,7 +17,6 @@ import io.dockgate.gateway.testing.Registry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -172,12 +171,7 @@ class RegistrySettingsTest {
     }
 
     private static JsonNode skopeo(String... args) throws Exception {
-        List<String> command = new ArrayList<>(List.of("skopeo", "inspect", "--tls-verify=false"));
-        command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0).as(out).isTrue();
-        return JSON.readTree(out);
+        return Registry.inspect(args);
     }
 
     private static void run(String... command) throws Exception {

@@ -154,4 +154,16 @@ public final class Registry implements AutoCloseable {
         process.destroy();
         process.waitFor(10, TimeUnit.SECONDS);
     }
+
+    /** {@code skopeo inspect --tls-verify=false ARGS}: what a registry holds, as JSON (fails the test on an error). */
+    public static com.fasterxml.jackson.databind.JsonNode inspect(String... args) throws Exception {
+        List<String> command = new java.util.ArrayList<>(List.of("skopeo", "inspect", "--tls-verify=false"));
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new AssertionError("skopeo inspect failed: " + out);
+        }
+        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(out);
+    }
 }
