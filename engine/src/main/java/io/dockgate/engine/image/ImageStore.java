@@ -102,22 +102,18 @@ public final class ImageStore {
     }
 
     /**
-     * At start: a pull's own links and partial downloads are gone with it; verified blobs kept for a retried
-     * pull stay a day.
+     * At start (the layer store has emptied its temporary directory, with every pull's own links): the
+     * verified blobs of pulls that did not commit stay a day for their retry; partial downloads go.
      */
     private void sweepTemporary() throws IOException {
-        Path tmp = root.resolve("tmp");
-        if (!Files.isDirectory(tmp)) {
-            return;
-        }
+        Path blobs = root.resolve(Puller.BLOB_DIR);
+        Files.createDirectories(blobs);
         Instant dayAgo = Instant.now().minus(java.time.Duration.ofDays(1));
-        try (Stream<Path> files = Files.list(tmp)) {
+        try (Stream<Path> files = Files.list(blobs)) {
             for (Path f : files.toList()) {
-                String name = f.getFileName().toString();
-                boolean kept = name.startsWith(Puller.BLOB_PREFIX) && !name.contains(".partial-")
-                        && Files.getLastModifiedTime(f).toInstant().isAfter(dayAgo);
-                if ((name.startsWith("pull-") || name.startsWith("push-")) && !kept) {
-                    Files.deleteIfExists(f);
+                boolean verified = f.getFileName().toString().matches("[0-9a-f]{64}");
+                if (!verified || Files.getLastModifiedTime(f).toInstant().isBefore(dayAgo)) {
+                    Files.deleteIfExists(f); // a download cut off by the stop, or a blob no retry came for
                 }
             }
         }

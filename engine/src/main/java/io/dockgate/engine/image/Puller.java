@@ -41,6 +41,7 @@ final class Puller {
         private final RegistryClient client;
         private final Registries registries;
         private final Path tmp;
+        private final Path blobs;
         private final PullListener listener;
         private final List<Path> own = java.util.Collections.synchronizedList(new ArrayList<>());
         private final List<Path> cached = java.util.Collections.synchronizedList(new ArrayList<>());
@@ -59,6 +60,7 @@ final class Puller {
             this.client = client;
             this.registries = registries;
             this.tmp = tmp;
+            this.blobs = tmp.resolveSibling(BLOB_DIR);
             this.listener = listener;
         }
 
@@ -66,7 +68,7 @@ final class Puller {
         Path download(int i) throws IOException {
             Digest d = blobDigests.get(i);
             long size = sizes.get(i);
-            Path shared = tmp.resolve(BLOB_PREFIX + d.hex());
+            Path shared = blobs.resolve(d.hex());
             Path mine = tmp.resolve("pull-" + UUID.randomUUID()); // this pull's own link: another pull may commit and drop the shared one
             cached.add(shared);
             if (link(shared, mine)) {
@@ -224,8 +226,11 @@ final class Puller {
         }
     }
 
-    /** The name prefix of verified blobs waiting in the temporary directory for their pull to commit them. */
-    static final String BLOB_PREFIX = "pull-blob-";
+    /**
+     * Beside the layer store's temporary directory (emptied at every start): the verified blobs of pulls that
+     * did not commit, by digest, kept across a restart for their retry.
+     */
+    static final String BLOB_DIR = "pull-blobs";
 
     static boolean isIndex(RegistryClient.Manifest manifest) {
         String type = manifest.mediaType();

@@ -55,6 +55,22 @@ class ImageStoreTest {
     }
 
     @Test
+    void verifiedBlobsOfAnUnfinishedPullOutliveARestartForADayPartialOnesDoNot() throws IOException {
+        open("blobs");
+        Path blobs = tmp.resolve("blobs").resolve("image").resolve(Puller.BLOB_DIR);
+        Path fresh = Files.writeString(blobs.resolve("a".repeat(64)), "verified");
+        Path old = Files.writeString(blobs.resolve("b".repeat(64)), "verified long ago");
+        Files.setLastModifiedTime(old, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minus(java.time.Duration.ofDays(2))));
+        Path partial = Files.writeString(blobs.resolve("c".repeat(64) + ".partial-x"), "cut off");
+        Path ownLink = Files.writeString(tmp.resolve("blobs").resolve("image").resolve("tmp").resolve("pull-x"), "a pull's own link");
+        open("blobs");
+        assertThat(fresh).exists();
+        assertThat(old).doesNotExist();
+        assertThat(partial).doesNotExist();
+        assertThat(ownLink).doesNotExist();
+    }
+
+    @Test
     void importSaveLoadRoundTripKeepsIdsAndTags() throws Exception {
         ImageStore a = open("a");
         Image image = importBusybox(a, "busybox:1");
