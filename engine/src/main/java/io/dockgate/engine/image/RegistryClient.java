@@ -485,13 +485,7 @@ final class RegistryClient {
             return true;
         }
         if (r.statusCode() == 202) {
-            r.headers().firstValue("Location").ifPresent(location -> {
-                try {
-                    send(new Call("DELETE", resolve(location), "*/*", null, 0, null), HttpResponse.BodyHandlers.discarding());
-                } catch (IOException | RuntimeException e) {
-                    // an abandoned upload session expires at the registry
-                }
-            });
+            r.headers().firstValue("Location").map(this::resolve).ifPresent(this::abandon); // it started an upload instead
         }
         return false;
     }

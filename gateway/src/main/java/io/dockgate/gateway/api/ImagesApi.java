@@ -410,11 +410,7 @@ public final class ImagesApi {
         PullListener listener = new PullListener() {
             @Override
             public void status(String id, String status) {
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("status", status);
-                if (id != null) {
-                    m.put("id", id);
-                }
+                Map<String, Object> m = statusMessage(id, status, false);
                 context.runOnContext(v -> out.message(m));
             }
 
@@ -479,12 +475,7 @@ public final class ImagesApi {
 
             @Override
             public void status(String id, String status) {
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("status", status);
-                if (id != null) {
-                    m.put("progressDetail", Map.of());
-                    m.put("id", id);
-                }
+                Map<String, Object> m = statusMessage(id, status, true); // dockerd's push lines carry an empty progressDetail
                 context.runOnContext(v -> out.message(m));
             }
 
@@ -533,6 +524,19 @@ public final class ImagesApi {
             }
             return out.end();
         });
+    }
+
+    /** One status line of a pull or push (per layer when id is given), as dockerd writes it. */
+    static Map<String, Object> statusMessage(String id, String status, boolean emptyDetail) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("status", status);
+        if (id != null) {
+            if (emptyDetail) {
+                m.put("progressDetail", Map.of());
+            }
+            m.put("id", id);
+        }
+        return m;
     }
 
     /** One progress line of a pull or push, as dockerd writes it. */

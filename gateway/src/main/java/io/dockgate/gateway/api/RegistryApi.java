@@ -123,10 +123,7 @@ public final class RegistryApi {
             }
         }
         String registry = ConstraintChecker.searchRegistry(term);
-        int slash = term.indexOf('/');
-        String first = slash > 0 ? term.substring(0, slash) : "";
-        boolean named = first.contains(".") || first.contains(":") || first.equals("localhost");
-        String query = named ? term.substring(slash + 1) : term;
+        String query = ConstraintChecker.searchQuery(term);
         RegistryCredentials credentials = RegistryCredentials.fromHeader(request.http().getHeader("X-Registry-Auth"));
         int minStars = stars;
         int n = limit;

@@ -716,13 +716,21 @@ public final class ConstraintChecker {
      * that looks like a host but is not a valid one is refused (400).
      */
     public static String searchRegistry(String term) {
-        if (term == null) {
-            return Reference.DEFAULT_DOMAIN;
-        }
-        int slash = term.indexOf('/');
+        String first = searchHost(term);
+        return first == null ? Reference.DEFAULT_DOMAIN : io.dockgate.engine.image.ImageStore.loginRegistry(first);
+    }
+
+    /** What a search term asks its registry for: the term without the host it names. */
+    public static String searchQuery(String term) {
+        String first = searchHost(term);
+        return first == null ? term : term.substring(first.length() + 1);
+    }
+
+    /** The term's first component when it names a registry host (has a dot or a port, or is localhost), else null. */
+    private static String searchHost(String term) {
+        int slash = term == null ? -1 : term.indexOf('/');
         String first = slash > 0 ? term.substring(0, slash) : "";
-        return first.contains(".") || first.contains(":") || first.equals("localhost")
-                ? io.dockgate.engine.image.ImageStore.loginRegistry(first) : Reference.DEFAULT_DOMAIN;
+        return first.contains(".") || first.contains(":") || first.equals("localhost") ? first : null;
     }
 
     /**
