@@ -1,6 +1,7 @@
 package io.dockgate.gateway.upstream;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.dockgate.engine.EngineException;
 import io.dockgate.engine.container.ContainerSpec;
 import io.dockgate.gateway.authz.Facts;
 import io.dockgate.gateway.authz.RequestFacts;
@@ -78,8 +79,24 @@ public final class UpstreamFacts implements Facts {
         };
     }
 
+    /**
+     * A container by name, ID or prefix; null when missing. A prefix the upstream finds ambiguous (dockerd:
+     * "Multiple IDs found with provided prefix") is missing too: passing that on would tell the caller that
+     * other owners' containers begin so. (Resolving it to the caller's own container, when it has exactly one,
+     * needs the caller here: not yet.)
+     */
     private JsonNode container(String ref) {
-        return ref.isEmpty() ? null : get("/containers/" + enc(ref) + "/json");
+        if (ref.isEmpty()) {
+            return null;
+        }
+        try {
+            return get("/containers/" + enc(ref) + "/json");
+        } catch (EngineException e) {
+            if (String.valueOf(e.getMessage()).contains("Multiple IDs found with provided prefix")) {
+                return null;
+            }
+            throw e;
+        }
     }
 
     private static String owner(JsonNode labels) {
