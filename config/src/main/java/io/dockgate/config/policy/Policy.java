@@ -40,12 +40,20 @@ public record Policy(Mode mode, Map<String, Set<String>> roles, List<Binding> bi
      * @param scope       all objects, or only the caller's own
      * @param constraints on create, exec, update and volume create bodies
      * @param limits      per identity
+     * @param shared      under scope own: patterns of the common image names the caller sees and uses too
+     *                    (images others made or pulled without tenancy, {@code busybox:*}, {@code library/*})
      */
     public record Binding(String name, int line, List<Subject> subjects, Set<String> operations, Scope scope,
-                          Constraints constraints, Limits limits) {
+                          Constraints constraints, Limits limits, List<String> shared) {
         public Binding {
             subjects = List.copyOf(subjects);
             operations = Set.copyOf(operations);
+            shared = shared == null ? List.of() : List.copyOf(shared);
+        }
+
+        public Binding(String name, int line, List<Subject> subjects, Set<String> operations, Scope scope,
+                       Constraints constraints, Limits limits) {
+            this(name, line, subjects, operations, scope, constraints, limits, List.of());
         }
     }
 

@@ -260,7 +260,7 @@ public final class PolicyLoader {
         }
 
         private Policy.Binding binding(Node n, Map<String, Set<String>> roles) {
-            Map<String, Node> b = object(n, Set.of("name", "subjects", "roles", "operations", "scope", "constraints", "limits"));
+            Map<String, Node> b = object(n, Set.of("name", "subjects", "roles", "operations", "scope", "shared", "constraints", "limits"));
             if (!b.containsKey("name")) {
                 throw error(n, "name is required");
             }
@@ -304,9 +304,28 @@ public final class PolicyLoader {
                     default -> throw error(b.get("scope"), "must be all or own, not \"" + s + "\"");
                 };
             }
+            List<String> shared = new ArrayList<>();
+            if (b.containsKey("shared")) {
+                if (scope != Policy.Scope.OWN) {
+                    throw error(b.get("shared"), "shared names the images a binding with scope: own shares; without it every image is seen");
+                }
+                shared.addAll(imagePatterns(b.get("shared")));
+            }
             Policy.Constraints constraints = b.containsKey("constraints") ? constraints(b.get("constraints")) : Policy.Constraints.defaults();
             Policy.Limits limits = b.containsKey("limits") ? limits(b.get("limits")) : Policy.Limits.NONE;
-            return new Policy.Binding(bindingName, n.line(), subjects, ops, scope, constraints, limits);
+            return new Policy.Binding(bindingName, n.line(), subjects, ops, scope, constraints, limits, shared);
+        }
+
+        private List<String> imagePatterns(Node n) {
+            List<String> patterns = new ArrayList<>();
+            for (Node i : list(n)) {
+                String p = string(i);
+                if (!p.matches("[A-Za-z0-9._/:@*-]+")) {
+                    throw error(i, "an image pattern has letters, digits, . _ / : @ - and * only");
+                }
+                patterns.add(p);
+            }
+            return patterns;
         }
 
         private Policy.Subject subject(Node n) {
@@ -395,13 +414,7 @@ public final class PolicyLoader {
             Set<String> runtimes = c.containsKey("runtimes") ? new TreeSet<>(strings(c.get("runtimes"))) : d.runtimes();
             List<String> images = new ArrayList<>();
             if (c.containsKey("images")) {
-                for (Node i : list(c.get("images"))) {
-                    String p = string(i);
-                    if (!p.matches("[A-Za-z0-9._/:@*-]+")) {
-                        throw error(i, "an image pattern has letters, digits, . _ / : @ - and * only");
-                    }
-                    images.add(p);
-                }
+                images.addAll(imagePatterns(c.get("images")));
                 if (images.isEmpty()) {
                     throw error(c.get("images"), "an empty list would allow no image: leave images out to allow any");
                 }

@@ -11,16 +11,17 @@ import java.util.Map;
  */
 public record BuildRequest(List<String> tags, String dockerfile, Map<String, String> buildArgs, Map<String, String> labels,
                            String target, boolean noCache, boolean pull, boolean rm, boolean forceRm, boolean quiet,
-                           String networkMode, Limits limits, String platform, String owner) {
+                           String networkMode, Limits limits, String platform, String owner,
+                           io.dockgate.engine.image.ImageNamespace images) {
     /** Limits of the RUN containers (0: none), as the query's memory, memswap, cpushares, cpuquota, cpuperiod, cpusetcpus, shmsize. */
     public record Limits(long memory, long memorySwap, long cpuShares, long cpuQuota, long cpuPeriod, String cpusetCpus, long shmSize) {
         public static final Limits NONE = new Limits(0, 0, 0, 0, 0, "", 0);
     }
 
-    /** The same request on behalf of an owner (the gateway's caller). */
-    public BuildRequest withOwner(String newOwner) {
+    /** The same request on behalf of a caller: its owner key and the namespace of image names it speaks in. */
+    public BuildRequest withCaller(String newOwner, io.dockgate.engine.image.ImageNamespace namespace) {
         return new BuildRequest(tags, dockerfile, buildArgs, labels, target, noCache, pull, rm, forceRm, quiet, networkMode, limits,
-                platform, newOwner);
+                platform, newOwner, namespace);
     }
 
     public BuildRequest {
@@ -33,5 +34,6 @@ public record BuildRequest(List<String> tags, String dockerfile, Map<String, Str
         limits = limits == null ? Limits.NONE : limits;
         platform = platform == null ? "" : platform;
         owner = owner == null ? "" : owner;
+        images = images == null ? io.dockgate.engine.image.ImageNamespace.COMMON : images;
     }
 }

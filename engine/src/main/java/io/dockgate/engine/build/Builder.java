@@ -223,8 +223,9 @@ public final class Builder {
             out.stream("[Warning] One or more build-args [" + String.join(" ", unused) + "] were not consumed\n");
         }
         out.aux(stage.image.id().toString());
+        images.hold(r.images(), stage.image); // a cached result too: the caller's namespace holds what it built
         for (String tag : r.tags()) {
-            images.reference(Reference.parse(tag), stage.image);
+            images.reference(r.images(), Reference.parse(tag), stage.image);
         }
         return stage.image;
     }
@@ -438,7 +439,7 @@ public final class Builder {
             return hit.get();
         }
         Image image = images.commitChild(stage.image, null, new ImageStore.ChildImage(stage.config.deepCopy(), "", "", createdBy,
-                true, "").ownedBy(r.owner()), Optional.empty());
+                true, "").ownedBy(r.owner(), r.images()), Optional.empty());
         cache.put(key, image);
         return image;
     }

@@ -127,7 +127,7 @@ final class RunStep {
             try (InputStream i = io.dockgate.engine.fs.Pipes.stream("dockgate-build-" + id.substring(0, 12),
                     o -> snapshots.writeDiff(id, io.dockgate.engine.oci.SpecBuilder.ENGINE_MOUNT_POINTS, o))) {
                 stage.image = images.commitChild(stage.image, i, new ImageStore.ChildImage(stage.config.deepCopy(), "", "", createdBy,
-                        false, c.id()).ownedBy(r.owner()), Optional.empty());
+                        false, c.id()).ownedBy(r.owner(), r.images()), Optional.empty());
             }
             cache.put(key, stage.image);
             succeeded = true;

@@ -43,7 +43,7 @@ final class SnapshotSteps {
             if (!Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 CopyInto.mkdirs(root, dir, 0, 0);
             }
-        }, createdBy, r.owner());
+        }, createdBy, r);
         cache.put(key, image);
         return image;
     }
@@ -53,7 +53,7 @@ final class SnapshotSteps {
         void apply(Path rootfs) throws IOException;
     }
 
-    Image inSnapshot(Stage stage, RootfsWork work, String createdBy, String owner) throws IOException {
+    Image inSnapshot(Stage stage, RootfsWork work, String createdBy, BuildRequest r) throws IOException {
         String key = "build-" + java.util.HexFormat.of().formatHex(java.security.SecureRandom.getSeed(8));
         snapshots.prepare(key, stage.image == null ? List.of() : images.layersOf(stage.image));
         try {
@@ -65,7 +65,7 @@ final class SnapshotSteps {
             }
             try (InputStream i = io.dockgate.engine.fs.Pipes.stream("dockgate-build-" + key, o -> snapshots.writeDiff(key, Set.of(), o))) {
                 return images.commitChild(stage.image, i, new ImageStore.ChildImage(stage.config.deepCopy(), "", "", createdBy, false, "")
-                        .ownedBy(owner), Optional.empty());
+                        .ownedBy(r.owner(), r.images()), Optional.empty());
             }
         } finally {
             snapshots.remove(key);
@@ -133,7 +133,7 @@ final class SnapshotSteps {
                 out.stream(" ---> Using cache\n");
                 stage.image = hit.get();
             } else {
-                stage.image = inSnapshot(stage, rootfs -> plan.copy(rootfs, chown), createdBy, r.owner());
+                stage.image = inSnapshot(stage, rootfs -> plan.copy(rootfs, chown), createdBy, r);
                 cache.put(key, stage.image);
             }
             out.stream(" ---> " + Builder.shortId(stage.image) + "\n");

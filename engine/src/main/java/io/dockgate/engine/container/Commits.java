@@ -31,7 +31,10 @@ public final class Commits {
 
     /** The request: where to tag it, its comment and author, whether to pause, Dockerfile changes, a Config, who asks. */
     public record CommitRequest(String repo, String tag, String comment, String author, boolean pause, List<String> changes,
-                                JsonNode config, String owner) {
+                                JsonNode config, String owner, io.dockgate.engine.image.ImageNamespace images) {
+        public CommitRequest {
+            images = images == null ? io.dockgate.engine.image.ImageNamespace.COMMON : images;
+        }
     }
 
     private final ContainerStore store;
@@ -82,7 +85,7 @@ public final class Commits {
             try (InputStream in = io.dockgate.engine.fs.Pipes.stream("dockgate-commit-" + id.substring(0, 12),
                     out -> snapshots.writeDiff(id, SpecBuilder.ENGINE_MOUNT_POINTS, out))) {
                 image = images.commitChild(parent, in, new ImageStore.ChildImage(runConfig, r.author(), r.comment(),
-                        String.join(" ", command(c)), false, c.id()).ownedBy(r.owner()), reference);
+                        String.join(" ", command(c)), false, c.id()).ownedBy(r.owner(), r.images()), reference);
             } finally {
                 if (froze) {
                     runc.resume(c.id());

@@ -54,8 +54,8 @@ final class ContainerCreation {
     }
 
     /** docker create: the image's defaults merged in, validated, mounts resolved, /etc files written, the layer prepared. */
-    ContainerRecord create(String name, ContainerSpec spec) throws IOException {
-        Image image = images.resolve(spec.image());
+    ContainerRecord create(String name, ContainerSpec spec, io.dockgate.engine.image.ImageNamespace ns) throws IOException {
+        Image image = images.resolve(ns, spec.image());
         String id = ContainerStore.newId();
         String reserved = store.reserveName(name, id);
         try {

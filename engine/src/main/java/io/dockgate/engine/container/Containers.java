@@ -166,7 +166,8 @@ public final class Containers implements AutoCloseable {
         timer.scheduleWithFixedDelay(rotation::check, 250, 250, TimeUnit.MILLISECONDS);
         this.watcher = new ExitWatcher(conmon.exits(), id -> background.execute(() -> handleExit(id)));
         images.setUsage(imageId -> store.all().stream().filter(c -> c.imageId().equals(imageId.toString()))
-                .map(c -> new ImageStore.ImageUsage.User(c.id(), c.status().state().active())).toList());
+                .map(c -> new ImageStore.ImageUsage.User(c.id(), c.status().state().active(),
+                        c.spec().labels() == null ? "" : c.spec().labels().getOrDefault(ContainerSpec.OWNER_LABEL, ""))).toList());
     }
 
     /**
@@ -974,7 +975,12 @@ public final class Containers implements AutoCloseable {
 
     /** docker create (see {@link ContainerCreation}). */
     public ContainerRecord create(String name, ContainerSpec spec) throws IOException {
-        return creation.create(name, spec);
+        return create(name, spec, io.dockgate.engine.image.ImageNamespace.COMMON);
+    }
+
+    /** docker create with the image named in the caller's namespace of image names. */
+    public ContainerRecord create(String name, ContainerSpec spec, io.dockgate.engine.image.ImageNamespace images) throws IOException {
+        return creation.create(name, spec, images);
     }
 
     /**

@@ -51,7 +51,7 @@ public final class ImageStore {
     private volatile Registries registries = Registries.DEFAULT;
     private final ReentrantLock lock = new ReentrantLock();
     private final Map<Digest, Image> images = new LinkedHashMap<>();
-    private final Map<String, Digest> refs = new TreeMap<>();
+    private final ImageNames names = new ImageNames();
     private final Map<Digest, Instant> lastTagTime = new LinkedHashMap<>();
     private volatile ImageUsage usage = ImageUsage.NONE;
 
@@ -62,8 +62,11 @@ public final class ImageStore {
         /** Containers using the image: name and whether running. */
         List<User> users(Digest imageId);
 
-        /** One container that uses an image. */
-        record User(String id, boolean running) {
+        /** One container that uses an image, and its owner key ("" for none). */
+        record User(String id, boolean running, String owner) {
+            public User(String id, boolean running) {
+                this(id, running, "");
+            }
         }
     }
 
@@ -97,8 +100,10 @@ public final class ImageStore {
 
     private volatile io.dockgate.engine.events.Events events = new io.dockgate.engine.events.Events();
 
-    private void emit(String action, String id, String name) {
-        events.emit("image", action, id, io.dockgate.engine.events.Events.attributes("name", name));
+    /** An image event; a tenant's are seen by that tenant (and by callers who see everything). */
+    private void emit(ImageNamespace ns, String action, String id, String name) {
+        events.emit("image", action, id, io.dockgate.engine.events.Events.attributes("name", name),
+                ns.common() ? Map.of() : Map.of(io.dockgate.engine.container.ContainerSpec.OWNER_LABEL, ns.owner()));
     }
 
     /**
@@ -158,12 +163,7 @@ public final class ImageStore {
         }
         if (Files.exists(refsFile)) {
             JsonNode n = JSON.readTree(refsFile.toFile());
-            n.path("refs").fields().forEachRemaining(e -> {
-                Digest id = Digest.parse(e.getValue().asText());
-                if (images.containsKey(id)) {
-                    refs.put(e.getKey(), id);
-                }
-            });
+            names.read(n, images.keySet());
             n.path("lastTagTime").fields().forEachRemaining(e -> {
                 Digest id = Digest.parse(e.getKey());
                 if (images.containsKey(id)) {
@@ -182,7 +182,7 @@ public final class ImageStore {
         Set<Digest> diffIds = new HashSet<>();
         images.values().forEach(i -> diffIds.addAll(i.diffIds()));
         sources.retain(diffIds, images.keySet());
-        LOG.info("image store: {} images, {} references", images.size(), refs.size());
+        LOG.info("image store: {} images, {} references", images.size(), names.size());
     }
 
     static Image parse(Digest id, byte[] bytes) {
@@ -208,10 +208,19 @@ public final class ImageStore {
 
     // ---------------------------------------------------------------- queries
 
+    /** Every image, newest first. */
     public List<Image> list() {
+        return list(null);
+    }
+
+    /** The images a namespace lists (held, or shared with it), newest first; null: every image. */
+    public List<Image> list(ImageNamespace ns) {
         lock.lock();
         try {
             List<Image> all = new ArrayList<>(images.values());
+            if (ns != null) {
+                all.removeIf(i -> !names.listed(ns, i.id()));
+            }
             all.sort(Comparator.comparing(Image::created).reversed());
             return all;
         } finally {
@@ -228,17 +237,26 @@ public final class ImageStore {
         }
     }
 
-    /** The references pointing at an image, as familiar strings (busybox:latest). */
+    /** The common namespace's references to an image. */
     public List<Reference> references(Digest id) {
+        return references(ImageNamespace.COMMON, id);
+    }
+
+    /** The references to an image a namespace sees (its own, and the shared common ones). */
+    public List<Reference> references(ImageNamespace ns, Digest id) {
         lock.lock();
         try {
-            List<Reference> result = new ArrayList<>();
-            refs.forEach((k, v) -> {
-                if (v.equals(id)) {
-                    result.add(Reference.parse(k));
-                }
-            });
-            return result;
+            return names.references(ns, id);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Who holds an image: owner keys, "" for the common namespace. */
+    public Set<String> holders(Digest id) {
+        lock.lock();
+        try {
+            return Set.copyOf(names.holders(id));
         } finally {
             lock.unlock();
         }
@@ -258,25 +276,34 @@ public final class ImageStore {
      * Unknown: NOT_FOUND "No such image: X".
      */
     public Image resolve(String nameOrId) {
+        return resolve(ImageNamespace.COMMON, nameOrId);
+    }
+
+    /**
+     * As {@link #resolve(String)} in a namespace: its names (and the shared common ones), and by ID the
+     * images it reaches; others' answer exactly as missing ones, an ID prefix is unique among those.
+     */
+    public Image resolve(ImageNamespace ns, String nameOrId) {
         lock.lock();
         try {
-            return find(nameOrId).orElseThrow(() -> EngineException.notFound("No such image: " + nameOrId));
+            return find(ns, nameOrId).orElseThrow(() -> EngineException.notFound("No such image: " + nameOrId));
         } finally {
             lock.unlock();
         }
     }
 
-    private Optional<Image> find(String text) {
+    private Optional<Image> find(ImageNamespace ns, String text) {
         if (text.startsWith("sha256:") && text.length() == 71) {
             try {
-                return Optional.ofNullable(images.get(Digest.parse(text)));
+                Digest id = Digest.parse(text);
+                return Optional.ofNullable(images.get(id)).filter(i -> names.reachable(ns, id));
             } catch (EngineException e) {
                 return Optional.empty();
             }
         }
         try {
             Reference ref = Reference.parse(text).withDefaultTag();
-            Digest id = refs.get(ref.canonical());
+            Digest id = names.lookup(ns, ref);
             if (id != null) {
                 return Optional.of(images.get(id));
             }
@@ -285,7 +312,8 @@ public final class ImageStore {
         }
         if (Reference.looksLikeId(text)) {
             String prefix = text.startsWith("sha256:") ? text.substring(7) : text;
-            List<Image> matches = images.values().stream().filter(i -> i.id().hex().startsWith(prefix)).toList();
+            List<Image> matches = images.values().stream().filter(i -> i.id().hex().startsWith(prefix))
+                    .filter(i -> names.reachable(ns, i.id())).toList();
             if (matches.size() == 1) {
                 return Optional.of(matches.get(0));
             }
@@ -316,6 +344,12 @@ public final class ImageStore {
      */
     public Image importRootfs(InputStream tar, Optional<Reference> reference, String message, List<String> changes,
                               String architecture) throws IOException {
+        return importRootfs(ImageNamespace.COMMON, tar, reference, message, changes, architecture);
+    }
+
+    /** As {@link #importRootfs(InputStream, Optional, String, List, String)}, into a namespace (which holds the image). */
+    public Image importRootfs(ImageNamespace ns, InputStream tar, Optional<Reference> reference, String message, List<String> changes,
+                              String architecture) throws IOException {
         ObjectNode runConfig = JSON.createObjectNode();
         Changes.apply(runConfig, changes);
         lock.lock();
@@ -337,9 +371,10 @@ public final class ImageStore {
             rootfs.putArray("diff_ids").add(layer.diffId().toString());
             byte[] bytes = JSON.writeValueAsBytes(config);
             Image image = commitImage(bytes);
-            reference.ifPresent(r -> setReference(r.withDefaultTag(), image.id()));
+            names.hold(ns, image.id());
+            reference.ifPresent(r -> setReference(ns, r.withDefaultTag(), image.id()));
             saveRefs();
-            emit("import", image.id().toString(), reference.map(r -> r.withDefaultTag().familiar()).orElse(image.id().toString()));
+            emit(ns, "import", image.id().toString(), reference.map(r -> r.withDefaultTag().familiar()).orElse(image.id().toString()));
             return image;
         } finally {
             lock.unlock();
@@ -354,15 +389,16 @@ public final class ImageStore {
      * container it was committed from (empty for none).
      */
     public record ChildImage(com.fasterxml.jackson.databind.JsonNode runConfig, String author, String comment, String createdBy,
-                             boolean emptyLayer, String container, String owner) {
+                             boolean emptyLayer, String container, String owner, ImageNamespace namespace) {
         public ChildImage(com.fasterxml.jackson.databind.JsonNode runConfig, String author, String comment, String createdBy,
                           boolean emptyLayer, String container) {
-            this(runConfig, author, comment, createdBy, emptyLayer, container, "");
+            this(runConfig, author, comment, createdBy, emptyLayer, container, "", ImageNamespace.COMMON);
         }
 
-        /** The same, made on behalf of an owner (a build's, a commit's caller). */
-        public ChildImage ownedBy(String newOwner) {
-            return new ChildImage(runConfig, author, comment, createdBy, emptyLayer, container, newOwner == null ? "" : newOwner);
+        /** The same, made on behalf of a caller: its owner key, and the namespace that holds (and names) the image. */
+        public ChildImage ownedBy(String newOwner, ImageNamespace in) {
+            return new ChildImage(runConfig, author, comment, createdBy, emptyLayer, container, newOwner == null ? "" : newOwner,
+                    in == null ? ImageNamespace.COMMON : in);
         }
     }
 
@@ -428,10 +464,16 @@ public final class ImageStore {
                 AtomicFiles.writeUnsynced(configs.resolve(image.id().hex() + ".owner"), child.owner().getBytes(StandardCharsets.UTF_8),
                         AtomicFiles.PRIVATE);
             }
+            boolean held = names.holders(image.id()).contains(child.namespace().owner());
+            names.hold(child.namespace(), image.id());
             if (reference.isPresent()) {
-                setReference(reference.get().withDefaultTag(), image.id());
+                setReference(child.namespace(), reference.get().withDefaultTag(), image.id());
+            }
+            if (reference.isPresent() || !held) {
                 saveRefs();
-                emit("tag", image.id().toString(), reference.get().withDefaultTag().familiar());
+            }
+            if (reference.isPresent()) {
+                emit(child.namespace(), "tag", image.id().toString(), reference.get().withDefaultTag().familiar());
             }
             return image;
         } finally {
@@ -440,15 +482,28 @@ public final class ImageStore {
     }
 
     /** Points a reference at an image (docker build -t, docker tag), as {@link #tag} with a parsed reference. */
-    public void reference(Reference reference, Image image) throws IOException {
+    public void reference(ImageNamespace ns, Reference reference, Image image) throws IOException {
         lock.lock();
         try {
-            boolean unchanged = image.id().equals(refs.get(reference.withDefaultTag().canonical()));
-            setReference(reference.withDefaultTag(), image.id());
+            boolean unchanged = image.id().equals(names.own(ns, reference.withDefaultTag().canonical()));
+            setReference(ns, reference.withDefaultTag(), image.id());
             if (!unchanged) {
                 saveRefs(); // a rebuild that tags the same image again writes (and syncs) nothing
             }
-            emit("tag", image.id().toString(), reference.withDefaultTag().familiar());
+            emit(ns, "tag", image.id().toString(), reference.withDefaultTag().familiar());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The namespace holds the image (a build's result, found in the cache). */
+    public void hold(ImageNamespace ns, Image image) throws IOException {
+        lock.lock();
+        try {
+            if (images.containsKey(image.id()) && !names.holders(image.id()).contains(ns.owner())) {
+                names.hold(ns, image.id());
+                saveRefs();
+            }
         } finally {
             lock.unlock();
         }
@@ -465,17 +520,16 @@ public final class ImageStore {
         return image;
     }
 
-    /** Points a reference at an image; returns the image it pointed at before, if another. */
-    private Optional<Digest> setReference(Reference ref, Digest id) {
-        Digest previous = refs.put(ref.canonical(), id);
+    /** Points a reference of the namespace at an image (which it then holds); returns the image it pointed at before, if another. */
+    private Optional<Digest> setReference(ImageNamespace ns, Reference ref, Digest id) {
+        Digest previous = names.put(ns, ref.canonical(), id);
         lastTagTime.put(id, Instant.now());
-        return previous == null || previous.equals(id) ? Optional.empty() : Optional.of(previous);
+        return Optional.ofNullable(previous);
     }
 
     private void saveRefs() throws IOException {
         ObjectNode n = JSON.createObjectNode();
-        ObjectNode r = n.putObject("refs");
-        refs.forEach((k, v) -> r.put(k, v.toString()));
+        names.write(n);
         ObjectNode t = n.putObject("lastTagTime");
         lastTagTime.forEach((k, v) -> {
             if (images.containsKey(k)) {
@@ -494,6 +548,11 @@ public final class ImageStore {
      * go to {@code progress}.
      */
     public List<Image> load(InputStream archive, long maxArchiveBytes, Consumer<String> progress) throws IOException {
+        return load(ImageNamespace.COMMON, archive, maxArchiveBytes, progress);
+    }
+
+    /** As {@link #load(InputStream, long, Consumer)}, into a namespace: its names, its holds. */
+    public List<Image> load(ImageNamespace ns, InputStream archive, long maxArchiveBytes, Consumer<String> progress) throws IOException {
         lock.lock();
         try {
             List<ArchiveLoader.Loaded> found;
@@ -506,8 +565,9 @@ public final class ImageStore {
             List<Image> loaded = new ArrayList<>();
             for (ArchiveLoader.Loaded l : found) {
                 Image image = commitImage(l.config());
+                names.hold(ns, image.id());
                 for (Reference tag : l.tags()) {
-                    Optional<Digest> replaced = setReference(tag, image.id());
+                    Optional<Digest> replaced = setReference(ns, tag, image.id());
                     replaced.ifPresent(old -> progress.accept("The image " + tag.familiar() + " already exists, renaming the old one with ID "
                             + old + " to empty string\n"));
                     progress.accept("Loaded image: " + tag.familiar() + "\n");
@@ -519,7 +579,7 @@ public final class ImageStore {
             }
             saveRefs();
             for (Image image : loaded) {
-                emit("load", image.id().toString(), image.id().toString());
+                emit(ns, "load", image.id().toString(), image.id().toString());
             }
             return loaded;
         } finally {
@@ -557,6 +617,11 @@ public final class ImageStore {
      * a failure leaves nothing of the pull behind.
      */
     public PullResult pull(Reference reference, RegistryCredentials credentials, PullListener listener) throws IOException {
+        return pull(ImageNamespace.COMMON, reference, credentials, listener);
+    }
+
+    /** As {@link #pull(Reference, RegistryCredentials, PullListener)}, into a namespace: its names, its holds. */
+    public PullResult pull(ImageNamespace ns, Reference reference, RegistryCredentials credentials, PullListener listener) throws IOException {
         Reference ref = reference.withDefaultTag();
         Puller.Plan plan = Puller.resolve(registries, ref, credentials, layers, root.resolve("tmp"), listener);
         try (LayerStore.Batch batch = layers.batch()) {
@@ -576,19 +641,19 @@ public final class ImageStore {
                 }
                 batch.commit();
                 Digest id = Digest.of(plan.config);
-                boolean upToDate = ref.tag() != null && id.equals(refs.get(ref.canonical()));
+                boolean upToDate = ref.tag() != null && id.equals(names.own(ns, ref.canonical()));
                 Image image = commitImage(plan.config);
                 if (ref.tag() != null) {
-                    setReference(ref, image.id());
+                    setReference(ns, ref, image.id());
                 }
-                refs.put(ref.name() + "@" + plan.manifestDigest, image.id());
+                names.put(ns, ref.name() + "@" + plan.manifestDigest, image.id());
                 saveRefs();
                 for (int i = 0; i < plan.diffIds.size(); i++) {
                     sources.add(plan.diffIds.get(i), plan.sources.get(i)); // a push to that registry mounts or skips them
                 }
                 sources.manifestType(image.id(), plan.manifestType);
                 plan.committed();
-                emit("pull", ref.familiar(), ref.familiar());
+                emit(ns, "pull", ref.familiar(), ref.familiar());
                 return new PullResult(image, plan.manifestDigest, upToDate);
             } finally {
                 lock.unlock();
@@ -640,12 +705,17 @@ public final class ImageStore {
      * local changes if a push fails; what reached the registry stays there and is skipped by the next.
      */
     public void push(Reference name, String tag, RegistryCredentials credentials, PushListener listener) throws IOException {
+        push(ImageNamespace.COMMON, name, tag, credentials, listener);
+    }
+
+    /** As {@link #push(Reference, String, RegistryCredentials, PushListener)}: the tags the namespace sees. */
+    public void push(ImageNamespace ns, Reference name, String tag, RegistryCredentials credentials, PushListener listener) throws IOException {
         Reference repo = new Reference(name.domain(), name.path(), null, null);
         java.util.LinkedHashMap<String, Image> targets = new java.util.LinkedHashMap<>();
         lock.lock();
         try {
             String only = tag != null && !tag.isEmpty() ? tag : name.tag();
-            for (Map.Entry<String, Digest> e : refs.entrySet()) {
+            for (Map.Entry<String, Digest> e : names.visible(ns).entrySet()) {
                 Reference r = Reference.parse(e.getKey());
                 if (r.tag() != null && r.name().equals(repo.name()) && (only == null || only.equals(r.tag()))) {
                     targets.put(r.tag(), images.get(e.getValue()));
@@ -666,13 +736,13 @@ public final class ImageStore {
             lock.lock();
             try {
                 if (images.containsKey(t.getValue().id())) {
-                    refs.put(repo.name() + "@" + pushed.digest(), t.getValue().id());
+                    names.put(ns, repo.name() + "@" + pushed.digest(), t.getValue().id());
                     saveRefs();
                 }
             } finally {
                 lock.unlock();
             }
-            emit("push", repo.familiarName() + ":" + t.getKey(), repo.familiarName() + ":" + t.getKey());
+            emit(ns, "push", repo.familiarName() + ":" + t.getKey(), repo.familiarName() + ":" + t.getKey());
             listener.pushed(pushed.tag(), pushed.digest(), pushed.size());
         }
     }
@@ -747,18 +817,23 @@ public final class ImageStore {
 
     /** {@code docker save}: the named images as an archive both Docker 20.10 and 28 load. */
     public void save(List<String> names, OutputStream out) throws IOException {
+        save(ImageNamespace.COMMON, names, out);
+    }
+
+    /** As {@link #save(List, OutputStream)}: the names as the namespace sees them. */
+    public void save(ImageNamespace ns, List<String> wanted, OutputStream out) throws IOException {
         Map<Digest, Image> chosen = new LinkedHashMap<>();
         Map<Digest, List<Reference>> tags = new LinkedHashMap<>();
         lock.lock();
         try {
-            for (String name : names) {
-                Image image = find(name).orElseThrow(() -> EngineException.notFound("No such image: " + name));
+            for (String name : wanted) {
+                Image image = find(ns, name).orElseThrow(() -> EngineException.notFound("No such image: " + name));
                 chosen.put(image.id(), image);
                 List<Reference> t = tags.computeIfAbsent(image.id(), k -> new ArrayList<>());
                 if (!Reference.looksLikeId(name) || name.contains(":") && !name.startsWith("sha256:")) {
                     try {
                         Reference ref = Reference.parse(name).withDefaultTag();
-                        if (refs.containsKey(ref.canonical()) && !t.contains(ref)) {
+                        if (names.lookup(ns, ref) != null && !t.contains(ref)) {
                             t.add(ref);
                         }
                     } catch (EngineException e) {
@@ -775,7 +850,7 @@ public final class ImageStore {
         }
         new ArchiveWriter(layers).write(items, out);
         for (Image image : chosen.values()) {
-            emit("save", image.id().toString(), image.id().toString());
+            emit(ns, "save", image.id().toString(), image.id().toString());
         }
     }
 
@@ -783,6 +858,11 @@ public final class ImageStore {
 
     /** {@code docker tag}: points repo:tag at the image named by source. */
     public void tag(String source, String repo, String tag) throws IOException {
+        tag(ImageNamespace.COMMON, source, repo, tag);
+    }
+
+    /** As {@link #tag(String, String, String)} in a namespace: an image it sees gets a name of its own (and its hold). */
+    public void tag(ImageNamespace ns, String source, String repo, String tag) throws IOException {
         if (repo == null || repo.isEmpty()) {
             throw EngineException.invalid("repository name must have at least one component");
         }
@@ -798,10 +878,10 @@ public final class ImageStore {
         }
         lock.lock();
         try {
-            Image image = find(source).orElseThrow(() -> EngineException.notFound("No such image: " + source));
-            setReference(target, image.id());
+            Image image = find(ns, source).orElseThrow(() -> EngineException.notFound("No such image: " + source));
+            setReference(ns, target, image.id());
             saveRefs();
-            emit("tag", image.id().toString(), target.familiar());
+            emit(ns, "tag", image.id().toString(), target.familiar());
         } finally {
             lock.unlock();
         }
@@ -818,31 +898,63 @@ public final class ImageStore {
      * such an image is only untagged when forced, as dockerd does.
      */
     public List<Deletion> delete(String name, boolean force, boolean noPrune) throws IOException {
-        String imageId = find(name).map(i -> i.id().toString()).orElse(name);
-        List<Deletion> done = deleteLocked(name, force, noPrune);
+        return delete(ImageNamespace.COMMON, name, force, noPrune);
+    }
+
+    /**
+     * As {@link #delete(String, boolean, boolean)} in a namespace: its names are untagged, and the image
+     * it deletes is let go of; the image and its layers are removed only when nobody else holds it and no
+     * container uses it. A tenant cannot remove a shared common name, nor an image only shared with it
+     * (403); the common namespace removes an image only tenants hold by ID, when forced.
+     */
+    public List<Deletion> delete(ImageNamespace ns, String name, boolean force, boolean noPrune) throws IOException {
+        String imageId;
+        lock.lock();
+        try {
+            imageId = find(ns, name).map(i -> i.id().toString()).orElse(name);
+        } finally {
+            lock.unlock();
+        }
+        List<Deletion> done = deleteLocked(ns, name, force, noPrune);
         for (Deletion d : done) {
             if (d.untagged() != null) {
-                emit("untag", imageId, d.untagged());
+                emit(ns, "untag", imageId, d.untagged());
             }
             if (d.deleted() != null) {
-                emit("delete", d.deleted(), d.deleted());
+                emit(ns, "delete", d.deleted(), d.deleted());
             }
         }
         return done;
     }
 
-    private List<Deletion> deleteLocked(String name, boolean force, boolean noPrune) throws IOException {
+    /** The containers the namespace may know of that use an image: all for the common one, a tenant's own. */
+    private List<ImageUsage.User> usersSeen(ImageNamespace ns, Digest id) {
+        List<ImageUsage.User> all = usage.users(id);
+        return ns.common() ? all : all.stream().filter(u -> ns.owner().equals(u.owner())).toList();
+    }
+
+    private List<Deletion> deleteLocked(ImageNamespace ns, String name, boolean force, boolean noPrune) throws IOException {
         lock.lock();
         try {
-            Image image = find(name).orElseThrow(() -> EngineException.notFound("No such image: " + name));
+            Image image = find(ns, name).orElseThrow(() -> EngineException.notFound("No such image: " + name));
             List<Deletion> result = new ArrayList<>();
-            List<String> allKeys = keysFor(image.id());
+            List<String> allKeys = names.keys(ns, image.id());
             List<String> tagKeys = allKeys.stream().filter(k -> !k.contains("@")).toList();
             boolean byReference = allKeys.stream().anyMatch(k -> matchesReference(name, k));
-            List<ImageUsage.User> users = usage.users(image.id());
+            if (!ns.common() && (!byReference && !Reference.looksLikeId(name) || !names.holds(ns, image.id()))) {
+                throw new EngineException(ErrorKind.PERMISSION_DENIED, "image " + name
+                        + " is shared with you by the authorization policy: only the caller who made or pulled it can remove it");
+            }
+            boolean foreign = ns.common() && !names.holds(ns, image.id());
+            if (foreign && !force) {
+                // an image only tenants hold, reached by ID: removed for everyone, and only when forced
+                throw EngineException.conflict("conflict: unable to delete " + image.id().shortId()
+                        + " (must be forced) - image is held by other owners");
+            }
+            List<ImageUsage.User> users = usersSeen(ns, image.id());
             if (byReference && tagKeys.size() > 1 && tagKeys.stream().anyMatch(k -> matchesReference(name, k))) {
                 String key = tagKeys.stream().filter(k -> matchesReference(name, k)).findFirst().orElseThrow();
-                refs.remove(key);
+                names.remove(ns, key);
                 saveRefs();
                 result.add(new Deletion(Reference.parse(key).familiar(), null));
                 return result;
@@ -856,7 +968,7 @@ public final class ImageStore {
                     throw EngineException.conflict("conflict: unable to remove repository reference \"" + familiar + "\" (must force) - container "
                             + user.id().substring(0, 12) + " is using its referenced image " + image.id().shortId());
                 }
-                refs.remove(key);
+                names.remove(ns, key);
                 saveRefs();
                 result.add(new Deletion(familiar, null));
                 return result;
@@ -877,39 +989,44 @@ public final class ImageStore {
                 }
                 // Forced with stopped users: untag only, keep the image for its containers (as Docker does).
                 for (String k : allKeys) {
-                    refs.remove(k);
+                    names.remove(ns, k);
                     result.add(new Deletion(Reference.parse(k).familiar(), null));
                 }
                 saveRefs();
                 return result;
             }
-            if (hasChildren(image)) {
+            if (hasChildren(ns, image)) {
                 // images were made from it (a build's steps, a commit): by name only untagged, by ID refused (dockerd's rule)
                 if (!byReference) {
                     throw EngineException.conflict("conflict: unable to delete " + image.id().shortId()
                             + " (cannot be forced) - image has dependent child images");
                 }
                 String key = allKeys.stream().filter(k -> matchesReference(name, k)).findFirst().orElseThrow();
-                refs.remove(key);
+                names.remove(ns, key);
                 saveRefs();
                 result.add(new Deletion(Reference.parse(key).familiar(), null));
                 return result;
             }
             for (String k : allKeys) {
-                refs.remove(k);
                 result.add(new Deletion(Reference.parse(k).familiar(), null));
             }
             String parent = parentOf(image);
-            result.addAll(removeImage(image, noPrune));
+            if (foreign) {
+                for (String owner : Set.copyOf(names.holders(image.id()))) {
+                    names.release(ImageNamespace.of(owner, r -> false), image.id());
+                }
+            }
+            result.addAll(letGo(ns, image, noPrune));
             if (!noPrune) {
                 // the untagged images it was made from (a build's intermediate images) go with it, as dockerd's rmi does
                 while (!parent.isEmpty()) {
                     Image p = images.get(Digest.parse(parent));
-                    if (p == null || !keysFor(p.id()).isEmpty() || hasChildren(p) || !usage.users(p.id()).isEmpty()) {
+                    if (p == null || !names.holds(ns, p.id()) || !names.keys(ns, p.id()).isEmpty() || hasChildren(ns, p)
+                            || !usersSeen(ns, p.id()).isEmpty()) {
                         break;
                     }
                     parent = parentOf(p);
-                    result.addAll(removeImage(p, false));
+                    result.addAll(letGo(ns, p, false));
                 }
             }
             saveRefs();
@@ -919,10 +1036,27 @@ public final class ImageStore {
         }
     }
 
+    /**
+     * The namespace lets go of an image (and its names of it): removed with the layers nobody else uses when
+     * nobody else holds it, no container uses it and no image was made from it; else kept for the others.
+     */
+    private List<Deletion> letGo(ImageNamespace ns, Image image, boolean noPrune) throws IOException {
+        boolean unheld = names.release(ns, image.id());
+        if (unheld && usage.users(image.id()).isEmpty() && !hasChildren(ImageNamespace.COMMON, image)) {
+            return removeImage(image, noPrune);
+        }
+        if (unheld) {
+            names.hold(ImageNamespace.COMMON, image.id()); // what containers or children still use falls to the common namespace
+        }
+        return List.of(new Deletion(null, image.id().toString()));
+    }
+
     /** Whether an image was made from this one (its ID is another's parent). */
-    private boolean hasChildren(Image image) {
+    /** Whether an image the namespace lists (the common one: any image) was made from this one. */
+    private boolean hasChildren(ImageNamespace ns, Image image) {
         String id = image.id().toString();
-        return images.values().stream().anyMatch(i -> id.equals(i.config().path("parent").asText("")));
+        return images.values().stream().anyMatch(i -> id.equals(i.config().path("parent").asText(""))
+                && (ns.common() || names.listed(ns, i.id())));
     }
 
     private static boolean matchesReference(String name, String key) {
@@ -933,21 +1067,12 @@ public final class ImageStore {
         }
     }
 
-    private List<String> keysFor(Digest id) {
-        List<String> keys = new ArrayList<>();
-        refs.forEach((k, v) -> {
-            if (v.equals(id)) {
-                keys.add(k);
-            }
-        });
-        return keys;
-    }
-
     /** Removes the configuration, then every layer no other image uses. */
     private List<Deletion> removeImage(Image image, boolean noPrune) throws IOException {
         Files.deleteIfExists(configs.resolve(image.id().hex() + ".json"));
         Files.deleteIfExists(configs.resolve(image.id().hex() + ".owner"));
         images.remove(image.id());
+        names.forget(image.id());
         lastTagTime.remove(image.id());
         List<Deletion> result = new ArrayList<>();
         result.add(new Deletion(null, image.id().toString()));
@@ -976,13 +1101,21 @@ public final class ImageStore {
      * unused image; optionally only those matching the label and until filters.
      */
     public PruneResult prune(boolean all, java.util.function.Predicate<Image> filter) throws IOException {
+        return prune(ImageNamespace.COMMON, all, filter);
+    }
+
+    /**
+     * As {@link #prune(boolean, java.util.function.Predicate)} for a namespace: the images it holds that its
+     * containers do not use are let go of (removed when nobody else holds or uses them).
+     */
+    public PruneResult prune(ImageNamespace ns, boolean all, java.util.function.Predicate<Image> filter) throws IOException {
         lock.lock();
         try {
             List<Deletion> deleted = new ArrayList<>();
             long reclaimed = 0;
             long pass;
             // pass after pass: a removed image's parent may be prunable now (a build's abandoned chain)
-            while ((pass = prunePass(all, filter, deleted)) >= 0) {
+            while ((pass = prunePass(ns, all, filter, deleted)) >= 0) {
                 reclaimed += pass;
             }
             saveRefs();
@@ -993,14 +1126,22 @@ public final class ImageStore {
     }
 
     /** One pass of prune: the bytes it freed, or -1 when it removed nothing. */
-    private long prunePass(boolean all, java.util.function.Predicate<Image> filter, List<Deletion> deleted) throws IOException {
+    private long prunePass(ImageNamespace ns, boolean all, java.util.function.Predicate<Image> filter, List<Deletion> deleted)
+            throws IOException {
         java.util.Set<String> parents = new java.util.HashSet<>();
-        images.values().forEach(i -> parents.add(i.config().path("parent").asText("")));
+        images.values().forEach(i -> {
+            if (ns.common() || names.listed(ns, i.id())) {
+                parents.add(i.config().path("parent").asText(""));
+            }
+        });
         long reclaimed = -1;
         for (Image image : new ArrayList<>(images.values())) {
-            List<String> keys = keysFor(image.id());
+            if (!names.holds(ns, image.id())) {
+                continue;
+            }
+            List<String> keys = names.keys(ns, image.id());
             boolean tagged = keys.stream().anyMatch(k -> !k.contains("@"));
-            if ((!all && tagged) || !usage.users(image.id()).isEmpty() || !filter.test(image)) {
+            if ((!all && tagged) || !usersSeen(ns, image.id()).isEmpty() || !filter.test(image)) {
                 continue;
             }
             if (parents.contains(image.id().toString())) {
@@ -1008,10 +1149,9 @@ public final class ImageStore {
             }
             long before = layers.all().stream().mapToLong(Layer::diskSize).sum();
             for (String k : keys) {
-                refs.remove(k);
                 deleted.add(new Deletion(Reference.parse(k).familiar(), null));
             }
-            deleted.addAll(removeImage(image, false));
+            deleted.addAll(letGo(ns, image, false));
             reclaimed = Math.max(reclaimed, 0) + before - layers.all().stream().mapToLong(Layer::diskSize).sum();
         }
         return reclaimed;
@@ -1050,7 +1190,7 @@ public final class ImageStore {
         lock.lock();
         try {
             Set<String> result = new LinkedHashSet<>();
-            refs.keySet().forEach(k -> result.add(Reference.parse(k).familiar()));
+            names.commonKeys().forEach(k -> result.add(Reference.parse(k).familiar()));
             return result;
         } finally {
             lock.unlock();

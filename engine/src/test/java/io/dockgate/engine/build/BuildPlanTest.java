@@ -18,7 +18,7 @@ class BuildPlanTest {
     private static List<String> walk(String dockerfile, Map<String, String> args, String target, Map<String, String> configs) {
         List<String> seen = new ArrayList<>();
         BuildRequest r = new BuildRequest(List.of(), "Dockerfile", args, Map.of(), target, false, false, true, false, false,
-                "", BuildRequest.Limits.NONE, "", "");
+                "", BuildRequest.Limits.NONE, "", "", null);
         BuildPlan.walk(dockerfile, r, ref -> {
             try {
                 return configs.containsKey(ref) ? JSON.readTree(configs.get(ref)) : null;

@@ -111,7 +111,7 @@ public final class BuildApi {
         return new BuildRequest(tags, orEmpty(query.apply("dockerfile")), nullableMap(query.apply("buildargs"), "buildargs"),
                 stringMap(query.apply("labels")), orEmpty(query.apply("target")), bool(query.apply("nocache")), bool(query.apply("pull")),
                 rm == null || rm.isEmpty() || bool(rm), bool(query.apply("forcerm")), bool(query.apply("q")), network, limits, platform,
-                owner);
+                owner, io.dockgate.engine.image.ImageNamespace.COMMON);
     }
 
     private static String orEmpty(String s) {
@@ -156,10 +156,10 @@ public final class BuildApi {
     }
 
     Future<?> build(ApiRequest request) {
-        BuildRequest r = request.model(BuildRequest.class).withOwner(request.access().owner());
+        BuildRequest r = request.model(BuildRequest.class).withCaller(request.access().owner(), request.access().images());
         java.util.Optional<io.dockgate.config.policy.Policy.Constraints> constraints = request.access().decision().binding()
                 .map(io.dockgate.config.policy.Policy.Binding::constraints);
-        io.dockgate.gateway.authz.EngineFacts lookups = new io.dockgate.gateway.authz.EngineFacts(engine);
+        io.dockgate.gateway.authz.RequestFacts.Lookups lookups = new io.dockgate.gateway.authz.EngineFacts(engine).inImages(r.images());
         Context context = Vertx.currentContext();
         RequestBodyStream body = new RequestBodyStream(request.http(), context);
         JsonMessageStream out = new JsonMessageStream(request.response());
@@ -188,7 +188,7 @@ public final class BuildApi {
             public Image get(String ref, boolean pull, Builder.Output o) throws java.io.IOException {
                 // the binding that allowed the build judges its base images, once the Dockerfile names them
                 refuseIf(constraints.flatMap(c -> io.dockgate.gateway.authz.ConstraintChecker.baseImage(c, ref, pull, lookups)), rule);
-                Image image = base(ref, pull, o, auths);
+                Image image = base(r.images(), ref, pull, o, auths);
                 usedBases.add(ref + "@" + image.id());
                 return image;
             }
@@ -252,11 +252,12 @@ public final class BuildApi {
     }
 
     /** A base image: the local one unless a pull is asked for or it is missing; pulled with the registry's credentials. */
-    private Image base(String ref, boolean pull, Builder.Output o, Map<String, RegistryCredentials> auths) throws java.io.IOException {
+    private Image base(io.dockgate.engine.image.ImageNamespace ns, String ref, boolean pull, Builder.Output o,
+                       Map<String, RegistryCredentials> auths) throws java.io.IOException {
         ImageStore store = engine.images();
         if (!pull) {
             try {
-                return store.resolve(ref);
+                return store.resolve(ns, ref);
             } catch (EngineException e) {
                 if (e.kind() != ErrorKind.NOT_FOUND) {
                     throw e;
@@ -265,7 +266,7 @@ public final class BuildApi {
         }
         Reference reference = Reference.parse(ref).withDefaultTag();
         RegistryCredentials credentials = auths.getOrDefault(reference.domain(), RegistryCredentials.NONE);
-        ImageStore.PullResult result = store.pull(reference, credentials, new PullListener() {
+        ImageStore.PullResult result = store.pull(ns, reference, credentials, new PullListener() {
             @Override
             public void status(String id, String status) {
                 o.stream((id == null ? "" : id + ": ") + status + "\n");

@@ -43,7 +43,7 @@ public final class CommitApi {
         Commits.CommitRequest r = new Commits.CommitRequest(request.query("repo").orElse(""), request.query("tag").orElse(""),
                 request.query("comment").orElse(""), request.query("author").orElse(""),
                 pause.isEmpty() || request.queryBool("pause"), changes, request.model(CommitConfig.class).config(),
-                request.access().owner());
+                request.access().owner(), request.access().images());
         return blocking.run(() -> engine.containers().commit(container, r))
                 .compose(image -> Responses.json(request, 201, Map.of("Id", image.id().toString())));
     }

@@ -107,7 +107,7 @@ public final class ContainersApi {
         Map<String, String> labels = new LinkedHashMap<>(judged.labels() == null ? Map.of() : judged.labels());
         labels.put(ContainerSpec.OWNER_LABEL, request.access().owner());
         ContainerSpec spec = judged.withLabels(labels);
-        return blocking.run(() -> containers().create(name, spec))
+        return blocking.run(() -> containers().create(name, spec, request.access().images()))
                 .recover(e -> Future.failedFuture(hideOthers(request, e)))
                 .compose(c -> Responses.json(request, 201, Map.of("Id", c.id(), "Warnings", List.of())));
     }
@@ -589,7 +589,7 @@ public final class ContainersApi {
                 if (!showAll && !st.active() || !request.access().sees(c.spec().labels())) {
                     continue;
                 }
-                if (!matches(c, filters, before, since)) {
+                if (!matches(c, filters, before, since, request.access().images())) {
                     continue;
                 }
                 result.add(summary(c, size));
@@ -601,7 +601,7 @@ public final class ContainersApi {
         }).compose(body -> Responses.json(request, 200, body));
     }
 
-    private boolean matches(ContainerRecord c, Filters f, Instant before, Instant since) {
+    private boolean matches(ContainerRecord c, Filters f, Instant before, Instant since, io.dockgate.engine.image.ImageNamespace images) {
         for (String h : f.has("health") ? f.get("health") : List.<String>of()) {
             if (!Set.of("starting", "healthy", "unhealthy", "none").contains(h)) {
                 throw EngineException.invalid("Unrecognised filter value for health: " + h);
@@ -636,7 +636,7 @@ public final class ContainersApi {
             boolean any = false;
             for (String a : f.get("ancestor")) {
                 try {
-                    Image image = engine.images().resolve(a);
+                    Image image = engine.images().resolve(images, a);
                     any |= image.id().toString().equals(c.imageId());
                 } catch (EngineException e) {
                     // unknown image: no match

@@ -29,7 +29,7 @@ public final class DiskUsageApi {
 
     Future<?> diskUsage(ApiRequest request) {
         return blocking.run(() -> {
-            Map<String, Object> body = new LinkedHashMap<>(images.diskUsage());
+            Map<String, Object> body = new LinkedHashMap<>(images.diskUsage(request.access()));
             body.put("Containers", containers.diskUsage(request.access()));
             body.put("Volumes", volumes.diskUsage(request.access()));
             body.put("BuildCache", List.of());

@@ -76,11 +76,11 @@ public final class EventsApi {
     }
 
     /**
-     * A caller scoped to its own objects sees the events of its containers (and of the volumes they mount)
-     * and of its volumes; image events concern shared images and are seen by all.
+     * A caller scoped to its own objects sees the events of its containers (and of the volumes they mount),
+     * of its volumes, and of the images of its namespace (pull, load, tag, untag, delete ... done in it).
      */
     private static boolean visible(Event e, ApiRequest request) {
-        return e.type().equals("image") || request.access().sees(e.scope());
+        return request.access().sees(e.scope());
     }
 
     private static long nanos(Instant t) {

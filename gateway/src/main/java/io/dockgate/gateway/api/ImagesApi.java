@@ -6,6 +6,7 @@ import io.dockgate.engine.EngineException;
 import io.dockgate.engine.ErrorKind;
 import io.dockgate.engine.image.Digest;
 import io.dockgate.engine.image.Image;
+import io.dockgate.engine.image.ImageNamespace;
 import io.dockgate.engine.image.ImageStore;
 import io.dockgate.engine.image.Layer;
 import io.dockgate.engine.image.PullListener;
@@ -72,18 +73,20 @@ public final class ImagesApi {
 
     Future<?> list(ApiRequest request) {
         Filters filters = Filters.parse(request.query("filters").orElse(null), LIST_FILTERS);
+        ImageNamespace ns = listedNamespace(request, filters);
         return blocking.run(() -> {
             Boolean dangling = filters.bool("dangling");
-            Instant before = filters.has("before") ? store.resolve(filters.get("before").get(0)).created() : null;
-            Instant since = filters.has("since") ? store.resolve(filters.get("since").get(0)).created() : null;
+            Instant before = filters.has("before") ? store.resolve(ns, filters.get("before").get(0)).created() : null;
+            Instant since = filters.has("since") ? store.resolve(ns, filters.get("since").get(0)).created() : null;
             List<Map<String, Object>> result = new ArrayList<>();
             boolean all = request.queryBool("all");
             java.util.Set<String> parents = new java.util.HashSet<>();
-            for (Image image : store.list()) {
+            List<Image> listed = store.list(ns);
+            for (Image image : listed) {
                 parents.add(store.parentOf(image));
             }
-            for (Image image : store.list()) {
-                List<String> tags = new ArrayList<>(repoTags(image));
+            for (Image image : listed) {
+                List<String> tags = new ArrayList<>(repoTags(ns, image));
                 if (!all && tags.isEmpty() && parents.contains(image.id().toString())) {
                     continue; // an intermediate image of a build or commit (a parent without tags): shown with -a, as dockerd
                 }
@@ -101,8 +104,8 @@ public final class ImagesApi {
                 if (filters.has("label") && !Filters.labelsMatch(filters.get("label"), image.runConfig().get("Labels"))) {
                     continue;
                 }
-                if (filters.has("owner") && !filters.get("owner").contains(store.ownerOf(image))) {
-                    continue; // dockgate's own filter: who made it (a build's or commit's caller)
+                if (filters.has("owner") && filters.get("owner").stream().noneMatch(o -> store.holders(image.id()).contains(o))) {
+                    continue; // dockgate's own filter: who holds it (loaded, imported, pulled, tagged, built or committed it)
                 }
                 if (before != null && !image.created().isBefore(before) || since != null && !image.created().isAfter(since)) {
                     continue;
@@ -114,7 +117,7 @@ public final class ImagesApi {
                 m.put("Labels", labels(image));
                 m.put("ParentId", store.parentOf(image));
                 boolean legacy = !request.version().atLeast(1, 44);
-                List<String> digests = repoDigests(image);
+                List<String> digests = repoDigests(ns, image);
                 m.put("RepoDigests", legacy && digests.isEmpty() && tags.isEmpty() ? List.of("<none>@<none>") : digests);
                 m.put("RepoTags", legacy && tags.isEmpty() ? List.of("<none>:<none>") : tags);
                 m.put("SharedSize", -1);
@@ -129,12 +132,24 @@ public final class ImagesApi {
         }).compose(body -> Responses.json(request, 200, body));
     }
 
-    private List<String> repoTags(Image image) {
-        return store.references(image.id()).stream().filter(r -> r.digest() == null).map(Reference::familiar).sorted().toList();
+    /**
+     * Whose images a list shows: the caller's namespace; a caller who sees everything (the common namespace)
+     * filtering on one owner sees that owner's images with that owner's names.
+     */
+    private static ImageNamespace listedNamespace(ApiRequest request, Filters filters) {
+        ImageNamespace ns = request.access().images();
+        if (ns.common() && filters.has("owner") && filters.get("owner").size() == 1) {
+            return ImageNamespace.of(filters.get("owner").get(0), r -> false);
+        }
+        return ns;
     }
 
-    private List<String> repoDigests(Image image) {
-        return store.references(image.id()).stream().filter(r -> r.digest() != null).map(Reference::familiar).sorted().toList();
+    private List<String> repoTags(ImageNamespace ns, Image image) {
+        return store.references(ns, image.id()).stream().filter(r -> r.digest() == null).map(Reference::familiar).sorted().toList();
+    }
+
+    private List<String> repoDigests(ImageNamespace ns, Image image) {
+        return store.references(ns, image.id()).stream().filter(r -> r.digest() != null).map(Reference::familiar).sorted().toList();
     }
 
     private static Object labels(Image image) {
@@ -144,13 +159,14 @@ public final class ImagesApi {
 
     Future<?> inspect(ApiRequest request) {
         String name = request.param("name");
+        ImageNamespace ns = request.access().images();
         return blocking.run(() -> {
-            Image image = store.resolve(name);
+            Image image = store.resolve(ns, name);
             List<Layer> layers = store.layersOf(image);
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("Id", image.id().toString());
-            m.put("RepoTags", repoTags(image));
-            m.put("RepoDigests", repoDigests(image));
+            m.put("RepoTags", repoTags(ns, image));
+            m.put("RepoDigests", repoDigests(ns, image));
             m.put("Parent", store.parentOf(image));
             m.put("Comment", image.config().path("comment").asText(""));
             m.put("Created", image.config().path("created").asText(""));
@@ -194,8 +210,9 @@ public final class ImagesApi {
 
     Future<?> history(ApiRequest request) {
         String name = request.param("name");
+        ImageNamespace ns = request.access().images();
         return blocking.run(() -> {
-            Image image = store.resolve(name);
+            Image image = store.resolve(ns, name);
             List<Layer> layers = store.layersOf(image);
             List<Map<String, Object>> entries = new ArrayList<>();
             JsonNode history = image.config().path("history");
@@ -221,14 +238,15 @@ public final class ImagesApi {
             for (int hops = 0; ancestor != null && hops < 1000; hops++) {
                 byLength.putIfAbsent(ancestor.config().path("history").size(), ancestor);
                 String parent = store.parentOf(ancestor);
-                ancestor = parent.isEmpty() ? null : store.resolve(parent);
+                ancestor = parent.isEmpty() ? null : store.resolve(parent); // by ID: an ancestor is part of the image
             }
             int total = entries.size();
             Collections.reverse(entries);
             for (int i = 0; i < entries.size(); i++) {
                 Image at = i == 0 ? image : byLength.get(total - i);
                 entries.get(i).put("Id", at == null ? "<missing>" : at.id().toString());
-                entries.get(i).put("Tags", at == null ? null : repoTags(at).isEmpty() ? null : repoTags(at));
+                List<String> tags = at == null ? List.of() : repoTags(ns, at);
+                entries.get(i).put("Tags", tags.isEmpty() ? null : tags);
             }
             return entries;
         }).compose(body -> Responses.json(request, 200, body));
@@ -257,8 +275,9 @@ public final class ImagesApi {
         String name = request.param("name");
         String repo = request.query("repo").orElse("");
         String tag = request.query("tag").orElse("");
+        ImageNamespace ns = request.access().images();
         return blocking.run(() -> {
-            store.tag(name, repo, tag);
+            store.tag(ns, name, repo, tag);
             return null;
         }).compose(v -> request.response().setStatusCode(201).end());
     }
@@ -269,7 +288,7 @@ public final class ImagesApi {
         boolean noPrune = request.queryBool("noprune");
         return blocking.run(() -> {
             List<Map<String, String>> body = new ArrayList<>();
-            for (ImageStore.Deletion d : store.delete(name, force, noPrune)) {
+            for (ImageStore.Deletion d : store.delete(request.access().images(), name, force, noPrune)) {
                 body.add(d.untagged() != null ? Map.of("Untagged", d.untagged()) : Map.of("Deleted", d.deleted()));
             }
             return body;
@@ -284,7 +303,7 @@ public final class ImagesApi {
         Predicate<Image> filter = image -> (!filters.has("label") || Filters.labelsMatch(filters.get("label"), image.runConfig().get("Labels")))
                 && (until == null || image.created().isBefore(until));
         return blocking.run(() -> {
-            ImageStore.PruneResult result = store.prune(all, filter);
+            ImageStore.PruneResult result = store.prune(request.access().images(), all, filter);
             List<Map<String, String>> deleted = new ArrayList<>();
             for (ImageStore.Deletion d : result.deleted()) {
                 deleted.add(d.untagged() != null ? Map.of("Untagged", d.untagged()) : Map.of("Deleted", d.deleted()));
@@ -326,7 +345,7 @@ public final class ImagesApi {
         List<String> messages = Collections.synchronizedList(new ArrayList<>());
         return blocking.run(() -> {
             try (body) {
-                store.load(body, engine.limits().maxArchiveBytes(), messages::add);
+                store.load(request.access().images(), body, engine.limits().maxArchiveBytes(), messages::add);
             } catch (java.io.IOException | RuntimeException e) {
                 throw ImageStore.failure(e);
             }
@@ -371,7 +390,7 @@ public final class ImagesApi {
         JsonMessageStream out = new JsonMessageStream(request.response());
         return blocking.run(() -> {
             try (body) {
-                return store.importRootfs(body, reference, message, changes, architecture);
+                return store.importRootfs(request.access().images(), body, reference, message, changes, architecture);
             } catch (java.io.IOException | RuntimeException e) {
                 throw ImageStore.failure(e);
             }
@@ -422,7 +441,7 @@ public final class ImagesApi {
         };
         return blocking.run(() -> {
             try {
-                return store.pull(ref, credentials, listener);
+                return store.pull(request.access().images(), ref, credentials, listener);
             } catch (java.io.IOException e) {
                 throw ImageStore.failure(e);
             }
@@ -502,7 +521,7 @@ public final class ImagesApi {
         };
         return blocking.run(() -> {
             try {
-                store.push(name, tag, credentials, listener);
+                store.push(request.access().images(), name, tag, credentials, listener);
                 return null;
             } catch (java.io.IOException e) {
                 throw ImageStore.failure(e);
@@ -602,14 +621,15 @@ public final class ImagesApi {
 
     private Future<?> save(ApiRequest request, List<String> names) {
         Context context = Vertx.currentContext();
+        ImageNamespace ns = request.access().images();
         return blocking.run(() -> {
-            names.forEach(store::resolve); // unknown names fail (404) before any byte is sent
+            names.forEach(n -> store.resolve(ns, n)); // unknown names fail (404) before any byte is sent
             return null;
         }).compose(v -> {
             request.response().setStatusCode(200).setChunked(true).putHeader("Content-Type", "application/x-tar");
             return request.response().writeHead().compose(x -> blocking.run(() -> {
                 try (OutputStream out = new BufferedOutputStream(new ResponseOutputStream(request.response(), context), 256 * 1024)) {
-                    store.save(names, out);
+                    store.save(ns, names, out);
                 }
                 return null;
             })).compose(x -> request.response().end(), e -> {
@@ -622,32 +642,50 @@ public final class ImagesApi {
 
     // ---- system df (images part)
 
-    /** The images part of docker system df (blocking). */
-    Map<String, Object> diskUsage() throws java.io.IOException {
+    /**
+     * The images part of docker system df (blocking): every image for a caller who sees everything; under
+     * tenancy the caller's images (held or shared), the layers they use and its own containers' use of them.
+     */
+    Map<String, Object> diskUsage(io.dockgate.gateway.authz.Access access) throws java.io.IOException {
         {
+            ImageNamespace ns = access.images();
+            List<Image> listed = ns.common() ? store.list() : store.list(ns);
             List<Map<String, Object>> images = new ArrayList<>();
             long layersSize = 0;
-            for (Layer l : store.layers().all()) {
-                layersSize += l.diskSize();
+            if (ns.common()) {
+                for (Layer l : store.layers().all()) {
+                    layersSize += l.diskSize();
+                }
+            } else {
+                Set<Digest> counted = new java.util.HashSet<>();
+                for (Image image : listed) {
+                    for (Layer l : store.layersOf(image)) {
+                        if (counted.add(l.chainId())) {
+                            layersSize += l.diskSize();
+                        }
+                    }
+                }
             }
             Map<String, Long> users = new java.util.HashMap<>();
             try {
                 for (var c : engine.containers().list()) {
-                    users.merge(c.imageId(), 1L, Long::sum);
+                    if (access.sees(c.spec().labels())) {
+                        users.merge(c.imageId(), 1L, Long::sum);
+                    }
                 }
             } catch (io.dockgate.engine.EngineException e) {
                 // containers unavailable (no runc or conmon): no image is in use
             }
-            for (Image image : store.list()) {
+            for (Image image : listed) {
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("Containers", users.getOrDefault(image.id().toString(), 0L));
                 m.put("Created", image.created().getEpochSecond());
                 m.put("Id", image.id().toString());
                 m.put("Labels", labels(image));
                 m.put("ParentId", store.parentOf(image));
-                m.put("RepoDigests", repoDigests(image));
-                m.put("RepoTags", repoTags(image));
-                m.put("SharedSize", sharedSize(image));
+                m.put("RepoDigests", repoDigests(ns, image));
+                m.put("RepoTags", repoTags(ns, image));
+                m.put("SharedSize", sharedSize(listed, image));
                 m.put("Size", store.size(image));
                 images.add(m);
             }
@@ -658,9 +696,9 @@ public final class ImagesApi {
         }
     }
 
-    private long sharedSize(Image image) {
+    private long sharedSize(List<Image> listed, Image image) {
         long shared = 0;
-        List<Image> others = store.list().stream().filter(i -> !i.id().equals(image.id())).toList();
+        List<Image> others = listed.stream().filter(i -> !i.id().equals(image.id())).toList();
         for (Layer layer : store.layersOf(image)) {
             boolean usedElsewhere = others.stream().anyMatch(o -> o.chainIds().contains(layer.chainId()));
             if (usedElsewhere) {

@@ -34,6 +34,11 @@ public final class Access {
         return decision.owner();
     }
 
+    /** The namespace of image names the caller speaks in (see {@link Decision#images()}). */
+    public io.dockgate.engine.image.ImageNamespace images() {
+        return decision.images();
+    }
+
     public boolean ownScope() {
         return decision.ownScope();
     }

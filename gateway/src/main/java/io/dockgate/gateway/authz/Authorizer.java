@@ -97,13 +97,14 @@ public final class Authorizer {
                 }
                 continue;
             }
-            Optional<String> violation = ConstraintChecker.check(judge, b.constraints(), facts);
+            RequestFacts seen = facts.inImages(Decision.namespace(b, c.owner())); // image names as this binding's caller speaks them
+            Optional<String> violation = ConstraintChecker.check(judge, b.constraints(), seen);
             if (violation.isEmpty() && judge.createsContainer() && b.limits().containers().isPresent()
                     && facts.lookups().ownedContainers(c.owner()) >= b.limits().containers().getAsLong()) {
                 violation = Optional.of("container quota of " + b.limits().containers().getAsLong() + " reached");
             }
             if (violation.isEmpty() && b.scope() == Policy.Scope.OWN) {
-                violation = judge.foreignObjects(facts, c.owner());
+                violation = judge.foreignObjects(seen, c.owner());
             }
             if (violation.isPresent()) {
                 if (reason == null) {

@@ -476,6 +476,26 @@ public final class ConstraintChecker {
         return "image " + reference + " is not allowed (allowed: " + String.join(", ", c.images()) + ")";
     }
 
+    /**
+     * Whether a common image name is shared by a binding's patterns: a pattern matches the familiar form
+     * ({@code busybox:latest}), the path form of Docker Hub's official images ({@code library/busybox:latest})
+     * or the full one ({@code docker.io/library/busybox:latest}).
+     */
+    static boolean sharedImage(List<String> patterns, Reference ref) {
+        if (patterns.isEmpty()) {
+            return false;
+        }
+        String suffix = ref.digest() != null ? "@" + ref.digest() : ":" + (ref.tag() == null ? Reference.DEFAULT_TAG : ref.tag());
+        List<String> forms = List.of(ref.familiar(), ref.path() + suffix, ref.canonical());
+        for (String pattern : patterns) {
+            Pattern p = glob(pattern);
+            if (forms.stream().anyMatch(f -> p.matcher(f).matches())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static Pattern glob(String pattern) {
         StringBuilder re = new StringBuilder();
         for (char ch : pattern.toCharArray()) {

@@ -27,6 +27,20 @@ public record Decision(boolean allowed, boolean enforced, String rule, String re
         return allowed && binding.isPresent() && binding.get().scope() == Policy.Scope.OWN;
     }
 
+    /** The namespace of image names the caller speaks in: its own under scope own (with the binding's shared names), else the common one. */
+    public io.dockgate.engine.image.ImageNamespace images() {
+        return ownScope() ? namespace(binding.get(), owner) : io.dockgate.engine.image.ImageNamespace.COMMON;
+    }
+
+    /** A binding's namespace of image names for a caller. */
+    static io.dockgate.engine.image.ImageNamespace namespace(Policy.Binding b, String owner) {
+        if (b.scope() != Policy.Scope.OWN) {
+            return io.dockgate.engine.image.ImageNamespace.COMMON;
+        }
+        java.util.List<String> shared = b.shared();
+        return io.dockgate.engine.image.ImageNamespace.of(owner, ref -> ConstraintChecker.sharedImage(shared, ref));
+    }
+
     public String decisionWord() {
         if (allowed) {
             return "allow";

@@ -16,9 +16,20 @@ import java.util.Optional;
  */
 public final class EngineFacts implements Facts {
     private final Engine engine;
+    private final io.dockgate.engine.image.ImageNamespace images;
 
     public EngineFacts(Engine engine) {
+        this(engine, io.dockgate.engine.image.ImageNamespace.COMMON);
+    }
+
+    private EngineFacts(Engine engine, io.dockgate.engine.image.ImageNamespace images) {
         this.engine = engine;
+        this.images = images;
+    }
+
+    @Override
+    public RequestFacts.Lookups inImages(io.dockgate.engine.image.ImageNamespace namespace) {
+        return namespace.equals(images) ? this : new EngineFacts(engine, namespace);
     }
 
     @Override
@@ -88,7 +99,7 @@ public final class EngineFacts implements Facts {
 
     private Optional<Image> image(String reference) {
         try {
-            return Optional.of(engine.images().resolve(reference));
+            return Optional.of(engine.images().resolve(images, reference));
         } catch (RuntimeException e) {
             return Optional.empty();
         }
@@ -101,7 +112,7 @@ public final class EngineFacts implements Facts {
 
     @Override
     public Optional<List<String>> imageTags(String reference) {
-        return image(reference).map(i -> engine.images().references(i.id()).stream().map(Reference::familiar).toList());
+        return image(reference).map(i -> engine.images().references(images, i.id()).stream().map(Reference::familiar).toList());
     }
 
     @Override

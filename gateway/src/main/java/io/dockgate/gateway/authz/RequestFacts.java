@@ -36,6 +36,11 @@ public record RequestFacts(JsonNode json, Object model, Map<String, String> quer
         /** How many containers carry this owner key. */
         long ownedContainers(String owner);
 
+        /** The same lookups with image names read in a namespace (a binding's). */
+        default Lookups inImages(io.dockgate.engine.image.ImageNamespace namespace) {
+            return this;
+        }
+
         /** A container's mounts (binds with their host paths, volumes by name), empty when it does not exist. */
         default Optional<List<io.dockgate.engine.container.ContainerSpec.Mount>> containerMounts(String reference) {
             return Optional.empty();
@@ -100,6 +105,12 @@ public record RequestFacts(JsonNode json, Object model, Map<String, String> quer
     /** No body, no query. */
     public static RequestFacts none(Lookups lookups) {
         return new RequestFacts(null, null, Map.of(), lookups);
+    }
+
+    /** The same facts with image names read in a namespace (a binding's). */
+    public RequestFacts inImages(io.dockgate.engine.image.ImageNamespace namespace) {
+        Lookups bound = lookups.inImages(namespace);
+        return bound == lookups ? this : new RequestFacts(json, model, query, bound);
     }
 
     public String query(String name) {

@@ -160,7 +160,7 @@ class PolicyLifecycleTest extends AuthzFixtureTest {
     @Test
     void policyCheckAndExplain() throws Exception {
         String policy = f.policy.toString();
-        assertThat(run(List.of("policy", "check", policy), 0)).contains("valid: 4 role(s), 5 binding(s), mode enforce",
+        assertThat(run(List.of("policy", "check", policy), 0)).contains("valid: 4 role(s), 6 binding(s), mode enforce",
                 "operators (line 15)", "scope own, reads container data");
         Path broken = tmp.resolve("broken.yaml");
         Files.writeString(broken, "bindings:\n  - name: x\n    subjects: [{user: a}]\n    operations: [container.exec]\n    scope: everyone\n");

@@ -19,7 +19,8 @@ import java.util.Map;
 /**
  * A daemon with mutual TLS, a Unix socket (root is the administrator there) and a realistic policy: an
  * operator group scoped to its own containers, a read-only viewer group, a CI identity limited to one
- * image pattern with resource limits required, and a rate-limited identity. Clients get DOCKER_CERT_PATH
+ * image pattern with resource limits required, a rate-limited identity, and a tenants group (carol, dave)
+ * with every image operation in namespaces of their own, busybox shared. Clients get DOCKER_CERT_PATH
  * bundles; busybox is imported by root.
  */
 public final class AuthzFixture implements AutoCloseable {
@@ -54,6 +55,7 @@ public final class AuthzFixture implements AutoCloseable {
                                  image.build, container.commit, service.create, service.update, service.list, service.inspect,
                                  service.delete]
                     scope: own
+                    shared: ["busybox:*"]
                     constraints:
                       bindMounts: [{path: %s, readOnly: true}]
                       exec: {privileged: false, root: true}
@@ -65,6 +67,7 @@ public final class AuthzFixture implements AutoCloseable {
                     operations: [container.logs, container.attach, image.build, image.create, image.push, registry.login,
                                  image.search, image.distribution]
                     scope: own
+                    shared: ["busybox:*"]
                     constraints:
                       images: ["busybox:*", "127.0.0.1:*/ci/*"]
                       registries: ["127.0.0.1:*"]
@@ -73,6 +76,12 @@ public final class AuthzFixture implements AutoCloseable {
                         memory: {required: true, max: 256m}
                         pids: {required: true, max: 100}
                     limits: {containers: 2}
+                  - name: tenants
+                    subjects: [{group: tenants}]
+                    roles: [basics, viewer, lifecycle, reader]
+                    operations: [image.*, container.commit]
+                    scope: own
+                    shared: ["busybox:*"]
                   - name: viewers
                     subjects: [{group: viewers}]
                     roles: [viewer]
@@ -107,7 +116,7 @@ public final class AuthzFixture implements AutoCloseable {
         Path pkiDir = dir.resolve("pki");
         pki.writeServerFiles(pkiDir);
         for (String[] who : List.of(new String[] {"alice", "ops"}, new String[] {"bob", "ops"}, new String[] {"val", "viewers"},
-                new String[] {"ci-runner"}, new String[] {"hasty"}, new String[] {"mallory", "nobody"})) {
+                new String[] {"ci-runner"}, new String[] {"hasty"}, new String[] {"mallory", "nobody"}, new String[] {"carol", "tenants"}, new String[] {"dave", "tenants"})) {
             IssuedCertificate cert = who.length > 1 ? pki.client(who[0], who[1]) : pki.client(who[0]);
             certs.put(who[0], cert);
             bundles.put(who[0], pki.writeClientBundle(cert, dir.resolve("clients").resolve(who[0])));
