@@ -35,6 +35,9 @@ class PolicyLoaderTest {
         assertThat(ci.constraints().root()).isFalse();
         assertThat(ci.constraints().registries()).containsExactly("docker.io", "registry.example.com");
         assertThat(ci.limits().containers()).hasValue(5);
+        assertThat(ci.shared()).containsExactly("busybox:*");
+        assertThat(p.bindings().get(1).shared()).containsExactly("busybox:*", "library/*");
+        assertThat(p.bindings().get(0).shared()).isEmpty();
         assertThat(p.bindings().get(0).constraints().unrestricted()).isTrue();
         assertThat(p.bindings().get(0).operations()).isEqualTo(Operations.names());
         assertThat(p.bindings().get(1).operations()).contains("container.exec", "container.inspect.env").doesNotContain("image.load");
@@ -64,7 +67,11 @@ class PolicyLoaderTest {
         refused("bindings:\n  - name: b\n    subjects: [{user: a}]\n    operations: ['*']\n    constraints:\n      privileged: yes please\n",
                 "p.yaml:6: bindings[0].constraints.privileged: must be true or false");
         refused("bindings:\n  - name: b\n    subjects: [{user: a}]\n    operations: ['*']\n    constrains: {}\n",
-                "p.yaml:5: bindings[0].constrains: unknown field (expected one of constraints, limits, name, operations, roles, scope, subjects)");
+                "p.yaml:5: bindings[0].constrains: unknown field (expected one of constraints, limits, name, operations, roles, scope, shared, subjects)");
+        refused("bindings:\n  - name: b\n    subjects: [{user: a}]\n    operations: ['*']\n    shared: [busybox]\n",
+                "p.yaml:5: bindings[0].shared: shared names the images a binding with scope: own shares; without it every image is seen");
+        refused("bindings:\n  - name: b\n    subjects: [{user: a}]\n    operations: ['*']\n    scope: own\n    shared: [\"busy box\"]\n",
+                "p.yaml:6: bindings[0].shared[0]: an image pattern has letters, digits, . _ / : @ - and * only");
         refused("bindings:\n  - name: b\n    name: c\n", "p.yaml:3: bindings[0].name: given twice");
         refused("bindings:\n  - name: b\n    subjects: [{cn: a, uid: 3}]\n    operations: ['*']\n",
                 "p.yaml:3: bindings[0].subjects[0]: mixes certificate fields (cn, o, ou, san, fingerprint) with Unix fields (uid, gid): no caller has both");

@@ -252,6 +252,29 @@ public final class ImageStore {
         }
     }
 
+    /** Whether the namespace sees a tag of the repository (that tag, when one is given): something to push. */
+    public boolean tagged(ImageNamespace ns, Reference repository, String tag) {
+        lock.lock();
+        try {
+            return !tagsOf(ns, repository, tag).isEmpty();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The tags of a repository the namespace sees (only the one given, if any), tag to image; under the lock. */
+    private Map<String, Image> tagsOf(ImageNamespace ns, Reference repository, String tag) {
+        String only = tag != null && !tag.isEmpty() ? tag : repository.tag();
+        Map<String, Image> found = new LinkedHashMap<>();
+        for (Map.Entry<String, Digest> e : names.visible(ns).entrySet()) {
+            Reference r = Reference.parse(e.getKey());
+            if (r.tag() != null && r.name().equals(repository.name()) && (only == null || only.equals(r.tag()))) {
+                found.put(r.tag(), images.get(e.getValue()));
+            }
+        }
+        return found;
+    }
+
     /** Who holds an image: owner keys, "" for the common namespace. */
     public Set<String> holders(Digest id) {
         lock.lock();
@@ -711,16 +734,10 @@ public final class ImageStore {
     /** As {@link #push(Reference, String, RegistryCredentials, PushListener)}: the tags the namespace sees. */
     public void push(ImageNamespace ns, Reference name, String tag, RegistryCredentials credentials, PushListener listener) throws IOException {
         Reference repo = new Reference(name.domain(), name.path(), null, null);
-        java.util.LinkedHashMap<String, Image> targets = new java.util.LinkedHashMap<>();
+        Map<String, Image> targets;
         lock.lock();
         try {
-            String only = tag != null && !tag.isEmpty() ? tag : name.tag();
-            for (Map.Entry<String, Digest> e : names.visible(ns).entrySet()) {
-                Reference r = Reference.parse(e.getKey());
-                if (r.tag() != null && r.name().equals(repo.name()) && (only == null || only.equals(r.tag()))) {
-                    targets.put(r.tag(), images.get(e.getValue()));
-                }
-            }
+            targets = tagsOf(ns, name, tag);
             if (targets.isEmpty()) {
                 throw EngineException.notFound("An image does not exist locally with the tag: " + repo.familiarName());
             }

@@ -26,8 +26,8 @@ public final class OperationTable {
     public static final Operation SYSTEM_EVENTS = add(named("system.events").streaming(Streaming.ALWAYS));
 
     public static final Operation IMAGE_LIST = add(named("image.list"));
-    public static final Operation IMAGE_INSPECT = add(named("image.inspect"));
-    public static final Operation IMAGE_HISTORY = add(named("image.history"));
+    public static final Operation IMAGE_INSPECT = add(named("image.inspect").judgedBy(ConstraintChecker.IMAGE_IN_PATH));
+    public static final Operation IMAGE_HISTORY = add(named("image.history").judgedBy(ConstraintChecker.IMAGE_IN_PATH));
     public static final Operation IMAGE_LOAD = add(named("image.load").streamingBody());
     /** Pull (the registry's credentials in a header) or import (the archive as the body). */
     public static final Operation IMAGE_CREATE = add(named("image.create").streamingBody().judgedBy(ConstraintChecker.PULL));
@@ -35,8 +35,8 @@ public final class OperationTable {
     /** docker build: the context streamed, the request in the query (judged), the base images when the Dockerfile is read. */
     public static final Operation IMAGE_BUILD = add(named("image.build").streamingBody(BuildApi::fromQuery)
             .judgedBy(ConstraintChecker.BUILD));
-    public static final Operation IMAGE_TAG = add(named("image.tag"));
-    public static final Operation IMAGE_DELETE = add(named("image.delete"));
+    public static final Operation IMAGE_TAG = add(named("image.tag").judgedBy(ConstraintChecker.IMAGE_IN_PATH));
+    public static final Operation IMAGE_DELETE = add(named("image.delete").judgedBy(ConstraintChecker.IMAGE_IN_PATH));
     public static final Operation IMAGE_SAVE = add(named("image.save"));
     /** docker push: the repository in the path, the tag in the query, the registry's credentials in a header. */
     public static final Operation IMAGE_PUSH = add(named("image.push").judgedBy(ConstraintChecker.PUSH));

@@ -106,6 +106,17 @@ public final class Authorizer {
             if (violation.isEmpty() && b.scope() == Policy.Scope.OWN) {
                 violation = judge.foreignObjects(seen, c.owner());
             }
+            if (violation.isEmpty() && b.scope() == Policy.Scope.OWN) {
+                // an image outside the caller's namespace is missing to it: Docker's 404 (a run then pulls), audited
+                Optional<String> unseen = judge.unreachableImage(seen);
+                if (unseen.isPresent()) {
+                    if (reason == null) {
+                        reason = unseen.get();
+                        notFound = true;
+                    }
+                    continue;
+                }
+            }
             if (violation.isPresent()) {
                 if (reason == null) {
                     reason = violation.get() + " (binding " + b.name() + ")";

@@ -42,10 +42,39 @@ public final class ConstraintChecker {
         }
 
         @Override
+        public Optional<String> unreachableImage(RequestFacts facts) {
+            if (!(facts.model() instanceof ContainerSpec spec) || spec.image() == null || spec.image().isEmpty()) {
+                return Optional.empty();
+            }
+            return reach(facts, spec.image());
+        }
+
+        @Override
         public boolean createsContainer() {
             return true;
         }
     };
+
+    /**
+     * An operation on the image its path names (inspect, history, tag, delete): under "own" the caller's
+     * namespace must reach it, else it is missing to the caller, audited as a denial.
+     */
+    public static final Judge IMAGE_IN_PATH = new Judge() {
+        @Override
+        public String violation(Policy.Constraints c, RequestFacts facts) {
+            return null;
+        }
+
+        @Override
+        public Optional<String> unreachableImage(RequestFacts facts) {
+            String name = facts.query("name");
+            return name == null ? Optional.empty() : reach(facts, name);
+        }
+    };
+
+    private static Optional<String> reach(RequestFacts facts, String reference) {
+        return facts.lookups().imageReachable(reference) ? Optional.empty() : Optional.of("No such image: " + reference);
+    }
     /**
      * A swarm service's create or update: its tasks' container judged as a container create (image,
      * mounts, capabilities, sysctls, security options, published ports, limits); under "own", the networks
@@ -113,7 +142,27 @@ public final class ConstraintChecker {
     /** A pull or import: the image reference in the query. */
     public static final Judge PULL = ConstraintChecker::pull;
     /** A push: the repository (path) and tag (query) as images, its registry as registries. */
-    public static final Judge PUSH = ConstraintChecker::push;
+    public static final Judge PUSH = new Judge() {
+        @Override
+        public String violation(Policy.Constraints c, RequestFacts facts) {
+            return push(c, facts);
+        }
+
+        /** Under "own": a repository the caller has no tag of (another owner's, or nobody's) has nothing to push. */
+        @Override
+        public Optional<String> unreachableImage(RequestFacts facts) {
+            String name = facts.query("name");
+            String tag = facts.query("tag");
+            if (name == null || facts.lookups().repositoryTagged(name, tag == null ? "" : tag)) {
+                return Optional.empty();
+            }
+            try {
+                return Optional.of("An image does not exist locally with the tag: " + Reference.parse(name).familiarName());
+            } catch (RuntimeException e) {
+                return Optional.empty(); // an invalid name: the engine's 400
+            }
+        }
+    };
     /** A login: the registry of the body's serveraddress. */
     public static final Judge LOGIN = (c, facts) -> {
         com.fasterxml.jackson.databind.JsonNode a = DockerJson.field(facts.json(), "serveraddress");

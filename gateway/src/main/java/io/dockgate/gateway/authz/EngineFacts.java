@@ -106,6 +106,20 @@ public final class EngineFacts implements Facts {
     }
 
     @Override
+    public boolean imageReachable(String reference) {
+        return image(reference).isPresent();
+    }
+
+    @Override
+    public boolean repositoryTagged(String repository, String tag) {
+        try {
+            return engine.images().tagged(images, Reference.parse(repository), tag);
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    @Override
     public Optional<String> imageUser(String reference) {
         return image(reference).map(i -> i.runConfig().path("User").asText(""));
     }

@@ -21,6 +21,14 @@ public interface Judge {
         return Optional.empty();
     }
 
+    /**
+     * Under scope "own": the image the request names that the caller's namespace of image names does not
+     * reach (another owner's, or none at all), as Docker's answer for a missing image; empty when it does.
+     */
+    default Optional<String> unreachableImage(RequestFacts facts) {
+        return Optional.empty();
+    }
+
     /** Whether the request creates a container, counted against the binding's container quota. */
     default boolean createsContainer() {
         return false;

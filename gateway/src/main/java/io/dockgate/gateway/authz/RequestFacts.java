@@ -36,6 +36,16 @@ public record RequestFacts(JsonNode json, Object model, Map<String, String> quer
         /** How many containers carry this owner key. */
         long ownedContainers(String owner);
 
+        /** Whether an image name, ID or ID prefix names an image the namespace reaches (true where images are not scoped). */
+        default boolean imageReachable(String reference) {
+            return true;
+        }
+
+        /** Whether the namespace has a tag of the repository (that tag, when given) to push (true where images are not scoped). */
+        default boolean repositoryTagged(String repository, String tag) {
+            return true;
+        }
+
         /** The same lookups with image names read in a namespace (a binding's). */
         default Lookups inImages(io.dockgate.engine.image.ImageNamespace namespace) {
             return this;

@@ -55,8 +55,9 @@ public final class PolicyCommand implements Runnable {
             System.out.printf("%s: valid: %d role(s), %d binding(s), mode %s%n", file, p.roles().size(), p.bindings().size(),
                     p.mode().name().toLowerCase(Locale.ROOT).replace('_', '-'));
             for (Policy.Binding b : p.bindings()) {
-                System.out.printf("  %s (line %d): %d operation(s), scope %s%s%n", b.name(), b.line(), b.operations().size(),
+                System.out.printf("  %s (line %d): %d operation(s), scope %s%s%s%n", b.name(), b.line(), b.operations().size(),
                         b.scope().name().toLowerCase(Locale.ROOT),
+                        b.shared().isEmpty() ? "" : " (shared images: " + String.join(", ", b.shared()) + ")",
                         b.operations().stream().anyMatch(o -> Operations.kind(o) == Operations.Kind.EXFILTRATION)
                                 ? ", reads container data" : "");
             }

@@ -385,7 +385,9 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
 
     private <T> Future<T> deny(Decision decision, OperationCatalog.Match m) {
         EngineException error;
-        if (decision.notFound()) {
+        if (decision.notFound() && m.operation().target() == Target.Kind.NONE) {
+            error = EngineException.notFound(decision.reason()); // an image missing to the caller: the reason is Docker's words
+        } else if (decision.notFound()) {
             error = m.operation().target().notFound(m.params());
         } else {
             error = new EngineException(ErrorKind.PERMISSION_DENIED, "authorization denied by dockgate: " + decision.reason());

@@ -29,6 +29,8 @@ class BypassCorpusTest extends AuthzFixtureTest {
     static String privilegedExecInBobs;
     /** A hex digit that begins none of alice's containers (bob's first digit when possible): IDs are random. */
     static String prefixNoneOfAlicesHas;
+    /** carol's image (tenants: scope own), which dave's namespace does not reach; null in upstream mode (images unscoped). */
+    static String carolsImage;
 
     @BeforeAll
     static void createOthersObjects() throws Exception {
@@ -47,6 +49,11 @@ class BypassCorpusTest extends AuthzFixtureTest {
         String bobs = RawHttp.unix(f.socket(), f.versioned(post("/v1.45/containers/b1/exec", "{\"Cmd\":[\"id\"],\"Privileged\":true}")));
         assertThat(RawHttp.status(bobs)).as(bobs).isEqualTo(201);
         privilegedExecInBobs = RawHttp.body(bobs).replaceAll(".*\"Id\":\"([0-9a-f]+)\".*", "$1").trim();
+        if (f.upstream == null) {
+            java.nio.file.Path dir = java.nio.file.Files.createDirectories(tmp.resolve("carols-image"));
+            f.ok("carol", "import", "-c", "LABEL who=carol", io.dockgate.engine.testing.TestImages.busyboxTar(dir).toString(), "app:1");
+            carolsImage = f.ok("carol", "image", "inspect", "-f", "{{.Id}}", "app:1").substring(7);
+        }
         String alices = f.ok("alice", "ps", "-aq", "--no-trunc");
         prefixNoneOfAlicesHas = (bobsContainer.charAt(0) + "0123456789abcdef").chars()
                 .mapToObj(ch -> String.valueOf((char) ch))
@@ -333,10 +340,44 @@ class BypassCorpusTest extends AuthzFixtureTest {
         c.add(a("service on another owner's network", "alice", post("/v1.45/services/create", "{\"TaskTemplate\":{\"ContainerSpec\":"
                 + "{\"Image\":\"busybox\"},\"Networks\":[{\"Target\":\"bobnet\"}]}}"), 403));
         c.add(a("secret create not granted", "alice", post("/v1.45/secrets/create", "{\"Name\":\"x\",\"Data\":\"eA==\"}"), 403));
+        // 12. image tenancy: another tenant's image by every name it has, missing to dave as Docker says it (404)
+        if (carolsImage != null) {
+            String id = carolsImage;
+            c.add(a("tag another's image by ID prefix", "dave", post("/v1.45/images/" + id.substring(0, 12) + "/tag?repo=stolen&tag=1", ""), 404));
+            c.add(a("tag another's image by its name", "dave", post("/v1.45/images/app:1/tag?repo=stolen&tag=1", ""), 404));
+            c.add(a("inspect another's image by full ID", "dave", get("/v1.45/images/sha256:" + id + "/json"), 404));
+            c.add(a("inspect another's image, encoded ID", "dave", get("/v1.45/images/sha256%3A" + id + "/json"), 404));
+            c.add(a("history of another's image by short prefix", "dave", get("/v1.45/images/" + id.substring(0, 5) + "/history"), 404));
+            c.add(a("delete another's image by ID, forced", "dave", "DELETE /v1.45/images/" + id + "?force=1 HTTP/1.1\r\nHost: d\r\n\r\n", 404));
+            c.add(a("delete another's image by name", "dave", "DELETE /v1.45/images/app:1?force=1 HTTP/1.1\r\nHost: d\r\n\r\n", 404));
+            c.add(a("run another's image by ID prefix", "dave", create("{\"Image\":\"" + id.substring(0, 12) + "\",\"Cmd\":[\"true\"]}"), 404));
+            c.add(a("run another's image by full ID", "dave", create("{\"image\":\"sha256:" + id + "\"}"), 404));
+            c.add(a("run another's image by name", "dave", create("{\"Image\":\"app:1\"}"), 404));
+            c.add(a("push another's image", "dave", "POST /v1.45/images/app/push?tag=1 HTTP/1.1\r\nHost: d\r\nX-Registry-Auth: e30=\r\n"
+                    + "Content-Length: 0\r\n\r\n", 404));
+            c.add(a("push every tag of another's repository", "dave", "POST /v1.45/images/app/push HTTP/1.1\r\nHost: d\r\n"
+                    + "X-Registry-Auth: e30=\r\nContent-Length: 0\r\n\r\n", 404));
+        }
         // 11. no binding: denied, not allowed by default
         c.add(a("an identity no binding names", "mallory", get("/v1.45/_ping"), 403));
         c.add(a("nobody may list for mallory", "mallory", get("/v1.45/containers/json"), 403));
         return c;
+    }
+
+    /**
+     * Image tenancy: a tag onto a name another tenant has makes a name of one's own, and after every image
+     * attack of the corpus the other's image is as it was (embedded mode: images are not scoped upstream).
+     */
+    @Test
+    void aTagOntoAnothersNameIsOnesOwnAndTheOthersImageStaysAsItWas() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(carolsImage != null, "images are scoped by the embedded engine");
+        f.ok("dave", "tag", "busybox", "app:1");
+        assertThat(f.ok("carol", "image", "inspect", "-f", "{{.Id}} {{.Config.Labels.who}}", "app:1")).isEqualTo("sha256:" + carolsImage + " carol");
+        assertThat(f.ok("dave", "image", "inspect", "-f", "{{.Id}}", "app:1")).isNotEqualTo("sha256:" + carolsImage);
+        assertThat(f.ok("dave", "rmi", "app:1")).contains("Untagged: app:1");
+        assertThat(f.ok("carol", "image", "inspect", "-f", "{{.Id}}", "app:1")).isEqualTo("sha256:" + carolsImage);
+        assertThat(f.root("images", "--filter", "owner=tls:dave", "-q").stdout()).isBlank();
+        assertThat(f.root("ps", "-a", "--filter", "ancestor=sha256:" + carolsImage, "-q").stdout()).as("no container of carol's image").isBlank();
     }
 
     @TestFactory

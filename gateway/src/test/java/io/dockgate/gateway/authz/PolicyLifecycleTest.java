@@ -161,7 +161,7 @@ class PolicyLifecycleTest extends AuthzFixtureTest {
     void policyCheckAndExplain() throws Exception {
         String policy = f.policy.toString();
         assertThat(run(List.of("policy", "check", policy), 0)).contains("valid: 4 role(s), 6 binding(s), mode enforce",
-                "operators (line 15)", "scope own, reads container data");
+                "operators (line 15)", "scope own (shared images: busybox:*), reads container data");
         Path broken = tmp.resolve("broken.yaml");
         Files.writeString(broken, "bindings:\n  - name: x\n    subjects: [{user: a}]\n    operations: [container.exec]\n    scope: everyone\n");
         assertThat(Main.run("policy", "check", broken.toString())).isEqualTo(3);
