@@ -129,6 +129,30 @@ class ImageTenancyTest extends AuthzFixtureTest {
     }
 
     @Test
+    void pullsAndPushesHappenInTheCallersNamespace() throws Exception {
+        try (io.dockgate.gateway.testing.Registry registry = io.dockgate.gateway.testing.Registry.start(tmp.resolve("registry"), null)) {
+            String repo = registry.host() + "/team/app";
+            String carols = importAs("carol", repo + ":1", "pushed");
+            assertThat(f.ok("carol", "push", repo + ":1")).contains("1: digest: sha256:");
+            assertThat(io.dockgate.gateway.testing.Registry.inspect("docker://" + repo + ":1").path("Labels").path("who").asText())
+                    .isEqualTo("pushed");
+            // dave pulls what carol pushed: the same image, stored once, his own name; carol's removal leaves it to him
+            long before = layers();
+            assertThat(f.ok("dave", "pull", repo + ":1")).contains("Downloaded newer image for " + repo + ":1");
+            assertThat(layers()).isEqualTo(before);
+            assertThat(f.ok("dave", "image", "inspect", "-f", "{{.Id}}", repo + ":1")).isEqualTo(carols);
+            assertThat(f.ok("dave", "image", "inspect", "-f", "{{index .RepoDigests 0}}", repo + ":1")).startsWith(repo + "@sha256:");
+            f.ok("carol", "rmi", repo + ":1");
+            missing(f.as("carol", "image", "inspect", repo + ":1"));
+            assertThat(f.ok("dave", "run", "--rm", repo + ":1", "echo", "pulled")).isEqualTo("pulled");
+            // a pull by a tenant is not the administrator's name, and a tag of a name only the tenant has is not the admin's to push
+            missing(f.root("image", "inspect", repo + ":1"));
+            f.ok("dave", "rmi", repo + ":1");
+            assertThat(layers()).isEqualTo(before - 1);
+        }
+    }
+
+    @Test
     void buildsAndCommitsMakeImagesInTheCallersNamespaceAndEventsAreOnesOwn() throws Exception {
         String since = f.ok("carol", "version", "-f", "{{.Server.Os}}"); // warms the connection; events below use --since 0
         assertThat(since).isEqualTo("linux");
