@@ -43,6 +43,12 @@ public final class LayerStore {
         this.maxLayerBytes = maxLayerBytes;
         Files.createDirectories(layers);
         Files.createDirectories(tmp);
+        try {
+            // each unpack's directory (renamed into layers/ when whole) in a block group of its own (see Syscalls)
+            io.dockgate.engine.sys.Syscalls.markTopDirectory(tmp.toString());
+        } catch (IOException | RuntimeException | LinkageError e) {
+            LOG.debug("could not mark {} as a top directory: {}", tmp, e.toString());
+        }
     }
 
     /** Removes unfinished unpacks and layers without metadata (left by a crash). */

@@ -37,6 +37,9 @@ public interface LibC {
     int close(int fd);
 
     @SaveError
+    int ioctl(int fd, long request, @In @Out int[] argument);
+
+    @SaveError
     int syncfs(int fd);
 
     @SaveError

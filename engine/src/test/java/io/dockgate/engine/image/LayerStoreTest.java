@@ -29,6 +29,17 @@ class LayerStoreTest {
     }
 
     @Test
+    void unpacksHappenInADirectoryMarkedAsATopDirectoryWhereTheFilesystemHasTheFlag() throws Exception {
+        store(1L << 30);
+        Path tmpDir = tmp.resolve("image").resolve("tmp");
+        Process lsattr = new ProcessBuilder("lsattr", "-d", tmpDir.toString()).redirectErrorStream(true).start();
+        String out = new String(lsattr.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        org.junit.jupiter.api.Assumptions.assumeTrue(lsattr.waitFor() == 0, "no ext2/3/4 attributes here: " + out);
+        org.assertj.core.api.Assertions.assertThat(out.split(" ")[0]).as(out).contains("T");
+        org.assertj.core.api.Assertions.assertThat(io.dockgate.engine.sys.Syscalls.markTopDirectory(tmpDir.toString())).isTrue();
+    }
+
+    @Test
     void unpacksGnuTarAndRebuildsItByteForByteInAllCompressions() throws Exception {
         Path tar = TestImages.busyboxTar(tmp);
         Digest expected = Digest.of(Files.readAllBytes(tar));
