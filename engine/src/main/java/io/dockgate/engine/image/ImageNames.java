@@ -81,11 +81,22 @@ final class ImageNames {
     /** The names of an image the namespace sees. */
     List<Reference> references(ImageNamespace ns, Digest id) {
         List<Reference> result = new ArrayList<>();
-        visible(ns).forEach((k, v) -> {
+        Map<String, Digest> own = names(ns.owner());
+        own.forEach((k, v) -> {
             if (v.equals(id)) {
                 result.add(Reference.parse(k));
             }
         });
+        if (!ns.common()) {
+            names("").forEach((k, v) -> {
+                if (v.equals(id) && !own.containsKey(k)) {
+                    Reference r = Reference.parse(k);
+                    if (ns.shared().test(r)) {
+                        result.add(r);
+                    }
+                }
+            });
+        }
         return result;
     }
 
