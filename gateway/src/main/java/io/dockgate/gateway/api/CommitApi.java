@@ -37,7 +37,7 @@ public final class CommitApi {
     }
 
     Future<?> commit(ApiRequest request) {
-        String container = request.query("container").orElse("");
+        String container = request.param("container"); // the query's, or the container the authorizer resolved it to
         List<String> changes = request.http().params().getAll("changes");
         String pause = request.query("pause").orElse("");
         Commits.CommitRequest r = new Commits.CommitRequest(request.query("repo").orElse(""), request.query("tag").orElse(""),

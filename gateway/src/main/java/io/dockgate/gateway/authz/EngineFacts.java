@@ -33,7 +33,7 @@ public final class EngineFacts implements Facts {
     }
 
     @Override
-    public Target target(Target.Kind kind, Map<String, String> params) {
+    public Target target(Target.Kind kind, Map<String, String> params, String owner) {
         String ref = kind.reference(params);
         if (ref == null) {
             return Target.NONE;
@@ -41,7 +41,8 @@ public final class EngineFacts implements Facts {
         return switch (kind) {
             case NONE -> Target.NONE;
             case VOLUME -> volumeLabels(ref).map(l -> Target.ownedBy(l.get(Authorizer.OWNER_LABEL))).orElse(Target.missing());
-            case CONTAINER, CONTAINER_IN_QUERY -> container(ref).map(c -> Target.ownedBy(ownerOf(c))).orElse(Target.missing());
+            case CONTAINER, CONTAINER_IN_QUERY -> container(ref).map(c -> Target.ownedBy(ownerOf(c)))
+                    .orElseGet(() -> ownContainer(ref, owner).map(c -> Target.ownedBy(ownerOf(c)).withId(c.id())).orElse(Target.missing()));
             case EXEC -> exec(ref).flatMap(e -> container(e.containerId())).map(c -> Target.ownedBy(ownerOf(c)))
                     .orElse(Target.missing());
             case NETWORK -> network(ref);
@@ -87,6 +88,16 @@ public final class EngineFacts implements Facts {
     @Override
     public Optional<io.dockgate.engine.container.ContainerSpec.Host> containerHost(String reference) {
         return container(reference).map(c -> c.spec().host());
+    }
+
+    /** The caller's one container whose ID starts with an ID prefix that several containers share; empty otherwise. */
+    private Optional<ContainerRecord> ownContainer(String prefix, String owner) {
+        if (owner == null || owner.isEmpty() || !prefix.matches("[0-9a-f]{1,63}")) {
+            return Optional.empty();
+        }
+        List<ContainerRecord> own = engine.containers().list().stream()
+                .filter(c -> c.id().startsWith(prefix) && owner.equals(ownerOf(c))).limit(2).toList();
+        return own.size() == 1 ? Optional.of(own.get(0)) : Optional.empty();
     }
 
     private Optional<ContainerRecord> container(String ref) {

@@ -247,7 +247,7 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
             // its API: those decisions run on a worker
             boolean needsFacts = operation.target() != Target.Kind.NONE || operation.judge() != io.dockgate.gateway.authz.Judge.NOTHING;
             java.util.concurrent.Callable<Judged> judge = () -> {
-                Target target = candidates.unrestricted() ? Target.NONE : facts.target(operation.target(), m.params());
+                Target target = candidates.unrestricted() ? Target.NONE : facts.target(operation.target(), m.params(), candidates.owner());
                 return new Judged(authorizer.decide(candidates, principal, operation.name(), operation.judge(), requestFacts, target),
                         target);
             };
@@ -356,8 +356,8 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
             info.channel().closeFuture().addListener(f -> releaseStream.run()); // hijacked streams end with their connection
         }
         return trail.decision(decision.decisionWord(), decision.rule(), decision.reason(), 0).<Object>compose(w -> {
-            ApiRequest request = new ApiRequest(r.id(), http, r.principal(), r.path(), r.version(), m.route(), operation, m.params(),
-                    body.model(), body.json(), target, new Access(decision, authorizer, r.principal()));
+            ApiRequest request = new ApiRequest(r.id(), http, r.principal(), r.path(), r.version(), m.route(), operation,
+                    judgedParams(m, decision, target), body.model(), body.json(), target, new Access(decision, authorizer, r.principal()));
             request.onHijack(() -> trail.outcome(101, 0, false));
             request.onBuild(trail::build);
             if (operation.body() == Operation.Body.NONE) {
@@ -366,6 +366,20 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
             observer.handling(operation, request);
             return m.handler().handle(request).map(x -> (Object) x);
         });
+    }
+
+    /**
+     * The path parameters the handler acts on: for a caller scoped to its own objects whose target was found
+     * by its full ID (an ID prefix others' containers share, resolved to the caller's one), that ID.
+     */
+    private static Map<String, String> judgedParams(OperationCatalog.Match m, Decision decision, Target target) {
+        String param = m.operation().target().param();
+        if (!decision.ownScope() || target.id().isEmpty() || param == null || !m.params().containsKey(param)) {
+            return m.params();
+        }
+        Map<String, String> params = new HashMap<>(m.params());
+        params.put(param, target.id().get());
+        return Map.copyOf(params);
     }
 
     /** Owner labels are stamped by the daemon; one sent by a client (in any case) is refused. */

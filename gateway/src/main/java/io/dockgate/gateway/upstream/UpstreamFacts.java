@@ -42,7 +42,7 @@ public final class UpstreamFacts implements Facts {
     }
 
     @Override
-    public Target target(Target.Kind kind, Map<String, String> params) {
+    public Target target(Target.Kind kind, Map<String, String> params, String owner) {
         String ref = kind.reference(params);
         if (ref == null) {
             return Target.NONE;
@@ -53,12 +53,12 @@ public final class UpstreamFacts implements Facts {
         return switch (kind) {
             case NONE -> Target.NONE;
             case CONTAINER, CONTAINER_IN_QUERY -> {
-                JsonNode c = container(ref);
+                JsonNode c = container(ref, owner);
                 yield c == null ? Target.missing() : Target.ownedBy(owner(c.path("Config").path("Labels"))).withId(c.path("Id").asText());
             }
             case EXEC -> {
                 JsonNode e = get("/exec/" + enc(ref) + "/json");
-                JsonNode c = e == null ? null : container(e.path("ContainerID").asText());
+                JsonNode c = e == null ? null : container(e.path("ContainerID").asText(), null);
                 yield c == null ? Target.missing() : Target.ownedBy(owner(c.path("Config").path("Labels"))).withId(e.path("ID").asText());
             }
             case VOLUME -> {
@@ -81,21 +81,34 @@ public final class UpstreamFacts implements Facts {
 
     /**
      * A container by name, ID or prefix; null when missing. A prefix the upstream finds ambiguous (dockerd:
-     * "Multiple IDs found with provided prefix") is missing too: passing that on would tell the caller that
-     * other owners' containers begin so. (Resolving it to the caller's own container, when it has exactly one,
-     * needs the caller here: not yet.)
+     * "Multiple IDs found with provided prefix") is the caller's one container with that prefix, when it has
+     * exactly one; else missing: passing dockerd's answer on would tell the caller that other owners'
+     * containers begin so.
      */
-    private JsonNode container(String ref) {
+    private JsonNode container(String ref, String owner) {
         if (ref.isEmpty()) {
             return null;
         }
         try {
             return get("/containers/" + enc(ref) + "/json");
         } catch (EngineException e) {
-            if (String.valueOf(e.getMessage()).contains("Multiple IDs found with provided prefix")) {
+            if (!String.valueOf(e.getMessage()).contains("Multiple IDs found with provided prefix")) {
+                throw e;
+            }
+            if (owner == null || owner.isEmpty() || !ref.matches("[0-9a-f]{1,63}")) {
                 return null;
             }
-            throw e;
+            String filter = "{\"label\":[\"" + Tenancy.OWNER_LABEL + "=" + owner + "\"]}";
+            JsonNode own = get("/containers/json?all=1&filters=" + enc(filter));
+            List<String> ids = new java.util.ArrayList<>();
+            if (own != null) {
+                own.forEach(c -> {
+                    if (c.path("Id").asText().startsWith(ref)) {
+                        ids.add(c.path("Id").asText());
+                    }
+                });
+            }
+            return ids.size() == 1 ? get("/containers/" + ids.get(0) + "/json") : null;
         }
     }
 
@@ -133,7 +146,7 @@ public final class UpstreamFacts implements Facts {
 
     @Override
     public Optional<String> containerUser(String reference) {
-        return Optional.ofNullable(container(reference)).map(c -> c.path("Config").path("User").asText(""));
+        return Optional.ofNullable(container(reference, null)).map(c -> c.path("Config").path("User").asText(""));
     }
 
     @Override
@@ -149,7 +162,7 @@ public final class UpstreamFacts implements Facts {
 
     @Override
     public Optional<String> containerOwner(String reference) {
-        return Optional.ofNullable(container(reference)).map(c -> owner(c.path("Config").path("Labels")));
+        return Optional.ofNullable(container(reference, null)).map(c -> owner(c.path("Config").path("Labels")));
     }
 
     @Override
@@ -178,7 +191,7 @@ public final class UpstreamFacts implements Facts {
 
     @Override
     public Optional<List<ContainerSpec.Mount>> containerMounts(String reference) {
-        return Optional.ofNullable(container(reference)).map(UpstreamFacts::mounts);
+        return Optional.ofNullable(container(reference, null)).map(UpstreamFacts::mounts);
     }
 
     private static List<ContainerSpec.Mount> mounts(JsonNode c) {
@@ -193,7 +206,7 @@ public final class UpstreamFacts implements Facts {
 
     @Override
     public Optional<ContainerSpec.Host> containerHost(String reference) {
-        JsonNode c = container(reference);
+        JsonNode c = container(reference, null);
         if (c == null) {
             return Optional.empty();
         }

@@ -68,6 +68,35 @@ class AuthorizationCliTest extends AuthzFixtureTest {
     }
 
     @Test
+    void anIdPrefixOthersContainersShareNamesTheCallersOwnWhenItHasOneSo() throws Exception {
+        String mine = f.ok("alice", "create", "busybox", "true");
+        String prefix = mine.substring(0, 1);
+        java.util.List<String> roots = new java.util.ArrayList<>();
+        try {
+            // the administrator's containers until one begins as alice's does (1 in 16 each)
+            while (roots.stream().noneMatch(id -> id.startsWith(prefix))) {
+                assertThat(roots).as("no container of 64 began with " + prefix).hasSizeLessThan(64);
+                roots.add(f.root("create", "busybox", "true").stdout().trim());
+            }
+            assertThat(f.ok("alice", "container", "inspect", "-f", "{{.Id}}", prefix)).isEqualTo(mine);
+            f.ok("alice", "commit", prefix, "alice-by-prefix:1");
+            assertThat(f.ok("alice", "rm", prefix)).isEqualTo(prefix);
+            assertThat(f.as("alice", "container", "inspect", prefix).stderr()).contains("No such");
+            // bob has none that begins so: the prefix is missing to him, whoever's containers begin so
+            DockerCli.Result bobs = f.as("bob", "container", "inspect", prefix);
+            assertThat(bobs.exitCode()).isNotZero();
+            assertThat(bobs.stderr()).contains("No such").doesNotContain("Multiple");
+        } finally {
+            f.root("rm", "-f", mine);
+            if (!roots.isEmpty()) {
+                java.util.List<String> rm = new java.util.ArrayList<>(java.util.List.of("rm", "-f"));
+                rm.addAll(roots);
+                f.root(rm.toArray(String[]::new));
+            }
+        }
+    }
+
+    @Test
     void anOperatorSharesAndLinksTheirOwnContainersOnly() throws Exception {
         f.ok("alice", "network", "create", "alicelinks");
         String bobs = f.ok("bob", "run", "-d", "--name", "bob-side", "busybox", "sleep", "300");
