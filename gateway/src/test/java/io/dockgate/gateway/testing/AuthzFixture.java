@@ -129,7 +129,14 @@ public final class AuthzFixture implements AutoCloseable {
         if (upstream != null) {
             flags.put(ConfigKey.UPSTREAM, "unix://" + upstream.socket());
         }
-        daemon = TestDaemon.start(flags, dir);
+        try {
+            daemon = TestDaemon.start(flags, dir);
+        } catch (Exception | Error e) {
+            if (upstream != null) {
+                upstream.close(); // a fixture that never started is never closed: its dockerd would outlive the test
+            }
+            throw e;
+        }
         DockerCli.Result imported = root("import", "-c", "CMD [\"sh\"]", TestImages.busyboxTar(dir).toString(), "busybox:latest");
         assertThat(imported.exitCode()).as(imported.toString()).isZero();
         assertThat(root("tag", "busybox:latest", "other:1").exitCode()).isZero();
