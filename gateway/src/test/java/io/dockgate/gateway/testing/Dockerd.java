@@ -118,6 +118,19 @@ public final class Dockerd implements AutoCloseable {
         process.destroy();
         if (!process.waitFor(30, TimeUnit.SECONDS)) {
             process.destroyForcibly();
+            process.waitFor(10, TimeUnit.SECONDS);
         }
+        // its exec root under /run (state, sockets of its containerd): nothing of it may outlive the test
+        int at = command.indexOf("--exec-root");
+        if (at >= 0) {
+            Path exec = Path.of(command.get(at + 1));
+            if (Files.isDirectory(exec) && !mounted(exec)) {
+                io.dockgate.files.FileTrees.delete(exec);
+            }
+        }
+    }
+
+    private static boolean mounted(Path under) throws java.io.IOException {
+        return Files.readAllLines(Path.of("/proc/self/mounts")).stream().anyMatch(l -> l.split(" ")[1].startsWith(under.toString()));
     }
 }
