@@ -34,9 +34,13 @@ class LayerStoreTest {
         Path tmpDir = tmp.resolve("image").resolve("tmp");
         Process lsattr = new ProcessBuilder("lsattr", "-d", tmpDir.toString()).redirectErrorStream(true).start();
         String out = new String(lsattr.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        org.junit.jupiter.api.Assumptions.assumeTrue(lsattr.waitFor() == 0, "no ext2/3/4 attributes here: " + out);
-        org.assertj.core.api.Assertions.assertThat(out.split(" ")[0]).as(out).contains("T");
-        org.assertj.core.api.Assertions.assertThat(io.dockgate.engine.sys.Syscalls.markTopDirectory(tmpDir.toString())).isTrue();
+        boolean extAttributes = lsattr.waitFor() == 0;
+        // where the filesystem has the flag it is set; where it has none, marking says so and nothing fails
+        org.assertj.core.api.Assertions.assertThat(io.dockgate.engine.sys.Syscalls.markTopDirectory(tmpDir.toString())).as(out)
+                .isEqualTo(extAttributes);
+        if (extAttributes) {
+            org.assertj.core.api.Assertions.assertThat(out.split(" ")[0]).as(out).contains("T");
+        }
     }
 
     @Test

@@ -70,6 +70,11 @@ public final class ConstraintChecker {
             String name = facts.query("name");
             return name == null ? Optional.empty() : reach(facts, name);
         }
+
+        @Override
+        public boolean readsImages() {
+            return true;
+        }
     };
 
     private static Optional<String> reach(RequestFacts facts, String reference) {
@@ -161,6 +166,11 @@ public final class ConstraintChecker {
             } catch (RuntimeException e) {
                 return Optional.empty(); // an invalid name: the engine's 400
             }
+        }
+
+        @Override
+        public boolean readsImages() {
+            return true;
         }
     };
     /** A login: the registry of the body's serveraddress. */
@@ -526,23 +536,20 @@ public final class ConstraintChecker {
     }
 
     /**
-     * Whether a common image name is shared by a binding's patterns: a pattern matches the familiar form
+     * Whether a common image name is shared by a binding's patterns (compiled once): a pattern matches the familiar form
      * ({@code busybox:latest}), the path form of Docker Hub's official images ({@code library/busybox:latest})
      * or the full one ({@code docker.io/library/busybox:latest}).
      */
-    static boolean sharedImage(List<String> patterns, Reference ref) {
+    static java.util.function.Predicate<Reference> sharedImages(List<String> patterns) {
         if (patterns.isEmpty()) {
-            return false;
+            return ref -> false;
         }
-        String suffix = ref.digest() != null ? "@" + ref.digest() : ":" + (ref.tag() == null ? Reference.DEFAULT_TAG : ref.tag());
-        List<String> forms = List.of(ref.familiar(), ref.path() + suffix, ref.canonical());
-        for (String pattern : patterns) {
-            Pattern p = glob(pattern);
-            if (forms.stream().anyMatch(f -> p.matcher(f).matches())) {
-                return true;
-            }
-        }
-        return false;
+        List<Pattern> compiled = patterns.stream().map(ConstraintChecker::glob).toList(); // once: a listing tests every name
+        return ref -> {
+            String suffix = ref.digest() != null ? "@" + ref.digest() : ":" + (ref.tag() == null ? Reference.DEFAULT_TAG : ref.tag());
+            List<String> forms = List.of(ref.familiar(), ref.path() + suffix, ref.canonical());
+            return compiled.stream().anyMatch(p -> forms.stream().anyMatch(f -> p.matcher(f).matches()));
+        };
     }
 
     private static Pattern glob(String pattern) {

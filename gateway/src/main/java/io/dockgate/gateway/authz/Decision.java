@@ -37,8 +37,7 @@ public record Decision(boolean allowed, boolean enforced, String rule, String re
         if (b.scope() != Policy.Scope.OWN) {
             return io.dockgate.engine.image.ImageNamespace.COMMON;
         }
-        java.util.List<String> shared = b.shared();
-        return io.dockgate.engine.image.ImageNamespace.of(owner, ref -> ConstraintChecker.sharedImage(shared, ref));
+        return io.dockgate.engine.image.ImageNamespace.of(owner, ConstraintChecker.sharedImages(b.shared()));
     }
 
     public String decisionWord() {

@@ -29,6 +29,14 @@ public interface Judge {
         return Optional.empty();
     }
 
+    /**
+     * Whether judging reads the image store (an image a path or body names): then the decision runs on a
+     * worker, as the store's lock is held for the length of a load, an import or a commit.
+     */
+    default boolean readsImages() {
+        return false;
+    }
+
     /** Whether the request creates a container, counted against the binding's container quota. */
     default boolean createsContainer() {
         return false;

@@ -251,7 +251,8 @@ public final class RequestPipeline implements Handler<HttpServerRequest> {
                 return new Judged(authorizer.decide(candidates, principal, operation.name(), operation.judge(), requestFacts, target),
                         target);
             };
-            Future<Judged> judged = !candidates.unrestricted() && (operation.hostPaths() || facts.blocking() && needsFacts)
+            Future<Judged> judged = !candidates.unrestricted()
+                    && (operation.hostPaths() || operation.judge().readsImages() || facts.blocking() && needsFacts)
                     ? io.vertx.core.Vertx.currentContext().owner().executeBlocking(judge, false)
                     : Future.succeededFuture(call(judge));
             Routed routed = new Routed(id, http, principal, path, version, m, trail);

@@ -364,22 +364,6 @@ class BypassCorpusTest extends AuthzFixtureTest {
         return c;
     }
 
-    /**
-     * Image tenancy: a tag onto a name another tenant has makes a name of one's own, and after every image
-     * attack of the corpus the other's image is as it was (embedded mode: images are not scoped upstream).
-     */
-    @Test
-    void aTagOntoAnothersNameIsOnesOwnAndTheOthersImageStaysAsItWas() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(carolsImage != null, "images are scoped by the embedded engine");
-        f.ok("dave", "tag", "busybox", "app:1");
-        assertThat(f.ok("carol", "image", "inspect", "-f", "{{.Id}} {{.Config.Labels.who}}", "app:1")).isEqualTo("sha256:" + carolsImage + " carol");
-        assertThat(f.ok("dave", "image", "inspect", "-f", "{{.Id}}", "app:1")).isNotEqualTo("sha256:" + carolsImage);
-        assertThat(f.ok("dave", "rmi", "app:1")).contains("Untagged: app:1");
-        assertThat(f.ok("carol", "image", "inspect", "-f", "{{.Id}}", "app:1")).isEqualTo("sha256:" + carolsImage);
-        assertThat(f.root("images", "--filter", "owner=tls:dave", "-q").stdout()).isBlank();
-        assertThat(f.root("ps", "-a", "--filter", "ancestor=sha256:" + carolsImage, "-q").stdout()).as("no container of carol's image").isBlank();
-    }
-
     @TestFactory
     Stream<DynamicTest> everyAttackIsRefusedAndAudited() {
         List<Attack> corpus = corpus();

@@ -86,6 +86,7 @@ class ImageTenancyTest extends AuthzFixtureTest {
             missing(f.as("dave", "create", "--pull", "never", ref));
         }
         assertThat(f.ok("carol", "inspect", "-f", "{{.Config.Labels.who}}", "app:1")).isEqualTo("carol");
+        assertThat(f.root("ps", "-a", "--filter", "ancestor=" + carols, "-q").stdout()).as("no container of carol's image").isBlank();
 
         // a tag onto the other's name is a name of one's own; the other's stays as it was
         f.ok("dave", "tag", "busybox", "app:1");
