@@ -36,13 +36,15 @@ import java.util.Optional;
  */
 final class BuildRelay {
     private final Upstream upstream;
+    private final ImageRelay images;
     private final UpstreamFacts facts;
     private final Path workDir;
     private final long maxContext;
 
-    BuildRelay(Upstream upstream, Path workDir, long maxContext) {
+    BuildRelay(Upstream upstream, ImageRelay images, Path workDir, long maxContext) {
         this.upstream = upstream;
-        this.facts = new UpstreamFacts(upstream);
+        this.images = images;
+        this.facts = new UpstreamFacts(upstream, images.record());
         this.workDir = workDir;
         this.maxContext = maxContext;
     }
@@ -54,6 +56,9 @@ final class BuildRelay {
         Vertx vertx = Vertx.currentContext().owner();
         RequestBodyStream body = new RequestBodyStream(request.http(), Vertx.currentContext());
         List<String> bases = Collections.synchronizedList(new ArrayList<>());
+        UpstreamImages.View view = images.view(request);
+        var lookups = facts.inImages(request.access().images()); // the bases as the builder's namespace reaches them
+        List<String> missingBases = Collections.synchronizedList(new ArrayList<>()); // pulled by the upstream: names made
         Path dir;
         try {
             Files.createDirectories(workDir);
@@ -69,11 +74,24 @@ final class BuildRelay {
             String dockerfile = Builder.readDockerfile(context, r.dockerfile());
             BuildPlan.walk(dockerfile, r, ref -> {
                 JsonNode image = upstream.getJsonBlocking("/images/" + UpstreamFacts.imagePath(ref) + "/json");
-                return image == null ? null : image.path("Config");
+                return image == null || !view.reaches(ref, image) ? null : image.path("Config");
             }, new BuildPlan.Judge() {
                 @Override
                 public void base(String reference) {
-                    refuseIf(constraints.flatMap(c -> ConstraintChecker.baseImage(c, reference, r.pull(), facts)), rule);
+                    refuseIf(constraints.flatMap(c -> ConstraintChecker.baseImage(c, reference, r.pull(), lookups)), rule);
+                    if (!view.common() && !reference.equals("scratch")) {
+                        JsonNode image = upstream.getJsonBlocking("/images/" + UpstreamFacts.imagePath(reference) + "/json");
+                        if (image != null && !view.reaches(reference, image)) {
+                            throw EngineException.notFound("No such image: " + reference);
+                        }
+                        if (image == null || r.pull()) {
+                            UpstreamImages.Making m = view.making(reference, image != null, true);
+                            if (m.refused()) {
+                                throw new EngineException(ErrorKind.PERMISSION_DENIED, m.refusal());
+                            }
+                            missingBases.add(reference);
+                        }
+                    }
                     bases.add(reference);
                 }
 
@@ -84,7 +102,14 @@ final class BuildRelay {
             });
             return context;
         }, false);
-        return judged.compose(context -> send(request, uri, context.tarFile(), bases))
+        return judged.compose(context -> {
+                    Future<Void> names = Future.succeededFuture();
+                    for (String t : r.tags()) {
+                        names = names.compose(x -> images.mayMake(view, t, false));
+                    }
+                    return names.map(context);
+                })
+                .compose(context -> send(request, uri, context.tarFile(), bases, view, r.tags(), missingBases))
                 .onComplete(ar -> vertx.executeBlocking(() -> {
                     io.dockgate.engine.fs.Trash.discard(dir);
                     return null;
@@ -104,7 +129,8 @@ final class BuildRelay {
         }
     }
 
-    private Future<Void> send(ApiRequest request, String uri, Path tar, List<String> bases) {
+    private Future<Void> send(ApiRequest request, String uri, Path tar, List<String> bases, UpstreamImages.View view, List<String> tags,
+                              List<String> pulledBases) {
         Vertx vertx = Vertx.currentContext().owner();
         var options = upstream.options(HttpMethod.POST, uri);
         String registryConfig = request.http().getHeader("X-Registry-Config");
@@ -119,12 +145,13 @@ final class BuildRelay {
                             out.putHeader(HttpHeaders.CONTENT_LENGTH, String.valueOf(tar.toFile().length()));
                             return out.send(file);
                         })
-                        .compose(resp -> progress(request, resp, bases))
+                        .compose(resp -> progress(request, resp, bases, view, tags, pulledBases))
                         .eventually(file::close));
     }
 
-    /** The upstream's progress as it comes, watched for the image it made. */
-    private static Future<Void> progress(ApiRequest request, HttpClientResponse resp, List<String> bases) {
+    /** The upstream's progress as it comes, watched for the image it made (its names recorded before the answer ends). */
+    private Future<Void> progress(ApiRequest request, HttpClientResponse resp, List<String> bases, UpstreamImages.View view,
+                                  List<String> tags, List<String> pulledBases) {
         HttpServerResponse response = request.response();
         response.setStatusCode(resp.statusCode());
         Forwarder.copyResponseHeaders(resp.headers(), response);
@@ -132,12 +159,15 @@ final class BuildRelay {
         response.closeHandler(v -> resp.request().reset());
         io.vertx.core.Promise<Void> done = io.vertx.core.Promise.promise();
         String[] image = {""};
+        boolean[] failed = {false};
         io.vertx.core.parsetools.RecordParser lines = io.vertx.core.parsetools.RecordParser.newDelimited("\n", resp);
         lines.maxRecordSize(1 << 20);
         lines.handler(line -> {
             try {
                 JsonNode m = DockerJson.MAPPER.readTree(line.getBytes());
-                if (m != null && m.path("aux").hasNonNull("ID")) {
+                if (m != null && (m.hasNonNull("error") || m.hasNonNull("errorDetail"))) {
+                    failed[0] = true;
+                } else if (m != null && m.path("aux").hasNonNull("ID")) {
                     image[0] = m.path("aux").path("ID").asText();
                 } else if (m != null && m.hasNonNull("stream") && m.path("stream").asText().startsWith("sha256:")) {
                     image[0] = m.path("stream").asText().trim(); // -q
@@ -157,7 +187,16 @@ final class BuildRelay {
         });
         lines.endHandler(v -> {
             request.built(List.copyOf(bases), image[0]);
-            response.end().onComplete(done);
+            Future<Void> record = Future.succeededFuture();
+            if (resp.statusCode() / 100 == 2 && !failed[0]) {
+                for (String base : List.copyOf(pulledBases)) {
+                    record = record.compose(x -> images.pulledBase(view, base));
+                }
+                if (!image[0].isEmpty()) {
+                    record = record.compose(x -> images.made(view, tags, image[0]));
+                }
+            }
+            record.recover(e -> Future.succeededFuture()).compose(x -> response.end()).onComplete(done);
         });
         return done.future();
     }

@@ -44,6 +44,7 @@ public final class Forwarder implements ApiHandler {
     private final Upstream upstream;
     private final Tenancy tenancy;
     private final BuildRelay builds;
+    private final ImageRelay images;
 
     /**
      * @param workDir    where build contexts are received and judged before they go to the upstream
@@ -52,7 +53,8 @@ public final class Forwarder implements ApiHandler {
     public Forwarder(Upstream upstream, Tenancy tenancy, java.nio.file.Path workDir, long maxContext) {
         this.upstream = upstream;
         this.tenancy = tenancy;
-        this.builds = new BuildRelay(upstream, workDir, maxContext);
+        this.images = new ImageRelay(upstream, tenancy.images());
+        this.builds = new BuildRelay(upstream, images, workDir, maxContext);
     }
 
     @Override
@@ -65,6 +67,9 @@ public final class Forwarder implements ApiHandler {
         if (op.name().equals("image.build")) {
             return builds.relay(request, uri);
         }
+        if (images.carriesOut(request)) {
+            return images.carryOut(request);
+        }
         if (op.name().equals("system.ping")) {
             Ping p = pings.get(pingKey(request));
             if (p != null && System.nanoTime() - p.at() < PING_FRESH_NANOS) {
@@ -74,7 +79,7 @@ public final class Forwarder implements ApiHandler {
         HttpMethod method = request.method();
         RequestOptions options = upstream.options(method, uri);
         copyRequestHeaders(request.http().headers(), options);
-        Future<Void> before = op.name().equals("container.create") ? createNamedVolumes(request) : Future.succeededFuture();
+        Future<Void> before = op.name().equals("container.create") ? createNamedVolumes(request) : images.before(request);
         return before.compose(v -> upstream.client(request.access().owner()).request(options))
                 .recover(e -> Future.failedFuture(e instanceof EngineException ? e : upstream.unreachable(e)))
                 .compose(out -> send(request, op, out))
@@ -127,6 +132,17 @@ public final class Forwarder implements ApiHandler {
             } else {
                 out.setChunked(true);
             }
+            UpstreamImages.View view = images.view(request);
+            if (op.name().equals("image.load") && !view.common()) {
+                // a tenant's archive: its names judged before the upstream may take its end
+                Throwable[] refused = {null};
+                GatedLoad gated = new GatedLoad(request.http(), naming -> images.mayLoad(view, naming), e -> {
+                    refused[0] = e;
+                    out.reset(0, e);
+                });
+                return out.send(gated).recover(e -> Future.failedFuture(refused[0] != null ? refused[0]
+                        : e instanceof EngineException ? e : upstream.unreachable(e)));
+            }
             sent = out.send(request.http());
         } else {
             sent = out.send();
@@ -171,6 +187,15 @@ public final class Forwarder implements ApiHandler {
         HttpServerResponse response = request.response();
         response.setStatusCode(resp.statusCode());
         copyResponseHeaders(resp.headers(), response);
+        if (resp.statusCode() / 100 == 2 && RECORDED.contains(request.operation())) {
+            // names made or removed: recorded before the caller hears of it (its next command may use them)
+            return resp.body().compose(body -> recorded(request, body)).compose(response::end);
+        }
+        if (resp.statusCode() / 100 == 2 && (request.operation().equals("image.create") || request.operation().equals("image.load"))) {
+            response.setChunked(true);
+            response.closeHandler(v -> resp.request().reset());
+            return progress(request, resp, response);
+        }
         Tenancy.ResponseFilter filter = resp.statusCode() / 100 == 2 ? tenancy.responseFilter(request) : tenancy.errorFilter(request);
         if (filter != null && resp.statusCode() != 204 && resp.statusCode() != 304 && request.method() != HttpMethod.HEAD) {
             // a list or an inspect seen through the caller's rights: read whole (bounded), filtered, sent
@@ -238,6 +263,86 @@ public final class Forwarder implements ApiHandler {
             response.end().onComplete(done);
         });
         return done.future();
+    }
+
+    /** The operations whose (small, whole) answers change the record of image names. */
+    private static final Set<String> RECORDED = Set.of("image.tag", "container.commit", "image.delete", "image.prune");
+
+    private Future<Buffer> recorded(ApiRequest request, Buffer body) {
+        UpstreamImages.View view = images.view(request);
+        JsonNode json = new Upstream.Answer(200, body).json();
+        return (switch (request.operation()) {
+            case "image.tag" -> {
+                String name = ImageRelay.named(request.http().getParam("repo"), request.http().getParam("tag"));
+                yield images.made(view, name == null ? List.of() : List.of(name), null);
+            }
+            case "container.commit" -> {
+                String name = ImageRelay.named(request.http().getParam("repo"), request.http().getParam("tag"));
+                yield images.made(view, name == null ? List.of() : List.of(name), json == null ? null : json.path("Id").asText(null));
+            }
+            case "image.delete" -> {
+                images.removed(json);
+                yield Future.<Void>succeededFuture();
+            }
+            default -> {
+                images.removed(json == null ? null : json.path("ImagesDeleted"));
+                yield Future.<Void>succeededFuture();
+            }
+        }).map(body);
+    }
+
+    /**
+     * A pull's, import's or load's progress, passed on line by line as it comes, watched for the names made
+     * (recorded before the answer ends) and for an error (then nothing is recorded).
+     */
+    private Future<Void> progress(ApiRequest request, HttpClientResponse resp, HttpServerResponse response) {
+        io.vertx.core.Promise<Void> done = io.vertx.core.Promise.promise();
+        io.vertx.core.parsetools.RecordParser lines = io.vertx.core.parsetools.RecordParser.newDelimited("\n", resp);
+        lines.maxRecordSize(1 << 20);
+        boolean[] failed = {false};
+        List<String> loaded = new java.util.ArrayList<>();
+        String[] id = {null};
+        lines.handler(line -> {
+            try {
+                JsonNode m = DockerJson.MAPPER.readTree(line.getBytes());
+                if (m != null && (m.hasNonNull("error") || m.hasNonNull("errorDetail"))) {
+                    failed[0] = true;
+                } else if (m != null && m.path("stream").asText("").startsWith("Loaded image: ")) {
+                    loaded.add(m.path("stream").asText().substring("Loaded image: ".length()).trim());
+                } else if (m != null && m.path("stream").asText("").startsWith("Loaded image ID: ")) {
+                    id[0] = m.path("stream").asText().substring("Loaded image ID: ".length()).trim();
+                } else if (m != null && m.path("status").asText("").matches("sha256:[0-9a-f]{64}")) {
+                    id[0] = m.path("status").asText(); // an import's image
+                }
+            } catch (java.io.IOException | RuntimeException e) {
+                // not JSON: passed on as it is
+            }
+            response.write(line.copy().appendString("\n"));
+            if (response.writeQueueFull()) {
+                lines.pause();
+                response.drainHandler(v -> lines.resume());
+            }
+        });
+        lines.exceptionHandler(e -> {
+            resp.request().reset();
+            done.tryFail(new EngineException(ErrorKind.BAD_GATEWAY, "the upstream's answer broke off: " + e.getMessage()));
+        });
+        lines.endHandler(v -> {
+            UpstreamImages.View view = images.view(request);
+            Future<Void> record = failed[0] ? Future.succeededFuture() : request.operation().equals("image.load")
+                    ? loadedNames(view, loaded, id[0]) : images.pulled(view, request, id[0]);
+            record.recover(e -> Future.succeededFuture()).compose(x -> response.end()).onComplete(done);
+        });
+        return done.future();
+    }
+
+    /** A load's names (each maybe another image) and its unnamed image, recorded. */
+    private Future<Void> loadedNames(UpstreamImages.View view, List<String> names, String id) {
+        Future<Void> chain = Future.succeededFuture();
+        for (String n : names) {
+            chain = chain.compose(x -> images.made(view, List.of(n), null));
+        }
+        return id == null ? chain : chain.compose(x -> images.made(view, List.of(), id));
     }
 
     /**

@@ -37,18 +37,25 @@ public final class Tenancy {
     private static final Set<String> LABEL_FILTERED = Set.of("container.list", "container.prune", "volume.list",
             "volume.prune", "network.prune");
     /** The lists whose {@code owner=} filter (dockgate's own) becomes the owner label's filter upstream. */
-    private static final Set<String> OWNER_FILTERED = Set.of("container.list", "volume.list", "image.list");
+    private static final Set<String> OWNER_FILTERED = Set.of("container.list", "volume.list");
     /** The largest answer read whole to be filtered. */
     private static final int MAX_FILTERED = 64 << 20;
 
     private final Ownership ownership;
+    private final UpstreamImages images;
 
-    Tenancy(Ownership ownership) {
+    Tenancy(Ownership ownership, UpstreamImages images) {
         this.ownership = ownership;
+        this.images = images;
     }
 
-    public static Tenancy over(Upstream upstream) {
-        return new Tenancy(new Ownership(upstream));
+    /** Tenancy over the upstream, with the record of its image names' owners. */
+    public static Tenancy over(Upstream upstream, UpstreamImages images) {
+        return new Tenancy(new Ownership(upstream), images);
+    }
+
+    UpstreamImages images() {
+        return images;
     }
 
     Ownership ownership() {
@@ -100,6 +107,9 @@ public final class Tenancy {
         var target = request.target();
         if (request.descriptor().target().inQuery() && target != null && target.id().isPresent()) {
             q.put(request.descriptor().target().param(), new ArrayList<>(List.of(target.id().get())));
+        }
+        if (q.containsKey("filters") && op.equals("image.list")) {
+            q.put("filters", new ArrayList<>(List.of(withoutOwner(q.get("filters"))))); // the record's, applied to the answer
         }
         if (q.containsKey("filters") && OWNER_FILTERED.contains(op)) {
             q.put("filters", new ArrayList<>(List.of(ownerAsLabel(q.get("filters")))));
@@ -159,6 +169,31 @@ public final class Tenancy {
         return withOwnerFilter(List.of(filters.toString()), values.get(0));
     }
 
+    /** The {@code owner=} values of Docker's filters (dockgate's own), empty when none. */
+    static List<String> owners(String given) {
+        List<String> values = new ArrayList<>();
+        if (given == null || given.isBlank()) {
+            return values;
+        }
+        JsonNode filters = DockerJson.parse(given.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        JsonNode owners = filters.get(keyOf(filters, "owner"));
+        if (owners != null && owners.isArray()) {
+            owners.forEach(v -> values.add(v.asText()));
+        } else if (owners != null) {
+            owners.fieldNames().forEachRemaining(values::add);
+        }
+        return values;
+    }
+
+    private static String withoutOwner(List<String> given) {
+        if (given == null || given.isEmpty() || given.get(0).isBlank()) {
+            return given == null || given.isEmpty() ? "" : given.get(0);
+        }
+        ObjectNode filters = (ObjectNode) DockerJson.parse(given.get(0).getBytes(java.nio.charset.StandardCharsets.UTF_8)).deepCopy();
+        filters.remove(keyOf(filters, "owner"));
+        return filters.toString();
+    }
+
     private static String withOwnerLabel(List<String> given, String owner) {
         ObjectNode labels = DockerJson.MAPPER.createObjectNode();
         if (given != null && !given.isEmpty() && !given.get(0).isBlank()) {
@@ -194,12 +229,45 @@ public final class Tenancy {
                     edits.add(Tenancy::redactEnv);
                 }
             }
-            case "container.list", "image.list" -> edits.add(json -> json.forEach(Tenancy::unlabel));
+            case "container.list" -> edits.add(json -> json.forEach(Tenancy::unlabel));
+            case "image.list" -> {
+                List<String> owners = owners(request.http().getParam("filters"));
+                if (owners.size() > 1) {
+                    throw EngineException.invalid("upstream mode filters by one owner at a time (owner=" + String.join(", owner=", owners) + ")");
+                }
+                UpstreamImages.View view = !own && owners.size() == 1
+                        ? images.view(io.dockgate.engine.image.ImageNamespace.of(owners.get(0), r -> false)) // an administrator's look at a tenant's
+                        : images.view(access.images());
+                if (!view.common()) {
+                    edits.add(json -> removeIf(json, i -> !view.imageVisible(i.path("Id").asText(), i.path("RepoTags"))));
+                    edits.add(json -> json.forEach(i -> view.trim((ObjectNode) i, "Id")));
+                }
+                edits.add(json -> json.forEach(Tenancy::unlabel));
+            }
+            case "image.history" -> {
+                UpstreamImages.View view = images.view(access.images());
+                if (!view.common()) {
+                    edits.add(json -> json.forEach(layer -> {
+                        if (layer.path("Tags") instanceof ArrayNode tags && layer instanceof ObjectNode o) {
+                            List<String> seen = view.visibleTags(tags);
+                            if (seen.isEmpty()) {
+                                o.putNull("Tags");
+                            } else {
+                                seen.forEach(o.putArray("Tags")::add);
+                            }
+                        }
+                    }));
+                }
+            }
             case "volume.inspect", "network.inspect" -> edits.add(Tenancy::unlabel);
-            case "image.inspect" -> edits.add(json -> {
-                unlabel(json.path("Config"));
-                unlabel(json.path("ContainerConfig"));
-            });
+            case "image.inspect" -> {
+                UpstreamImages.View view = images.view(access.images());
+                edits.add(json -> {
+                    view.trim((ObjectNode) json, "Id");
+                    unlabel(json.path("Config"));
+                    unlabel(json.path("ContainerConfig"));
+                });
+            }
             case "volume.list" -> edits.add(json -> json.path("Volumes").forEach(Tenancy::unlabel));
             case "network.list" -> {
                 if (own) {
@@ -209,9 +277,12 @@ public final class Tenancy {
             }
             case "system.df" -> {
                 if (own) {
+                    UpstreamImages.View view = images.view(access.images());
                     edits.add(json -> {
                         removeIf(json.path("Containers"), c -> !owner.equals(ownerOf(c)));
                         removeIf(json.path("Volumes"), v -> !owner.equals(ownerOf(v)));
+                        removeIf(json.path("Images"), i -> !view.imageVisible(i.path("Id").asText(), i.path("RepoTags")));
+                        json.path("Images").forEach(i -> view.trim((ObjectNode) i, "Id"));
                     });
                 }
                 edits.add(json -> {
@@ -294,7 +365,7 @@ public final class Tenancy {
         String action = event.path("Action").asText("");
         return switch (type) {
             case "container" -> Future.succeededFuture(owner.equals(attributes.path(OWNER_LABEL).asText(null)));
-            case "image" -> Future.succeededFuture(true);
+            case "image" -> Future.succeededFuture(imageEventVisible(images.view(access.images()), actor));
             case "volume" -> (attributes.hasNonNull("container")
                     ? ownership.owner(Ownership.Kind.CONTAINER, attributes.path("container").asText())
                     : ownership.owner(Ownership.Kind.VOLUME, actor.path("ID").asText())).map(owner::equals);
@@ -303,6 +374,19 @@ public final class Tenancy {
                     : ownership.owner(Ownership.Kind.NETWORK, actor.path("ID").asText())).map(owner::equals);
             default -> Future.succeededFuture(false);
         };
+    }
+
+    /**
+     * An image's event, seen by a namespace that holds the image or sees the name the event gives (a pull's
+     * and a push's name its actor's ID, a tag's its name attribute).
+     */
+    private static boolean imageEventVisible(UpstreamImages.View view, JsonNode actor) {
+        String id = actor.path("ID").asText("");
+        String name = actor.path("Attributes").path("name").asText("");
+        if (id.startsWith("sha256:")) {
+            return view.holds(id) || !name.isEmpty() && !name.startsWith("sha256:") && view.nameVisible(name);
+        }
+        return view.nameVisible(id);
     }
 
     /** One event of the stream as the caller sees it: without the owner among its actor's attributes. */

@@ -134,6 +134,29 @@ public final class Upstream {
                 .recover(e -> Future.failedFuture(e instanceof EngineException ? e : unreachable(e)));
     }
 
+    /** An answer read whole: its status and body. */
+    record Answer(int status, Buffer body) {
+        boolean ok() {
+            return status / 100 == 2;
+        }
+
+        JsonNode json() {
+            try {
+                return body.length() == 0 ? null : DockerJson.MAPPER.readTree(body.getBytes());
+            } catch (java.io.IOException e) {
+                throw new EngineException(ErrorKind.BAD_GATEWAY, "the upstream sent invalid JSON");
+            }
+        }
+    }
+
+    /** A request without a body on the daemon's own connections, its answer read whole (bounded by the caller's use: small answers). */
+    Future<Answer> call(HttpMethod method, String uri) {
+        return client(DAEMON).request(options(method, uri))
+                .compose(req -> req.send())
+                .compose(resp -> resp.body().map(body -> new Answer(resp.statusCode(), body)))
+                .recover(e -> Future.failedFuture(e instanceof EngineException ? e : unreachable(e)));
+    }
+
     /** The same, waiting (worker threads only: the authorizer's lookups). */
     public JsonNode getJsonBlocking(String uri) {
         // the exchange runs on an event loop: a response whose body handler were set from this thread could

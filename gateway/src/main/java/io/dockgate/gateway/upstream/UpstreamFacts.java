@@ -23,9 +23,60 @@ import java.util.Set;
 public final class UpstreamFacts implements Facts {
     private static final Set<String> PREDEFINED_NETWORKS = Set.of("bridge", "host", "none");
     private final Upstream upstream;
+    private final UpstreamImages images;
+    /** The namespace image names are read in (the common one sees every image). */
+    private final UpstreamImages.View view;
 
-    public UpstreamFacts(Upstream upstream) {
+    public UpstreamFacts(Upstream upstream, UpstreamImages images) {
+        this(upstream, images, images.view(io.dockgate.engine.image.ImageNamespace.COMMON));
+    }
+
+    private UpstreamFacts(Upstream upstream, UpstreamImages images, UpstreamImages.View view) {
         this.upstream = upstream;
+        this.images = images;
+        this.view = view;
+    }
+
+    @Override
+    public RequestFacts.Lookups inImages(io.dockgate.engine.image.ImageNamespace namespace) {
+        return namespace.common() && view.common() ? this : new UpstreamFacts(upstream, images, images.view(namespace));
+    }
+
+    /** An image by name, ID, prefix or digest, as the namespace reaches it; null when missing to it. */
+    private JsonNode image(String reference) {
+        JsonNode i;
+        try {
+            i = get("/images/" + imagePath(reference) + "/json");
+        } catch (EngineException e) {
+            return null; // an ambiguous prefix reveals nothing
+        }
+        return i == null || view.reaches(reference, i) ? i : null;
+    }
+
+    @Override
+    public boolean imageReachable(String reference) {
+        return view.common() || image(reference) != null;
+    }
+
+    @Override
+    public boolean repositoryTagged(String repository, String tag) {
+        if (view.common()) {
+            return true;
+        }
+        if (tag != null && !tag.isEmpty()) {
+            String name = repository + ":" + tag;
+            return view.nameVisible(name) && image(name) != null;
+        }
+        String filter = "{\"reference\":[\"" + repository.replace("\\", "\\\\").replace("\"", "\\\"") + "\"]}";
+        JsonNode list = get("/images/json?filters=" + enc(filter));
+        if (list != null) {
+            for (JsonNode i : list) {
+                if (!view.visibleTags(i.path("RepoTags")).isEmpty()) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     @Override
@@ -119,19 +170,17 @@ public final class UpstreamFacts implements Facts {
 
     @Override
     public Optional<String> imageUser(String reference) {
-        JsonNode i = get("/images/" + imagePath(reference) + "/json");
+        JsonNode i = image(reference);
         return i == null ? Optional.empty() : Optional.of(i.path("Config").path("User").asText(""));
     }
 
     @Override
     public Optional<List<String>> imageTags(String reference) {
-        JsonNode i = get("/images/" + imagePath(reference) + "/json");
+        JsonNode i = image(reference);
         if (i == null) {
             return Optional.empty();
         }
-        List<String> tags = new ArrayList<>();
-        i.path("RepoTags").forEach(t -> tags.add(t.asText()));
-        return Optional.of(tags);
+        return Optional.of(view.visibleTags(i.path("RepoTags")));
     }
 
     /** An image reference as a path: its slashes kept (dockerd's route takes the rest of the path). */

@@ -243,7 +243,8 @@ class DockerJavaTest {
             Output logs = new Output();
             docker.logContainerCmd(id).withStdOut(true).withStdErr(true).withFollowStream(true).withTailAll().exec(logs);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-            while (!logs.out().contains("host file") && System.nanoTime() < deadline) {
+            // stdout and stderr are separate pipes: "oops" may reach the log after "host file"
+            while (!(logs.out().contains("host file") && logs.err().contains("oops")) && System.nanoTime() < deadline) {
                 Thread.sleep(50);
             }
             logs.close();

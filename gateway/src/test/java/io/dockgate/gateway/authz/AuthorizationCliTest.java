@@ -181,10 +181,9 @@ class AuthorizationCliTest extends AuthzFixtureTest {
             java.nio.file.Path ctx = java.nio.file.Files.createDirectories(tmp.resolve("ci-push"));
             java.nio.file.Files.writeString(ctx.resolve("Dockerfile"), "FROM busybox\nUSER 1000\nCMD [\"true\"]\n");
             f.ok("ci-runner", "build", "-q", "-m", "64m", "-t", host + "/ci/app:1", ctx.toString());
-            if (f.upstream == null) { // the embedded engine's image namespaces: root's tag is not ci-runner's (upstream: one namespace)
-                f.root("tag", "busybox", host + "/ci/root-made:1");
-                denied(f.as("ci-runner", "push", host + "/ci/root-made:1"), "An image does not exist locally with the tag");
-            }
+            // image namespaces: root's tag is not ci-runner's (upstream mode: a common name, not shared with it)
+            f.root("tag", "busybox", host + "/ci/root-made:1");
+            denied(f.as("ci-runner", "push", host + "/ci/root-made:1"), "An image does not exist locally with the tag");
             assertThat(f.ok("ci-runner", "push", host + "/ci/app:1")).contains("1: digest: sha256:");
             f.root("tag", "busybox", host + "/other/app:1");
             denied(f.as("ci-runner", "push", host + "/other/app:1"), "pushing " + host + "/other/app:1 is not allowed");
@@ -199,10 +198,8 @@ class AuthorizationCliTest extends AuthzFixtureTest {
     void aBuildIsHeldToTheBindingsImagesUsersAndLimits() throws Exception {
         java.nio.file.Path ctx = java.nio.file.Files.createDirectories(tmp.resolve("ci-build"));
         java.nio.file.Files.writeString(ctx.resolve("Dockerfile"), "FROM other:1\nCMD [\"true\"]\n");
-        // embedded: other:1 is root's and not shared, missing for ci-runner, so it would be pulled, from a registry it may not
-        // use; upstream (one namespace of image names): it is there, and not an image ci-runner may use
-        denied(f.as("ci-runner", "build", "-m", "64m", ctx.toString()), f.upstream == null
-                ? "authorization denied by dockgate: registry docker.io is not allowed" : "authorization denied by dockgate: image other:1 is not allowed");
+        // other:1 is root's and not shared, missing for ci-runner, so it would be pulled, from a registry it may not use
+        denied(f.as("ci-runner", "build", "-m", "64m", ctx.toString()), "authorization denied by dockgate: registry docker.io is not allowed");
         java.nio.file.Files.writeString(ctx.resolve("Dockerfile"), "FROM busybox\nCMD [\"true\"]\n");
         f.ok("ci-runner", "build", "-q", "-m", "64m", "-t", "ci-base:1", ctx.toString());
         java.nio.file.Files.writeString(ctx.resolve("Dockerfile"), "FROM ci-base:1\nCMD [\"true\"]\n");

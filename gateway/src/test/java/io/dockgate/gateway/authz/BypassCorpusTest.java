@@ -29,7 +29,7 @@ class BypassCorpusTest extends AuthzFixtureTest {
     static String privilegedExecInBobs;
     /** A hex digit that begins none of alice's containers (bob's first digit when possible): IDs are random. */
     static String prefixNoneOfAlicesHas;
-    /** carol's image (tenants: scope own), which dave's namespace does not reach; null in upstream mode (images unscoped). */
+    /** carol's image (tenants: scope own), which dave's namespace does not reach. */
     static String carolsImage;
 
     @BeforeAll
@@ -49,11 +49,9 @@ class BypassCorpusTest extends AuthzFixtureTest {
         String bobs = RawHttp.unix(f.socket(), f.versioned(post("/v1.45/containers/b1/exec", "{\"Cmd\":[\"id\"],\"Privileged\":true}")));
         assertThat(RawHttp.status(bobs)).as(bobs).isEqualTo(201);
         privilegedExecInBobs = RawHttp.body(bobs).replaceAll(".*\"Id\":\"([0-9a-f]+)\".*", "$1").trim();
-        if (f.upstream == null) {
-            java.nio.file.Path dir = java.nio.file.Files.createDirectories(tmp.resolve("carols-image"));
-            f.ok("carol", "import", "-c", "LABEL who=carol", io.dockgate.engine.testing.TestImages.busyboxTar(dir).toString(), "app:1");
-            carolsImage = f.ok("carol", "image", "inspect", "-f", "{{.Id}}", "app:1").substring(7);
-        }
+        java.nio.file.Path dir = java.nio.file.Files.createDirectories(tmp.resolve("carols-image"));
+        f.ok("carol", "import", "-c", "LABEL who=carol", io.dockgate.engine.testing.TestImages.busyboxTar(dir).toString(), "app:1");
+        carolsImage = f.ok("carol", "image", "inspect", "-f", "{{.Id}}", "app:1").substring(7);
         String alices = f.ok("alice", "ps", "-aq", "--no-trunc");
         prefixNoneOfAlicesHas = (bobsContainer.charAt(0) + "0123456789abcdef").chars()
                 .mapToObj(ch -> String.valueOf((char) ch))
@@ -341,7 +339,7 @@ class BypassCorpusTest extends AuthzFixtureTest {
                 + "{\"Image\":\"busybox\"},\"Networks\":[{\"Target\":\"bobnet\"}]}}"), 403));
         c.add(a("secret create not granted", "alice", post("/v1.45/secrets/create", "{\"Name\":\"x\",\"Data\":\"eA==\"}"), 403));
         // 12. image tenancy: another tenant's image by every name it has, missing to dave as Docker says it (404)
-        if (carolsImage != null) {
+        {
             String id = carolsImage;
             c.add(a("tag another's image by ID prefix", "dave", post("/v1.45/images/" + id.substring(0, 12) + "/tag?repo=stolen&tag=1", ""), 404));
             c.add(a("tag another's image by its name", "dave", post("/v1.45/images/app:1/tag?repo=stolen&tag=1", ""), 404));

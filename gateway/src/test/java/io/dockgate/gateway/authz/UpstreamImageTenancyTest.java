@@ -1,0 +1,243 @@
+package io.dockgate.gateway.authz;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dockgate.gateway.testing.DockerCli;
+import io.dockgate.gateway.testing.RawHttp;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Image tenancy in upstream mode, through the docker CLI over mutual TLS, dockgate guarding a private
+ * dockerd 20.10, which has one set of image names: tenants (carol, dave: scope own, busybox shared) each
+ * reach their own names, the images they hold and the shared busybox; a name another namespace has is
+ * refused, a load's names before the upstream may take the archive's end (checked as the upstream's root);
+ * rmi and prune let go of a tenant's names and holds, the image going only when nobody else has it.
+ */
+@AuthzFixtureTest.UpstreamMode
+class UpstreamImageTenancyTest extends AuthzFixtureTest {
+
+    private static void missing(DockerCli.Result r) {
+        assertThat(r.exitCode()).as(r.toString()).isNotZero();
+        assertThat(r.stderr()).as(r.toString()).containsIgnoringCase("No such image");
+        assertThat(r.stderr()).doesNotContain("authorization");
+    }
+
+    private static void refusedName(DockerCli.Result r) {
+        assertThat(r.exitCode()).as(r.toString()).isNotZero();
+        assertThat(r.stderr()).as(r.toString()).contains("the upstream engine has one set of image names");
+    }
+
+    /** The upstream's root: dockerd's own socket, past dockgate. */
+    private static DockerCli.Result upstreamRoot(String... args) throws Exception {
+        return DockerCli.run(tmp.resolve("upstream-root-config"), DockerCli.unixEnv(f.upstream.socket()), args);
+    }
+
+    /** An image with a file of its own on the shared busybox, committed by an identity ("root" for the administrator). */
+    private static String uniqueImage(String who, String ref) throws Exception {
+        String[] run = {"run", "-d", "busybox", "sh", "-c", "echo " + java.util.UUID.randomUUID() + " > /unique"};
+        String box = who.equals("root") ? f.root(run).stdout().trim() : f.ok(who, run);
+        for (String[] cmd : new String[][] {{"wait", box}, {"commit", box, ref}, {"rm", box}}) {
+            DockerCli.Result r = who.equals("root") ? f.root(cmd) : f.as(who, cmd);
+            assertThat(r.exitCode()).as(r.toString()).isZero();
+        }
+        DockerCli.Result id = who.equals("root") ? f.root("image", "inspect", "-f", "{{.Id}}", ref) : f.as(who, "image", "inspect", "-f", "{{.Id}}", ref);
+        return id.stdout().trim();
+    }
+
+    @Test
+    void tenantsReachTheirOwnAndSharedImagesOnlyAndCannotTakeAnothersName() throws Exception {
+        String carols = uniqueImage("carol", "app:1");
+        String busybox = f.root("image", "inspect", "-f", "{{.Id}}", "busybox").stdout().trim();
+        String others = uniqueImage("root", "other:1");
+        assertThat(f.ok("carol", "run", "--rm", "app:1", "cat", "/unique")).isNotEmpty();
+
+        // lists: one's own and the shared busybox; the administrator's other:1 (not shared) and the other's are not there
+        assertThat(f.ok("carol", "images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}").lines())
+                .containsExactlyInAnyOrder("app:1 " + carols.substring(7, 19), "busybox:latest " + busybox.substring(7, 19));
+        assertThat(f.ok("dave", "images", "--format", "{{.Repository}}:{{.Tag}}").lines()).containsExactly("busybox:latest");
+        assertThat(f.root("images", "--format", "{{.Repository}}:{{.Tag}}").stdout()).contains("app:1", "other:1");
+        assertThat(f.root("images", "--filter", "owner=tls:carol", "--format", "{{.Repository}}:{{.Tag}}").stdout().trim()).isEqualTo("app:1");
+
+        // every way dave could name carol's image (or the administrator's unshared one)
+        for (String ref : new String[] {"app:1", carols, carols.substring(7, 19), carols.substring(7, 12), "other:1", others}) {
+            missing(f.as("dave", "image", "inspect", ref));
+            missing(f.as("dave", "history", ref));
+            missing(f.as("dave", "tag", ref, "stolen:1"));
+            missing(f.as("dave", "save", "-o", tmp.resolve("stolen.tar").toString(), ref));
+            missing(f.as("dave", "rmi", ref));
+            missing(f.as("dave", "create", "--pull", "never", ref));
+        }
+        assertThat(f.as("dave", "system", "df", "--format", "{{.Type}} {{.TotalCount}}").stdout().lines()).contains("Images 1");
+
+        // one set of names upstream: dave cannot take carol's name, nor the shared one, nor the administrator's
+        refusedName(f.as("dave", "tag", "busybox", "app:1"));
+        refusedName(f.as("dave", "tag", "busybox", "busybox:latest"));
+        refusedName(f.as("dave", "tag", "busybox", "other:1"));
+        assertThat(f.ok("carol", "image", "inspect", "-f", "{{.Id}}", "app:1")).isEqualTo(carols);
+        assertThat(upstreamRoot("image", "inspect", "-f", "{{.Id}}", "app:1").stdout().trim()).isEqualTo(carols);
+        // a name nobody has is his
+        f.ok("dave", "tag", "busybox", "dave-box:1");
+        missing(f.as("carol", "image", "inspect", "dave-box:1"));
+
+        // shared images are used, not removed
+        DockerCli.Result shared = f.as("dave", "rmi", "busybox");
+        assertThat(shared.exitCode()).isNotZero();
+        assertThat(shared.stderr()).contains("is shared with you by the authorization policy");
+        // by ID: dave lets go of his name of busybox's image; the image and its common name stay
+        assertThat(f.ok("dave", "rmi", busybox)).contains("Untagged: dave-box:1").doesNotContain("Deleted");
+        assertThat(f.root("image", "inspect", "-f", "{{.Id}}", "busybox").stdout().trim()).isEqualTo(busybox);
+
+        // carol's rmi by name: the image was hers only, it goes
+        assertThat(f.ok("carol", "rmi", "app:1")).contains("Untagged: app:1", "Deleted: " + carols);
+        assertThat(upstreamRoot("image", "inspect", carols).exitCode()).isNotZero();
+        f.root("rmi", "other:1");
+    }
+
+    @Test
+    void aLoadIsJudgedOnItsNamesBeforeTheUpstreamTakesItAndHoldsOutliveAnothersDelete() throws Exception {
+        String id = uniqueImage("root", "layered:1");
+        Path named = tmp.resolve("layered.tar");
+        Path unnamed = tmp.resolve("layered-by-id.tar");
+        assertThat(f.root("save", "-o", named.toString(), "layered:1").exitCode()).isZero();
+        assertThat(f.root("save", "-o", unnamed.toString(), id).exitCode()).isZero();
+        assertThat(f.root("rmi", "layered:1").exitCode()).isZero();
+
+        // carol loads it: the name is hers
+        assertThat(f.ok("carol", "load", "-i", named.toString())).contains("Loaded image: layered:1");
+        assertThat(f.ok("carol", "image", "inspect", "-f", "{{.Id}}", "layered:1")).isEqualTo(id);
+        // dave's load of an archive naming layered:1 is refused, and the upstream kept carol's name as it was
+        String daves = uniqueImage("dave", "dave-layered:1");
+        Path davesArchive = tmp.resolve("daves.tar");
+        f.ok("dave", "save", "-o", davesArchive.toString(), "dave-layered:1");
+        f.ok("dave", "rmi", "dave-layered:1");
+        Path renamed = renamedArchive(davesArchive, "dave-layered:1", "layered:1");
+        DockerCli.Result stolen = f.as("dave", "load", "-i", renamed.toString());
+        refusedName(stolen);
+        assertThat(upstreamRoot("image", "inspect", "-f", "{{.Id}}", "layered:1").stdout().trim()).isEqualTo(id);
+        assertThat(upstreamRoot("image", "inspect", daves).exitCode()).as("nothing of the refused archive was loaded").isNotZero();
+        // an archive it cannot read as the upstream would (compressed) is refused for a tenant
+        Path gz = tmp.resolve("layered.tar.gz");
+        try (var out = new java.util.zip.GZIPOutputStream(Files.newOutputStream(gz))) {
+            Files.copy(renamed, out);
+        }
+        DockerCli.Result compressed = f.as("dave", "load", "-i", gz.toString());
+        assertThat(compressed.exitCode()).isNotZero();
+        assertThat(compressed.stderr()).contains("send an uncompressed tar");
+        assertThat(upstreamRoot("image", "inspect", daves).exitCode()).isNotZero();
+
+        // dave loads the same image without a name: he holds it by ID
+        assertThat(f.ok("dave", "load", "-i", unnamed.toString())).contains("Loaded image ID: " + id);
+        assertThat(f.ok("dave", "images", "-q", "--no-trunc")).contains(id);
+        String running = f.ok("dave", "run", "-d", id, "sleep", "300");
+        // carol's rmi lets go of her name; the image dave holds stays, and runs
+        assertThat(f.ok("carol", "rmi", "layered:1")).contains("Untagged: layered:1").doesNotContain("Deleted");
+        missing(f.as("carol", "image", "inspect", id));
+        assertThat(f.ok("dave", "exec", running, "echo", "alive")).isEqualTo("alive");
+        f.ok("dave", "rm", "-f", running);
+        // dave's prune removes his dangling image, and nothing of the others'
+        assertThat(f.ok("dave", "image", "prune", "-f")).contains("deleted: " + id);
+        assertThat(upstreamRoot("image", "inspect", id).exitCode()).isNotZero();
+        assertThat(f.root("image", "inspect", "busybox").exitCode()).isZero();
+    }
+
+    /** The archive with its one name changed in manifest.json and repositories (a tar rewritten entry by entry). */
+    private static Path renamedArchive(Path archive, String from, String to) throws Exception {
+        Path out = tmp.resolve("renamed-" + to.replace(':', '-') + ".tar");
+        String repoFrom = from.substring(0, from.indexOf(':'));
+        String repoTo = to.substring(0, to.indexOf(':'));
+        try (var in = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(Files.newInputStream(archive));
+             var w = new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(Files.newOutputStream(out))) {
+            w.setLongFileMode(org.apache.commons.compress.archivers.tar.TarArchiveOutputStream.LONGFILE_POSIX);
+            org.apache.commons.compress.archivers.tar.TarArchiveEntry e;
+            while ((e = in.getNextTarEntry()) != null) {
+                byte[] data = in.readAllBytes();
+                if (e.getName().equals("manifest.json") || e.getName().equals("repositories")) {
+                    data = new String(data, java.nio.charset.StandardCharsets.UTF_8).replace(from, to)
+                            .replace("\"" + repoFrom + "\"", "\"" + repoTo + "\"").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                    e.setSize(data.length);
+                }
+                w.putArchiveEntry(e);
+                w.write(data);
+                w.closeArchiveEntry();
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void buildsCommitsAndTheirEventsAreTheBuildersOwn() throws Exception {
+        Path context = Files.createDirectories(tmp.resolve("build-ctx"));
+        Files.writeString(context.resolve("Dockerfile"), "FROM busybox\nRUN echo built > /made\n");
+        DockerCli.Result built = f.as("carol", "build", "-q", "-t", "built:1", context.toString());
+        assertThat(built.exitCode()).as(built.toString()).isZero();
+        assertThat(f.ok("carol", "run", "--rm", "built:1", "cat", "/made")).isEqualTo("built");
+        missing(f.as("dave", "image", "inspect", "built:1"));
+        missing(f.as("dave", "image", "inspect", built.stdout().trim()));
+        // a build onto another's name, or from another's image, is refused before the upstream builds
+        refusedName(f.as("dave", "build", "-q", "-t", "built:1", context.toString()));
+        Path fromCarols = Files.createDirectories(tmp.resolve("build-from-carols"));
+        Files.writeString(fromCarols.resolve("Dockerfile"), "FROM built:1\nRUN true\n");
+        DockerCli.Result from = f.as("dave", "build", "-q", fromCarols.toString());
+        assertThat(from.exitCode()).isNotZero();
+        assertThat(from.stderr()).contains("No such image: built:1");
+
+        String box = f.ok("carol", "run", "-d", "busybox", "sh", "-c", "echo c > /c; sleep 300");
+        f.ok("carol", "commit", box, "committed:1");
+        missing(f.as("dave", "image", "inspect", "committed:1"));
+        refusedName(f.as("dave", "commit", f.ok("dave", "create", "busybox", "true"), "committed:1"));
+        f.ok("carol", "rm", "-f", box);
+
+        String until = Long.toString(System.currentTimeMillis() / 1000 + 2);
+        String carolsEvents = f.ok("carol", "events", "--since", "0", "--until", until, "--filter", "type=image",
+                "--format", "{{.Action}} {{.Actor.Attributes.name}}");
+        assertThat(carolsEvents).contains("tag committed:1", "tag built:1");
+        String davesEvents = f.ok("dave", "events", "--since", "0", "--until", until, "--filter", "type=image",
+                "--format", "{{.Action}} {{.Actor.Attributes.name}}");
+        assertThat(davesEvents).doesNotContain("built:1").doesNotContain("committed:1");
+        f.ok("carol", "rmi", "built:1", "committed:1");
+    }
+
+    /** Raw requests that would land on carol's name by another spelling (dockerd's: a tag parameter replaces the repository's). */
+    @Test
+    void anotherSpellingOfAnothersNameIsRefusedToo() throws Exception {
+        String carols = uniqueImage("carol", "spelled:1");
+        String[] attacks = {
+            "POST /v1.41/images/busybox/tag?repo=spelled:9&tag=1 HTTP/1.1\r\nHost: d\r\nContent-Length: 0\r\n\r\n",
+            "POST /v1.41/images/busybox/tag?repo=docker.io/library/spelled&tag=1 HTTP/1.1\r\nHost: d\r\nContent-Length: 0\r\n\r\n",
+            "POST /v1.41/images/busybox/tag?repo=spelled:1:2 HTTP/1.1\r\nHost: d\r\nContent-Length: 0\r\n\r\n",
+            "POST /v1.41/images/create?fromImage=spelled:9&tag=1 HTTP/1.1\r\nHost: d\r\nContent-Length: 0\r\n\r\n",
+            "POST /v1.41/images/create?fromImage=busybox&tag=latest HTTP/1.1\r\nHost: d\r\nContent-Length: 0\r\n\r\n",
+        };
+        int[] statuses = {403, 403, 403, 403, 0};
+        for (int i = 0; i < attacks.length; i++) {
+            String r = f.raw("dave", attacks[i]);
+            if (statuses[i] != 0) {
+                assertThat(RawHttp.status(r)).as(attacks[i] + "\n" + r).isIn(400, 403);
+            } else {
+                // a shared name pulled stays common: allowed (no registry is reachable here: the upstream's pull fails)
+                assertThat(RawHttp.status(r)).as(r).isIn(200, 500);
+                assertThat(r).contains("docker.io").doesNotContain("authorization denied").doesNotContain("one set of image names");
+            }
+        }
+        assertThat(upstreamRoot("image", "inspect", "-f", "{{.Id}}", "spelled:1").stdout().trim()).isEqualTo(carols);
+        assertThat(upstreamRoot("image", "inspect", "-f", "{{.Id}}", "busybox").stdout().trim())
+                .isEqualTo(f.root("image", "inspect", "-f", "{{.Id}}", "busybox").stdout().trim());
+        f.ok("carol", "rmi", "spelled:1");
+    }
+
+    @Test
+    void theRecordOfNamesIsKeptOnDisk() throws Exception {
+        uniqueImage("carol", "kept:1");
+        Path record = tmp.resolve("data").resolve("upstream").resolve("images.json");
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while ((!Files.exists(record) || !Files.readString(record).contains("docker.io/library/kept:1")) && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertThat(Files.readString(record)).contains("\"docker.io/library/kept:1\":\"tls:carol\"");
+        String raw = f.raw("dave", "GET /v1.45/images/kept:1/json HTTP/1.1\r\nHost: d\r\n\r\n");
+        assertThat(RawHttp.status(raw)).isEqualTo(404);
+        f.ok("carol", "rmi", "kept:1");
+    }
+}
