@@ -154,11 +154,11 @@ public final class Daemon {
         io.dockgate.gateway.authz.Facts facts;
         if (config.upstream().isPresent()) {
             upstream = new Upstream(vertx, config.upstream().get());
-            io.dockgate.gateway.upstream.UpstreamImages images = io.dockgate.gateway.upstream.UpstreamImages.open(
-                    config.dataRoot().resolve("upstream").resolve("images.json"));
-            catalog = upstreamCatalog(new Forwarder(upstream, Tenancy.over(upstream, images), config.dataRoot().resolve("upstream-builds"),
+            io.dockgate.gateway.upstream.UpstreamState records = io.dockgate.gateway.upstream.UpstreamState.open(
+                    config.dataRoot().resolve("upstream"));
+            catalog = upstreamCatalog(new Forwarder(upstream, Tenancy.over(upstream, records), config.dataRoot().resolve("upstream-builds"),
                     config.maxBuildContext()));
-            facts = new UpstreamFacts(upstream, images);
+            facts = new UpstreamFacts(upstream, records);
         } else {
             catalog = catalog(engine, new Blocking(vertx), this::warnings);
             facts = new EngineFacts(engine);

@@ -44,7 +44,7 @@ final class BuildRelay {
     BuildRelay(Upstream upstream, ImageRelay images, Path workDir, long maxContext) {
         this.upstream = upstream;
         this.images = images;
-        this.facts = new UpstreamFacts(upstream, images.record());
+        this.facts = new UpstreamFacts(upstream, images.state());
         this.workDir = workDir;
         this.maxContext = maxContext;
     }

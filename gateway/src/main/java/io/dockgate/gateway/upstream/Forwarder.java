@@ -53,7 +53,7 @@ public final class Forwarder implements ApiHandler {
     public Forwarder(Upstream upstream, Tenancy tenancy, java.nio.file.Path workDir, long maxContext) {
         this.upstream = upstream;
         this.tenancy = tenancy;
-        this.images = new ImageRelay(upstream, tenancy.images());
+        this.images = new ImageRelay(upstream, new UpstreamState(tenancy.images(), tenancy.anonymous()));
         this.builds = new BuildRelay(upstream, images, workDir, maxContext);
     }
 
@@ -187,6 +187,13 @@ public final class Forwarder implements ApiHandler {
         HttpServerResponse response = request.response();
         response.setStatusCode(resp.statusCode());
         copyResponseHeaders(resp.headers(), response);
+        if (resp.statusCode() / 100 == 2 && request.access().ownScope()
+                && (request.operation().equals("container.create") || request.operation().equals("volume.prune"))) {
+            // what the upstream made for the caller without its label (anonymous volumes) recorded, or pruned too
+            Tenancy.ResponseFilter f = tenancy.responseFilter(request);
+            return resp.body().map(body -> f == null ? body : f.apply(body)).compose(body -> anonymousVolumes(request, body))
+                    .compose(response::end);
+        }
         if (resp.statusCode() / 100 == 2 && RECORDED.contains(request.operation())) {
             // names made or removed: recorded before the caller hears of it (its next command may use them)
             return resp.body().compose(body -> recorded(request, body)).compose(response::end);
@@ -263,6 +270,53 @@ public final class Forwarder implements ApiHandler {
             response.end().onComplete(done);
         });
         return done.future();
+    }
+
+    /**
+     * A scoped caller's create: the volumes the upstream made for the container (not named by the request)
+     * recorded as the caller's. Its volume prune: after the upstream's (of the caller's labelled volumes),
+     * the caller's anonymous volumes no container uses are removed too, unless the prune filters on labels.
+     */
+    private Future<Buffer> anonymousVolumes(ApiRequest request, Buffer body) {
+        String owner = request.access().owner();
+        AnonymousVolumes anonymous = tenancy.anonymous();
+        JsonNode json = new Upstream.Answer(200, body).json();
+        if (request.operation().equals("container.create")) {
+            List<String> named = new java.util.ArrayList<>();
+            if (request.model(Object.class) instanceof io.dockgate.engine.container.ContainerSpec spec) {
+                spec.host().mountsOrEmpty().forEach(m -> {
+                    if (m.type().equals(io.dockgate.engine.container.ContainerSpec.Mount.VOLUME) && m.source() != null) {
+                        named.add(m.source());
+                    }
+                });
+            }
+            String id = json == null ? "" : json.path("Id").asText("");
+            return upstream.getJson("/containers/" + encode(id) + "/json").map(c -> {
+                if (c != null) {
+                    anonymous.add(AnonymousVolumes.madeFor(c, named), owner);
+                }
+                return body;
+            }).otherwise(body);
+        }
+        String filters = request.http().getParam("filters");
+        if (filters != null && filters.toLowerCase(Locale.ROOT).contains("label") || json == null) {
+            return Future.succeededFuture(body);
+        }
+        com.fasterxml.jackson.databind.node.ObjectNode answer = (com.fasterxml.jackson.databind.node.ObjectNode) json;
+        Future<Void> chain = Future.succeededFuture();
+        for (String name : anonymous.ownedBy(owner)) {
+            chain = chain.compose(x -> upstream.call(HttpMethod.DELETE, "/volumes/" + encode(name)).map(a -> {
+                if (a.ok()) {
+                    JsonNode deleted = answer.path("VolumesDeleted");
+                    (deleted.isArray() ? (com.fasterxml.jackson.databind.node.ArrayNode) deleted : answer.putArray("VolumesDeleted")).add(name);
+                    anonymous.removed(name);
+                } else if (a.status() == 404) {
+                    anonymous.removed(name);
+                }
+                return null; // in use (409): kept
+            }));
+        }
+        return chain.map(x -> Buffer.buffer(answer.toString()));
     }
 
     /** The operations whose (small, whole) answers change the record of image names. */

@@ -28,15 +28,17 @@ import java.util.Set;
  */
 final class ImageRelay {
     private final Upstream upstream;
+    private final UpstreamState state;
     private final UpstreamImages images;
 
-    ImageRelay(Upstream upstream, UpstreamImages images) {
+    ImageRelay(Upstream upstream, UpstreamState state) {
         this.upstream = upstream;
-        this.images = images;
+        this.state = state;
+        this.images = state.images();
     }
 
-    UpstreamImages record() {
-        return images;
+    UpstreamState state() {
+        return state;
     }
 
     UpstreamImages.View view(ApiRequest request) {

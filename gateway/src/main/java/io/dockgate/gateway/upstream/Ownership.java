@@ -19,6 +19,7 @@ final class Ownership {
     enum Kind { CONTAINER, VOLUME, NETWORK }
 
     private final Upstream upstream;
+    private final AnonymousVolumes anonymous;
     private final Map<String, String> owners = new LinkedHashMap<>(1024, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
@@ -26,8 +27,9 @@ final class Ownership {
         }
     };
 
-    Ownership(Upstream upstream) {
+    Ownership(Upstream upstream, AnonymousVolumes anonymous) {
         this.upstream = upstream;
+        this.anonymous = anonymous;
     }
 
     private static String key(Kind kind, String ref) {
@@ -68,6 +70,10 @@ final class Ownership {
             }
             JsonNode labels = kind == Kind.CONTAINER ? json.path("Config").path("Labels") : json.path("Labels");
             String owner = labels.path(Tenancy.OWNER_LABEL).asText("");
+            if (owner.isEmpty() && kind == Kind.VOLUME) {
+                String recorded = anonymous.owner(ref);
+                owner = recorded == null ? "" : recorded;
+            }
             created(kind, ref, null, owner);
             return owner;
         }).otherwise("");

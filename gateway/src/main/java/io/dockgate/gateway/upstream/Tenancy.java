@@ -34,8 +34,7 @@ public final class Tenancy {
     public static final String OWNER_LABEL = "io.dockgate.upstream.owner";
 
     /** The operations whose query gets the owner's label filter under "own". */
-    private static final Set<String> LABEL_FILTERED = Set.of("container.list", "container.prune", "volume.list",
-            "volume.prune", "network.prune");
+    private static final Set<String> LABEL_FILTERED = Set.of("container.list", "container.prune", "volume.prune", "network.prune");
     /** The lists whose {@code owner=} filter (dockgate's own) becomes the owner label's filter upstream. */
     private static final Set<String> OWNER_FILTERED = Set.of("container.list", "volume.list");
     /** The largest answer read whole to be filtered. */
@@ -43,19 +42,31 @@ public final class Tenancy {
 
     private final Ownership ownership;
     private final UpstreamImages images;
+    private final AnonymousVolumes anonymous;
 
-    Tenancy(Ownership ownership, UpstreamImages images) {
+    Tenancy(Ownership ownership, UpstreamState state) {
         this.ownership = ownership;
-        this.images = images;
+        this.images = state.images();
+        this.anonymous = state.volumes();
     }
 
-    /** Tenancy over the upstream, with the record of its image names' owners. */
-    public static Tenancy over(Upstream upstream, UpstreamImages images) {
-        return new Tenancy(new Ownership(upstream), images);
+    /** Tenancy over the upstream, with the records of what the upstream cannot label. */
+    public static Tenancy over(Upstream upstream, UpstreamState state) {
+        return new Tenancy(new Ownership(upstream, state.volumes()), state);
     }
 
     UpstreamImages images() {
         return images;
+    }
+
+    AnonymousVolumes anonymous() {
+        return anonymous;
+    }
+
+    /** A volume's owner: its label, or the record of the anonymous ones. */
+    private String volumeOwner(JsonNode volume) {
+        String labelled = ownerOf(volume);
+        return labelled != null ? labelled : anonymous.owner(volume.path("Name").asText());
     }
 
     Ownership ownership() {
@@ -268,7 +279,22 @@ public final class Tenancy {
                     unlabel(json.path("ContainerConfig"));
                 });
             }
-            case "volume.list" -> edits.add(json -> json.path("Volumes").forEach(Tenancy::unlabel));
+            case "volume.list" -> {
+                if (own) {
+                    // labelled ones, and those the upstream made for the caller's containers (recorded here)
+                    boolean whole = request.http().getParam("filters") == null || request.http().getParam("filters").isBlank()
+                            || request.http().getParam("filters").equals("{}");
+                    edits.add(json -> {
+                        if (whole) {
+                            List<String> names = new ArrayList<>();
+                            json.path("Volumes").forEach(v -> names.add(v.path("Name").asText()));
+                            anonymous.retain(names);
+                        }
+                        removeIf(json.path("Volumes"), v -> !owner.equals(volumeOwner(v)));
+                    });
+                }
+                edits.add(json -> json.path("Volumes").forEach(Tenancy::unlabel));
+            }
             case "network.list" -> {
                 if (own) {
                     edits.add(json -> removeIf(json, n -> !mayUseNetwork(n, owner)));
@@ -280,7 +306,7 @@ public final class Tenancy {
                     UpstreamImages.View view = images.view(access.images());
                     edits.add(json -> {
                         removeIf(json.path("Containers"), c -> !owner.equals(ownerOf(c)));
-                        removeIf(json.path("Volumes"), v -> !owner.equals(ownerOf(v)));
+                        removeIf(json.path("Volumes"), v -> !owner.equals(volumeOwner(v)));
                         removeIf(json.path("Images"), i -> !view.imageVisible(i.path("Id").asText(), i.path("RepoTags")));
                         json.path("Images").forEach(i -> view.trim((ObjectNode) i, "Id"));
                     });

@@ -23,23 +23,29 @@ import java.util.Set;
 public final class UpstreamFacts implements Facts {
     private static final Set<String> PREDEFINED_NETWORKS = Set.of("bridge", "host", "none");
     private final Upstream upstream;
-    private final UpstreamImages images;
+    private final UpstreamState state;
     /** The namespace image names are read in (the common one sees every image). */
     private final UpstreamImages.View view;
 
-    public UpstreamFacts(Upstream upstream, UpstreamImages images) {
-        this(upstream, images, images.view(io.dockgate.engine.image.ImageNamespace.COMMON));
+    public UpstreamFacts(Upstream upstream, UpstreamState state) {
+        this(upstream, state, state.images().view(io.dockgate.engine.image.ImageNamespace.COMMON));
     }
 
-    private UpstreamFacts(Upstream upstream, UpstreamImages images, UpstreamImages.View view) {
+    private UpstreamFacts(Upstream upstream, UpstreamState state, UpstreamImages.View view) {
         this.upstream = upstream;
-        this.images = images;
+        this.state = state;
         this.view = view;
     }
 
     @Override
     public RequestFacts.Lookups inImages(io.dockgate.engine.image.ImageNamespace namespace) {
-        return namespace.common() && view.common() ? this : new UpstreamFacts(upstream, images, images.view(namespace));
+        return namespace.common() && view.common() ? this : new UpstreamFacts(upstream, state, state.images().view(namespace));
+    }
+
+    /** A volume's owner: its label, else the record of the volumes the upstream made for a container. */
+    private String volumeOwner(JsonNode v) {
+        String labelled = owner(v.path("Labels"));
+        return labelled != null ? labelled : state.volumes().owner(v.path("Name").asText());
     }
 
     /** An image by name, ID, prefix or digest, as the namespace reaches it; null when missing to it. */
@@ -114,7 +120,7 @@ public final class UpstreamFacts implements Facts {
             }
             case VOLUME -> {
                 JsonNode v = get("/volumes/" + enc(ref));
-                yield v == null ? Target.missing() : Target.ownedBy(owner(v.path("Labels"))).withId(v.path("Name").asText());
+                yield v == null ? Target.missing() : Target.ownedBy(volumeOwner(v)).withId(v.path("Name").asText());
             }
             case NETWORK -> {
                 if (ref.equals("host") || ref.equals("none")) {
@@ -225,6 +231,9 @@ public final class UpstreamFacts implements Facts {
         v.path("Labels").fields().forEachRemaining(e -> labels.put(e.getKey(), e.getValue().asText()));
         labels.remove(io.dockgate.gateway.authz.Authorizer.OWNER_LABEL);
         String owner = labels.remove(Tenancy.OWNER_LABEL);
+        if (owner == null) {
+            owner = state.volumes().owner(v.path("Name").asText(name));
+        }
         if (owner != null) {
             labels.put(io.dockgate.gateway.authz.Authorizer.OWNER_LABEL, owner);
         }

@@ -38,24 +38,25 @@ public final class UpstreamImages {
      */
     public static final String HOLDING_REPOSITORY = "dockgate/held";
 
-    private final Path file;
+    private final RecordFile file;
     /** Tenants' names (canonical, with their tag) and their owners. */
     private final Map<String, String> names = new TreeMap<>();
     /** Image IDs tenants hold, and the tenants. */
     private final Map<String, Set<String>> holds = new TreeMap<>();
 
     private UpstreamImages(Path file) {
-        this.file = file;
+        this.file = new RecordFile(file, "upstream image owners");
     }
 
     /** The record kept at the file (none yet: empty); a file that cannot be read stops the start, naming it. */
     public static UpstreamImages open(Path file) {
         UpstreamImages record = new UpstreamImages(file);
-        if (!Files.exists(file)) {
+        byte[] bytes = record.file.read();
+        if (bytes == null) {
             return record;
         }
         try {
-            JsonNode json = DockerJson.MAPPER.readTree(Files.readAllBytes(file));
+            JsonNode json = DockerJson.MAPPER.readTree(bytes);
             json.path("names").fields().forEachRemaining(e -> record.names.put(e.getKey(), e.getValue().asText()));
             json.path("holds").fields().forEachRemaining(e -> {
                 Set<String> owners = new TreeSet<>();
@@ -150,58 +151,23 @@ public final class UpstreamImages {
         return h != null && h.contains(owner);
     }
 
-    /** The record as it is now, written by rename on the writer's thread (the latest snapshot wins; callers never wait on disk). */
+    /** The record as it is now, written by rename off the caller's thread. */
     private void save() {
         ObjectNode json = DockerJson.MAPPER.createObjectNode();
         ObjectNode n = json.putObject("names");
         names.forEach(n::put);
         ObjectNode h = json.putObject("holds");
         holds.forEach((id, owners) -> owners.forEach(h.withArray(id)::add));
-        boolean scheduled = pending != null;
         try {
-            pending = DockerJson.MAPPER.writeValueAsBytes(json);
+            file.write(DockerJson.MAPPER.writeValueAsBytes(json));
         } catch (IOException e) {
             throw new EngineException(ErrorKind.INTERNAL, "cannot serialise the record of upstream image owners: " + e.getMessage());
         }
-        if (!scheduled) {
-            WRITER.execute(this::flush);
-        }
     }
 
-    private byte[] pending;
-    private static final java.util.concurrent.ExecutorService WRITER = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "dockgate-upstream-images");
-        t.setDaemon(true);
-        return t;
-    });
-
-    private void flush() {
-        byte[] bytes;
-        synchronized (this) {
-            bytes = pending;
-            pending = null;
-        }
-        if (bytes == null) {
-            return;
-        }
-        try {
-            Files.createDirectories(file.getParent());
-            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-            Files.write(tmp, bytes);
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException e) {
-            org.slf4j.LoggerFactory.getLogger(UpstreamImages.class).error("cannot write the record of upstream image owners {}: {}", file,
-                    e.getMessage());
-        }
-    }
-
-    /** Waits for what was recorded to be on disk (stop, tests). */
+    /** Waits for what was recorded to be on disk. */
     public void sync() {
-        try {
-            WRITER.submit(this::flush).get(30, java.util.concurrent.TimeUnit.SECONDS);
-        } catch (Exception e) {
-            throw new EngineException(ErrorKind.INTERNAL, "cannot write the record of upstream image owners: " + e);
-        }
+        file.sync();
     }
 
     /** The images as a namespace sees them. */

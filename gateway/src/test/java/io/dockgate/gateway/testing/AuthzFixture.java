@@ -51,7 +51,7 @@ public final class AuthzFixture implements AutoCloseable {
                   - name: operators
                     subjects: [{group: ops}]
                     roles: [basics, viewer, lifecycle, reader]
-                    operations: [volume.create, volume.delete, network.create, network.delete, network.connect, network.disconnect,
+                    operations: [volume.create, volume.delete, volume.prune, network.create, network.delete, network.connect, network.disconnect,
                                  image.build, container.commit, service.create, service.update, service.list, service.inspect,
                                  service.delete]
                     scope: own

@@ -9,14 +9,15 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
 /**
- * Image tenancy in upstream mode, through the docker CLI over mutual TLS, dockgate guarding a private
+ * What upstream mode records that the upstream cannot label, per tenant: anonymous volumes (the
+ * container's creator's), and image tenancy, through the docker CLI over mutual TLS, dockgate guarding a private
  * dockerd 20.10, which has one set of image names: tenants (carol, dave: scope own, busybox shared) each
  * reach their own names, the images they hold and the shared busybox; a name another namespace has is
  * refused, a load's names before the upstream may take the archive's end (checked as the upstream's root);
  * rmi and prune let go of a tenant's names and holds, the image going only when nobody else has it.
  */
 @AuthzFixtureTest.UpstreamMode
-class UpstreamImageTenancyTest extends AuthzFixtureTest {
+class UpstreamTenancyTest extends AuthzFixtureTest {
 
     private static void missing(DockerCli.Result r) {
         assertThat(r.exitCode()).as(r.toString()).isNotZero();
@@ -225,6 +226,32 @@ class UpstreamImageTenancyTest extends AuthzFixtureTest {
         assertThat(upstreamRoot("image", "inspect", "-f", "{{.Id}}", "busybox").stdout().trim())
                 .isEqualTo(f.root("image", "inspect", "-f", "{{.Id}}", "busybox").stdout().trim());
         f.ok("carol", "rmi", "spelled:1");
+    }
+
+    @Test
+    void anonymousVolumesAreTheirContainersCreators() throws Exception {
+        String box = f.ok("alice", "run", "-d", "-v", "/data", "--mount", "type=volume,target=/more", "busybox", "sleep", "300");
+        String[] volumes = f.ok("alice", "container", "inspect", "-f", "{{range .Mounts}}{{.Name}} {{end}}", box).trim().split(" ");
+        assertThat(volumes).hasSize(2);
+        assertThat(f.ok("alice", "volume", "ls", "-q").lines()).contains(volumes);
+        assertThat(f.ok("bob", "volume", "ls", "-q").lines()).doesNotContain(volumes);
+        for (String v : volumes) {
+            assertThat(f.ok("alice", "volume", "inspect", "-f", "{{.Name}}", v)).isEqualTo(v);
+            DockerCli.Result seen = f.as("bob", "volume", "inspect", v);
+            assertThat(seen.exitCode()).isNotZero();
+            assertThat(seen.stderr()).containsIgnoringCase("no such volume");
+            assertThat(f.as("bob", "volume", "rm", v).exitCode()).isNotZero();
+            DockerCli.Result mount = f.as("bob", "run", "--rm", "-v", v + ":/x", "busybox", "true");
+            assertThat(mount.exitCode()).as(mount.toString()).isNotZero();
+        }
+        assertThat(f.ok("alice", "system", "df", "--format", "{{.Type}} {{.TotalCount}}").lines()).contains("Local Volumes 2");
+        // kept when the container goes without -v; the creator's prune removes them
+        f.ok("alice", "rm", "-f", box);
+        assertThat(f.ok("alice", "volume", "ls", "-q").lines()).contains(volumes);
+        assertThat(f.ok("alice", "volume", "prune", "-f")).contains(volumes);
+        for (String v : volumes) {
+            assertThat(upstreamRoot("volume", "inspect", v).exitCode()).as(v + " is gone upstream").isNotZero();
+        }
     }
 
     @Test
