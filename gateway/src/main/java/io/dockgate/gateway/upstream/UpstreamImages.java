@@ -96,19 +96,19 @@ public final class UpstreamImages {
 
     /** Names made by an owner ("" for the common namespace: tenants' records of them end) for an image (null: unknown). */
     public synchronized void made(String owner, Collection<String> made, String imageId) {
+        boolean changed = false;
         for (String n : made) {
-            key(n).ifPresent(k -> {
-                if (owner.isEmpty()) {
-                    names.remove(k);
-                } else {
-                    names.put(k, owner);
-                }
-            });
+            Optional<String> k = key(n);
+            if (k.isPresent()) {
+                changed |= owner.isEmpty() ? names.remove(k.get()) != null : !owner.equals(names.put(k.get(), owner));
+            }
         }
         if (!owner.isEmpty() && imageId != null && !imageId.isEmpty()) {
-            holds.computeIfAbsent(longId(imageId), i -> new TreeSet<>()).add(owner);
+            changed |= holds.computeIfAbsent(longId(imageId), i -> new TreeSet<>()).add(owner);
         }
-        save();
+        if (changed) {
+            save();
+        }
     }
 
     /** A name the upstream no longer has. */
