@@ -157,38 +157,17 @@ final class BuildRelay {
         Forwarder.copyResponseHeaders(resp.headers(), response);
         response.setChunked(true);
         response.closeHandler(v -> resp.request().reset());
-        io.vertx.core.Promise<Void> done = io.vertx.core.Promise.promise();
         String[] image = {""};
-        boolean[] failed = {false};
-        io.vertx.core.parsetools.RecordParser lines = io.vertx.core.parsetools.RecordParser.newDelimited("\n", resp);
-        lines.maxRecordSize(1 << 20);
-        lines.handler(line -> {
-            try {
-                JsonNode m = DockerJson.MAPPER.readTree(line.getBytes());
-                if (m != null && (m.hasNonNull("error") || m.hasNonNull("errorDetail"))) {
-                    failed[0] = true;
-                } else if (m != null && m.path("aux").hasNonNull("ID")) {
-                    image[0] = m.path("aux").path("ID").asText();
-                } else if (m != null && m.hasNonNull("stream") && m.path("stream").asText().startsWith("sha256:")) {
-                    image[0] = m.path("stream").asText().trim(); // -q
-                }
-            } catch (IOException | RuntimeException e) {
-                // not JSON: passed on as it is
+        return ProgressRelay.relay(resp, response, m -> {
+            if (m.path("aux").hasNonNull("ID")) {
+                image[0] = m.path("aux").path("ID").asText();
+            } else if (m.hasNonNull("stream") && m.path("stream").asText().startsWith("sha256:")) {
+                image[0] = m.path("stream").asText().trim(); // -q
             }
-            response.write(line.copy().appendString("\n"));
-            if (response.writeQueueFull()) {
-                lines.pause();
-                response.drainHandler(v -> lines.resume());
-            }
-        });
-        lines.exceptionHandler(e -> {
-            resp.request().reset();
-            done.tryFail(new EngineException(ErrorKind.BAD_GATEWAY, "the upstream's build stream broke off: " + e.getMessage()));
-        });
-        lines.endHandler(v -> {
+        }, failed -> {
             request.built(List.copyOf(bases), image[0]);
             Future<Void> record = Future.succeededFuture();
-            if (resp.statusCode() / 100 == 2 && !failed[0]) {
+            if (!failed) {
                 for (String base : List.copyOf(pulledBases)) {
                     record = record.compose(x -> images.pulledBase(view, base));
                 }
@@ -196,8 +175,7 @@ final class BuildRelay {
                     record = record.compose(x -> images.made(view, tags, image[0]));
                 }
             }
-            record.recover(e -> Future.succeededFuture()).compose(x -> response.end()).onComplete(done);
+            return record;
         });
-        return done.future();
     }
 }

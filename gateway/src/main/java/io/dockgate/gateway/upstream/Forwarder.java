@@ -350,44 +350,22 @@ public final class Forwarder implements ApiHandler {
      * (recorded before the answer ends) and for an error (then nothing is recorded).
      */
     private Future<Void> progress(ApiRequest request, HttpClientResponse resp, HttpServerResponse response) {
-        io.vertx.core.Promise<Void> done = io.vertx.core.Promise.promise();
-        io.vertx.core.parsetools.RecordParser lines = io.vertx.core.parsetools.RecordParser.newDelimited("\n", resp);
-        lines.maxRecordSize(1 << 20);
-        boolean[] failed = {false};
         List<String> loaded = new java.util.ArrayList<>();
         String[] id = {null};
-        lines.handler(line -> {
-            try {
-                JsonNode m = DockerJson.MAPPER.readTree(line.getBytes());
-                if (m != null && (m.hasNonNull("error") || m.hasNonNull("errorDetail"))) {
-                    failed[0] = true;
-                } else if (m != null && m.path("stream").asText("").startsWith("Loaded image: ")) {
-                    loaded.add(m.path("stream").asText().substring("Loaded image: ".length()).trim());
-                } else if (m != null && m.path("stream").asText("").startsWith("Loaded image ID: ")) {
-                    id[0] = m.path("stream").asText().substring("Loaded image ID: ".length()).trim();
-                } else if (m != null && m.path("status").asText("").matches("sha256:[0-9a-f]{64}")) {
-                    id[0] = m.path("status").asText(); // an import's image
-                }
-            } catch (java.io.IOException | RuntimeException e) {
-                // not JSON: passed on as it is
+        return ProgressRelay.relay(resp, response, m -> {
+            String stream = m.path("stream").asText("");
+            if (stream.startsWith("Loaded image: ")) {
+                loaded.add(stream.substring("Loaded image: ".length()).trim());
+            } else if (stream.startsWith("Loaded image ID: ")) {
+                id[0] = stream.substring("Loaded image ID: ".length()).trim();
+            } else if (m.path("status").asText("").matches("sha256:[0-9a-f]{64}")) {
+                id[0] = m.path("status").asText(); // an import's image
             }
-            response.write(line.copy().appendString("\n"));
-            if (response.writeQueueFull()) {
-                lines.pause();
-                response.drainHandler(v -> lines.resume());
-            }
-        });
-        lines.exceptionHandler(e -> {
-            resp.request().reset();
-            done.tryFail(new EngineException(ErrorKind.BAD_GATEWAY, "the upstream's answer broke off: " + e.getMessage()));
-        });
-        lines.endHandler(v -> {
+        }, failed -> {
             UpstreamImages.View view = images.view(request);
-            Future<Void> record = failed[0] ? Future.succeededFuture() : request.operation().equals("image.load")
+            return failed ? Future.succeededFuture() : request.operation().equals("image.load")
                     ? loadedNames(view, loaded, id[0]) : images.pulled(view, request, id[0]);
-            record.recover(e -> Future.succeededFuture()).compose(x -> response.end()).onComplete(done);
         });
-        return done.future();
     }
 
     /** A load's names (each maybe another image) and its unnamed image, recorded. */

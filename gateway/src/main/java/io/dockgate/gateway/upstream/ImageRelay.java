@@ -412,41 +412,30 @@ final class ImageRelay {
                 return Future.succeededFuture(false);
             }
             String uri = "/images/" + Forwarder.encode(id) + "?force=" + force + "&noprune=" + noprune;
-            return upstream.call(HttpMethod.DELETE, uri).compose(a -> {
-                if (!a.ok()) {
-                    return Future.failedFuture(upstreamError(a));
-                }
-                JsonNode entries = a.json();
-                removed(entries);
-                if (entries != null) {
-                    entries.forEach(e -> {
-                        if (!UpstreamImages.holding(e.path("Untagged").asText(""))) {
-                            out.add(e);
-                        }
-                    });
-                }
-                return Future.succeededFuture(true);
-            });
+            return upstream.call(HttpMethod.DELETE, uri).compose(a -> collect(a, out)).map(true);
         });
     }
 
     private Future<Void> untag(String name, boolean force, boolean noprune, ArrayNode out) {
         return upstream.call(HttpMethod.DELETE, "/images/" + UpstreamFacts.imagePath(name) + "?force=" + force + "&noprune=" + noprune)
-                .compose(a -> {
-                    if (!a.ok()) {
-                        return Future.failedFuture(upstreamError(a));
-                    }
-                    JsonNode entries = a.json();
-                    removed(entries);
-                    if (entries != null) {
-                        entries.forEach(e -> {
-                            if (!UpstreamImages.holding(e.path("Untagged").asText(""))) {
-                                out.add(e);
-                            }
-                        });
-                    }
-                    return Future.succeededFuture();
-                });
+                .compose(a -> collect(a, out));
+    }
+
+    /** An upstream's answer to an image delete: recorded, and its entries (but a holding name's) added to the caller's answer. */
+    private Future<Void> collect(Upstream.Answer a, ArrayNode out) {
+        if (!a.ok()) {
+            return Future.failedFuture(upstreamError(a));
+        }
+        JsonNode entries = a.json();
+        removed(entries);
+        if (entries != null) {
+            entries.forEach(e -> {
+                if (!UpstreamImages.holding(e.path("Untagged").asText(""))) {
+                    out.add(e);
+                }
+            });
+        }
+        return Future.succeededFuture();
     }
 
     /** An upstream's refusal as this daemon's error; a conflict's message left without the container it names (maybe another's). */
