@@ -78,6 +78,8 @@ public final class Daemon {
     private Vertx vertx;
     private Engine engine;
     private Upstream upstream;
+    /** Upstream mode's records (image names' and anonymous volumes' owners), written through at stop. */
+    private io.dockgate.gateway.upstream.UpstreamState upstreamRecords;
     private ReloadableTls tls;
     private Pidfile pidfile;
     private FileWatcher watcher;
@@ -154,7 +156,7 @@ public final class Daemon {
         io.dockgate.gateway.authz.Facts facts;
         if (config.upstream().isPresent()) {
             upstream = new Upstream(vertx, config.upstream().get());
-            io.dockgate.gateway.upstream.UpstreamState records = io.dockgate.gateway.upstream.UpstreamState.open(
+            io.dockgate.gateway.upstream.UpstreamState records = upstreamRecords = io.dockgate.gateway.upstream.UpstreamState.open(
                     config.dataRoot().resolve("upstream"));
             catalog = upstreamCatalog(new Forwarder(upstream, Tenancy.over(upstream, records), config.dataRoot().resolve("upstream-builds"),
                     config.maxBuildContext()));
@@ -437,6 +439,9 @@ public final class Daemon {
     }
 
     private void cleanup() {
+        if (upstreamRecords != null) {
+            upstreamRecords.sync();
+        }
         if (engine != null) {
             engine.close();
         }

@@ -87,6 +87,10 @@ public final class AnonymousVolumes {
         }
     }
 
+    void sync() {
+        file.sync();
+    }
+
     /** The names of a created container's volume mounts that the create did not name (the upstream made them). */
     static List<String> madeFor(JsonNode container, Collection<String> named) {
         List<String> out = new ArrayList<>();

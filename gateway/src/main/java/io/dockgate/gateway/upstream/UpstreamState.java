@@ -11,4 +11,10 @@ public record UpstreamState(UpstreamImages images, AnonymousVolumes volumes) {
     public static UpstreamState open(Path dir) {
         return new UpstreamState(UpstreamImages.open(dir.resolve("images.json")), AnonymousVolumes.open(dir.resolve("volumes.json")));
     }
+
+    /** Waits until what was recorded is on disk (the daemon's stop). */
+    public void sync() {
+        images.sync();
+        volumes.sync();
+    }
 }
