@@ -339,23 +339,21 @@ class BypassCorpusTest extends AuthzFixtureTest {
                 + "{\"Image\":\"busybox\"},\"Networks\":[{\"Target\":\"bobnet\"}]}}"), 403));
         c.add(a("secret create not granted", "alice", post("/v1.45/secrets/create", "{\"Name\":\"x\",\"Data\":\"eA==\"}"), 403));
         // 12. image tenancy: another tenant's image by every name it has, missing to dave as Docker says it (404)
-        {
-            String id = carolsImage;
-            c.add(a("tag another's image by ID prefix", "dave", post("/v1.45/images/" + id.substring(0, 12) + "/tag?repo=stolen&tag=1", ""), 404));
-            c.add(a("tag another's image by its name", "dave", post("/v1.45/images/app:1/tag?repo=stolen&tag=1", ""), 404));
-            c.add(a("inspect another's image by full ID", "dave", get("/v1.45/images/sha256:" + id + "/json"), 404));
-            c.add(a("inspect another's image, encoded ID", "dave", get("/v1.45/images/sha256%3A" + id + "/json"), 404));
-            c.add(a("history of another's image by short prefix", "dave", get("/v1.45/images/" + id.substring(0, 5) + "/history"), 404));
-            c.add(a("delete another's image by ID, forced", "dave", "DELETE /v1.45/images/" + id + "?force=1 HTTP/1.1\r\nHost: d\r\n\r\n", 404));
-            c.add(a("delete another's image by name", "dave", "DELETE /v1.45/images/app:1?force=1 HTTP/1.1\r\nHost: d\r\n\r\n", 404));
-            c.add(a("run another's image by ID prefix", "dave", create("{\"Image\":\"" + id.substring(0, 12) + "\",\"Cmd\":[\"true\"]}"), 404));
-            c.add(a("run another's image by full ID", "dave", create("{\"image\":\"sha256:" + id + "\"}"), 404));
-            c.add(a("run another's image by name", "dave", create("{\"Image\":\"app:1\"}"), 404));
-            c.add(a("push another's image", "dave", "POST /v1.45/images/app/push?tag=1 HTTP/1.1\r\nHost: d\r\nX-Registry-Auth: e30=\r\n"
-                    + "Content-Length: 0\r\n\r\n", 404));
-            c.add(a("push every tag of another's repository", "dave", "POST /v1.45/images/app/push HTTP/1.1\r\nHost: d\r\n"
-                    + "X-Registry-Auth: e30=\r\nContent-Length: 0\r\n\r\n", 404));
-        }
+        String id = carolsImage;
+        c.add(a("tag another's image by ID prefix", "dave", post("/v1.45/images/" + id.substring(0, 12) + "/tag?repo=stolen&tag=1", ""), 404));
+        c.add(a("tag another's image by its name", "dave", post("/v1.45/images/app:1/tag?repo=stolen&tag=1", ""), 404));
+        c.add(a("inspect another's image by full ID", "dave", get("/v1.45/images/sha256:" + id + "/json"), 404));
+        c.add(a("inspect another's image, encoded ID", "dave", get("/v1.45/images/sha256%3A" + id + "/json"), 404));
+        c.add(a("history of another's image by short prefix", "dave", get("/v1.45/images/" + id.substring(0, 5) + "/history"), 404));
+        c.add(a("delete another's image by ID, forced", "dave", "DELETE /v1.45/images/" + id + "?force=1 HTTP/1.1\r\nHost: d\r\n\r\n", 404));
+        c.add(a("delete another's image by name", "dave", "DELETE /v1.45/images/app:1?force=1 HTTP/1.1\r\nHost: d\r\n\r\n", 404));
+        c.add(a("run another's image by ID prefix", "dave", create("{\"Image\":\"" + id.substring(0, 12) + "\",\"Cmd\":[\"true\"]}"), 404));
+        c.add(a("run another's image by full ID", "dave", create("{\"image\":\"sha256:" + id + "\"}"), 404));
+        c.add(a("run another's image by name", "dave", create("{\"Image\":\"app:1\"}"), 404));
+        c.add(a("push another's image", "dave", "POST /v1.45/images/app/push?tag=1 HTTP/1.1\r\nHost: d\r\nX-Registry-Auth: e30=\r\n"
+                + "Content-Length: 0\r\n\r\n", 404));
+        c.add(a("push every tag of another's repository", "dave", "POST /v1.45/images/app/push HTTP/1.1\r\nHost: d\r\n"
+                + "X-Registry-Auth: e30=\r\nContent-Length: 0\r\n\r\n", 404));
         // 11. no binding: denied, not allowed by default
         c.add(a("an identity no binding names", "mallory", get("/v1.45/_ping"), 403));
         c.add(a("nobody may list for mallory", "mallory", get("/v1.45/containers/json"), 403));
