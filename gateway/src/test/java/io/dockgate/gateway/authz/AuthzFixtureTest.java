@@ -1,6 +1,9 @@
 package io.dockgate.gateway.authz;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.dockgate.gateway.testing.AuthzFixture;
+import io.dockgate.gateway.testing.DockerCli;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -29,5 +32,28 @@ abstract class AuthzFixtureTest {
             f.close();
             f = null;
         }
+    }
+
+    /** A command that failed as Docker answers for an image that is not there (not as a refusal). */
+    static void missingImage(DockerCli.Result r) {
+        assertThat(r.exitCode()).as(r.toString()).isNotZero();
+        assertThat(r.stderr()).as(r.toString()).containsIgnoringCase("No such image");
+        assertThat(r.stderr()).doesNotContain("authorization");
+    }
+
+    /**
+     * An image with a layer of its own (a file no other image has) on the shared busybox, committed by an
+     * identity ("root" for the administrator): imported rootfs tars made within one second are identical,
+     * so their layers would be one. Returns its ID.
+     */
+    static String uniqueImage(String who, String ref) throws Exception {
+        String[] run = {"run", "-d", "busybox", "sh", "-c", "echo " + java.util.UUID.randomUUID() + " > /unique"};
+        String box = who.equals("root") ? f.root(run).stdout().trim() : f.ok(who, run);
+        for (String[] cmd : new String[][] {{"wait", box}, {"commit", box, ref}, {"rm", box}}) {
+            DockerCli.Result r = who.equals("root") ? f.root(cmd) : f.as(who, cmd);
+            assertThat(r.exitCode()).as(r.toString()).isZero();
+        }
+        DockerCli.Result id = who.equals("root") ? f.root("image", "inspect", "-f", "{{.Id}}", ref) : f.as(who, "image", "inspect", "-f", "{{.Id}}", ref);
+        return id.stdout().trim();
     }
 }
