@@ -140,14 +140,24 @@ public final class Forwarder implements ApiHandler {
                     refused[0] = e;
                     out.reset(0, e);
                 });
-                return out.send(gated).recover(e -> Future.failedFuture(refused[0] != null ? refused[0]
+                return upload(gated, out).recover(e -> Future.failedFuture(refused[0] != null ? refused[0]
                         : e instanceof EngineException ? e : upstream.unreachable(e)));
             }
-            sent = out.send(request.http());
+            sent = upload(request.http(), out);
         } else {
             sent = out.send();
         }
         return sent.recover(e -> Future.failedFuture(e instanceof EngineException ? e : upstream.unreachable(e)));
+    }
+
+    /**
+     * A streamed body sent on with back-pressure. A client that breaks off resets the upstream's request:
+     * Vert.x's {@code send(ReadStream)} would end it instead (a chunked body's last chunk), and the upstream
+     * would take a truncated archive that ends between entries as whole (a load, a {@code cp}, an import).
+     */
+    private static Future<HttpClientResponse> upload(io.vertx.core.streams.ReadStream<Buffer> body, HttpClientRequest out) {
+        body.pipe().endOnFailure(false).to(out).onFailure(e -> out.reset(0, e));
+        return out.response();
     }
 
     /**

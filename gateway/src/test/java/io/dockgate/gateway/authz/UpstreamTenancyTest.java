@@ -127,6 +127,48 @@ class UpstreamTenancyTest extends AuthzFixtureTest {
         assertThat(f.root("image", "inspect", "busybox").exitCode()).isZero();
     }
 
+    /**
+     * A load whose client dies after sending everything but the archive's end-of-archive marker (its bytes
+     * ending between entries, manifest.json among them): the upstream must see a broken body, never one that
+     * ends there cleanly, which it would load; for a tenant (names never judged) and for the administrator.
+     */
+    @Test
+    void aLoadCutOffByItsClientLoadsNothing() throws Exception {
+        String carols = uniqueImage("carol", "cut:1");
+        String daves = uniqueImage("dave", "dave-cut:1");
+        Path saved = tmp.resolve("dave-cut.tar");
+        f.ok("dave", "save", "-o", saved.toString(), "dave-cut:1");
+        f.ok("dave", "rmi", "dave-cut:1");
+        byte[] archive = Files.readAllBytes(renamedArchive(saved, "dave-cut:1", "cut:1"));
+        int end = archive.length;
+        while (end >= 512 && java.util.Arrays.equals(java.util.Arrays.copyOfRange(archive, end - 512, end), new byte[512])) {
+            end -= 512;
+        }
+        byte[] head = ("POST /v1.41/images/load?quiet=1 HTTP/1.1\r\nHost: d\r\nContent-Type: application/x-tar\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\n" + Integer.toHexString(end) + "\r\n").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        java.io.ByteArrayOutputStream cut = new java.io.ByteArrayOutputStream();
+        cut.write(head);
+        cut.write(archive, 0, end);
+        cut.write("\r\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+
+        try (io.dockgate.gateway.testing.TlsClient c = io.dockgate.gateway.testing.TlsClient.connect(f.daemon.tcpPort(),
+                f.pki.ca().certificate(), f.certs.get("dave"), "TLSv1.3")) {
+            c.socket().getOutputStream().write(cut.toByteArray());
+            c.socket().getOutputStream().flush();
+            Thread.sleep(1000);
+            c.socket().setSoLinger(true, 0); // killed: the connection breaks off
+        }
+        try (java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+            ch.connect(java.net.UnixDomainSocketAddress.of(f.socket()));
+            ch.write(java.nio.ByteBuffer.wrap(cut.toByteArray()));
+            Thread.sleep(1000);
+        }
+        Thread.sleep(2000);
+        assertThat(upstreamRoot("image", "inspect", "-f", "{{.Id}}", "cut:1").stdout().trim()).as("carol's name where it was").isEqualTo(carols);
+        assertThat(upstreamRoot("image", "inspect", daves).exitCode()).as("nothing of the cut-off archive was loaded").isNotZero();
+        f.ok("carol", "rmi", "cut:1");
+    }
+
     /** The archive with its one name changed in manifest.json and repositories (a tar rewritten entry by entry). */
     private static Path renamedArchive(Path archive, String from, String to) throws Exception {
         Path out = tmp.resolve("renamed-" + to.replace(':', '-') + ".tar");
