@@ -243,29 +243,22 @@ final class ImageRelay {
             return inspect(ref).otherwise((JsonNode) null).compose(i -> i == null ? Future.succeededFuture()
                     : made(v, List.of(), i.path("Id").asText()));
         }
-        if (v.common()) {
-            return made(v, List.of(ref), null);
-        }
-        UpstreamImages.Making m = v.making(ref, true, true);
-        if (m.owner() != null && m.owner().isEmpty()) {
-            images.made("", List.of(ref), null); // a shared name pulled: everyone's
-            return Future.succeededFuture();
-        }
-        return made(v, List.of(ref), null);
+        return byPull(v, ref);
     }
 
     /** A build's base the upstream pulled: its name made as a pull makes it. */
     Future<Void> pulledBase(UpstreamImages.View v, String base) {
-        String ref = UpstreamImages.key(base).orElse(null);
-        if (ref == null || v.common()) {
-            return v.common() && ref != null ? made(v, List.of(base), null) : Future.succeededFuture();
-        }
-        UpstreamImages.Making m = v.making(base, true, true);
-        if (m.owner() != null && m.owner().isEmpty()) {
-            images.made("", List.of(base), null);
+        return UpstreamImages.key(base).isPresent() ? byPull(v, base) : Future.succeededFuture();
+    }
+
+    /** A name a pull made: a shared one stays everyone's, any other is the puller's. */
+    private Future<Void> byPull(UpstreamImages.View v, String ref) {
+        UpstreamImages.Making m = v.making(ref, true, true);
+        if (!v.common() && m.owner() != null && m.owner().isEmpty()) {
+            images.made("", List.of(ref), null);
             return Future.succeededFuture();
         }
-        return made(v, List.of(base), null);
+        return made(v, List.of(ref), null);
     }
 
     /** The answer of a delete or prune of the upstream's (Untagged, Deleted entries), recorded. */

@@ -162,22 +162,19 @@ public final class Tenancy {
         if (given == null || given.isEmpty() || given.get(0).isBlank()) {
             return given == null || given.isEmpty() ? "" : given.get(0);
         }
-        ObjectNode filters = (ObjectNode) DockerJson.parse(given.get(0).getBytes(java.nio.charset.StandardCharsets.UTF_8)).deepCopy();
-        String key = keyOf(filters, "owner");
-        if (!filters.has(key)) {
+        JsonNode filters = DockerJson.parse(given.get(0).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        if (!filters.has(keyOf(filters, "owner"))) {
             return given.get(0);
         }
-        JsonNode owners = filters.remove(key);
-        List<String> values = new ArrayList<>();
-        if (owners.isArray()) {
-            owners.forEach(v -> values.add(v.asText()));
-        } else {
-            owners.fieldNames().forEachRemaining(values::add);
-        }
+        return withOwnerFilter(List.of(withoutOwner(given)), oneOwner(owners(given.get(0))));
+    }
+
+    /** The one owner a filter names: upstream mode filters by one at a time. */
+    private static String oneOwner(List<String> values) {
         if (values.size() != 1) {
             throw EngineException.invalid("upstream mode filters by one owner at a time (owner=" + String.join(", owner=", values) + ")");
         }
-        return withOwnerFilter(List.of(filters.toString()), values.get(0));
+        return values.get(0);
     }
 
     /** The {@code owner=} values of Docker's filters (dockgate's own), empty when none. */
@@ -243,11 +240,8 @@ public final class Tenancy {
             case "container.list" -> edits.add(json -> json.forEach(Tenancy::unlabel));
             case "image.list" -> {
                 List<String> owners = owners(request.http().getParam("filters"));
-                if (owners.size() > 1) {
-                    throw EngineException.invalid("upstream mode filters by one owner at a time (owner=" + String.join(", owner=", owners) + ")");
-                }
-                UpstreamImages.View view = !own && owners.size() == 1
-                        ? images.view(io.dockgate.engine.image.ImageNamespace.of(owners.get(0), r -> false)) // an administrator's look at a tenant's
+                UpstreamImages.View view = !own && !owners.isEmpty() // an administrator's look at a tenant's
+                        ? images.view(io.dockgate.engine.image.ImageNamespace.of(oneOwner(owners), r -> false))
                         : images.view(access.images());
                 if (!view.common()) {
                     edits.add(json -> removeIf(json, i -> !view.imageVisible(i.path("Id").asText(), i.path("RepoTags"))));
